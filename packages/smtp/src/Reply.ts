@@ -1,0 +1,147 @@
+/**
+ * An SMTP reply (RFC 5321 §4.2) with its enhanced status code (RFC 3463) when the server sent one.
+ *
+ * A 4xx or 5xx is a `Reply`, not an error: for a verifier "550 no such user" is the answer.
+ *
+ * @since 0.1.0
+ */
+import { Option } from "effect"
+
+/**
+ * RFC 3463 `class.subject.detail`, e.g. 5.1.1.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface EnhancedStatus {
+  readonly class: 2 | 4 | 5
+  readonly subject: number
+  readonly detail: number
+}
+
+/**
+ * A complete reply: one code, one or more lines of text (the part after `250-` / `250 `).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Reply {
+  readonly code: number
+  readonly enhanced: Option.Option<EnhancedStatus>
+  readonly lines: ReadonlyArray<string>
+}
+
+/**
+ * The first digit of the code (RFC 5321 §4.2.1).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Severity = "PositiveCompletion" | "PositiveIntermediate" | "TransientNegative" | "PermanentNegative"
+
+// RFC 3463 §2: class is 2, 4 or 5; subject and detail are 1-3 digits without leading zeros.
+const enhancedPattern = /^([245])\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})(?= |$)/
+
+/**
+ * Reads an enhanced status code at the start of a reply line's text.
+ *
+ * @category parsing
+ * @since 0.1.0
+ */
+export const parseEnhanced = (text: string): Option.Option<EnhancedStatus> => {
+  const m = enhancedPattern.exec(text)
+  if (m === null) return Option.none()
+  return Option.some({ class: Number(m[1]) as 2 | 4 | 5, subject: Number(m[2]), detail: Number(m[3]) })
+}
+
+/**
+ * Builds a reply; the enhanced code is read from the first line when its class matches the code's.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = (code: number, lines: ReadonlyArray<string>): Reply => {
+  const enhanced = parseEnhanced(lines[0] ?? "").pipe(
+    // "250 2.1.5 Ok" carries one; "550 2.0.0" would be a lie, so the text keeps it.
+    Option.filter((e) => e.class === Math.floor(code / 100))
+  )
+  return { code, enhanced, lines }
+}
+
+/**
+ * @category getters
+ * @since 0.1.0
+ */
+export const severity = (reply: Reply): Severity => {
+  switch (Math.floor(reply.code / 100)) {
+    case 2:
+      return "PositiveCompletion"
+    case 3:
+      return "PositiveIntermediate"
+    case 4:
+      return "TransientNegative"
+    default:
+      return "PermanentNegative"
+  }
+}
+
+/**
+ * 2xx.
+ *
+ * @category predicates
+ * @since 0.1.0
+ */
+export const isPositive = (reply: Reply): boolean => reply.code >= 200 && reply.code < 300
+
+/**
+ * 4xx: the same command may succeed later.
+ *
+ * @category predicates
+ * @since 0.1.0
+ */
+export const isTransient = (reply: Reply): boolean => reply.code >= 400 && reply.code < 500
+
+/**
+ * 5xx.
+ *
+ * @category predicates
+ * @since 0.1.0
+ */
+export const isPermanent = (reply: Reply): boolean => reply.code >= 500
+
+/**
+ * `5.1.1`, or undefined when the server sent none.
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const enhancedCode = (reply: Reply): string | undefined =>
+  Option.match(reply.enhanced, {
+    onNone: () => undefined,
+    onSome: (e) => `${e.class}.${e.subject}.${e.detail}`
+  })
+
+/**
+ * The human text: lines joined by a space, the enhanced code taken off each line.
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const text = (reply: Reply): string => {
+  const code = enhancedCode(reply)
+  return reply.lines
+    .map((line) => (code !== undefined && line.startsWith(code) ? line.slice(code.length).trimStart() : line))
+    .join(" ")
+    .trim()
+}
+
+/**
+ * The reply as it was on the wire, without the final CRLF: `250-a\n250 b`.
+ *
+ * @category formatting
+ * @since 0.1.0
+ */
+export const format = (reply: Reply): string =>
+  reply.lines
+    .map((line, i) => `${reply.code}${i === reply.lines.length - 1 ? " " : "-"}${line}`)
+    .join("\n")

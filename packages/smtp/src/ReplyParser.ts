@@ -1,0 +1,178 @@
+/**
+ * A resumable parser from bytes to `Reply` values with hard size limits.
+ *
+ * Bytes go in with `feed`, replies come out of `next` one at a time; whatever follows a complete
+ * reply stays in the parser for the next call, so pipelined replies arriving in one packet, or a
+ * reply split over a hundred packets, come out the same. Memory stays bounded whatever the server
+ * sends: a line longer than `maxLineLength`, a reply longer than `maxReplyBytes` or with more than
+ * `maxLines` lines is a `RemoteProtocolError`.
+ *
+ * @since 0.1.0
+ */
+import { RemoteProtocolError } from "./ProtocolError.ts"
+import * as Reply from "./Reply.ts"
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface Limits {
+  /** Octets in one line, CRLF excluded. RFC 5321 §4.5.3.1.5 says 512; real servers send more. */
+  readonly maxLineLength: number
+  /** Octets in one reply, all lines together. */
+  readonly maxReplyBytes: number
+  readonly maxLines: number
+}
+
+/**
+ * @category constants
+ * @since 0.1.0
+ */
+export const defaultLimits: Limits = { maxLineLength: 4096, maxReplyBytes: 64 * 1024, maxLines: 1000 }
+
+/**
+ * The parser's whole state: unread bytes and the lines of a reply not yet complete.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ReplyParser {
+  readonly limits: Limits
+  readonly buffer: Uint8Array
+  readonly code: number | undefined
+  readonly lines: ReadonlyArray<string>
+  readonly replyBytes: number
+}
+
+/**
+ * What `next` found.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type ParseResult =
+  | { readonly _tag: "Reply"; readonly reply: Reply.Reply; readonly parser: ReplyParser }
+  | { readonly _tag: "NeedMoreData"; readonly parser: ReplyParser }
+  | { readonly _tag: "Error"; readonly error: RemoteProtocolError }
+
+/**
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = (limits: Limits = defaultLimits): ReplyParser => ({
+  limits,
+  buffer: new Uint8Array(0),
+  code: undefined,
+  lines: [],
+  replyBytes: 0
+})
+
+/**
+ * Appends bytes. Never fails: limits are checked by `next`.
+ *
+ * @category operations
+ * @since 0.1.0
+ */
+export const feed = (parser: ReplyParser, bytes: Uint8Array): ReplyParser => {
+  if (bytes.length === 0) return parser
+  const buffer = new Uint8Array(parser.buffer.length + bytes.length)
+  buffer.set(parser.buffer, 0)
+  buffer.set(bytes, parser.buffer.length)
+  return { ...parser, buffer }
+}
+
+/**
+ * Forgets everything buffered, e.g. the plaintext that arrived before a TLS handshake (RFC 3207 §6).
+ *
+ * @category operations
+ * @since 0.1.0
+ */
+export const reset = (parser: ReplyParser): ReplyParser => make(parser.limits)
+
+/**
+ * Whether bytes are waiting that do not yet form a reply.
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const hasBufferedData = (parser: ReplyParser): boolean => parser.buffer.length > 0 || parser.lines.length > 0
+
+const LF = 10
+const CR = 13
+const decoder = new TextDecoder("utf-8", { fatal: false })
+const linePattern = /^([2-5]\d\d)([ -]|$)/
+
+const fail = (reason: RemoteProtocolError["reason"], message: string): ParseResult => ({
+  _tag: "Error",
+  error: new RemoteProtocolError({ reason, message })
+})
+
+/**
+ * Takes the next complete reply out of the buffer, if there is one.
+ *
+ * @category operations
+ * @since 0.1.0
+ */
+export const next = (parser: ReplyParser): ParseResult => {
+  let state = parser
+  for (;;) {
+    const lf = state.buffer.indexOf(LF)
+    if (lf === -1) {
+      if (state.buffer.length > state.limits.maxLineLength) {
+        return fail("LineTooLong", `a reply line exceeds ${state.limits.maxLineLength} octets`)
+      }
+      return { _tag: "NeedMoreData", parser: state }
+    }
+    // Servers end lines with CRLF; a bare LF is tolerated, never required.
+    const end = lf > 0 && state.buffer[lf - 1] === CR ? lf - 1 : lf
+    if (end > state.limits.maxLineLength) {
+      return fail("LineTooLong", `a reply line exceeds ${state.limits.maxLineLength} octets`)
+    }
+    const line = decoder.decode(state.buffer.subarray(0, end))
+    const rest = state.buffer.subarray(lf + 1)
+    const m = linePattern.exec(line)
+    if (m === null) return fail("MalformedLine", `not a reply line: ${JSON.stringify(line.slice(0, 80))}`)
+    const code = Number(m[1])
+    if (state.code !== undefined && state.code !== code) {
+      return fail("MixedCodes", `a multiline reply mixes codes ${state.code} and ${code}`)
+    }
+    const replyBytes = state.replyBytes + lf + 1
+    if (replyBytes > state.limits.maxReplyBytes) {
+      return fail("ReplyTooLong", `a reply exceeds ${state.limits.maxReplyBytes} octets`)
+    }
+    const lines = [...state.lines, line.slice(4)]
+    if (lines.length > state.limits.maxLines) {
+      return fail("TooManyLines", `a reply exceeds ${state.limits.maxLines} lines`)
+    }
+    if (m[2] !== "-") {
+      return {
+        _tag: "Reply",
+        reply: Reply.make(code, lines),
+        parser: { limits: state.limits, buffer: rest, code: undefined, lines: [], replyBytes: 0 }
+      }
+    }
+    state = { limits: state.limits, buffer: rest, code, lines, replyBytes }
+  }
+}
+
+/**
+ * Every complete reply in the buffer, in order.
+ *
+ * @category operations
+ * @since 0.1.0
+ */
+export const drain = (
+  parser: ReplyParser
+):
+  | { readonly _tag: "Replies"; readonly replies: ReadonlyArray<Reply.Reply>; readonly parser: ReplyParser }
+  | { readonly _tag: "Error"; readonly error: RemoteProtocolError; readonly replies: ReadonlyArray<Reply.Reply> } => {
+  const replies: Array<Reply.Reply> = []
+  let state = parser
+  for (;;) {
+    const r = next(state)
+    if (r._tag === "Error") return { _tag: "Error", error: r.error, replies }
+    if (r._tag === "NeedMoreData") return { _tag: "Replies", replies, parser: r.parser }
+    replies.push(r.reply)
+    state = r.parser
+  }
+}

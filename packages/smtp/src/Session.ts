@@ -1,0 +1,180 @@
+/**
+ * The verification session as a pure state machine: `step(state, input) -> { state, actions }`.
+ *
+ * No I/O, no clock, no randomness. The driver feeds what happened (`Connected`, `Received`,
+ * `TlsEstablished`, `TlsFailed`, `ConnectionClosed`, `TimedOut`) and carries out what comes back
+ * (`Send`, `UpgradeTls`, `Close`, `Finished`). The catch-all probe address and the deadlines are
+ * the caller's business: the probe arrives in the config, a deadline as a `TimedOut` input.
+ *
+ * The conversation: greeting (220) -> EHLO (HELO on 500/502/504) -> STARTTLS when offered and the
+ * TLS mode allows (capabilities discarded, EHLO again) -> MAIL FROM -> RCPT TO for every recipient
+ * (pipelined in groups when PIPELINING is offered) -> RSET and a new transaction for recipients
+ * refused with "too many recipients" -> the catch-all probe RCPT -> VRFY fallback -> QUIT.
+ * A 421 ends the session at any point. Replies already obtained are never lost: whatever ends the
+ * session, `Finished` carries every recipient's evidence and the transcript.
+ *
+ * @since 0.1.0
+ */
+import { Option } from "effect"
+import * as Command from "./Command.ts"
+import { LocalProtocolError, RemoteProtocolError } from "./ProtocolError.ts"
+import * as Reply from "./Reply.ts"
+import * as ReplyParser from "./ReplyParser.ts"
+import { Action, type Config, finish, log, note, phase, type Input, type Session, type Step } from "./internal/session.ts"
+import { transitions } from "./internal/transitions.ts"
+
+export {
+  Action,
+  defaults,
+  Input,
+  isDone,
+  phase,
+  result,
+  wantsVrfy,
+  type Awaiting,
+  type Config,
+  type Phase,
+  type ProbeResult,
+  type RecipientResult,
+  type Session,
+  type SessionEnd,
+  type SessionResult,
+  type SkipReason,
+  type Step,
+  type TlsInfo,
+  type TlsMode,
+  type TlsStatus,
+  type TranscriptEntry
+} from "./internal/session.ts"
+
+
+/**
+ * A fresh session, waiting for the connection. Throws `LocalProtocolError` on a config no
+ * session could use (no recipients, a client name or path that is not valid): validate user input
+ * before, with `Address`.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = (config: Config): Session => {
+  if (config.recipients.length === 0) {
+    throw new LocalProtocolError({ reason: "InvalidConfig", message: "a session needs at least one recipient" })
+  }
+  if (!(config.maxPipeline >= 1) || !(config.maxVrfy >= 0)) {
+    throw new LocalProtocolError({ reason: "InvalidConfig", message: "maxPipeline must be >= 1, maxVrfy >= 0" })
+  }
+  // Build once so that a bad client name or path fails here, not mid-conversation.
+  Command.ehlo(config.clientName)
+  Command.mailFrom(config.mailFrom)
+  return {
+    config,
+    parser: ReplyParser.make(),
+    pending: [{ phase: "AwaitGreeting" }],
+    handshaking: false,
+    greeting: Option.none(),
+    capabilities: Option.none(),
+    tls: { _tag: "Plaintext" },
+    results: config.recipients.map((mailbox) => ({
+      mailbox,
+      rcpt: Option.none(),
+      vrfy: Option.none(),
+      skipped: Option.none()
+    })),
+    queue: config.recipients.map((_, i) => i),
+    deferred: [],
+    mailAccepted: false,
+    answeredInTransaction: 0,
+    probe: Option.isSome(config.probe) ? { _tag: "Pending" } : { _tag: "NotRequested" },
+    vrfyQueue: [],
+    vrfySent: 0,
+    end: Option.none(),
+    transcript: [],
+    done: false
+  }
+}
+
+/**
+ * Advances the machine by one input.
+ *
+ * @category operations
+ * @since 0.1.0
+ */
+export const step = (session: Session, input: Input): Step => {
+  if (session.done) return { state: session, actions: [] }
+  switch (input._tag) {
+    case "Connected":
+      return { state: note(session, "connected"), actions: [] }
+    case "Received":
+      return received(session, input.bytes)
+    case "TlsEstablished":
+      return transitions.tlsEstablished(session, input.info)
+    case "TlsFailed":
+      return finish(note(session, `TLS handshake failed: ${input.message}`), {
+        _tag: "TlsFailed",
+        message: input.message
+      }, { tls: { _tag: "Failed", message: input.message } })
+    case "ConnectionClosed": {
+      const s = note(session, "connection closed by server")
+      return phase(s) === "AwaitQuit" || Option.isSome(s.end)
+        ? finish(s, undefined)
+        : finish(s, { _tag: "Closed", phase: phase(s) })
+    }
+    case "TimedOut": {
+      const s = note(session, `timed out in ${phase(session)}`)
+      return phase(s) === "AwaitQuit" ? finish(s, undefined) : finish(s, { _tag: "TimedOut", phase: phase(s) })
+    }
+  }
+}
+
+const received = (session: Session, bytes: Uint8Array): Step => {
+  let state: Session = { ...session, parser: ReplyParser.feed(session.parser, bytes) }
+  const actions: Array<Action> = []
+  // Several replies may arrive in one packet (pipelining); each is handled in order.
+  while (!state.done && !state.handshaking) {
+    const r = ReplyParser.next(state.parser)
+    if (r._tag === "NeedMoreData") {
+      state = { ...state, parser: r.parser }
+      break
+    }
+    if (r._tag === "Error") {
+      const failed = finish(note(state, `protocol error: ${r.error.message}`), {
+        _tag: "ProtocolError",
+        phase: phase(state),
+        error: r.error
+      })
+      return { state: failed.state, actions: [...actions, ...failed.actions] }
+    }
+    state = { ...state, parser: r.parser }
+    const next = onReply(state, r.reply)
+    state = next.state
+    actions.push(...next.actions)
+  }
+  return { state, actions }
+}
+
+const onReply = (session: Session, reply: Reply.Reply): Step => {
+  const [awaiting, ...rest] = session.pending
+  const recipient = awaiting !== undefined && "recipient" in awaiting ? awaiting.recipient : undefined
+  const s = log(session, "S", Reply.format(reply), recipient)
+  if (awaiting === undefined) {
+    // Only 421 may come unasked (RFC 5321 §3.8).
+    if (reply.code === 421) return finish(s, { _tag: "ServiceClosing", phase: "Done", reply }, { quit: false })
+    return finish(s, {
+      _tag: "ProtocolError",
+      phase: "Done",
+      error: unexpected(reply)
+    })
+  }
+  const state: Session = { ...s, pending: rest }
+  if (reply.code === 421 && awaiting.phase !== "AwaitQuit") {
+    return finish(state, { _tag: "ServiceClosing", phase: awaiting.phase, reply }, { quit: false })
+  }
+  return transitions.reply[awaiting.phase](state, reply, awaiting)
+}
+
+const unexpected = (reply: Reply.Reply) =>
+  new RemoteProtocolError({
+    reason: "UnexpectedReply",
+    message: `unexpected reply ${reply.code} when no command was pending`
+  })
+

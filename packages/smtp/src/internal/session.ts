@@ -1,0 +1,376 @@
+/**
+ * The session's model and the small helpers every transition uses. Public names are re-exported
+ * by `Session.ts`; this file exists so that the transition table can import them without a cycle.
+ *
+ * @internal
+ */
+import { Data, Option } from "effect"
+import type { Mailbox } from "../Address.ts"
+import type * as Capabilities from "../Capabilities.ts"
+import * as Classify from "../Classify.ts"
+import * as Command from "../Command.ts"
+import type { RemoteProtocolError } from "../ProtocolError.ts"
+import type * as Reply from "../Reply.ts"
+import type * as ReplyParser from "../ReplyParser.ts"
+
+/**
+ * `opportunistic`: STARTTLS when offered, a bad certificate is recorded, never fatal.
+ * `required`: no TLS, no transaction. `off`: never STARTTLS.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type TlsMode = "opportunistic" | "required" | "off"
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface Config {
+  /** EHLO name: an FQDN or address literal the caller owns. */
+  readonly clientName: string
+  /** Reverse path; `""` is the null path `<>`. */
+  readonly mailFrom: string
+  readonly recipients: ReadonlyArray<Mailbox>
+  /** A made-up address at the same domain, sent after the real recipients to detect catch-all. */
+  readonly probe: Option.Option<Mailbox>
+  readonly tls: TlsMode
+  /** The MX host name, for TLS SNI and certificate checks. */
+  readonly servername: string
+  /** `fallback`: VRFY the recipients whose RCPT reply settled nothing (see `Classify.needsVrfy`). */
+  readonly vrfy: "off" | "fallback"
+  /** Use PIPELINING when offered. */
+  readonly pipelining: boolean
+  /** RCPT commands per write when pipelining. */
+  readonly maxPipeline: number
+  /** VRFY commands per session: servers count them as junk (Exim cuts off after 10). */
+  readonly maxVrfy: number
+}
+
+/**
+ * @category constants
+ * @since 0.1.0
+ */
+export const defaults = {
+  tls: "opportunistic",
+  vrfy: "off",
+  pipelining: true,
+  maxPipeline: 20,
+  maxVrfy: 5,
+  probe: Option.none<Mailbox>()
+} as const
+
+/**
+ * What the TLS layer reported after the handshake.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface TlsInfo {
+  readonly protocol: string
+  readonly cipher: string
+  /** Whether the certificate chain and name checked out. */
+  readonly authorized: boolean
+  readonly authorizationError: Option.Option<string>
+}
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type TlsStatus =
+  | { readonly _tag: "Plaintext" }
+  | { readonly _tag: "Established"; readonly info: TlsInfo }
+  | { readonly _tag: "Failed"; readonly message: string }
+
+/**
+ * What the driver tells the machine.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Input = Data.TaggedEnum<{
+  Connected: {}
+  Received: { readonly bytes: Uint8Array }
+  TlsEstablished: { readonly info: TlsInfo }
+  TlsFailed: { readonly message: string }
+  ConnectionClosed: {}
+  /** The deadline of the current phase passed. */
+  TimedOut: {}
+}>
+
+/**
+ * @category constructors
+ * @since 0.1.0
+ */
+export const Input = Data.taggedEnum<Input>()
+
+/**
+ * What the machine asks the driver to do, in order.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Action = Data.TaggedEnum<{
+  Send: { readonly bytes: Uint8Array; readonly commands: ReadonlyArray<Command.Command> }
+  UpgradeTls: { readonly servername: string }
+  Close: {}
+  Finished: { readonly result: SessionResult }
+}>
+
+/**
+ * @category constructors
+ * @since 0.1.0
+ */
+export const Action = Data.taggedEnum<Action>()
+
+/**
+ * What the machine waits for, named after the reply it expects.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Phase =
+  | "AwaitGreeting"
+  | "AwaitEhlo"
+  | "AwaitHelo"
+  | "AwaitStartTls"
+  | "AwaitTlsHandshake"
+  | "AwaitMail"
+  | "AwaitRcpt"
+  | "AwaitProbe"
+  | "AwaitRset"
+  | "AwaitVrfy"
+  | "AwaitQuit"
+  | "Done"
+
+/**
+ * One reply the machine waits for; pipelined commands queue several.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Awaiting =
+  | { readonly phase: "AwaitGreeting" | "AwaitEhlo" | "AwaitHelo" | "AwaitStartTls" | "AwaitMail" }
+  | { readonly phase: "AwaitProbe" | "AwaitRset" | "AwaitQuit" }
+  | { readonly phase: "AwaitRcpt" | "AwaitVrfy"; readonly recipient: number }
+
+/**
+ * How the session ended.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type SessionEnd =
+  | { readonly _tag: "Completed" }
+  /** A negative reply that ends the conversation (554 greeting, HELO refused, MAIL refused...). */
+  | { readonly _tag: "Rejected"; readonly phase: Phase; readonly reply: Reply.Reply }
+  /** 421: the server is closing the channel. */
+  | { readonly _tag: "ServiceClosing"; readonly phase: Phase; readonly reply: Reply.Reply }
+  | { readonly _tag: "Closed"; readonly phase: Phase }
+  | { readonly _tag: "TimedOut"; readonly phase: Phase }
+  | { readonly _tag: "ProtocolError"; readonly phase: Phase; readonly error: RemoteProtocolError }
+  /** TLS was required and the server did not offer it, or refused STARTTLS. */
+  | { readonly _tag: "TlsUnavailable"; readonly reply: Option.Option<Reply.Reply> }
+  | { readonly _tag: "TlsFailed"; readonly message: string }
+
+/**
+ * Why a recipient has no RCPT reply of its own although the session got that far.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type SkipReason = "SmtpUtf8Unsupported" | "TooManyRecipients" | "MailRejected"
+
+/**
+ * The evidence gathered for one recipient.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface RecipientResult {
+  readonly mailbox: Mailbox
+  readonly rcpt: Option.Option<Reply.Reply>
+  readonly vrfy: Option.Option<Reply.Reply>
+  readonly skipped: Option.Option<SkipReason>
+}
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type ProbeResult =
+  | { readonly _tag: "NotRequested" }
+  /** No real recipient was accepted, so the domain is not catch-all and no probe was needed. */
+  | { readonly _tag: "NotNeeded" }
+  | { readonly _tag: "Pending" }
+  | { readonly _tag: "Answered"; readonly reply: Reply.Reply }
+
+/**
+ * One line of the dialogue. `C` client, `S` server, `*` an event (connect, TLS, close, timeout).
+ * `recipient` ties RCPT/VRFY lines to the recipient they are about.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface TranscriptEntry {
+  readonly direction: "C" | "S" | "*"
+  readonly text: string
+  readonly recipient?: number
+}
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface SessionResult {
+  readonly recipients: ReadonlyArray<RecipientResult>
+  readonly probe: ProbeResult
+  readonly greeting: Option.Option<Reply.Reply>
+  readonly capabilities: Option.Option<Capabilities.Capabilities>
+  readonly tls: TlsStatus
+  readonly end: SessionEnd
+  readonly transcript: ReadonlyArray<TranscriptEntry>
+}
+
+/**
+ * The whole state. Only `step` makes new ones.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Session {
+  readonly config: Config
+  readonly parser: ReplyParser.ReplyParser
+  readonly pending: ReadonlyArray<Awaiting>
+  readonly handshaking: boolean
+  readonly greeting: Option.Option<Reply.Reply>
+  readonly capabilities: Option.Option<Capabilities.Capabilities>
+  readonly tls: TlsStatus
+  readonly results: ReadonlyArray<RecipientResult>
+  /** Recipients not yet sent in any transaction. */
+  readonly queue: ReadonlyArray<number>
+  /** Recipients refused with "too many recipients" in this transaction. */
+  readonly deferred: ReadonlyArray<number>
+  readonly mailAccepted: boolean
+  /** RCPTs of this transaction answered with something other than "too many recipients". */
+  readonly answeredInTransaction: number
+  readonly probe: ProbeResult
+  readonly vrfyQueue: ReadonlyArray<number>
+  readonly vrfySent: number
+  readonly end: Option.Option<SessionEnd>
+  readonly transcript: ReadonlyArray<TranscriptEntry>
+  readonly done: boolean
+}
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface Step {
+  readonly state: Session
+  readonly actions: ReadonlyArray<Action>
+}
+
+/**
+ * What the machine waits for now; the driver picks the timeout from it.
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const phase = (session: Session): Phase =>
+  session.done ? "Done" : session.handshaking ? "AwaitTlsHandshake" : (session.pending[0]?.phase ?? "Done")
+
+/**
+ * Whether `Finished` has been emitted. A finished session ignores every input.
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const isDone = (session: Session): boolean => session.done
+
+/**
+ * The result so far, as `Finished` would carry it.
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const result = (session: Session): SessionResult => ({
+  recipients: session.results,
+  probe: session.probe,
+  greeting: session.greeting,
+  capabilities: session.capabilities,
+  tls: session.tls,
+  end: Option.getOrElse(session.end, (): SessionEnd => ({ _tag: "Completed" })),
+  transcript: session.transcript
+})
+
+/**
+ * Appends a line to the transcript.
+ *
+ * @internal
+ */
+export const log = (session: Session, direction: TranscriptEntry["direction"], text: string, recipient?: number) => ({
+  ...session,
+  transcript: [...session.transcript, recipient === undefined ? { direction, text } : { direction, text, recipient }]
+})
+
+/** @internal */
+export const note = (session: Session, text: string): Session => log(session, "*", text)
+
+/**
+ * Ends the session: with QUIT first when the channel is still sound, else at once.
+ * `end` undefined keeps the end already recorded (or Completed).
+ *
+ * @internal
+ */
+export const finish = (
+  session: Session,
+  end: SessionEnd | undefined,
+  options: { readonly quit?: boolean; readonly tls?: TlsStatus } = {}
+): Step => {
+  const state: Session = {
+    ...session,
+    end: end === undefined ? session.end : Option.some(end),
+    tls: options.tls ?? session.tls,
+    probe: session.probe._tag === "Pending" ? { _tag: "NotNeeded" } : session.probe
+  }
+  if (options.quit === true) return send({ ...state, pending: [] }, [Command.quit], [{ phase: "AwaitQuit" }])
+  const done: Session = { ...state, pending: [], handshaking: false, done: true }
+  return { state: done, actions: [Action.Close(), Action.Finished({ result: result(done) })] }
+}
+
+/**
+ * Sends commands and queues the replies they will bring.
+ *
+ * @internal
+ */
+export const send = (
+  session: Session,
+  commands: ReadonlyArray<Command.Command>,
+  awaiting: ReadonlyArray<Awaiting>
+): Step => {
+  let state = session
+  commands.forEach((c, i) => {
+    const a = awaiting[i]
+    state = log(state, "C", c.line, a !== undefined && "recipient" in a ? a.recipient : undefined)
+  })
+  return {
+    state: { ...state, pending: [...state.pending, ...awaiting] },
+    actions: [Action.Send({ bytes: Command.encodeAll(commands), commands })]
+  }
+}
+
+/**
+ * Whether a recipient's RCPT reply settled nothing and VRFY may help.
+ *
+ * @category predicates
+ * @since 0.1.0
+ */
+export const wantsVrfy = (result: RecipientResult): boolean =>
+  Option.isNone(result.skipped) || Option.contains(result.skipped, "MailRejected")
+    ? Option.match(result.rcpt, {
+        onNone: () => Option.contains(result.skipped, "MailRejected"),
+        onSome: Classify.needsVrfy
+      })
+    : false

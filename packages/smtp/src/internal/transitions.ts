@@ -1,0 +1,224 @@
+/**
+ * Every transition of the verification session, as one table keyed by the reply awaited.
+ * The record type makes the compiler check that no phase is forgotten (h11's table, typed).
+ *
+ * @internal
+ */
+import { Option } from "effect"
+import * as Capabilities from "../Capabilities.ts"
+import * as Classify from "../Classify.ts"
+import * as Command from "../Command.ts"
+import * as Reply from "../Reply.ts"
+import * as ReplyParser from "../ReplyParser.ts"
+import {
+  Action,
+  type Awaiting,
+  finish,
+  note,
+  type RecipientResult,
+  send,
+  type Session,
+  type SkipReason,
+  type Step,
+  type TlsInfo,
+  wantsVrfy
+} from "./session.ts"
+
+type Handler = (session: Session, reply: Reply.Reply, awaiting: Awaiting) => Step
+
+const idle = (state: Session): Step => ({ state, actions: [] })
+
+const updateRecipient = (session: Session, index: number, f: (r: RecipientResult) => RecipientResult): Session => ({
+  ...session,
+  results: session.results.map((r, i) => (i === index ? f(r) : r))
+})
+
+const skip = (session: Session, indices: ReadonlyArray<number>, reason: SkipReason): Session =>
+  indices.reduce((s, i) => updateRecipient(s, i, (r) => ({ ...r, skipped: Option.some(reason) })), session)
+
+const capabilities = (session: Session) => Option.getOrElse(session.capabilities, () => Capabilities.none)
+
+const pipelining = (session: Session) => session.config.pipelining && capabilities(session).pipelining
+
+const rcptCommands = (session: Session, indices: ReadonlyArray<number>) => ({
+  commands: indices.map((i) => Command.rcptTo(session.results[i]!.mailbox.address)),
+  awaiting: indices.map((recipient): Awaiting => ({ phase: "AwaitRcpt", recipient }))
+})
+
+/** After EHLO/HELO: STARTTLS if we should, else the first transaction. */
+const afterHello = (session: Session): Step => {
+  const caps = capabilities(session)
+  const secure = session.tls._tag === "Established"
+  if (!secure && session.config.tls !== "off" && caps.starttls) {
+    return send(session, [Command.starttls], [{ phase: "AwaitStartTls" }])
+  }
+  if (!secure && session.config.tls === "required") {
+    return finish(note(session, "TLS required but STARTTLS is not offered"), {
+      _tag: "TlsUnavailable",
+      reply: Option.none()
+    }, { quit: true })
+  }
+  return startTransaction(session, session.queue)
+}
+
+/** MAIL FROM for these recipients; with PIPELINING the first group of RCPTs goes in the same write. */
+const startTransaction = (session: Session, indices: ReadonlyArray<number>): Step => {
+  const caps = capabilities(session)
+  // RFC 6531 §3.2: a non-ASCII mailbox must not be sent to a server that does not offer SMTPUTF8.
+  const unsendable = indices.filter((i) => session.results[i]!.mailbox.needsSmtpUtf8 && !caps.smtpUtf8)
+  const go = indices.filter((i) => !unsendable.includes(i))
+  const state: Session = {
+    ...skip(session, unsendable, "SmtpUtf8Unsupported"),
+    queue: go,
+    deferred: [],
+    mailAccepted: false,
+    answeredInTransaction: 0
+  }
+  if (go.length === 0) return afterTransaction({ ...state, queue: [] })
+  const utf8 = caps.smtpUtf8 && go.some((i) => session.results[i]!.mailbox.needsSmtpUtf8)
+  const mail = Command.mailFrom(session.config.mailFrom, utf8 ? ["SMTPUTF8"] : [])
+  if (!pipelining(state)) return send(state, [mail], [{ phase: "AwaitMail" }])
+  const group = go.slice(0, session.config.maxPipeline)
+  const rcpts = rcptCommands(state, group)
+  return send({ ...state, queue: go.slice(group.length) }, [mail, ...rcpts.commands], [
+    { phase: "AwaitMail" },
+    ...rcpts.awaiting
+  ])
+}
+
+/** All replies of the last RCPT group are in: next group, a new transaction, or on. */
+const afterRcpts = (session: Session): Step => {
+  if (!session.mailAccepted) return afterTransaction(session)
+  if (session.queue.length > 0) {
+    const group = session.queue.slice(0, pipelining(session) ? session.config.maxPipeline : 1)
+    const rcpts = rcptCommands(session, group)
+    return send({ ...session, queue: session.queue.slice(group.length) }, rcpts.commands, rcpts.awaiting)
+  }
+  if (session.deferred.length > 0) {
+    // A transaction that took no recipient at all will not take one after RSET either.
+    if (session.answeredInTransaction === 0) {
+      return afterTransaction({ ...skip(session, session.deferred, "TooManyRecipients"), deferred: [] })
+    }
+    return send(session, [Command.rset], [{ phase: "AwaitRset" }])
+  }
+  return afterTransaction(session)
+}
+
+/** The real recipients are done: the catch-all probe, then VRFY, then QUIT. */
+const afterTransaction = (session: Session): Step => {
+  if (session.probe._tag === "Pending") {
+    const accepted = session.results.some((r) => Option.exists(r.rcpt, Reply.isPositive))
+    if (accepted && session.mailAccepted) {
+      const probe = Option.getOrThrow(session.config.probe)
+      return send(session, [Command.rcptTo(probe.address)], [{ phase: "AwaitProbe" }])
+    }
+    return afterTransaction({ ...session, probe: { _tag: "NotNeeded" } })
+  }
+  let state = session
+  if (state.config.vrfy === "fallback" && state.vrfySent === 0 && state.vrfyQueue.length === 0) {
+    state = { ...state, vrfyQueue: state.results.flatMap((r, i) => (wantsVrfy(r) ? [i] : [])) }
+  }
+  const [next] = state.vrfyQueue
+  if (next !== undefined && state.vrfySent < state.config.maxVrfy) {
+    return send({ ...state, vrfyQueue: state.vrfyQueue.slice(1), vrfySent: state.vrfySent + 1 }, [
+      Command.vrfy(state.results[next]!.mailbox.address)
+    ], [{ phase: "AwaitVrfy", recipient: next }])
+  }
+  return finish({ ...state, vrfyQueue: [] }, undefined, { quit: true })
+}
+
+const awaitingRcpt = (session: Session) => session.pending.some((a) => a.phase === "AwaitRcpt")
+
+/** What each awaited reply leads to. */
+const reply: { readonly [P in Awaiting["phase"]]: Handler } = {
+  AwaitGreeting: (s, reply) => {
+    const state = { ...s, greeting: Option.some(reply) }
+    if (reply.code === 220) return send(state, [Command.ehlo(s.config.clientName)], [{ phase: "AwaitEhlo" }])
+    // 554 (or anything but 220): no service for us; RFC 5321 §3.1 says QUIT and wait.
+    return finish(state, { _tag: "Rejected", phase: "AwaitGreeting", reply }, { quit: true })
+  },
+  AwaitEhlo: (s, reply) => {
+    if (Reply.isPositive(reply)) return afterHello({ ...s, capabilities: Option.some(Capabilities.fromEhloReply(reply)) })
+    if (reply.code === 500 || reply.code === 502 || reply.code === 504) {
+      return send(s, [Command.helo(s.config.clientName)], [{ phase: "AwaitHelo" }])
+    }
+    return finish(s, { _tag: "Rejected", phase: "AwaitEhlo", reply }, { quit: true })
+  },
+  AwaitHelo: (s, reply) =>
+    Reply.isPositive(reply)
+      ? afterHello({ ...s, capabilities: Option.some(Capabilities.none) })
+      : finish(s, { _tag: "Rejected", phase: "AwaitHelo", reply }, { quit: true }),
+  AwaitStartTls: (s, reply) => {
+    if (reply.code === 220) {
+      // RFC 3207 §6: anything the server sent before the handshake is not to be trusted.
+      const state = ReplyParser.hasBufferedData(s.parser) ? note(s, "discarded plaintext sent before TLS") : s
+      return {
+        state: { ...state, parser: ReplyParser.reset(s.parser), handshaking: true },
+        actions: [Action.UpgradeTls({ servername: s.config.servername })]
+      }
+    }
+    if (s.config.tls === "required") {
+      return finish(s, { _tag: "TlsUnavailable", reply: Option.some(reply) }, { quit: true })
+    }
+    return startTransaction(note(s, "STARTTLS refused; going on without TLS"), s.queue)
+  },
+  AwaitMail: (s, reply) => {
+    if (Reply.isPositive(reply)) {
+      const state = { ...s, mailAccepted: true }
+      return awaitingRcpt(state) ? idle(state) : afterRcpts(state)
+    }
+    // Every recipient of this transaction goes unasked; pipelined RCPT replies still to come are read and ignored.
+    const inFlight = s.pending.flatMap((a) => ("recipient" in a ? [a.recipient] : []))
+    const state: Session = {
+      ...skip(s, [...inFlight, ...s.queue, ...s.deferred], "MailRejected"),
+      queue: [],
+      deferred: [],
+      end: Option.some({ _tag: "Rejected", phase: "AwaitMail", reply })
+    }
+    return awaitingRcpt(state) ? idle(state) : afterTransaction(state)
+  },
+  AwaitRcpt: (s, reply, awaiting) => {
+    const index = "recipient" in awaiting ? awaiting.recipient : -1
+    let state = s
+    if (s.mailAccepted) {
+      state = Classify.isTooManyRecipients(reply)
+        ? { ...s, deferred: [...s.deferred, index] }
+        : {
+            ...updateRecipient(s, index, (r) => ({ ...r, rcpt: Option.some(reply) })),
+            answeredInTransaction: s.answeredInTransaction + 1
+          }
+    }
+    return awaitingRcpt(state) ? idle(state) : afterRcpts(state)
+  },
+  AwaitProbe: (s, reply) => afterTransaction({ ...s, probe: { _tag: "Answered", reply } }),
+  AwaitRset: (s, reply) =>
+    Reply.isPositive(reply)
+      ? startTransaction(s, s.deferred)
+      : finish(s, { _tag: "Rejected", phase: "AwaitRset", reply }, { quit: true }),
+  AwaitVrfy: (s, reply, awaiting) => {
+    const index = "recipient" in awaiting ? awaiting.recipient : -1
+    const state = updateRecipient(s, index, (r) => ({ ...r, vrfy: Option.some(reply) }))
+    // VRFY disabled or not implemented: asking about the others would only count as junk.
+    const disabled = reply.code === 500 || reply.code === 502 || reply.code === 504
+    return afterTransaction(disabled ? { ...state, vrfyQueue: [] } : state)
+  },
+  AwaitQuit: (s) => finish(s, undefined)
+}
+
+const tlsEstablished = (session: Session, info: TlsInfo): Step => {
+  if (!session.handshaking) return idle(note(session, "ignored a TLS event outside a handshake"))
+  const detail = info.authorized
+    ? "certificate verified"
+    : `certificate not verified: ${Option.getOrElse(info.authorizationError, () => "unknown reason")}`
+  const state: Session = {
+    ...note(session, `TLS established (${info.protocol}, ${info.cipher}, ${detail})`),
+    handshaking: false,
+    tls: { _tag: "Established", info },
+    // RFC 3207 §4.2: forget everything learnt before TLS and ask again.
+    capabilities: Option.none()
+  }
+  return send(state, [Command.ehlo(session.config.clientName)], [{ phase: "AwaitEhlo" }])
+}
+
+/** @internal */
+export const transitions = { reply, tlsEstablished }

@@ -1,0 +1,92 @@
+// Drives Session.step from a Go-style script: `S:` lines are server bytes (consecutive ones
+// arrive in one packet), `C:` lines are what the client must have sent by then, `*` lines are
+// events (`* tls`, `* tls-fail`, `* close`, `* timeout`). The client's lines must match exactly.
+import { assert } from "@effect/vitest"
+import { Option, Result } from "effect"
+import * as Address from "../src/Address.ts"
+import * as Session from "../src/Session.ts"
+
+export const mailbox = (s: string): Address.Mailbox => Result.getOrThrow(Address.parse(s))
+
+export const config = (overrides: Partial<Session.Config> & { readonly to?: ReadonlyArray<string> } = {}) => {
+  const { to = ["alice@example.com"], ...rest } = overrides
+  return {
+    clientName: "verifier.example.net",
+    mailFrom: "",
+    recipients: to.map(mailbox),
+    servername: "mx.example.com",
+    ...Session.defaults,
+    ...rest
+  } satisfies Session.Config
+}
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+
+export interface Run {
+  readonly result: Session.SessionResult
+  readonly sent: ReadonlyArray<string>
+  /** Bytes of each Send action, split in lines: shows what was pipelined together. */
+  readonly writes: ReadonlyArray<ReadonlyArray<string>>
+  readonly actions: ReadonlyArray<Session.Action["_tag"]>
+  readonly state: Session.Session
+}
+
+export const run = (cfg: Session.Config, script: string): Run => {
+  let state = Session.make(cfg)
+  const sent: Array<string> = []
+  const writes: Array<Array<string>> = []
+  const actions: Array<Session.Action["_tag"]> = []
+  let finished: Session.SessionResult | undefined
+  const apply = (input: Session.Input) => {
+    const step = Session.step(state, input)
+    state = step.state
+    for (const a of step.actions) {
+      actions.push(a._tag)
+      if (a._tag === "Send") {
+        const lines = decoder.decode(a.bytes).split("\r\n").slice(0, -1)
+        writes.push(lines)
+        sent.push(...lines)
+      }
+      if (a._tag === "Finished") {
+        assert.isUndefined(finished, "Finished emitted twice")
+        finished = a.result
+      }
+    }
+  }
+  apply(Session.Input.Connected())
+  const expected: Array<string> = []
+  let packet: Array<string> = []
+  const flush = () => {
+    if (packet.length > 0) apply(Session.Input.Received({ bytes: encoder.encode(packet.map((l) => `${l}\r\n`).join("")) }))
+    packet = []
+  }
+  for (const raw of script.split("\n")) {
+    const line = raw.trim()
+    if (line === "") continue
+    if (line.startsWith("S: ")) {
+      packet.push(line.slice(3))
+      continue
+    }
+    flush()
+    if (line.startsWith("C: ")) {
+      expected.push(line.slice(3))
+      assert.deepStrictEqual(sent.slice(0, expected.length), expected, `client lines up to ${JSON.stringify(line)}`)
+    } else if (line === "* tls") {
+      apply(
+        Session.Input.TlsEstablished({
+          info: { protocol: "TLSv1.3", cipher: "TLS_AES_256_GCM_SHA384", authorized: false, authorizationError: Option.some("SELF_SIGNED") }
+        })
+      )
+    } else if (line === "* tls-fail") apply(Session.Input.TlsFailed({ message: "handshake failure" }))
+    else if (line === "* close") apply(Session.Input.ConnectionClosed())
+    else if (line === "* timeout") apply(Session.Input.TimedOut())
+    else throw new Error(`bad script line: ${line}`)
+  }
+  flush()
+  assert.deepStrictEqual(sent, expected, "the client sent exactly the scripted lines")
+  assert.isDefined(finished, "the session finished")
+  return { result: finished!, sent, writes, actions, state }
+}
+
+export const rcptCodes = (r: Run) => r.result.recipients.map((x) => Option.getOrUndefined(Option.map(x.rcpt, (y) => y.code)))
