@@ -1,0 +1,131 @@
+/**
+ * Runs a pure session machine over an `SmtpTransport`: the only loop in rcpt that does I/O.
+ *
+ * The machine decides everything; the driver writes what it is told to write, reads with the
+ * timeout of the phase the machine is in (never past the overall deadline), upgrades to TLS when
+ * asked, and turns every event (bytes, EOF, a broken socket, a timeout) into an input. Whatever
+ * the server does, the machine's result comes back: only a connection that never opened is an
+ * error, so the caller can try the next MX host.
+ *
+ * @since 0.1.0
+ */
+import { Clock, Duration, Effect, Option } from "effect"
+import { Session } from "@rcpt/smtp"
+import { SmtpTransport, type TlsOptions, type TransportError } from "./SmtpTransport.ts"
+
+/**
+ * The actions a machine can ask for; `Session.Action` is one.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type MachineAction<R> =
+  | { readonly _tag: "Send"; readonly bytes: Uint8Array }
+  | { readonly _tag: "UpgradeTls"; readonly servername: string }
+  | { readonly _tag: "Close" }
+  | { readonly _tag: "Finished"; readonly result: R }
+
+/**
+ * A sans-I/O machine: the verification session, or any other built on the same inputs.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Machine<S, R> {
+  readonly step: (state: S, input: Session.Input) => { readonly state: S; readonly actions: ReadonlyArray<MachineAction<R>> }
+  readonly phase: (state: S) => string
+}
+
+/**
+ * The verification session as a `Machine`.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const sessionMachine: Machine<Session.Session, Session.SessionResult> = {
+  step: Session.step,
+  phase: Session.phase
+}
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface RunOptions {
+  readonly host: string
+  readonly port: number
+  readonly connectTimeout: Duration.Input
+  /** The read timeout while the machine is in a phase. */
+  readonly phaseTimeout: (phase: string) => Duration.Input
+  /** Nothing waits past this, counted from the call. */
+  readonly deadline?: Duration.Input | undefined
+  readonly tls: Omit<TlsOptions, "servername" | "timeout">
+}
+
+/**
+ * Connects and runs the machine to its end.
+ *
+ * @category running
+ * @since 0.1.0
+ */
+export const run = <S, R>(
+  machine: Machine<S, R>,
+  initial: S,
+  options: RunOptions
+): Effect.Effect<R, TransportError, SmtpTransport> =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const transport = yield* SmtpTransport
+      const start = yield* Clock.currentTimeMillis
+      const deadline = options.deadline === undefined ? Infinity : start + Duration.toMillis(options.deadline)
+      const conn = yield* transport.connect({ host: options.host, port: options.port, timeout: options.connectTimeout })
+
+      // The time left for the current phase: its own timeout, cut by the overall deadline.
+      const budget = (phase: string) =>
+        Effect.map(Clock.currentTimeMillis, (now) =>
+          Duration.millis(Math.max(0, Math.min(Duration.toMillis(options.phaseTimeout(phase)), deadline - now)))
+        )
+
+      let state = initial
+      let input: Session.Input = Session.Input.Connected()
+      for (;;) {
+        const step = machine.step(state, input)
+        state = step.state
+        let next: Session.Input | undefined
+        for (const action of step.actions) {
+          if (action._tag === "Finished") return action.result
+          if (next !== undefined) continue
+          if (action._tag === "Send") {
+            const written = yield* Effect.result(conn.write(action.bytes))
+            // A write that fails means the peer is gone; what it said before is still to be read.
+            if (written._tag === "Failure") next = Session.Input.ConnectionClosed()
+          } else if (action._tag === "UpgradeTls") {
+            const timeout = yield* budget(machine.phase(state))
+            const upgraded = yield* Effect.result(
+              conn.upgradeTls({ ...options.tls, servername: action.servername, timeout })
+            )
+            next =
+              upgraded._tag === "Success"
+                ? Session.Input.TlsEstablished({ info: upgraded.success })
+                : Session.Input.TlsFailed({ message: upgraded.failure.message })
+          }
+        }
+        if (next !== undefined) {
+          input = next
+          continue
+        }
+        const timeout = yield* budget(machine.phase(state))
+        const read = yield* conn.read.pipe(Effect.timeoutOption(timeout), Effect.result)
+        input =
+          read._tag === "Failure"
+            ? Session.Input.ConnectionClosed()
+            : Option.match(read.success, {
+                onNone: () => Session.Input.TimedOut(),
+                onSome: Option.match({
+                  onNone: () => Session.Input.ConnectionClosed(),
+                  onSome: (bytes) => Session.Input.Received({ bytes })
+                })
+              })
+      }
+    })
+  )

@@ -1,0 +1,7 @@
+/**
+ * @rcpt/client: the SMTP transport service and the session driver, shared by verifying and sending.
+ *
+ * @since 0.1.0
+ */
+export * as SmtpClient from "./SmtpClient.ts"
+export * as SmtpTransport from "./SmtpTransport.ts"
