@@ -34,6 +34,7 @@ export const reasons = [
   "mailbox_moved",
   "no_such_domain",
   "null_mx",
+  "no_mail_hosts",
   "catch_all",
   "accepts_all",
   "greylisted",

@@ -1,0 +1,198 @@
+/**
+ * The verifier's policies as named values: timeouts per phase, when to try the next MX host,
+ * when and how often to ask again (greylisting), when to retry without TLS.
+ *
+ * Each is a plain value or `Schedule`; replace one by providing a `Policy` with it changed:
+ * `Effect.provideService(Policy.Policy, { ...Policy.defaults, greylistRetry: mySchedule })`.
+ *
+ * @since 0.1.0
+ */
+import { Context, Duration, Option, Schedule } from "effect"
+import { Classify, type Session } from "@rcpt/smtp"
+
+/**
+ * Read timeouts per phase. RFC 5321 §4.5.3.2 asks for minutes; a verifier that waits that long
+ * for one address is useless, so these are shorter but still allow slow banners (20-30 s).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface PhaseTimeouts {
+  readonly connect: Duration.Input
+  readonly greeting: Duration.Input
+  readonly ehlo: Duration.Input
+  readonly starttls: Duration.Input
+  readonly tlsHandshake: Duration.Input
+  readonly mail: Duration.Input
+  readonly rcpt: Duration.Input
+  readonly rset: Duration.Input
+  readonly vrfy: Duration.Input
+  readonly quit: Duration.Input
+}
+
+/**
+ * @category constants
+ * @since 0.1.0
+ */
+export const phaseTimeouts: PhaseTimeouts = {
+  connect: "10 seconds",
+  greeting: "30 seconds",
+  ehlo: "15 seconds",
+  starttls: "10 seconds",
+  tlsHandshake: "10 seconds",
+  mail: "20 seconds",
+  rcpt: "30 seconds",
+  rset: "10 seconds",
+  vrfy: "15 seconds",
+  quit: "5 seconds"
+}
+
+/**
+ * The read timeout for a session phase.
+ *
+ * @category timeouts
+ * @since 0.1.0
+ */
+export const timeoutFor =
+  (timeouts: PhaseTimeouts) =>
+  (phase: string): Duration.Input => {
+    switch (phase as Session.Phase) {
+      case "AwaitGreeting":
+        return timeouts.greeting
+      case "AwaitEhlo":
+      case "AwaitHelo":
+        return timeouts.ehlo
+      case "AwaitStartTls":
+        return timeouts.starttls
+      case "AwaitTlsHandshake":
+        return timeouts.tlsHandshake
+      case "AwaitMail":
+        return timeouts.mail
+      case "AwaitRcpt":
+      case "AwaitProbe":
+        return timeouts.rcpt
+      case "AwaitRset":
+        return timeouts.rset
+      case "AwaitVrfy":
+        return timeouts.vrfy
+      default:
+        return timeouts.quit
+    }
+  }
+
+/**
+ * Whether an outcome is worth asking again later: 4xx at RCPT (greylisting, "try again",
+ * rate limits). Timeouts and connection failures are the failover's business, not this.
+ *
+ * @category predicates
+ * @since 0.1.0
+ */
+export const isGreylisting = (outcome: Classify.Outcome): boolean =>
+  outcome.retryable &&
+  (outcome.reason === "greylisted" || outcome.reason === "temporary_failure" || outcome.reason === "rate_limited")
+
+/**
+ * How long to wait between asks while a recipient is greylisted: exponential from 30 s, with
+ * jitter, at most 4 more asks. The overall deadline cuts it short.
+ *
+ * @category schedules
+ * @since 0.1.0
+ */
+export const greylistRetry: Schedule.Schedule<unknown, unknown> = Schedule.max([
+  Schedule.exponential("30 seconds", 2),
+  Schedule.recurs(4)
+]).pipe(Schedule.jittered)
+
+/**
+ * What one connection to one MX address gave.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type HostAttempt =
+  | { readonly _tag: "ConnectFailed"; readonly message: string }
+  | { readonly _tag: "Session"; readonly result: Session.SessionResult }
+
+const transientBeforeRcpt = (end: Session.SessionEnd) => {
+  switch (end._tag) {
+    case "ServiceClosing":
+    case "Closed":
+    case "TimedOut":
+    case "ProtocolError":
+    case "TlsFailed":
+      return true
+    case "Rejected":
+      // 4xx at greeting, EHLO/HELO or MAIL: this host cannot take mail now; another may.
+      return end.reply.code >= 400 && end.reply.code < 500
+    default:
+      return false
+  }
+}
+
+/**
+ * Whether to go on to the next MX address: the connection failed, or the host gave up (421,
+ * timeout, closed, 4xx) before answering any RCPT. A definitive answer stops the search.
+ *
+ * @category predicates
+ * @since 0.1.0
+ */
+export const shouldFailover = (attempt: HostAttempt): boolean => {
+  if (attempt._tag === "ConnectFailed") return true
+  const answered = attempt.result.recipients.some((r) => Option.isSome(r.rcpt))
+  return !answered && transientBeforeRcpt(attempt.result.end)
+}
+
+/**
+ * Whether to ask the same host again without TLS: the handshake failed in opportunistic mode.
+ * Servers with broken TLS stacks still answer in plaintext.
+ *
+ * @category predicates
+ * @since 0.1.0
+ */
+export const retryWithoutTls = (attempt: HostAttempt, mode: Session.TlsMode): boolean =>
+  mode === "opportunistic" && attempt._tag === "Session" && attempt.result.end._tag === "TlsFailed"
+
+/**
+ * Every policy in one record.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Policies {
+  readonly phaseTimeouts: PhaseTimeouts
+  readonly greylistRetry: Schedule.Schedule<unknown, unknown>
+  readonly isGreylisting: (outcome: Classify.Outcome) => boolean
+  readonly shouldFailover: (attempt: HostAttempt) => boolean
+  readonly retryWithoutTls: (attempt: HostAttempt, mode: Session.TlsMode) => boolean
+  /** Sessions to one address for one batch when the server hangs up mid-way (error limits). */
+  readonly maxReconnects: number
+}
+
+/**
+ * @category constants
+ * @since 0.1.0
+ */
+export const defaults: Policies = {
+  phaseTimeouts,
+  greylistRetry,
+  isGreylisting,
+  shouldFailover,
+  retryWithoutTls,
+  maxReconnects: 20
+}
+
+/**
+ * The policies in force; `defaults` unless provided.
+ *
+ * @category services
+ * @since 0.1.0
+ */
+export const Policy = Context.Reference<Policies>("@rcpt/verifier/Policy", { defaultValue: () => defaults })
+
+/**
+ * A reason, re-exported so policies can be written against it.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Outcome = Classify.Outcome

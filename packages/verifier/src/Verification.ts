@@ -1,0 +1,205 @@
+/**
+ * The answer to "can this address receive mail?", with its evidence: the result schema of
+ * every verification, in the library, the CLI's JSON lines and the HTTP API alike.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+import { Classify } from "@rcpt/smtp"
+
+/**
+ * `deliverable`: the mailbox's own server accepted it. `undeliverable`: it said the mailbox or
+ * domain does not exist. `risky`: it exists but mail may not arrive or the answer proves little
+ * (catch-all, full). `unknown`: no answer to be had now (4xx, blocks, timeouts): retry later.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const Verdict = Schema.Literals(["deliverable", "undeliverable", "risky", "unknown"])
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type Verdict = typeof Verdict.Type
+
+/**
+ * The closed set of reasons: `Classify.reasons` from SMTP, plus the judge's own.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const Reason = Schema.Literals([...Classify.reasons, "disposable", "role_account"])
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type Reason = typeof Reason.Type
+
+/**
+ * A server reply as evidence.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const ReplyEvidence = Schema.Struct({
+  code: Schema.Number,
+  enhanced: Schema.NullOr(Schema.String),
+  text: Schema.String
+})
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type ReplyEvidence = typeof ReplyEvidence.Type
+
+/**
+ * The MX host that answered (or was last tried).
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const MxEvidence = Schema.Struct({
+  host: Schema.String,
+  preference: Schema.Number,
+  address: Schema.String,
+  port: Schema.Number,
+  /** True when the domain has no MX and its own address was used (RFC 5321 §5.1). */
+  implicit: Schema.Boolean
+})
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type MxEvidence = typeof MxEvidence.Type
+
+/**
+ * @category schemas
+ * @since 0.1.0
+ */
+export const TlsEvidence = Schema.Struct({
+  status: Schema.Literals(["none", "established", "failed"]),
+  protocol: Schema.NullOr(Schema.String),
+  cipher: Schema.NullOr(Schema.String),
+  /** Whether the certificate verified; opportunistic TLS goes on either way. */
+  authorized: Schema.NullOr(Schema.Boolean),
+  error: Schema.NullOr(Schema.String)
+})
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type TlsEvidence = typeof TlsEvidence.Type
+
+/**
+ * One connection tried on the way to the answer.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const Attempt = Schema.Struct({
+  host: Schema.String,
+  address: Schema.String,
+  outcome: Reason,
+  detail: Schema.String
+})
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type Attempt = typeof Attempt.Type
+
+/**
+ * @category schemas
+ * @since 0.1.0
+ */
+export const TranscriptLine = Schema.Struct({
+  direction: Schema.Literals(["C", "S", "*"]),
+  text: Schema.String
+})
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type TranscriptLine = typeof TranscriptLine.Type
+
+/**
+ * Risk signals that do not come from SMTP (see @rcpt/signals).
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const Signals = Schema.Struct({
+  disposable: Schema.Boolean,
+  roleAccount: Schema.Boolean,
+  freeProvider: Schema.Boolean,
+  /** A likely intended domain, e.g. gmail.com for gmial.com. */
+  suggestion: Schema.NullOr(Schema.String),
+  /** A provider known to accept every RCPT, by MX host. */
+  acceptsAllProvider: Schema.NullOr(Schema.String)
+})
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type Signals = typeof Signals.Type
+
+/**
+ * The result of verifying one address.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export class Verification extends Schema.Class<Verification>("@rcpt/verifier/Verification")({
+  /** As given. */
+  address: Schema.String,
+  /** The wire form (A-label domain), or null when the syntax is invalid. */
+  normalized: Schema.NullOr(Schema.String),
+  domain: Schema.NullOr(Schema.String),
+  verdict: Verdict,
+  reason: Reason,
+  /** Asking again later may give another answer. */
+  retryable: Schema.Boolean,
+  /** 0-100: how likely mail to this address is delivered. */
+  score: Schema.Number,
+  /** A sentence for people. */
+  detail: Schema.String,
+  mx: Schema.NullOr(MxEvidence),
+  rcpt: Schema.NullOr(ReplyEvidence),
+  vrfy: Schema.NullOr(ReplyEvidence),
+  tls: TlsEvidence,
+  /** null: not tested. */
+  catchAll: Schema.NullOr(Schema.Boolean),
+  signals: Signals,
+  attempts: Schema.Array(Attempt),
+  startedAt: Schema.String,
+  durationMs: Schema.Number,
+  transcript: Schema.Array(TranscriptLine)
+}) {}
+
+/**
+ * The JSON shape of a `Verification` (what `--json` and the HTTP API print).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Encoded = typeof Verification.Encoded
+
+/**
+ * @category encoding
+ * @since 0.1.0
+ */
+export const encode = (v: Verification): Encoded => Schema.encodeSync(Verification)(v)
+
+/**
+ * @category decoding
+ * @since 0.1.0
+ */
+export const decode = Schema.decodeUnknownSync(Verification)

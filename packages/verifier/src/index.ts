@@ -1,0 +1,12 @@
+/**
+ * @rcpt/verifier: Effect services that verify addresses over SMTP. Platform-free: the transport
+ * and DNS come from layers (@rcpt/node for Node.js, @rcpt/testing for tests).
+ *
+ * @since 0.1.0
+ */
+export * as Judgement from "./Judgement.ts"
+export * as MxPlan from "./MxPlan.ts"
+export * as Policy from "./Policy.ts"
+export * as Verification from "./Verification.ts"
+export * as Verifier from "./Verifier.ts"
+export * as VerifierConfig from "./VerifierConfig.ts"

@@ -1,0 +1,149 @@
+/**
+ * Turns what was learnt about one address into a `Verification`.
+ *
+ * @internal
+ */
+import { Option } from "effect"
+import { type Address, type Classify, Reply, type Session } from "@rcpt/smtp"
+import type { Signals as SignalSet } from "@rcpt/signals"
+import type { Judge } from "../Judgement.ts"
+import type { MxPlan } from "../MxPlan.ts"
+import { Verification, type Attempt, type ReplyEvidence, type Signals, type TlsEvidence } from "../Verification.ts"
+import type { Evidence } from "./check.ts"
+
+const replyEvidence = (reply: Reply.Reply): ReplyEvidence => ({
+  code: reply.code,
+  enhanced: Reply.enhancedCode(reply) ?? null,
+  text: Reply.text(reply)
+})
+
+const tlsEvidence = (tls: Session.TlsStatus | undefined): TlsEvidence => {
+  if (tls === undefined || tls._tag === "Plaintext") {
+    return { status: "none", protocol: null, cipher: null, authorized: null, error: null }
+  }
+  if (tls._tag === "Failed") return { status: "failed", protocol: null, cipher: null, authorized: null, error: tls.message }
+  return {
+    status: "established",
+    protocol: tls.info.protocol,
+    cipher: tls.info.cipher,
+    authorized: tls.info.authorized,
+    error: Option.getOrNull(tls.info.authorizationError)
+  }
+}
+
+export const signalsOf = (
+  set: SignalSet.Signals,
+  mailbox: Address.Mailbox | undefined,
+  mxHost: string | undefined
+): Signals => {
+  if (mailbox === undefined || mailbox.domain._tag !== "DomainName") {
+    return { disposable: false, roleAccount: false, freeProvider: false, suggestion: null, acceptsAllProvider: null }
+  }
+  const domain = mailbox.domain.ascii
+  const suggestion = set.suggestDomain(domain)
+  return {
+    disposable: set.isDisposable(domain),
+    roleAccount: set.isRoleAccount(mailbox.localPart),
+    freeProvider: set.isFreeProvider(domain),
+    // suggestDomain only ever names a near-miss of a major provider, so it is worth showing always.
+    suggestion: Option.getOrNull(suggestion) ?? null,
+    acceptsAllProvider:
+      mxHost === undefined ? null : Option.getOrNull(Option.map(set.acceptAllProvider(mxHost), (p) => p.name))
+  }
+}
+
+export const planOutcome = (plan: Exclude<MxPlan, { _tag: "Hosts" }>): { outcome: Classify.Outcome; detail: string } => {
+  switch (plan._tag) {
+    case "NullMx":
+      return {
+        outcome: { verdict: "undeliverable", reason: "null_mx", retryable: false },
+        detail: "the domain publishes a null MX (RFC 7505): it accepts no mail"
+      }
+    case "NoSuchDomain":
+      return {
+        outcome: { verdict: "undeliverable", reason: "no_such_domain", retryable: false },
+        detail: "the domain does not exist or has no MX and no address"
+      }
+    case "NoMailHosts":
+      return {
+        outcome: { verdict: "undeliverable", reason: "no_mail_hosts", retryable: false },
+        detail: `the domain's MX hosts have no address: ${plan.hosts.join(", ")}`
+      }
+    case "DnsFailure":
+      return {
+        outcome: { verdict: "unknown", reason: "dns_failure", retryable: true },
+        detail: `DNS failed: ${plan.message}`
+      }
+  }
+}
+
+const describe = (outcome: Classify.Outcome, evidence: Evidence | undefined): string => {
+  const mx = evidence === undefined ? undefined : Option.getOrUndefined(evidence.mx)
+  const session = evidence === undefined ? undefined : Option.getOrUndefined(evidence.session)
+  const rcpt = session === undefined ? undefined : Option.getOrUndefined(session.result.recipients[session.index]!.rcpt)
+  const where = mx === undefined ? "no MX host" : `${mx.host.host} [${mx.address}]`
+  if (rcpt !== undefined) return `${where} answered RCPT with ${rcpt.code} ${Reply.text(rcpt)}`.trim()
+  const last = evidence?.attempts.at(-1)
+  return last === undefined ? `${outcome.reason} (${where})` : `${outcome.reason}: ${last.detail} (${where})`
+}
+
+export interface BuildInput {
+  readonly address: string
+  readonly mailbox: Address.Mailbox | undefined
+  readonly startedAt: number
+  readonly now: number
+  readonly outcome: Classify.Outcome
+  readonly detail?: string | undefined
+  readonly evidence?: Evidence | undefined
+  readonly implicit: boolean
+  readonly port: number
+  readonly catchAll: boolean | null
+  readonly signals: SignalSet.Signals
+  readonly judge: Judge
+}
+
+export const build = (input: BuildInput): Verification => {
+  const { evidence, mailbox } = input
+  const mx = evidence === undefined ? undefined : Option.getOrUndefined(evidence.mx)
+  const session = evidence === undefined ? undefined : Option.getOrUndefined(evidence.session)
+  const recipient = session?.result.recipients[session.index]
+  const signals = signalsOf(input.signals, mailbox, mx?.host.host)
+  const judgement = input.judge({ smtp: input.outcome, catchAll: input.catchAll, signals })
+  const transcript =
+    session === undefined
+      ? []
+      : session.result.transcript
+          .filter((e) => e.recipient === undefined || e.recipient === session.index)
+          .map((e) => ({ direction: e.direction, text: e.text }))
+  const attempts: ReadonlyArray<Attempt> = evidence?.attempts ?? []
+  return new Verification({
+    address: input.address,
+    normalized: mailbox?.address ?? null,
+    domain:
+      mailbox === undefined ? null : mailbox.domain._tag === "DomainName" ? mailbox.domain.ascii : mailbox.domain.text,
+    verdict: judgement.verdict,
+    reason: judgement.reason,
+    retryable: input.outcome.retryable,
+    score: judgement.score,
+    detail: input.detail ?? describe(input.outcome, evidence),
+    mx:
+      mx === undefined
+        ? null
+        : {
+            host: mx.host.host,
+            preference: mx.host.preference,
+            address: mx.address,
+            port: input.port,
+            implicit: input.implicit
+          },
+    rcpt: recipient === undefined ? null : Option.getOrNull(Option.map(recipient.rcpt, replyEvidence)),
+    vrfy: recipient === undefined ? null : Option.getOrNull(Option.map(recipient.vrfy, replyEvidence)),
+    tls: tlsEvidence(session?.result.tls),
+    catchAll: input.catchAll,
+    signals,
+    attempts: [...attempts],
+    startedAt: new Date(input.startedAt).toISOString(),
+    durationMs: Math.max(0, input.now - input.startedAt),
+    transcript
+  })
+}
