@@ -141,7 +141,8 @@ export const phrases = {
     "listed in",
     "client host rejected",
     "reverse dns",
-    "reverse hostname"
+    "reverse hostname",
+    "ptr record"
   ],
   nullMx: ["null mx"]
 } as const satisfies Record<string, ReadonlyArray<string>>
@@ -188,8 +189,10 @@ const permanentRcpt = (reply: Reply.Reply): Outcome => {
     return outcome("undeliverable", "mailbox_unknown")
   }
   if (e.startsWith("5.7.")) {
-    if (says(reply, "unknownUser")) return outcome("undeliverable", "mailbox_unknown")
     if (says(reply, "relay")) return outcome("unknown", "relay_denied")
+    // Blocklist wording before user wording: "PTR record does not exist" is about us, not the mailbox.
+    if (says(reply, "blocklist")) return outcome("unknown", "blocked")
+    if (says(reply, "unknownUser")) return outcome("undeliverable", "mailbox_unknown")
     if (says(reply, "tlsRequired")) return outcome("unknown", "tls_required")
     return outcome("unknown", "blocked")
   }

@@ -118,7 +118,9 @@ export const next = (parser: ReplyParser): ParseResult => {
   for (;;) {
     const lf = state.buffer.indexOf(LF)
     if (lf === -1) {
-      if (state.buffer.length > state.limits.maxLineLength) {
+      // A trailing CR may be the first half of the CRLF ending a line of exactly maxLineLength octets.
+      const pending = state.buffer.length - (state.buffer[state.buffer.length - 1] === CR ? 1 : 0)
+      if (pending > state.limits.maxLineLength) {
         return fail("LineTooLong", `a reply line exceeds ${state.limits.maxLineLength} octets`)
       }
       return { _tag: "NeedMoreData", parser: state }
