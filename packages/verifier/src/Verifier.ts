@@ -114,14 +114,15 @@ export const make = Effect.gen(function* () {
       const first = yield* check(plan.hosts, mailboxes, ctx)
       remember(key, first.catchAll)
       const evidence: Array<Evidence> = [...first.evidence]
-      const step = yield* Schedule.toStepWithMetadata(policy.greylistRetry)
+      // toStep gives the delay without sleeping, so a wait past the deadline is never begun.
+      const step = yield* Schedule.toStep(policy.greylistRetry)
       for (;;) {
         const again = evidence.flatMap((e, i) => (policy.isGreylisting(e.outcome) ? [i] : []))
         if (again.length === 0) break
-        const next = yield* Effect.result(step(undefined))
-        if (next._tag === "Failure") break
-        const delay = Duration.toMillis(next.success.duration)
         const now = yield* Clock.currentTimeMillis
+        const next = yield* Effect.result(step(now, undefined))
+        if (next._tag === "Failure") break
+        const delay = Duration.toMillis(next.success[1])
         // No time left for another ask after the wait: keep the answer we have.
         if (now + delay + 1000 > deadline) break
         yield* Effect.sleep(Duration.millis(delay))

@@ -89,6 +89,8 @@ export const make = (input: Partial<VerifierConfig> & { readonly helo: string })
     if (helo.success._tag === "DomainName" && !helo.success.ascii.includes(".")) {
       yield* Effect.logWarning(`EHLO name "${config.helo}" is not a fully qualified domain name; many servers refuse or distrust it`)
     }
+    // EHLO goes out before SMTPUTF8 is agreed: an IDN name is sent as its A-label.
+    const clientName = helo.success._tag === "DomainName" ? helo.success.ascii : helo.success.text
     if (config.mailFrom !== "") {
       const from = Address.parse(config.mailFrom)
       if (from._tag === "Failure") return yield* new InvalidConfig({ field: "mailFrom", message: from.failure.message })
@@ -105,7 +107,7 @@ export const make = (input: Partial<VerifierConfig> & { readonly helo: string })
     yield* positive("concurrency", config.concurrency)
     yield* positive("perHost", config.perHost)
     yield* positive("perHostRate", config.perHostRate, 0)
-    return config
+    return { ...config, helo: clientName }
   })
 
 /**
