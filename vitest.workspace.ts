@@ -5,4 +5,12 @@ import { defineProject } from "vitest/config"
 const pkg = (name: string) =>
   defineProject({ test: { name, root: `packages/${name}`, include: ["test/**/*.test.ts"] } })
 
-export const projects = [pkg("smtp"), pkg("client"), pkg("verifier"), pkg("node"), pkg("testing"), pkg("cli"), pkg("signals")]
+export const projects = [
+  pkg("smtp"),
+  pkg("client"),
+  pkg("verifier"),
+  pkg("node"),
+  pkg("testing"),
+  pkg("cli"),
+  pkg("signals")
+]

@@ -32,7 +32,10 @@ export type MachineAction<R> =
  * @since 0.1.0
  */
 export interface Machine<S, R> {
-  readonly step: (state: S, input: Session.Input) => { readonly state: S; readonly actions: ReadonlyArray<MachineAction<R>> }
+  readonly step: (
+    state: S,
+    input: Session.Input
+  ) => { readonly state: S; readonly actions: ReadonlyArray<MachineAction<R>> }
   readonly phase: (state: S) => string
 }
 

@@ -82,7 +82,10 @@ export const fromEhloReply = (reply: Reply): Capabilities => {
   const auth = new Set<string>()
   const unknown: Array<{ keyword: string; params: ReadonlyArray<string> }> = []
   for (const line of rest) {
-    const words = line.trim().split(/[\s]+/).filter((w) => w.length > 0)
+    const words = line
+      .trim()
+      .split(/[\s]+/)
+      .filter((w) => w.length > 0)
     const head = words[0]
     if (head === undefined) continue
     // "AUTH=LOGIN PLAIN": keyword and first mechanism joined by "=".

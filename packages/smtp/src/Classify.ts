@@ -179,7 +179,9 @@ const permanentRcpt = (reply: Reply.Reply): Outcome => {
   if (e === "5.2.2") return outcome("risky", "mailbox_full")
   if (e === "5.2.1") return outcome("undeliverable", "mailbox_disabled")
   if (e === "5.1.1" || e === "5.1.0" || e === "5.1.3") {
-    return says(reply, "disabled") ? outcome("undeliverable", "mailbox_disabled") : outcome("undeliverable", "mailbox_unknown")
+    return says(reply, "disabled")
+      ? outcome("undeliverable", "mailbox_disabled")
+      : outcome("undeliverable", "mailbox_unknown")
   }
   if (e === "5.1.6") return outcome("undeliverable", "mailbox_moved")
   if (e === "5.1.2") return outcome("undeliverable", "no_such_domain")

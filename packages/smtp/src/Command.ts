@@ -68,7 +68,8 @@ const checkParams = (params: ReadonlyArray<string>): string => {
 const checkDomain = (name: string): string => {
   checkText("client name", name)
   // Before SMTPUTF8 is agreed the EHLO name must be ASCII: send the A-label form.
-  if (/[^\x00-\x7f]/.test(name)) refuse("InvalidArgument", `client name must be ASCII (an A-label): ${name}`)
+  if ([...name].some((c) => c.charCodeAt(0) > 0x7f))
+    refuse("InvalidArgument", `client name must be ASCII (an A-label): ${name}`)
   const parsed = Address.parseDomain(name)
   if (parsed._tag === "Failure") refuse("InvalidArgument", `client name: ${parsed.failure.message}`)
   return name

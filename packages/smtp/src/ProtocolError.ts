@@ -17,12 +17,7 @@ import { Data } from "effect"
  * @since 0.1.0
  */
 export type RemoteProtocolErrorReason =
-  | "MalformedLine"
-  | "MixedCodes"
-  | "LineTooLong"
-  | "ReplyTooLong"
-  | "TooManyLines"
-  | "UnexpectedReply"
+  "MalformedLine" | "MixedCodes" | "LineTooLong" | "ReplyTooLong" | "TooManyLines" | "UnexpectedReply"
 
 /**
  * The server sent something that is not a well-formed SMTP reply, or too much of it.

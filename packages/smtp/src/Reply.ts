@@ -142,6 +142,4 @@ export const text = (reply: Reply): string => {
  * @since 0.1.0
  */
 export const format = (reply: Reply): string =>
-  reply.lines
-    .map((line, i) => `${reply.code}${i === reply.lines.length - 1 ? " " : "-"}${line}`)
-    .join("\n")
+  reply.lines.map((line, i) => `${reply.code}${i === reply.lines.length - 1 ? " " : "-"}${line}`).join("\n")

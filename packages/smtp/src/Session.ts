@@ -20,7 +20,17 @@ import * as Command from "./Command.ts"
 import { LocalProtocolError, RemoteProtocolError } from "./ProtocolError.ts"
 import * as Reply from "./Reply.ts"
 import * as ReplyParser from "./ReplyParser.ts"
-import { Action, type Config, finish, log, note, phase, type Input, type Session, type Step } from "./internal/session.ts"
+import {
+  Action,
+  type Config,
+  finish,
+  log,
+  note,
+  phase,
+  type Input,
+  type Session,
+  type Step
+} from "./internal/session.ts"
 import { transitions } from "./internal/transitions.ts"
 
 export {
@@ -46,7 +56,6 @@ export {
   type TlsStatus,
   type TranscriptEntry
 } from "./internal/session.ts"
-
 
 /**
  * A fresh session, waiting for the connection. Throws `LocalProtocolError` on a config no
@@ -109,10 +118,14 @@ export const step = (session: Session, input: Input): Step => {
     case "TlsEstablished":
       return transitions.tlsEstablished(session, input.info)
     case "TlsFailed":
-      return finish(note(session, `TLS handshake failed: ${input.message}`), {
-        _tag: "TlsFailed",
-        message: input.message
-      }, { tls: { _tag: "Failed", message: input.message } })
+      return finish(
+        note(session, `TLS handshake failed: ${input.message}`),
+        {
+          _tag: "TlsFailed",
+          message: input.message
+        },
+        { tls: { _tag: "Failed", message: input.message } }
+      )
     case "ConnectionClosed": {
       const s = note(session, "connection closed by server")
       return phase(s) === "AwaitQuit" || Option.isSome(s.end)
@@ -177,4 +190,3 @@ const unexpected = (reply: Reply.Reply) =>
     reason: "UnexpectedReply",
     message: `unexpected reply ${reply.code} when no command was pending`
   })
-

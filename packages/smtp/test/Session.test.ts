@@ -92,7 +92,10 @@ describe("Session: EHLO and HELO", () => {
         `
       )
       assert.deepStrictEqual(rcptCodes(r), [250])
-      assert.deepStrictEqual(Option.map(r.result.capabilities, (c) => c.pipelining), Option.some(false))
+      assert.deepStrictEqual(
+        Option.map(r.result.capabilities, (c) => c.pipelining),
+        Option.some(false)
+      )
     })
   }
 
@@ -386,12 +389,7 @@ describe("Session: pipelining (RFC 2920)", () => {
 
   it("replies arriving byte by byte give the same outcome", () => {
     const cfg = config({ to: ["a@x.com", "b@x.com"] })
-    const server = [
-      "220 mx",
-      "250-mx\r\n250 PIPELINING",
-      "250 ok\r\n250 ok\r\n550 5.1.1 no",
-      "221 bye"
-    ]
+    const server = ["220 mx", "250-mx\r\n250 PIPELINING", "250 ok\r\n250 ok\r\n550 5.1.1 no", "221 bye"]
     const encoder = new TextEncoder()
     let s = Session.make(cfg)
     let finished: Session.SessionResult | undefined
@@ -728,10 +726,14 @@ describe("Session: VRFY fallback", () => {
       `
     )
 
-  it("VRFY 250 settles a 252", () => assert.deepStrictEqual(verdicts(withVrfy("250 2.1.5 <alice@example.com>")), ["deliverable/accepted"]))
-  it("VRFY 550 settles a 252", () => assert.deepStrictEqual(verdicts(withVrfy("550 5.1.1 unknown")), ["undeliverable/mailbox_unknown"]))
-  it("VRFY 252 settles nothing", () => assert.deepStrictEqual(verdicts(withVrfy("252 2.0.0 alice")), ["unknown/cannot_verify"]))
-  it("VRFY 502 settles nothing", () => assert.deepStrictEqual(verdicts(withVrfy("502 5.5.1 VRFY command is disabled")), ["unknown/cannot_verify"]))
+  it("VRFY 250 settles a 252", () =>
+    assert.deepStrictEqual(verdicts(withVrfy("250 2.1.5 <alice@example.com>")), ["deliverable/accepted"]))
+  it("VRFY 550 settles a 252", () =>
+    assert.deepStrictEqual(verdicts(withVrfy("550 5.1.1 unknown")), ["undeliverable/mailbox_unknown"]))
+  it("VRFY 252 settles nothing", () =>
+    assert.deepStrictEqual(verdicts(withVrfy("252 2.0.0 alice")), ["unknown/cannot_verify"]))
+  it("VRFY 502 settles nothing", () =>
+    assert.deepStrictEqual(verdicts(withVrfy("502 5.5.1 VRFY command is disabled")), ["unknown/cannot_verify"]))
 
   it("502 stops further VRFYs; maxVrfy bounds them", () => {
     const to = ["a@x.com", "b@x.com", "c@x.com"]
@@ -757,7 +759,11 @@ describe("Session: VRFY fallback", () => {
       S: 221 bye
       `
     )
-    assert.deepStrictEqual(verdicts(r), ["deliverable/accepted", "undeliverable/mailbox_unknown", "unknown/cannot_verify"])
+    assert.deepStrictEqual(verdicts(r), [
+      "deliverable/accepted",
+      "undeliverable/mailbox_unknown",
+      "unknown/cannot_verify"
+    ])
   })
 
   it("VRFY after a refused MAIL", () => {
@@ -851,7 +857,9 @@ describe("Session: config and phases", () => {
     const s = Session.make(config())
     const step = Session.step(
       s,
-      Session.Input.TlsEstablished({ info: { protocol: "x", cipher: "y", authorized: true, authorizationError: Option.none() } })
+      Session.Input.TlsEstablished({
+        info: { protocol: "x", cipher: "y", authorized: true, authorizationError: Option.none() }
+      })
     )
     assert.deepStrictEqual(step.actions, [])
     assert.strictEqual(step.state.tls._tag, "Plaintext")
@@ -872,7 +880,9 @@ describe("Session: config and phases", () => {
           last = p
           for (const a of step.actions) if (a._tag === "Finished") result = a.result
         }
-        return result !== undefined && result.recipients.map((r) => Option.getOrUndefined(r.rcpt)?.code).join() === "250,550"
+        return (
+          result !== undefined && result.recipients.map((r) => Option.getOrUndefined(r.rcpt)?.code).join() === "250,550"
+        )
       }),
       { numRuns: 300 }
     )

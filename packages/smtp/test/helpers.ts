@@ -58,7 +58,8 @@ export const run = (cfg: Session.Config, script: string): Run => {
   const expected: Array<string> = []
   let packet: Array<string> = []
   const flush = () => {
-    if (packet.length > 0) apply(Session.Input.Received({ bytes: encoder.encode(packet.map((l) => `${l}\r\n`).join("")) }))
+    if (packet.length > 0)
+      apply(Session.Input.Received({ bytes: encoder.encode(packet.map((l) => `${l}\r\n`).join("")) }))
     packet = []
   }
   for (const raw of script.split("\n")) {
@@ -75,7 +76,12 @@ export const run = (cfg: Session.Config, script: string): Run => {
     } else if (line === "* tls") {
       apply(
         Session.Input.TlsEstablished({
-          info: { protocol: "TLSv1.3", cipher: "TLS_AES_256_GCM_SHA384", authorized: false, authorizationError: Option.some("SELF_SIGNED") }
+          info: {
+            protocol: "TLSv1.3",
+            cipher: "TLS_AES_256_GCM_SHA384",
+            authorized: false,
+            authorizationError: Option.some("SELF_SIGNED")
+          }
         })
       )
     } else if (line === "* tls-fail") apply(Session.Input.TlsFailed({ message: "handshake failure" }))
@@ -89,4 +95,5 @@ export const run = (cfg: Session.Config, script: string): Run => {
   return { result: finished!, sent, writes, actions, state }
 }
 
-export const rcptCodes = (r: Run) => r.result.recipients.map((x) => Option.getOrUndefined(Option.map(x.rcpt, (y) => y.code)))
+export const rcptCodes = (r: Run) =>
+  r.result.recipients.map((x) => Option.getOrUndefined(Option.map(x.rcpt, (y) => y.code)))

@@ -42,7 +42,10 @@ export class Verifier extends Context.Service<
   {
     readonly verify: (address: string) => Effect.Effect<Verification>
     /** Results in completion order, one per input (duplicates included, verified once). */
-    readonly verifyMany: <E, R>(addresses: Stream.Stream<string, E, R>, options?: VerifyManyOptions) => Stream.Stream<Verification, E, R>
+    readonly verifyMany: <E, R>(
+      addresses: Stream.Stream<string, E, R>,
+      options?: VerifyManyOptions
+    ) => Stream.Stream<Verification, E, R>
   }
 >()("@rcpt/verifier/Verifier") {}
 
@@ -62,7 +65,8 @@ const probeAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
 const probeFor = (domain: Address.Domain) =>
   Effect.gen(function* () {
     let local = ""
-    for (let i = 0; i < 20; i++) local += probeAlphabet[yield* Random.nextIntBetween(0, probeAlphabet.length, { halfOpen: true })]
+    for (let i = 0; i < 20; i++)
+      local += probeAlphabet[yield* Random.nextIntBetween(0, probeAlphabet.length, { halfOpen: true })]
     const text = domain._tag === "DomainName" ? domain.ascii : domain.text
     return Address.parse(`${local}@${text}`)
   })
@@ -107,7 +111,8 @@ export const make = Effect.gen(function* () {
       const ctx = {
         config,
         policy,
-        probe: made !== undefined && made._tag === "Success" ? Option.some(made.success) : Option.none<Address.Mailbox>(),
+        probe:
+          made !== undefined && made._tag === "Success" ? Option.some(made.success) : Option.none<Address.Mailbox>(),
         deadline,
         permit: permits.permit
       }
@@ -126,7 +131,11 @@ export const make = Effect.gen(function* () {
         // No time left for another ask after the wait: keep the answer we have.
         if (now + delay + 1000 > deadline) break
         yield* Effect.sleep(Duration.millis(delay))
-        const retried = yield* check(plan.hosts, again.map((i) => mailboxes[i]!), { ...ctx, probe: Option.none() })
+        const retried = yield* check(
+          plan.hosts,
+          again.map((i) => mailboxes[i]!),
+          { ...ctx, probe: Option.none() }
+        )
         again.forEach((i, k) => {
           const e = retried.evidence[k]!
           evidence[i] = { ...e, attempts: [...evidence[i]!.attempts, ...e.attempts] }
@@ -150,10 +159,27 @@ export const make = Effect.gen(function* () {
         const { outcome, detail } = planOutcome(plan)
         const now = yield* Clock.currentTimeMillis
         return items.map((item) =>
-          build({ address: item.input, mailbox: item.mailbox, startedAt, now, outcome, detail, implicit: false, port: config.port, catchAll: null, signals, judge })
+          build({
+            address: item.input,
+            mailbox: item.mailbox,
+            startedAt,
+            now,
+            outcome,
+            detail,
+            implicit: false,
+            port: config.port,
+            catchAll: null,
+            signals,
+            judge
+          })
         )
       }
-      const checked = yield* checkDomain(plan, domain, items.map((i) => i.mailbox), deadline)
+      const checked = yield* checkDomain(
+        plan,
+        domain,
+        items.map((i) => i.mailbox),
+        deadline
+      )
       const now = yield* Clock.currentTimeMillis
       return items.map((item, i) => {
         const evidence = checked.evidence[i]!
@@ -208,22 +234,24 @@ export const make = Effect.gen(function* () {
  * @category layers
  * @since 0.1.0
  */
-export const layer: Layer.Layer<Verifier, never, VerifierConfig.Service | Dns.Dns | SmtpTransport.SmtpTransport> = Layer.effect(
-  Verifier,
-  Effect.gen(function* () {
-    const core = yield* make
-    const context = yield* Effect.context<SmtpTransport.SmtpTransport>()
-    const provide = <A, E>(effect: Effect.Effect<A, E, SmtpTransport.SmtpTransport>) => Effect.provideContext(effect, context)
-    return Verifier.of({
-      verify: (address) => provide(core.verify(address)),
-      verifyMany: (addresses, options) =>
-        Bulk.verifyMany(addresses, {
-          window: options?.window ?? 10_000,
-          groups: options?.groups ?? Math.max(4, core.config.concurrency),
-          batch: core.config.recipientsPerSession,
-          verifyDomain: (domain, items) => provide(core.verifyDomain(domain, items)),
-          syntaxError: (input, error) => provide(core.syntaxError(input, error))
-        })
+export const layer: Layer.Layer<Verifier, never, VerifierConfig.Service | Dns.Dns | SmtpTransport.SmtpTransport> =
+  Layer.effect(
+    Verifier,
+    Effect.gen(function* () {
+      const core = yield* make
+      const context = yield* Effect.context<SmtpTransport.SmtpTransport>()
+      const provide = <A, E>(effect: Effect.Effect<A, E, SmtpTransport.SmtpTransport>) =>
+        Effect.provideContext(effect, context)
+      return Verifier.of({
+        verify: (address) => provide(core.verify(address)),
+        verifyMany: (addresses, options) =>
+          Bulk.verifyMany(addresses, {
+            window: options?.window ?? 10_000,
+            groups: options?.groups ?? Math.max(4, core.config.concurrency),
+            batch: core.config.recipientsPerSession,
+            verifyDomain: (domain, items) => provide(core.verifyDomain(domain, items)),
+            syntaxError: (input, error) => provide(core.syntaxError(input, error))
+          })
+      })
     })
-  })
-)
+  )

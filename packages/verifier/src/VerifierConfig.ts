@@ -73,7 +73,9 @@ export class InvalidConfig extends Schema.TaggedError<InvalidConfig>()("InvalidC
 }) {}
 
 const positive = (field: keyof VerifierConfig, n: number, min = 1) =>
-  Number.isInteger(n) && n >= min ? Effect.void : Effect.fail(new InvalidConfig({ field, message: `${field} must be an integer >= ${min}, got ${n}` }))
+  Number.isInteger(n) && n >= min
+    ? Effect.void
+    : Effect.fail(new InvalidConfig({ field, message: `${field} must be an integer >= ${min}, got ${n}` }))
 
 /**
  * Checks every field; warns (once, in the log) when the EHLO name is not a fully qualified domain.
@@ -81,13 +83,17 @@ const positive = (field: keyof VerifierConfig, n: number, min = 1) =>
  * @category constructors
  * @since 0.1.0
  */
-export const make = (input: Partial<VerifierConfig> & { readonly helo: string }): Effect.Effect<VerifierConfig, InvalidConfig> =>
+export const make = (
+  input: Partial<VerifierConfig> & { readonly helo: string }
+): Effect.Effect<VerifierConfig, InvalidConfig> =>
   Effect.gen(function* () {
     const config: VerifierConfig = { ...defaults, ...input }
     const helo = Address.parseDomain(config.helo)
     if (helo._tag === "Failure") return yield* new InvalidConfig({ field: "helo", message: helo.failure.message })
     if (helo.success._tag === "DomainName" && !helo.success.ascii.includes(".")) {
-      yield* Effect.logWarning(`EHLO name "${config.helo}" is not a fully qualified domain name; many servers refuse or distrust it`)
+      yield* Effect.logWarning(
+        `EHLO name "${config.helo}" is not a fully qualified domain name; many servers refuse or distrust it`
+      )
     }
     // EHLO goes out before SMTPUTF8 is agreed: an IDN name is sent as its A-label.
     const clientName = helo.success._tag === "DomainName" ? helo.success.ascii : helo.success.text
@@ -100,7 +106,10 @@ export const make = (input: Partial<VerifierConfig> & { readonly helo: string })
     }
     const timeout = Duration.fromInput(config.timeout)
     if (Option.isNone(timeout) || Duration.toMillis(timeout.value) <= 0) {
-      return yield* new InvalidConfig({ field: "timeout", message: `not a positive duration: ${String(config.timeout)}` })
+      return yield* new InvalidConfig({
+        field: "timeout",
+        message: `not a positive duration: ${String(config.timeout)}`
+      })
     }
     yield* positive("maxPipeline", config.maxPipeline)
     yield* positive("recipientsPerSession", config.recipientsPerSession)
@@ -120,8 +129,9 @@ export class Service extends Context.Service<Service, VerifierConfig>()("@rcpt/v
  * @category layers
  * @since 0.1.0
  */
-export const layer = (input: Partial<VerifierConfig> & { readonly helo: string }): Layer.Layer<Service, InvalidConfig> =>
-  Layer.effect(Service, make(input))
+export const layer = (
+  input: Partial<VerifierConfig> & { readonly helo: string }
+): Layer.Layer<Service, InvalidConfig> => Layer.effect(Service, make(input))
 
 /**
  * Reads `RCPT_HELO`, `RCPT_MAIL_FROM`, `RCPT_PORT`, `RCPT_TLS`, `RCPT_TIMEOUT`, `RCPT_VRFY`,

@@ -5,10 +5,23 @@ import * as StaticDns from "@rcpt/testing/StaticDns"
 import * as MxPlan from "../src/MxPlan.ts"
 
 const zone = StaticDns.layer({
-  "alpha.test": { mx: [[20, "mx2.alpha.test"], [10, "mx1.alpha.test"]] },
+  "alpha.test": {
+    mx: [
+      [20, "mx2.alpha.test"],
+      [10, "mx1.alpha.test"]
+    ]
+  },
   "mx1.alpha.test": { a: ["192.0.2.1"] },
   "mx2.alpha.test": { a: ["192.0.2.2"], aaaa: ["2001:db8::2"] },
-  "ties.test": { mx: [[10, "b1.ties.test"], [10, "b2.ties.test"], [10, "b3.ties.test"], [10, "b4.ties.test"], [5, "first.ties.test"]] },
+  "ties.test": {
+    mx: [
+      [10, "b1.ties.test"],
+      [10, "b2.ties.test"],
+      [10, "b3.ties.test"],
+      [10, "b4.ties.test"],
+      [5, "first.ties.test"]
+    ]
+  },
   "first.ties.test": { a: ["192.0.2.10"] },
   "b1.ties.test": { a: ["192.0.2.11"] },
   "b2.ties.test": { a: ["192.0.2.12"] },
@@ -16,7 +29,12 @@ const zone = StaticDns.layer({
   "b4.ties.test": { a: ["192.0.2.14"] },
   "implicit.test": { a: ["192.0.2.5"] },
   "nullmx.test": { mx: [[0, "."]] },
-  "mixed.test": { mx: [[0, "."], [10, "mx.mixed.test"]] },
+  "mixed.test": {
+    mx: [
+      [0, "."],
+      [10, "mx.mixed.test"]
+    ]
+  },
   "mx.mixed.test": { a: ["192.0.2.6"] },
   "dangling.test": { mx: [[10, "nowhere.dangling.test"]] }
 })

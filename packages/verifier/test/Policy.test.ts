@@ -22,7 +22,12 @@ const delays = (schedule: Schedule.Schedule<unknown, unknown>, max = 10) =>
 const result = (end: Session.SessionEnd, answered = false): Session.SessionResult => ({
   recipients: [
     {
-      mailbox: { localPart: "a", domain: { _tag: "DomainName", ascii: "x.test", unicode: "x.test" }, needsSmtpUtf8: false, address: "a@x.test" },
+      mailbox: {
+        localPart: "a",
+        domain: { _tag: "DomainName", ascii: "x.test", unicode: "x.test" },
+        needsSmtpUtf8: false,
+        address: "a@x.test"
+      },
       rcpt: answered ? Option.some(Reply.make(550, ["5.1.1 no"])) : Option.none(),
       vrfy: Option.none(),
       skipped: Option.none()
@@ -91,12 +96,34 @@ describe("Policy", () => {
     const r421 = Reply.make(421, ["4.3.2 busy"])
     const table: ReadonlyArray<readonly [string, Policy.HostAttempt, boolean]> = [
       ["connect failed", { _tag: "ConnectFailed", message: "refused" }, true],
-      ["421 greeting", { _tag: "Session", result: result({ _tag: "ServiceClosing", phase: "AwaitGreeting", reply: r421 }) }, true],
+      [
+        "421 greeting",
+        { _tag: "Session", result: result({ _tag: "ServiceClosing", phase: "AwaitGreeting", reply: r421 }) },
+        true
+      ],
       ["timeout", { _tag: "Session", result: result({ _tag: "TimedOut", phase: "AwaitEhlo" }) }, true],
       ["closed", { _tag: "Session", result: result({ _tag: "Closed", phase: "AwaitMail" }) }, true],
-      ["4xx MAIL", { _tag: "Session", result: result({ _tag: "Rejected", phase: "AwaitMail", reply: Reply.make(451, ["try later"]) }) }, true],
-      ["554 greeting", { _tag: "Session", result: result({ _tag: "Rejected", phase: "AwaitGreeting", reply: Reply.make(554, ["no"]) }) }, false],
-      ["answered then closed", { _tag: "Session", result: result({ _tag: "Closed", phase: "AwaitRcpt" }, true) }, false],
+      [
+        "4xx MAIL",
+        {
+          _tag: "Session",
+          result: result({ _tag: "Rejected", phase: "AwaitMail", reply: Reply.make(451, ["try later"]) })
+        },
+        true
+      ],
+      [
+        "554 greeting",
+        {
+          _tag: "Session",
+          result: result({ _tag: "Rejected", phase: "AwaitGreeting", reply: Reply.make(554, ["no"]) })
+        },
+        false
+      ],
+      [
+        "answered then closed",
+        { _tag: "Session", result: result({ _tag: "Closed", phase: "AwaitRcpt" }, true) },
+        false
+      ],
       ["completed", { _tag: "Session", result: result({ _tag: "Completed" }, true) }, false]
     ]
     for (const [name, attempt, expected] of table) assert.strictEqual(Policy.shouldFailover(attempt), expected, name)

@@ -53,10 +53,14 @@ const afterHello = (session: Session): Step => {
     return send(session, [Command.starttls], [{ phase: "AwaitStartTls" }])
   }
   if (!secure && session.config.tls === "required") {
-    return finish(note(session, "TLS required but STARTTLS is not offered"), {
-      _tag: "TlsUnavailable",
-      reply: Option.none()
-    }, { quit: true })
+    return finish(
+      note(session, "TLS required but STARTTLS is not offered"),
+      {
+        _tag: "TlsUnavailable",
+        reply: Option.none()
+      },
+      { quit: true }
+    )
   }
   return startTransaction(session, session.queue)
 }
@@ -80,10 +84,11 @@ const startTransaction = (session: Session, indices: ReadonlyArray<number>): Ste
   if (!pipelining(state)) return send(state, [mail], [{ phase: "AwaitMail" }])
   const group = go.slice(0, session.config.maxPipeline)
   const rcpts = rcptCommands(state, group)
-  return send({ ...state, queue: go.slice(group.length) }, [mail, ...rcpts.commands], [
-    { phase: "AwaitMail" },
-    ...rcpts.awaiting
-  ])
+  return send(
+    { ...state, queue: go.slice(group.length) },
+    [mail, ...rcpts.commands],
+    [{ phase: "AwaitMail" }, ...rcpts.awaiting]
+  )
 }
 
 /** All replies of the last RCPT group are in: next group, a new transaction, or on. */
@@ -120,9 +125,11 @@ const afterTransaction = (session: Session): Step => {
   }
   const [next] = state.vrfyQueue
   if (next !== undefined && state.vrfySent < state.config.maxVrfy) {
-    return send({ ...state, vrfyQueue: state.vrfyQueue.slice(1), vrfySent: state.vrfySent + 1 }, [
-      Command.vrfy(state.results[next]!.mailbox.address)
-    ], [{ phase: "AwaitVrfy", recipient: next }])
+    return send(
+      { ...state, vrfyQueue: state.vrfyQueue.slice(1), vrfySent: state.vrfySent + 1 },
+      [Command.vrfy(state.results[next]!.mailbox.address)],
+      [{ phase: "AwaitVrfy", recipient: next }]
+    )
   }
   return finish({ ...state, vrfyQueue: [] }, undefined, { quit: true })
 }
@@ -138,7 +145,8 @@ const reply: { readonly [P in Awaiting["phase"]]: Handler } = {
     return finish(state, { _tag: "Rejected", phase: "AwaitGreeting", reply }, { quit: true })
   },
   AwaitEhlo: (s, reply) => {
-    if (Reply.isPositive(reply)) return afterHello({ ...s, capabilities: Option.some(Capabilities.fromEhloReply(reply)) })
+    if (Reply.isPositive(reply))
+      return afterHello({ ...s, capabilities: Option.some(Capabilities.fromEhloReply(reply)) })
     if (reply.code === 500 || reply.code === 502 || reply.code === 504) {
       return send(s, [Command.helo(s.config.clientName)], [{ phase: "AwaitHelo" }])
     }

@@ -21,7 +21,8 @@ const tlsEvidence = (tls: Session.TlsStatus | undefined): TlsEvidence => {
   if (tls === undefined || tls._tag === "Plaintext") {
     return { status: "none", protocol: null, cipher: null, authorized: null, error: null }
   }
-  if (tls._tag === "Failed") return { status: "failed", protocol: null, cipher: null, authorized: null, error: tls.message }
+  if (tls._tag === "Failed")
+    return { status: "failed", protocol: null, cipher: null, authorized: null, error: tls.message }
   return {
     status: "established",
     protocol: tls.info.protocol,
@@ -52,7 +53,9 @@ export const signalsOf = (
   }
 }
 
-export const planOutcome = (plan: Exclude<MxPlan, { _tag: "Hosts" }>): { outcome: Classify.Outcome; detail: string } => {
+export const planOutcome = (
+  plan: Exclude<MxPlan, { _tag: "Hosts" }>
+): { outcome: Classify.Outcome; detail: string } => {
   switch (plan._tag) {
     case "NullMx":
       return {

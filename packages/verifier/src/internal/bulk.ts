@@ -34,7 +34,10 @@ const DONE_CACHE = 50_000
 
 const domainKey = (domain: Address.Domain) => (domain._tag === "DomainName" ? domain.ascii : domain.text)
 
-export const verifyMany = <E, R>(input: Stream.Stream<string, E, R>, options: BulkOptions): Stream.Stream<Verification, E, R> =>
+export const verifyMany = <E, R>(
+  input: Stream.Stream<string, E, R>,
+  options: BulkOptions
+): Stream.Stream<Verification, E, R> =>
   Stream.callback<Verification, E, R>((queue) =>
     Effect.gen(function* () {
       const window = Math.max(1, options.window)
@@ -110,7 +113,7 @@ export const verifyMany = <E, R>(input: Stream.Stream<string, E, R>, options: Bu
           while (grouped >= Math.max(1, Math.floor(window / 2))) yield* dispatch(largest()!)
         })
       )
-      for (const key of [...groups.keys()]) yield* dispatch(key)
+      for (const key of Array.from(groups.keys())) yield* dispatch(key)
       yield* FiberSet.awaitEmpty(fibers)
       yield* Queue.end(queue)
     })

@@ -149,7 +149,10 @@ export const check = (
             }
             for (const i of pending) {
               if (Option.isNone(evidence[i]!.session)) {
-                evidence[i] = unanswered({ verdict: "unknown", reason: "connection_failed", retryable: true }, attempts[i])
+                evidence[i] = unanswered(
+                  { verdict: "unknown", reason: "connection_failed", retryable: true },
+                  attempts[i]
+                )
               }
             }
             break // next address

@@ -10,7 +10,11 @@ export interface Permits {
   readonly permit: (address: string) => <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
 }
 
-export const make = (options: { readonly concurrency: number; readonly perHost: number; readonly perHostRate: number }) =>
+export const make = (options: {
+  readonly concurrency: number
+  readonly perHost: number
+  readonly perHostRate: number
+}) =>
   Effect.gen(function* () {
     const global = yield* Semaphore.make(options.concurrency)
     const hosts = new Map<string, { readonly semaphore: Semaphore.Semaphore; next: number }>()
