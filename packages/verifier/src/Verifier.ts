@@ -9,7 +9,7 @@
  */
 import { Cache, Clock, Context, Duration, Effect, Layer, Option, Random, Schedule, Stream } from "effect"
 import { Dns } from "effect/net"
-import type { SmtpTransport } from "@rcpt/client"
+import { SmtpTransport } from "@rcpt/client"
 import { Address } from "@rcpt/smtp"
 import { Signals } from "@rcpt/signals"
 import * as Judgement from "./Judgement.ts"
@@ -239,9 +239,10 @@ export const layer: Layer.Layer<Verifier, never, VerifierConfig.Service | Dns.Dn
     Verifier,
     Effect.gen(function* () {
       const core = yield* make
-      const context = yield* Effect.context<SmtpTransport.SmtpTransport>()
+      // Only the transport is fixed here: policies, judge and signals are read from the caller's context.
+      const transport = yield* SmtpTransport.SmtpTransport
       const provide = <A, E>(effect: Effect.Effect<A, E, SmtpTransport.SmtpTransport>) =>
-        Effect.provideContext(effect, context)
+        Effect.provideService(effect, SmtpTransport.SmtpTransport, transport)
       return Verifier.of({
         verify: (address) => provide(core.verify(address)),
         verifyMany: (addresses, options) =>
