@@ -1,8 +1,10 @@
 /**
- * @rcpt/testing: the test kit for rcpt: a scripted SMTP transport and the transport conformance suite.
+ * @rcpt/testing: the test kit for rcpt: a scripted SMTP transport, a static DNS zone, and an
+ * in-process mail world (DNS and SMTP servers on loopback). The transport conformance suite
+ * imports vitest, so it is not in this barrel: import `@rcpt/testing/TransportSuite`.
  *
  * @since 0.1.0
  */
-export * as ScriptedTransport from "./ScriptedTransport.ts"
-export * as TransportSuite from "./TransportSuite.ts"
 export * as MailWorld from "./MailWorld.ts"
+export * as ScriptedTransport from "./ScriptedTransport.ts"
+export * as StaticDns from "./StaticDns.ts"

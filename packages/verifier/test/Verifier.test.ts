@@ -1,0 +1,223 @@
+// The Verifier through its public API, over the scripted transport and a static zone: failover,
+// greylisting on the policy's schedule (TestClock), the deadline, TLS fallback, reconnects.
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Fiber, Layer, Schedule, Stream } from "effect"
+import { TestClock } from "effect/testing"
+import { ScriptedTransport, StaticDns } from "@rcpt/testing"
+import * as Policy from "../src/Policy.ts"
+import * as Verifier from "../src/Verifier.ts"
+import * as VerifierConfig from "../src/VerifierConfig.ts"
+
+const zone = StaticDns.layer({
+  "alpha.test": {
+    mx: [
+      [10, "mx1.alpha.test"],
+      [20, "mx2.alpha.test"]
+    ]
+  },
+  "mx1.alpha.test": { a: ["192.0.2.1"] },
+  "mx2.alpha.test": { a: ["192.0.2.2"] }
+})
+
+const greeting = `
+  S: 220 mx ESMTP
+  C: EHLO verifier.rcpt.test
+  S: 250 mx
+  C: MAIL FROM:<>
+  S: 250 2.1.0 Ok
+`
+
+const accept = (to: string) => `${greeting}
+  C: RCPT TO:<${to}>
+  S: 250 2.1.5 Ok
+  C: QUIT
+  S: 221 bye
+`
+
+const greylist = (to: string) => `${greeting}
+  C: RCPT TO:<${to}>
+  S: 450 4.2.0 <${to}>: Recipient address rejected: Greylisted
+  C: QUIT
+  S: 221 bye
+`
+
+const run = <A, E>(
+  scripts: ReadonlyArray<string>,
+  f: (v: Verifier.Verifier["Service"]) => Effect.Effect<A, E>,
+  config: Partial<VerifierConfig.VerifierConfig> = {}
+) => {
+  const transport = ScriptedTransport.make(scripts)
+  const layer = Verifier.layer.pipe(
+    Layer.provide([
+      VerifierConfig.layer({ helo: "verifier.rcpt.test", catchAllProbe: false, pipelining: false, ...config }),
+      zone,
+      transport.layer
+    ])
+  )
+  return Effect.gen(function* () {
+    const result = yield* f(yield* Verifier.Verifier)
+    return { result, report: yield* transport.report }
+  }).pipe(Effect.provide(layer))
+}
+
+describe("Verifier", () => {
+  it.effect("failover: a refused MX, then the next preference", () =>
+    Effect.gen(function* () {
+      const { result, report } = yield* run(["* refuse", accept("alice@alpha.test")], (v) =>
+        v.verify("alice@alpha.test")
+      )
+      assert.strictEqual(`${result.verdict}/${result.reason}`, "deliverable/accepted")
+      assert.deepStrictEqual(
+        result.attempts.map((a) => [a.address, a.outcome]),
+        [
+          ["192.0.2.1", "connection_failed"],
+          ["192.0.2.2", "accepted"]
+        ]
+      )
+      assert.deepStrictEqual(report.unmatched, [])
+      assert.deepStrictEqual(report.remaining, [])
+    })
+  )
+
+  it.effect("failover: 421 at the greeting, then the next host", () =>
+    Effect.gen(function* () {
+      const { result } = yield* run(["S: 421 4.3.2 busy", accept("alice@alpha.test")], (v) =>
+        v.verify("alice@alpha.test")
+      )
+      assert.strictEqual(result.verdict, "deliverable")
+      assert.strictEqual(result.mx?.host, "mx2.alpha.test")
+    })
+  )
+
+  it.effect("no failover after a definitive answer", () =>
+    Effect.gen(function* () {
+      const script = `${greeting}
+        C: RCPT TO:<nobody@alpha.test>
+        S: 550 5.1.1 unknown
+        C: QUIT
+        S: 221 bye`
+      const { result, report } = yield* run([script], (v) => v.verify("nobody@alpha.test"))
+      assert.strictEqual(`${result.verdict}/${result.reason}`, "undeliverable/mailbox_unknown")
+      assert.strictEqual(report.connections, 1)
+    })
+  )
+
+  it.effect("every MX down: unknown / connection_failed, never undeliverable", () =>
+    Effect.gen(function* () {
+      const { result } = yield* run(["* refuse", "* refuse"], (v) => v.verify("alice@alpha.test"))
+      assert.strictEqual(`${result.verdict}/${result.reason}`, "unknown/connection_failed")
+      assert.isTrue(result.retryable)
+    })
+  )
+
+  it.effect("greylisting: asks again after the schedule's delays (TestClock)", () =>
+    Effect.gen(function* () {
+      const fiber = yield* run(
+        [greylist("alice@alpha.test"), greylist("alice@alpha.test"), accept("alice@alpha.test")],
+        (v) => v.verify("alice@alpha.test"),
+        { timeout: "10 minutes" }
+      ).pipe(
+        Effect.provideService(Policy.Policy, {
+          ...Policy.defaults,
+          greylistRetry: Schedule.exponential("1 minute").pipe(Schedule.upTo({ times: 5 }))
+        }),
+        Effect.forkChild
+      )
+      yield* TestClock.adjust("59 seconds")
+      assert.isUndefined(fiber.pollUnsafe(), "still waiting for the first retry")
+      yield* TestClock.adjust("1 second")
+      yield* TestClock.adjust("2 minutes")
+      const { result } = yield* Fiber.join(fiber)
+      assert.deepStrictEqual(
+        result.attempts.map((a) => a.outcome),
+        ["greylisted", "greylisted", "accepted"]
+      )
+      assert.strictEqual(result.verdict, "deliverable")
+    })
+  )
+
+  it.effect("greylisting: no wait begins that would end past the deadline", () =>
+    Effect.gen(function* () {
+      const fiber = yield* run([greylist("alice@alpha.test")], (v) => v.verify("alice@alpha.test"), {
+        timeout: "30 seconds"
+      }).pipe(Effect.forkChild)
+      // The default schedule's first wait (about 30 s) does not fit in 30 s: the answer comes at once.
+      const { result } = yield* Fiber.join(fiber)
+      assert.strictEqual(`${result.verdict}/${result.reason}`, "unknown/greylisted")
+      assert.isTrue(result.retryable)
+    })
+  )
+
+  it.effect("a server that stalls: timeout in the phase, within the phase timeout", () =>
+    Effect.gen(function* () {
+      const fiber = yield* run(["S: 220 mx\n* stall", "* refuse"], (v) => v.verify("alice@alpha.test")).pipe(
+        Effect.forkChild
+      )
+      yield* TestClock.adjust("15 seconds")
+      const { result } = yield* Fiber.join(fiber)
+      // The most telling evidence wins: a host that timed out says more than one that refused.
+      assert.strictEqual(`${result.verdict}/${result.reason}`, "unknown/timeout")
+      assert.deepStrictEqual(
+        result.attempts.map((a) => a.outcome),
+        ["timeout", "connection_failed"]
+      )
+    })
+  )
+
+  it.effect("opportunistic TLS that fails: asked again without TLS", () =>
+    Effect.gen(function* () {
+      const tls = `
+        S: 220 mx
+        C: EHLO verifier.rcpt.test
+        S: 250-mx
+        S: 250 STARTTLS
+        C: STARTTLS
+        S: 220 go ahead
+        * tls-fail`
+      const plain = `
+        S: 220 mx
+        C: EHLO verifier.rcpt.test
+        S: 250-mx
+        S: 250 STARTTLS
+        C: MAIL FROM:<>
+        S: 250 ok
+        C: RCPT TO:<alice@alpha.test>
+        S: 250 ok
+        C: QUIT
+        S: 221 bye`
+      const { result } = yield* run([tls, plain], (v) => v.verify("alice@alpha.test"))
+      assert.strictEqual(result.verdict, "deliverable")
+      assert.strictEqual(result.tls.status, "none")
+      assert.deepStrictEqual(
+        result.attempts.map((a) => a.outcome),
+        ["tls_failed", "accepted"]
+      )
+    })
+  )
+
+  it.effect("verifyMany: a server that hangs up after errors is reconnected, nothing lost", () =>
+    Effect.gen(function* () {
+      const first = `${greeting}
+        C: RCPT TO:<a@alpha.test>
+        S: 550 5.1.1 unknown
+        C: RCPT TO:<b@alpha.test>
+        S: 421 4.7.0 Error: too many errors`
+      const second = `${greeting}
+        C: RCPT TO:<b@alpha.test>
+        S: 250 ok
+        C: RCPT TO:<c@alpha.test>
+        S: 550 5.1.1 unknown
+        C: QUIT
+        S: 221 bye`
+      const { result, report } = yield* run([first, second], (v) =>
+        v.verifyMany(Stream.make("a@alpha.test", "b@alpha.test", "c@alpha.test")).pipe(Stream.runCollect)
+      )
+      assert.deepStrictEqual([...result].map((r) => `${r.address} ${r.verdict}`).sort(), [
+        "a@alpha.test undeliverable",
+        "b@alpha.test deliverable",
+        "c@alpha.test undeliverable"
+      ])
+      assert.strictEqual(report.connections, 2)
+    })
+  )
+})
