@@ -19,7 +19,7 @@ import type { Verification } from "./Verification.ts"
 import * as VerifierConfig from "./VerifierConfig.ts"
 import { build, planOutcome } from "./internal/build.ts"
 import * as Bulk from "./internal/bulk.ts"
-import { check, type Checked, type Evidence } from "./internal/check.ts"
+import { check, type CheckContext, type Evidence } from "./internal/check.ts"
 import * as Permits from "./internal/permits.ts"
 
 /**
@@ -71,6 +71,13 @@ const probeFor = (domain: Address.Domain) =>
     return Address.parse(`${local}@${text}`)
   })
 
+/** A domain's answers now, and the greylisted ones' later (see `verifyDomainStaged`). */
+interface Staged {
+  readonly now: ReadonlyArray<Verification>
+  readonly pending: ReadonlyArray<number>
+  readonly later: Effect.Effect<ReadonlyArray<readonly [number, Verification]>, never, SmtpTransport.SmtpTransport>
+}
+
 const domainKey = (domain: Address.Domain) => (domain._tag === "DomainName" ? domain.ascii : domain.text)
 
 /**
@@ -96,19 +103,18 @@ export const make = Effect.gen(function* () {
     catchAll.set(key, value.value)
   }
 
-  /** Checks mailboxes of one domain, asking greylisted ones again on the policy's schedule. */
-  const checkDomain = (
+  /** The first pass over a domain's mailboxes: every one asked once (with failover and reconnects). */
+  const firstPass = (
     plan: Extract<MxPlan.MxPlan, { _tag: "Hosts" }>,
     domain: Address.Domain,
     mailboxes: ReadonlyArray<Address.Mailbox>,
     deadline: number
-  ): Effect.Effect<Checked, never, SmtpTransport.SmtpTransport> =>
+  ) =>
     Effect.gen(function* () {
       const policy = yield* Policy.Policy
       const key = domainKey(domain)
-      const probeNeeded = config.catchAllProbe && !catchAll.has(key)
-      const made = probeNeeded ? yield* probeFor(domain) : undefined
-      const ctx = {
+      const made = config.catchAllProbe && !catchAll.has(key) ? yield* probeFor(domain) : undefined
+      const ctx: CheckContext = {
         config,
         policy,
         probe:
@@ -118,18 +124,28 @@ export const make = Effect.gen(function* () {
       }
       const first = yield* check(plan.hosts, mailboxes, ctx)
       remember(key, first.catchAll)
-      const evidence: Array<Evidence> = [...first.evidence]
-      // toStep gives the delay without sleeping, so a wait past the deadline is never begun.
-      const step = yield* Schedule.toStep(policy.greylistRetry)
+      return { ctx, evidence: first.evidence }
+    })
+
+  /** Asks the greylisted ones again on the policy's schedule; never begins a wait that ends past the deadline. */
+  const retryGreylisted = (
+    plan: Extract<MxPlan.MxPlan, { _tag: "Hosts" }>,
+    mailboxes: ReadonlyArray<Address.Mailbox>,
+    firstEvidence: ReadonlyArray<Evidence>,
+    ctx: CheckContext
+  ) =>
+    Effect.gen(function* () {
+      const evidence = [...firstEvidence]
+      // toStep gives the delay without sleeping, so the deadline is checked before the wait.
+      const step = yield* Schedule.toStep(ctx.policy.greylistRetry)
       for (;;) {
-        const again = evidence.flatMap((e, i) => (policy.isGreylisting(e.outcome) ? [i] : []))
+        const again = evidence.flatMap((e, i) => (ctx.policy.isGreylisting(e.outcome) ? [i] : []))
         if (again.length === 0) break
         const now = yield* Clock.currentTimeMillis
         const next = yield* Effect.result(step(now, undefined))
         if (next._tag === "Failure") break
         const delay = Duration.toMillis(next.success[1])
-        // No time left for another ask after the wait: keep the answer we have.
-        if (now + delay + 1000 > deadline) break
+        if (now + delay + 1000 > ctx.deadline) break
         yield* Effect.sleep(Duration.millis(delay))
         const retried = yield* check(
           plan.hosts,
@@ -141,14 +157,18 @@ export const make = Effect.gen(function* () {
           evidence[i] = { ...e, attempts: [...evidence[i]!.attempts, ...e.attempts] }
         })
       }
-      return { evidence, catchAll: Option.fromNullishOr(catchAll.get(key)) }
+      return evidence
     })
 
-  /** Verifies parsed mailboxes of one domain, all at once; results in the mailboxes' order. */
-  const verifyDomain = (
+  /**
+   * Verifies parsed mailboxes of one domain. `now` has a verification for every mailbox; those
+   * listed in `pending` were greylisted, and `later` asks them again on the policy's schedule.
+   * The bulk engine runs `later` outside its group slots, so waiting blocks nothing else.
+   */
+  const verifyDomainStaged = (
     domain: Address.Domain,
     items: ReadonlyArray<{ readonly input: string; readonly mailbox: Address.Mailbox }>
-  ): Effect.Effect<ReadonlyArray<Verification>, never, SmtpTransport.SmtpTransport> =>
+  ): Effect.Effect<Staged, never, SmtpTransport.SmtpTransport> =>
     Effect.gen(function* () {
       const startedAt = yield* Clock.currentTimeMillis
       const deadline = startedAt + Duration.toMillis(Duration.fromInputUnsafe(config.timeout))
@@ -158,45 +178,74 @@ export const make = Effect.gen(function* () {
       if (plan._tag !== "Hosts") {
         const { outcome, detail } = planOutcome(plan)
         const now = yield* Clock.currentTimeMillis
-        return items.map((item) =>
-          build({
-            address: item.input,
-            mailbox: item.mailbox,
-            startedAt,
-            now,
-            outcome,
-            detail,
-            implicit: false,
-            port: config.port,
-            catchAll: null,
-            signals,
-            judge
+        return {
+          now: items.map((item) =>
+            build({
+              address: item.input,
+              mailbox: item.mailbox,
+              startedAt,
+              now,
+              outcome,
+              detail,
+              implicit: false,
+              port: config.port,
+              catchAll: null,
+              signals,
+              judge
+            })
+          ),
+          pending: [],
+          later: Effect.succeed([])
+        }
+      }
+      const mailboxes = items.map((i) => i.mailbox)
+      const finish = (evidence: ReadonlyArray<Evidence>, indices: ReadonlyArray<number>) =>
+        Effect.map(Clock.currentTimeMillis, (now) =>
+          indices.map((i) => {
+            const item = items[i]!
+            return build({
+              address: item.input,
+              mailbox: item.mailbox,
+              startedAt,
+              now,
+              outcome: evidence[i]!.outcome,
+              evidence: evidence[i],
+              implicit: plan.implicit,
+              port: config.port,
+              catchAll: catchAll.get(domainKey(domain)) ?? null,
+              signals,
+              judge
+            })
           })
         )
-      }
-      const checked = yield* checkDomain(
-        plan,
-        domain,
-        items.map((i) => i.mailbox),
-        deadline
-      )
-      const now = yield* Clock.currentTimeMillis
-      return items.map((item, i) => {
-        const evidence = checked.evidence[i]!
-        return build({
-          address: item.input,
-          mailbox: item.mailbox,
-          startedAt,
-          now,
-          outcome: evidence.outcome,
+      const { ctx, evidence } = yield* firstPass(plan, domain, mailboxes, deadline)
+      const pending = evidence.flatMap((e, i) => (ctx.policy.isGreylisting(e.outcome) ? [i] : []))
+      return {
+        now: yield* finish(
           evidence,
-          implicit: plan.implicit,
-          port: config.port,
-          catchAll: Option.getOrNull(checked.catchAll),
-          signals,
-          judge
-        })
-      })
+          items.map((_, i) => i)
+        ),
+        pending,
+        later:
+          pending.length === 0
+            ? Effect.succeed([])
+            : retryGreylisted(plan, mailboxes, evidence, ctx).pipe(
+                Effect.flatMap((final) => finish(final, pending)),
+                Effect.map((vs) => vs.map((v, k) => [pending[k]!, v] as const))
+              )
+      }
+    })
+
+  /** All of a domain's verifications, greylisting retries included; in the items' order. */
+  const verifyDomain = (
+    domain: Address.Domain,
+    items: ReadonlyArray<{ readonly input: string; readonly mailbox: Address.Mailbox }>
+  ): Effect.Effect<ReadonlyArray<Verification>, never, SmtpTransport.SmtpTransport> =>
+    Effect.gen(function* () {
+      const staged = yield* verifyDomainStaged(domain, items)
+      const out = [...staged.now]
+      for (const [i, v] of yield* staged.later) out[i] = v
+      return out
     })
 
   const syntaxError = (input: string, error: Address.AddressError) =>
@@ -225,7 +274,7 @@ export const make = Effect.gen(function* () {
       return v!
     }).pipe(Effect.withSpan("Verifier.verify", { attributes: { address: input } }))
 
-  return { verify, verifyDomain, syntaxError, config }
+  return { verify, verifyDomainStaged, syntaxError, config }
 })
 
 /**
@@ -250,7 +299,10 @@ export const layer: Layer.Layer<Verifier, never, VerifierConfig.Service | Dns.Dn
             window: options?.window ?? 10_000,
             groups: options?.groups ?? Math.max(4, core.config.concurrency),
             batch: core.config.recipientsPerSession,
-            verifyDomain: (domain, items) => provide(core.verifyDomain(domain, items)),
+            verifyDomain: (domain, items) =>
+              provide(core.verifyDomainStaged(domain, items)).pipe(
+                Effect.map((staged) => ({ ...staged, later: provide(staged.later) }))
+              ),
             syntaxError: (input, error) => provide(core.syntaxError(input, error))
           })
       })

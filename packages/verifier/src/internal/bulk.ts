@@ -18,10 +18,15 @@ export interface BulkOptions {
   readonly window: number
   readonly groups: number
   readonly batch: number
+  /** Answers for every item now; the greylisted ones (`pending`) again from `later`. */
   readonly verifyDomain: (
     domain: Address.Domain,
     items: ReadonlyArray<{ readonly input: string; readonly mailbox: Address.Mailbox }>
-  ) => Effect.Effect<ReadonlyArray<Verification>>
+  ) => Effect.Effect<{
+    readonly now: ReadonlyArray<Verification>
+    readonly pending: ReadonlyArray<number>
+    readonly later: Effect.Effect<ReadonlyArray<readonly [number, Verification]>>
+  }>
   readonly syntaxError: (input: string, error: Address.AddressError) => Effect.Effect<Verification>
 }
 
@@ -67,12 +72,23 @@ export const verifyMany = <E, R>(
           if (group === undefined) return
           groups.delete(key)
           grouped -= group.items.length
-          const work = options.verifyDomain(group.domain, group.items).pipe(
-            Effect.flatMap((results) =>
-              Effect.forEach(results, (v, i) => settle(group.items[i]!.mailbox.address, v), { discard: true })
-            ),
-            slots.withPermits(1)
-          )
+          const settleAt = (i: number, v: Verification) => settle(group.items[i]!.mailbox.address, v)
+          const work = Effect.gen(function* () {
+            const staged = yield* options.verifyDomain(group.domain, group.items).pipe(slots.withPermits(1))
+            const waiting = new Set(staged.pending)
+            yield* Effect.forEach(staged.now, (v, i) => (waiting.has(i) ? Effect.void : settleAt(i, v)), {
+              discard: true
+            })
+            // Greylisted addresses wait outside the group slots: the rest of the run goes on.
+            if (waiting.size > 0) {
+              yield* FiberSet.run(
+                fibers,
+                staged.later.pipe(
+                  Effect.flatMap((later) => Effect.forEach(later, ([i, v]) => settleAt(i, v), { discard: true }))
+                )
+              )
+            }
+          })
           yield* FiberSet.run(fibers, work)
         })
 
