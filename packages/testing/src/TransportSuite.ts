@@ -250,8 +250,8 @@ export const suite = (name: string, makeLayer: MakeLayer): void => {
         Effect.gen(function* () {
           yield* readUntil(conn, lines(1))
           yield* send(conn, "STARTTLS\r\n")
-          // Let the reply arrive, unread.
-          yield* Effect.sleep("50 millis")
+          // Let the reply arrive, unread. Generous: under a loaded CI machine 50 ms was not enough.
+          yield* Effect.sleep("300 millis")
           yield* conn.upgradeTls({ servername: "localhost", rejectUnauthorized: false, timeout: "1 second" })
           yield* send(conn, "EHLO client.test\r\n")
           const { text } = yield* readUntil(conn, () => false)
