@@ -71,10 +71,33 @@ export interface Signals {
   readonly isFreeProvider: (domain: string) => boolean
   /** The local part names a role (`info`, `admin`, `no-reply`, `postmaster`...); case-insensitive, `+tag` ignored. */
   readonly isRoleAccount: (localPart: string) => boolean
-  /** A major provider's domain when this one is one or two typing slips away from it and not a known domain itself. */
-  readonly suggestDomain: (domain: string) => Option.Option<string>
+  /**
+   * A major provider's domain when this one is one or two typing slips away from it and not a known domain itself.
+   * With `{ resolves: false }` (the domain has no mail hosts in DNS, so it is no real mail domain) one more slip is
+   * allowed in the first label: `gmaiiil.com` is then corrected too. See {@link SuggestOptions}.
+   */
+  readonly suggestDomain: (domain: string, options?: SuggestOptions) => Option.Option<string>
   /** The accept-all provider whose suffix the MX host ends with; case-insensitive, trailing dot ignored. */
   readonly acceptAllProvider: (mxHost: string) => Option.Option<AcceptAllProvider>
+}
+
+/**
+ * What the caller knows about the domain when asking for a suggestion.
+ *
+ * | `resolves` | first label of a target (5+ characters / 4 or fewer) | total distance |
+ * | --- | --- | --- |
+ * | `true` or omitted | 1 / 0 edits | 1 or 2 |
+ * | `false` | 2 / 1 edits | 1 to 3 |
+ *
+ * Two slips in the label reach real domains (`eastmail.com` for fastmail.com), so they are only suggested for a domain
+ * that takes no mail anyway: NXDOMAIN, no MX and no address, MX hosts without addresses, or a null MX.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface SuggestOptions {
+  /** Whether the domain has mail hosts in DNS; unknown counts as `true`. */
+  readonly resolves?: boolean | undefined
 }
 
 /**
@@ -197,6 +220,8 @@ interface Target {
 }
 
 const maxSuggestionDistance = 2
+// For a domain with no mail hosts: one more slip, in the label or in all.
+const looseExtra = 1
 
 // Targets by the suffix an input may end with: the target's own (cost 0) and its known typos (cost 1), in the order
 // of the targets list so that on a tie the more common provider wins.
@@ -223,15 +248,22 @@ const indexTargets = (data: TypoData): TargetIndex => {
 
 // The input's first label is compared with each target's, and the rest must be the target's suffix or a typo of it:
 // `mail.gmial.com` is not corrected, since a subdomain of a typo is not a slip.
-const suggest = (index: TargetIndex, known: ReadonlySet<string>, domain: string): Option.Option<string> => {
+const suggest = (
+  index: TargetIndex,
+  known: ReadonlySet<string>,
+  domain: string,
+  options: SuggestOptions | undefined
+): Option.Option<string> => {
   const d = normaliseDomain(domain)
   const dot = d.indexOf(".")
   if (dot <= 0 || known.has(d)) return Option.none()
+  const extra = options?.resolves === false ? looseExtra : 0
+  const maxDistance = maxSuggestionDistance + extra
   const label = d.slice(0, dot)
   let best: string | undefined
-  let bestCost = maxSuggestionDistance + 1
+  let bestCost = maxDistance + 1
   for (const [target, suffixCost] of index.get(d.slice(dot + 1)) ?? []) {
-    const budget = Math.min(target.labelBudget, maxSuggestionDistance - suffixCost)
+    const budget = Math.min(target.labelBudget + extra, maxDistance - suffixCost)
     const edits = distance(label, target.label, budget)
     if (edits > budget) continue
     const cost = edits + suffixCost
@@ -293,7 +325,7 @@ export const make = (config: SignalsConfig = {}): Signals => {
     },
     isFreeProvider: (domain) => free.has(normaliseDomain(domain)),
     isRoleAccount: (localPart) => role.has(normaliseLocalPart(localPart)),
-    suggestDomain: (domain) => suggest(targets, known, domain),
+    suggestDomain: (domain, options) => suggest(targets, known, domain, options),
     acceptAllProvider: (mxHost) => {
       let host = normaliseDomain(mxHost)
       while (host !== "") {
@@ -324,9 +356,14 @@ export const defaultSignals = (): Signals => (memo ??= make())
  * @category evaluation
  * @since 0.1.0
  */
-export const evaluate = (signals: Signals, localPart: string, domain: string): DomainSignals => ({
+export const evaluate = (
+  signals: Signals,
+  localPart: string,
+  domain: string,
+  options?: SuggestOptions
+): DomainSignals => ({
   disposable: signals.isDisposable(domain),
   freeProvider: signals.isFreeProvider(domain),
   roleAccount: signals.isRoleAccount(localPart),
-  suggestion: signals.suggestDomain(domain)
+  suggestion: signals.suggestDomain(domain, options)
 })

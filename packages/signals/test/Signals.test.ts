@@ -133,6 +133,42 @@ describe("suggestDomain", () => {
   }
 })
 
+describe("suggestDomain for a domain with no mail hosts (resolves: false)", () => {
+  const table: ReadonlyArray<readonly [string, string | undefined, string | undefined]> = [
+    // [domain, suggested when it resolves, suggested when it does not]
+    ["gmial.com", "gmail.com", "gmail.com"],
+    ["gmaiiil.com", undefined, "gmail.com"],
+    ["gmaiil.con", "gmail.com", "gmail.com"],
+    ["gmaiiil.con", undefined, "gmail.com"],
+    ["hotmaiill.co", undefined, "hotmail.com"],
+    ["eastmail.com", undefined, undefined],
+    ["aoll.com", undefined, "aol.com"],
+    ["lve.com", undefined, "live.com"],
+    ["gmaiiiil.com", undefined, undefined],
+    ["gmaiiil.cmo.uk", undefined, undefined],
+    ["example.com", undefined, undefined],
+    ["mail.gmial.com", undefined, undefined],
+    ["gmail.com", undefined, undefined],
+    ["mail.com", undefined, undefined]
+  ]
+  for (const [domain, resolving, dead] of table) {
+    it(`${domain}: ${resolving ?? "none"} / ${dead ?? "none"}`, () => {
+      assert.deepStrictEqual(signals.suggestDomain(domain), Option.fromNullishOr(resolving))
+      assert.deepStrictEqual(signals.suggestDomain(domain, { resolves: true }), Option.fromNullishOr(resolving))
+      assert.deepStrictEqual(signals.suggestDomain(domain, { resolves: false }), Option.fromNullishOr(dead))
+    })
+  }
+
+  it("evaluate passes the option on", () => {
+    const s = Signals.defaultSignals()
+    assert.deepStrictEqual(Signals.evaluate(s, "jane", "gmaiiil.com").suggestion, Option.none())
+    assert.deepStrictEqual(
+      Signals.evaluate(s, "jane", "gmaiiil.com", { resolves: false }).suggestion,
+      Option.some("gmail.com")
+    )
+  })
+})
+
 describe("acceptAllProvider", () => {
   const table: ReadonlyArray<readonly [string, string | undefined]> = [
     ["foo-com.mail.protection.outlook.com.", "Microsoft 365"],

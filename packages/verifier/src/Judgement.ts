@@ -1,14 +1,78 @@
 /**
  * From evidence to the final verdict and a 0-100 score: a replaceable policy.
  *
- * The SMTP outcome is the evidence that matters most; catch-all domains, providers known to
- * accept every RCPT, disposable domains and role accounts temper it. Users with other needs
- * ("role accounts are fine for us", "treat catch-all as deliverable") provide their own
- * `Judge`, usually by wrapping `defaultJudge`.
+ * A {@link Judge} is a plain function from {@link Evidence} (what the mail servers said, the catch-all probe, the risk
+ * signals of @rcpt/signals) to a {@link Judgement} (verdict, reason, score). The verifier reads the judge in force from
+ * the {@link Judgement} reference for every verification, so a different policy needs no new verifier: provide one
+ * with {@link layer} or `Effect.provideService(Judgement.Judgement, judge)`. {@link make} builds a judge from a few
+ * named {@link Rules}; anything else is a function that wraps {@link defaultJudge}.
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Judgement, Verifier } from "@rcpt/verifier"
+ *
+ * // "Role accounts are fine for us, and a catch-all domain's 250 is good enough."
+ * const lenient = Judgement.make({ catchAll: "deliverable", roleAccount: "ok" })
+ *
+ * // Or any function: here, free providers are not wanted for sign-ups.
+ * const business: Judgement.Judge = (evidence) => {
+ *   const judgement = Judgement.defaultJudge(evidence)
+ *   return evidence.signals.freeProvider && judgement.verdict === "deliverable"
+ *     ? { ...judgement, verdict: "risky", score: Math.max(0, judgement.score - 30) }
+ *     : judgement
+ * }
+ *
+ * const program = Effect.gen(function* () {
+ *   const verifier = yield* Verifier.Verifier
+ *   return yield* verifier.verify("info@example.com")
+ * })
+ * // For the whole program: Effect.provide(Judgement.layer(lenient)); for one call:
+ * program.pipe(Effect.provideService(Judgement.Judgement, business))
+ * ```
+ *
+ * **The default rules (verdict)**
+ *
+ * The SMTP outcome decides first (see `Classify` in @rcpt/smtp). A `deliverable` outcome (250/251 to RCPT) is then
+ * qualified by the rules below; when several apply, the most severe verdict wins (`undeliverable` over `risky` over
+ * `deliverable`), and of equals the one listed first. A rule set to `"undeliverable"` applies to any SMTP verdict but
+ * `undeliverable`: the address is refused whatever the server said.
+ *
+ * | rule ({@link Rules} key) | applies when | default | choices |
+ * | --- | --- | --- | --- |
+ * | `catchAll` | the domain also accepted a made-up mailbox (`catchAll: true`) | `risky` / `catch_all` | `"risky"`, `"deliverable"` |
+ * | `acceptsAll` | the MX host belongs to a provider known to accept every RCPT (`signals.acceptsAllProvider`, by MX host suffix; Microsoft 365, Yahoo, Mail.ru) and the probe was not refused (`catchAll` is not `false`) | `risky` / `accepts_all` | `"risky"`, `"deliverable"` |
+ * | `disposable` | the domain is a disposable-address service | `risky` / `disposable` | `"risky"`, `"ok"`, `"undeliverable"` |
+ * | `roleAccount` | the local part names a role (`info`, `admin`, `noreply`...) | `ok`: stays `deliverable` | `"ok"`, `"risky"` (reason `role_account`), `"undeliverable"` |
+ *
+ * A rule set to `"deliverable"` or `"ok"` leaves the verdict and reason as SMTP gave them (`deliverable` /
+ * `accepted`). Free providers and typo suggestions never change the verdict; they are shown in `signals`. Any other
+ * SMTP outcome keeps its verdict and reason: `risky` / `mailbox_full`, `undeliverable` / `mailbox_unknown`,
+ * `unknown` / `greylisted`...
+ *
+ * **The default scores**
+ *
+ * The score estimates how likely mail to the address is delivered. It follows the evidence, not the verdict the rules
+ * chose: a catch-all domain's 250 scores 55 whether the policy calls it `risky` or `deliverable`. Change the numbers
+ * with `make({ scores })`.
+ *
+ * | evidence | score ({@link Scores} key) |
+ * | --- | --- |
+ * | 250, nothing against it | 95 (`deliverable`) |
+ * | 250, catch-all domain | 55 (`catchAll`) |
+ * | 250 from an accept-all provider, probe not refused | 60 (`acceptsAll`) |
+ * | 250 at a disposable domain | 30 (`disposable`) |
+ * | `risky` from SMTP (full mailbox, ...) | 50 (`risky`) |
+ * | `unknown`, retryable (greylisted, timeout, ...) | 40 (`unknown`) |
+ * | `unknown`, not retryable (blocked, TLS required, ...) | 30 (`unknownFinal`) |
+ * | `undeliverable` | 2 (`undeliverable`) |
+ *
+ * Then, except for an `undeliverable` SMTP outcome: a role account takes 10 off (`roleAccountPenalty`), a disposable
+ * domain 20 (`disposablePenalty`; not on top of the 250-at-a-disposable-domain score, which already counts it). The
+ * result is rounded and kept within 0-100.
  *
  * @since 0.1.0
  */
-import { Context } from "effect"
+import { Context, Layer } from "effect"
 import type { Classify } from "@rcpt/smtp"
 import type { Reason, Signals, Verdict } from "./Verification.ts"
 
@@ -21,7 +85,7 @@ import type { Reason, Signals, Verdict } from "./Verification.ts"
 export interface Evidence {
   /** What the mail servers (or DNS, or the syntax check) said. */
   readonly smtp: Classify.Outcome
-  /** Some(true): the domain accepted a made-up mailbox. */
+  /** `true`: the domain accepted a made-up mailbox. `false`: it refused one. `null`: not tested. */
   readonly catchAll: boolean | null
   readonly signals: Signals
 }
@@ -33,6 +97,7 @@ export interface Evidence {
 export interface Judgement {
   readonly verdict: Verdict
   readonly reason: Reason
+  /** 0-100, an integer; the verifier rounds and clamps whatever a judge returns (not a finite number: 0). */
   readonly score: number
 }
 
@@ -42,51 +107,184 @@ export interface Judgement {
  */
 export type Judge = (evidence: Evidence) => Judgement
 
-const clamp = (n: number) => Math.max(0, Math.min(100, Math.round(n)))
-
-const baseScore: Record<Verdict, number> = { deliverable: 95, risky: 50, unknown: 40, undeliverable: 2 }
+/**
+ * The numbers behind the score; see the module documentation for when each applies.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Scores {
+  /** A 250 with nothing against it. */
+  readonly deliverable: number
+  /** A 250 on a domain that accepted the made-up probe too. */
+  readonly catchAll: number
+  /** A 250 from a provider known to accept every RCPT, the probe not refused. */
+  readonly acceptsAll: number
+  /** A 250 at a disposable domain. */
+  readonly disposable: number
+  /** A `risky` SMTP outcome (full mailbox...). */
+  readonly risky: number
+  /** An `unknown` SMTP outcome worth asking again (greylisting, timeouts). */
+  readonly unknown: number
+  /** An `unknown` SMTP outcome that asking again will not change (blocks, TLS required). */
+  readonly unknownFinal: number
+  /** An `undeliverable` SMTP outcome. */
+  readonly undeliverable: number
+  /** Taken off for a role account. */
+  readonly roleAccountPenalty: number
+  /** Taken off for a disposable domain, unless `disposable` was the score. */
+  readonly disposablePenalty: number
+}
 
 /**
- * The documented rules:
- * - deliverable on a catch-all domain -> risky / catch_all (score 55);
- * - deliverable at a provider that accepts every RCPT, unless the probe said otherwise ->
- *   risky / accepts_all (score 60);
- * - deliverable but disposable -> risky / disposable (score 30);
- * - role accounts stay deliverable, 10 points lower; free providers change nothing;
- * - everything else keeps the SMTP verdict and reason; unknown scores 40 (30 when not retryable).
+ * @category constants
+ * @since 0.1.0
+ */
+export const defaultScores: Scores = {
+  deliverable: 95,
+  catchAll: 55,
+  acceptsAll: 60,
+  disposable: 30,
+  risky: 50,
+  unknown: 40,
+  unknownFinal: 30,
+  undeliverable: 2,
+  roleAccountPenalty: 10,
+  disposablePenalty: 20
+}
+
+/**
+ * How to treat each signal; every key is optional and defaults to {@link defaultRules}.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Rules {
+  /** A 250 on a domain that accepted the made-up probe too. */
+  readonly catchAll?: "risky" | "deliverable" | undefined
+  /** A 250 from a provider known to accept every RCPT, the probe not refused. */
+  readonly acceptsAll?: "risky" | "deliverable" | undefined
+  /** A disposable domain. */
+  readonly disposable?: "risky" | "ok" | "undeliverable" | undefined
+  /** A role account (`info@`, `admin@`, `noreply@`...). */
+  readonly roleAccount?: "ok" | "risky" | "undeliverable" | undefined
+  /** Changes to {@link defaultScores}. */
+  readonly scores?: Partial<Scores> | undefined
+}
+
+/**
+ * The rules of {@link defaultJudge}.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const defaultRules = {
+  catchAll: "risky",
+  acceptsAll: "risky",
+  disposable: "risky",
+  roleAccount: "ok"
+} as const satisfies Required<Omit<Rules, "scores">>
+
+const clamp = (n: number) => Math.max(0, Math.min(100, Math.round(n)))
+
+const severity: Record<"deliverable" | "ok" | "risky" | "undeliverable", number> = {
+  deliverable: 0,
+  ok: 0,
+  risky: 1,
+  undeliverable: 2
+}
+
+const scoreOf = ({ smtp, catchAll, signals }: Evidence, scores: Scores): number => {
+  let score: number
+  let disposableCounted = false
+  switch (smtp.verdict) {
+    case "undeliverable":
+      return clamp(scores.undeliverable)
+    case "deliverable":
+      if (catchAll === true) score = scores.catchAll
+      else if (signals.acceptsAllProvider !== null && catchAll !== false) score = scores.acceptsAll
+      else if (signals.disposable) {
+        score = scores.disposable
+        disposableCounted = true
+      } else score = scores.deliverable
+      break
+    case "risky":
+      score = scores.risky
+      break
+    case "unknown":
+      score = smtp.retryable ? scores.unknown : scores.unknownFinal
+      break
+  }
+  if (signals.roleAccount) score -= scores.roleAccountPenalty
+  if (signals.disposable && !disposableCounted) score -= scores.disposablePenalty
+  return clamp(score)
+}
+
+/**
+ * A judge from rules and scores: `make()` is {@link defaultJudge}; `make({ catchAll: "deliverable" })` is the default
+ * with catch-all domains' 250s taken at their word. See the module documentation for the rules and the scores.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = (rules: Rules = {}): Judge => {
+  const catchAllRule = rules.catchAll ?? defaultRules.catchAll
+  const acceptsAllRule = rules.acceptsAll ?? defaultRules.acceptsAll
+  const disposableRule = rules.disposable ?? defaultRules.disposable
+  const roleRule = rules.roleAccount ?? defaultRules.roleAccount
+  const scores: Scores = { ...defaultScores, ...rules.scores }
+  return (evidence) => {
+    const { smtp, catchAll, signals } = evidence
+    const score = scoreOf(evidence, scores)
+    // What each rule that applies would make of the verdict, in the documented order.
+    const applicable: Array<readonly [choice: keyof typeof severity, reason: Reason]> = []
+    if (smtp.verdict === "deliverable") {
+      if (catchAll === true) applicable.push([catchAllRule, "catch_all"])
+      else if (signals.acceptsAllProvider !== null && catchAll !== false) {
+        applicable.push([acceptsAllRule, "accepts_all"])
+      }
+    }
+    if (smtp.verdict !== "undeliverable") {
+      if (signals.disposable) applicable.push([disposableRule, "disposable"])
+      if (signals.roleAccount) applicable.push([roleRule, "role_account"])
+    }
+    let verdict: Verdict = smtp.verdict
+    let reason: Reason = smtp.reason
+    let worst = 0
+    for (const [choice, ruleReason] of applicable) {
+      // "risky" qualifies a 250 only; "undeliverable" refuses the address whatever SMTP said.
+      if (choice === "risky" && smtp.verdict !== "deliverable") continue
+      if (severity[choice] > worst) {
+        worst = severity[choice]
+        verdict = choice === "undeliverable" ? "undeliverable" : "risky"
+        reason = ruleReason
+      }
+    }
+    return { verdict, reason, score }
+  }
+}
+
+/**
+ * The documented rules and scores (see the module documentation); `make()` with nothing changed.
  *
  * @category judges
  * @since 0.1.0
  */
-export const defaultJudge: Judge = ({ smtp, catchAll, signals }) => {
-  let verdict: Verdict = smtp.verdict
-  let reason: Reason = smtp.reason
-  let score = baseScore[verdict]
-  if (verdict === "deliverable") {
-    if (catchAll === true) {
-      verdict = "risky"
-      reason = "catch_all"
-      score = 55
-    } else if (signals.acceptsAllProvider !== null && catchAll !== false) {
-      verdict = "risky"
-      reason = "accepts_all"
-      score = 60
-    } else if (signals.disposable) {
-      verdict = "risky"
-      reason = "disposable"
-      score = 30
-    }
-  }
-  if (verdict === "unknown" && !smtp.retryable) score = 30
-  if (signals.roleAccount && verdict !== "undeliverable") score -= 10
-  if (signals.disposable && verdict !== "undeliverable" && reason !== "disposable") score -= 20
-  return { verdict, reason, score: clamp(score) }
-}
+export const defaultJudge: Judge = make()
 
 /**
- * The judge in force; `defaultJudge` unless provided.
+ * The judge in force; {@link defaultJudge} unless provided.
  *
  * @category services
  * @since 0.1.0
  */
 export const Judgement = Context.Reference<Judge>("@rcpt/verifier/Judgement", { defaultValue: () => defaultJudge })
+
+/**
+ * Provides a judge to everything built on top of it, verifiers included: each verification reads the judge from its
+ * caller's context.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layer = (judge: Judge): Layer.Layer<never> => Layer.succeed(Judgement, judge)

@@ -15,7 +15,10 @@ import { Classify } from "@rcpt/smtp"
  * @category schemas
  * @since 0.1.0
  */
-export const Verdict = Schema.Literals(["deliverable", "undeliverable", "risky", "unknown"])
+export const Verdict = Schema.Literals(["deliverable", "undeliverable", "risky", "unknown"]).annotate({
+  description:
+    "deliverable: the mailbox's server accepted it; undeliverable: it cannot receive mail; risky: it exists but mail may not arrive or the acceptance proves little; unknown: no answer now, retry later"
+})
 
 /**
  * @category models
@@ -29,7 +32,10 @@ export type Verdict = typeof Verdict.Type
  * @category schemas
  * @since 0.1.0
  */
-export const Reason = Schema.Literals([...Classify.reasons, "disposable", "role_account"])
+export const Reason = Schema.Literals([...Classify.reasons, "disposable", "role_account"]).annotate({
+  description:
+    "Why the verdict: the SMTP, DNS or syntax finding, or the judge's rule (catch_all, accepts_all, disposable, role_account)"
+})
 
 /**
  * @category models
@@ -44,7 +50,7 @@ export type Reason = typeof Reason.Type
  * @since 0.1.0
  */
 export const ReplyEvidence = Schema.Struct({
-  code: Schema.Number,
+  code: Schema.Int.check(Schema.isBetween({ minimum: 200, maximum: 599 })),
   enhanced: Schema.NullOr(Schema.String),
   text: Schema.String
 })
@@ -63,9 +69,9 @@ export type ReplyEvidence = typeof ReplyEvidence.Type
  */
 export const MxEvidence = Schema.Struct({
   host: Schema.String,
-  preference: Schema.Number,
+  preference: Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 65535 })),
   address: Schema.String,
-  port: Schema.Number,
+  port: Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 65535 })),
   /** True when the domain has no MX and its own address was used (RFC 5321 §5.1). */
   implicit: Schema.Boolean
 })
@@ -136,13 +142,17 @@ export type TranscriptLine = typeof TranscriptLine.Type
  * @since 0.1.0
  */
 export const Signals = Schema.Struct({
-  disposable: Schema.Boolean,
-  roleAccount: Schema.Boolean,
-  freeProvider: Schema.Boolean,
+  disposable: Schema.Boolean.annotate({ description: "The domain is a disposable-address service" }),
+  roleAccount: Schema.Boolean.annotate({ description: "The local part names a role (info, admin, noreply...)" }),
+  freeProvider: Schema.Boolean.annotate({ description: "The domain is a free mailbox provider" }),
   /** A likely intended domain, e.g. gmail.com for gmial.com. */
-  suggestion: Schema.NullOr(Schema.String),
+  suggestion: Schema.NullOr(Schema.String).annotate({
+    description: "A likely intended domain, e.g. gmail.com for gmial.com"
+  }),
   /** A provider known to accept every RCPT, by MX host. */
-  acceptsAllProvider: Schema.NullOr(Schema.String)
+  acceptsAllProvider: Schema.NullOr(Schema.String).annotate({
+    description: "The provider known to accept every RCPT whose MX host answered, e.g. Microsoft 365"
+  })
 })
 
 /**
@@ -168,7 +178,9 @@ export class Verification extends Schema.Class<Verification>("@rcpt/verifier/Ver
   /** Asking again later may give another answer. */
   retryable: Schema.Boolean,
   /** 0-100: how likely mail to this address is delivered. */
-  score: Schema.Number,
+  score: Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 100 })).annotate({
+    description: "0-100: how likely mail to this address is delivered"
+  }),
   /** A sentence for people. */
   detail: Schema.String,
   mx: Schema.NullOr(MxEvidence),
@@ -176,11 +188,13 @@ export class Verification extends Schema.Class<Verification>("@rcpt/verifier/Ver
   vrfy: Schema.NullOr(ReplyEvidence),
   tls: TlsEvidence,
   /** null: not tested. */
-  catchAll: Schema.NullOr(Schema.Boolean),
+  catchAll: Schema.NullOr(Schema.Boolean).annotate({
+    description: "true: the domain accepted a made-up mailbox too; false: it refused one; null: not tested"
+  }),
   signals: Signals,
   attempts: Schema.Array(Attempt),
   startedAt: Schema.String,
-  durationMs: Schema.Number,
+  durationMs: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
   transcript: Schema.Array(TranscriptLine)
 }) {}
 

@@ -32,21 +32,25 @@ const tlsEvidence = (tls: Session.TlsStatus | undefined): TlsEvidence => {
   }
 }
 
+// Outcomes saying the domain has no mail hosts in DNS: it takes no mail, so a looser typo suggestion is worth showing.
+const noMailHosts: ReadonlySet<string> = new Set(["no_such_domain", "no_mail_hosts", "null_mx"])
+
 export const signalsOf = (
   set: SignalSet.Signals,
   mailbox: Address.Mailbox | undefined,
-  mxHost: string | undefined
+  mxHost: string | undefined,
+  resolves = true
 ): Signals => {
   if (mailbox === undefined || mailbox.domain._tag !== "DomainName") {
     return { disposable: false, roleAccount: false, freeProvider: false, suggestion: null, acceptsAllProvider: null }
   }
   const domain = mailbox.domain.ascii
-  const suggestion = set.suggestDomain(domain)
+  const suggestion = set.suggestDomain(domain, { resolves })
   return {
     disposable: set.isDisposable(domain),
     roleAccount: set.isRoleAccount(mailbox.localPart),
     freeProvider: set.isFreeProvider(domain),
-    // suggestDomain only ever names a near-miss of a major provider, so it is worth showing always.
+    // A near-miss of a major provider always; one more slip away only when the domain has no mail hosts.
     suggestion: Option.getOrNull(suggestion) ?? null,
     acceptsAllProvider:
       mxHost === undefined ? null : Option.getOrNull(Option.map(set.acceptAllProvider(mxHost), (p) => p.name))
@@ -90,6 +94,10 @@ const describe = (outcome: Classify.Outcome, evidence: Evidence | undefined): st
   return last === undefined ? `${outcome.reason} (${where})` : `${outcome.reason}: ${last.detail} (${where})`
 }
 
+// A judge is user code: its score is rounded into 0-100 (the schema's integer range) so that no judge can break a result.
+const validScore = (score: number): number =>
+  Number.isFinite(score) ? Math.max(0, Math.min(100, Math.round(score))) : 0
+
 export interface BuildInput {
   readonly address: string
   readonly mailbox: Address.Mailbox | undefined
@@ -110,7 +118,7 @@ export const build = (input: BuildInput): Verification => {
   const mx = evidence === undefined ? undefined : Option.getOrUndefined(evidence.mx)
   const session = evidence === undefined ? undefined : Option.getOrUndefined(evidence.session)
   const recipient = session?.result.recipients[session.index]
-  const signals = signalsOf(input.signals, mailbox, mx?.host.host)
+  const signals = signalsOf(input.signals, mailbox, mx?.host.host, !noMailHosts.has(input.outcome.reason))
   const judgement = input.judge({ smtp: input.outcome, catchAll: input.catchAll, signals })
   const transcript =
     session === undefined
@@ -127,7 +135,7 @@ export const build = (input: BuildInput): Verification => {
     verdict: judgement.verdict,
     reason: judgement.reason,
     retryable: input.outcome.retryable,
-    score: judgement.score,
+    score: validScore(judgement.score),
     detail: input.detail ?? describe(input.outcome, evidence),
     mx:
       mx === undefined
@@ -146,7 +154,7 @@ export const build = (input: BuildInput): Verification => {
     signals,
     attempts: [...attempts],
     startedAt: new Date(input.startedAt).toISOString(),
-    durationMs: Math.max(0, input.now - input.startedAt),
+    durationMs: Math.max(0, Math.round(input.now - input.startedAt)),
     transcript
   })
 }

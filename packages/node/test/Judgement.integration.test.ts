@@ -1,0 +1,85 @@
+// Accept-all providers end to end: MX hosts named like Microsoft 365's, on loopback, through
+// the real NodeVerifier; the default judge beside a custom one.
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import * as MailWorld from "@rcpt/testing/MailWorld"
+import { Judgement, Verifier } from "@rcpt/verifier"
+import * as NodeVerifier from "../src/NodeVerifier.ts"
+
+const m365World: MailWorld.WorldSpec = {
+  domains: [
+    // Directory-based edge blocking: unknown recipients are refused, so the probe is too.
+    {
+      name: "contoso.test",
+      mx: [{ host: "contoso-test.mail.protection.outlook.com", preference: 0 }],
+      users: ["alice"]
+    },
+    // A tenant that accepts everything.
+    {
+      name: "fabrikam.test",
+      mx: [{ host: "fabrikam-test.mail.protection.outlook.com", preference: 0 }],
+      catchAll: true
+    }
+  ],
+  hosts: [
+    { name: "contoso-test.mail.protection.outlook.com", address: "127.0.0.2" },
+    { name: "fabrikam-test.mail.protection.outlook.com", address: "127.0.0.3" }
+  ]
+}
+
+describe("accept-all providers end to end (MailWorld, NodeVerifier)", () => {
+  const verifyAll = (addresses: ReadonlyArray<string>, options: NodeVerifier.Options = {}) =>
+    Effect.gen(function* () {
+      const world = yield* MailWorld.start(m365World)
+      const layer = NodeVerifier.layer({
+        helo: "verifier.rcpt.test",
+        port: world.smtpPort,
+        dnsServers: [world.dns],
+        timeout: "10 seconds",
+        ...options
+      })
+      return yield* Effect.gen(function* () {
+        const verifier = yield* Verifier.Verifier
+        return yield* Effect.forEach(addresses, (a) => verifier.verify(a))
+      }).pipe(Effect.provide(layer))
+    }).pipe(Effect.scoped)
+
+  const summary = (v: { verdict: string; reason: string; score: number }) => `${v.verdict}/${v.reason}/${v.score}`
+
+  it.live("the probe decides when it can: refused -> deliverable, accepted -> catch_all", () =>
+    Effect.gen(function* () {
+      const results = yield* verifyAll(["alice@contoso.test", "nobody@contoso.test", "anyone@fabrikam.test"])
+      assert.deepStrictEqual(
+        results.map((v) => [v.address, v.signals.acceptsAllProvider, v.catchAll, summary(v)]),
+        [
+          ["alice@contoso.test", "Microsoft 365", false, "deliverable/accepted/95"],
+          ["nobody@contoso.test", "Microsoft 365", false, "undeliverable/mailbox_unknown/2"],
+          ["anyone@fabrikam.test", "Microsoft 365", true, "risky/catch_all/55"]
+        ]
+      )
+    })
+  )
+
+  it.live("without the probe a 250 from Microsoft 365 proves little: risky / accepts_all", () =>
+    Effect.gen(function* () {
+      const results = yield* verifyAll(["alice@contoso.test", "anyone@fabrikam.test"], { catchAllProbe: false })
+      assert.deepStrictEqual(
+        results.map((v) => [v.catchAll, summary(v)]),
+        [
+          [null, "risky/accepts_all/60"],
+          [null, "risky/accepts_all/60"]
+        ]
+      )
+    })
+  )
+
+  it.live("a custom policy that trusts the provider, side by side with the default", () =>
+    Effect.gen(function* () {
+      const trusting = Judgement.make({ acceptsAll: "deliverable" })
+      const [v] = yield* verifyAll(["alice@contoso.test"], { catchAllProbe: false }).pipe(
+        Effect.provide(Judgement.layer(trusting))
+      )
+      assert.strictEqual(summary(v!), "deliverable/accepted/60")
+    })
+  )
+})
