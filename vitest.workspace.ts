@@ -12,5 +12,6 @@ export const projects = [
   pkg("node"),
   pkg("testing"),
   pkg("cli"),
-  pkg("signals")
+  pkg("signals"),
+  pkg("http")
 ]
