@@ -1,0 +1,69 @@
+// What the e2e tests know about the loopback mail world (test/e2e/mail-world/README.md), and the
+// check that it is up. Everything here talks to 127.0.0.0/8 only.
+import * as Dns from "node:dns/promises"
+import * as Net from "node:net"
+
+/** dnsmasq, serving the `.test` zone. */
+export const dnsServer = "127.0.0.1:5354"
+export const smtpPort = 25
+export const helo = "e2e.rcpt.test"
+/** The state directory of up.sh (the self-signed certificate, the guard resolv.conf, the logs). */
+export const stateDir = process.env["MAIL_WORLD_DIR"] ?? "/tmp/rcpt-mail-world"
+
+/**
+ * `n` random lower-case letters. postgrey remembers (client /24, sender, recipient) triplets and
+ * turns digits in the sender's local part into `#`: only letters make a sender new to it.
+ */
+export const letters = (n: number): string =>
+  Array.from({ length: n }, () => String.fromCharCode(97 + Math.floor(Math.random() * 26))).join("")
+
+/** The first line an SMTP server sends, or the reason there is none. */
+const banner = (host: string, port: number, timeoutMs = 5000): Promise<string> =>
+  new Promise((resolve, reject) => {
+    const socket = Net.connect({ host, port })
+    let data = ""
+    const done = (error?: Error) => {
+      socket.destroy()
+      if (error === undefined) resolve(data.split("\r\n")[0]!)
+      else reject(error)
+    }
+    socket.setTimeout(timeoutMs, () => done(new Error(`no banner from ${host}:${port} within ${timeoutMs} ms`)))
+    socket.on("error", (e) => done(e))
+    socket.on("data", (chunk) => {
+      data += chunk.toString("latin1")
+      if (data.includes("\r\n")) {
+        socket.write("QUIT\r\n")
+        done()
+      }
+    })
+  })
+
+/**
+ * Fails with a message saying how to start the world when any of its servers does not answer.
+ * Call it in `beforeAll`: without a world, every test would fail with a less helpful message.
+ */
+export const assertWorldUp = async (): Promise<void> => {
+  const problems: Array<string> = []
+  const resolver = new Dns.Resolver({ timeout: 2000, tries: 1 })
+  resolver.setServers([dnsServer])
+  try {
+    const mx = await resolver.resolveMx("alpha.test")
+    if (!mx.some((r) => r.exchange === "mx.alpha.test")) problems.push(`DNS: alpha.test MX is ${JSON.stringify(mx)}`)
+  } catch (e) {
+    problems.push(`DNS ${dnsServer}: ${(e as Error).message}`)
+  }
+  for (const ip of ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6", "127.0.0.7"]) {
+    try {
+      const line = await banner(ip, smtpPort)
+      if (!line.startsWith("220 ")) problems.push(`${ip}:${smtpPort} greets with ${JSON.stringify(line)}`)
+    } catch (e) {
+      problems.push(`${ip}:${smtpPort}: ${(e as Error).message}`)
+    }
+  }
+  if (problems.length > 0) {
+    throw new Error(
+      `the mail world is not up (${problems.join("; ")}). Run the whole stage with \`npm run test:e2e\` ` +
+        "(as root), or start the world with `bash test/e2e/mail-world/up.sh` (as root) first."
+    )
+  }
+}
