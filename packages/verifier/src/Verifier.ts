@@ -107,8 +107,7 @@ export const make = Effect.gen(function* () {
   const firstPass = (
     plan: Extract<MxPlan.MxPlan, { _tag: "Hosts" }>,
     domain: Address.Domain,
-    mailboxes: ReadonlyArray<Address.Mailbox>,
-    deadline: number
+    mailboxes: ReadonlyArray<Address.Mailbox>
   ) =>
     Effect.gen(function* () {
       const policy = yield* Policy.Policy
@@ -119,12 +118,14 @@ export const make = Effect.gen(function* () {
         policy,
         probe:
           made !== undefined && made._tag === "Success" ? Option.some(made.success) : Option.none<Address.Mailbox>(),
-        deadline,
+        deadline: undefined,
+        timeout: Duration.toMillis(Duration.fromInputUnsafe(config.timeout)),
         permit: permits.permit
       }
       const first = yield* check(plan.hosts, mailboxes, ctx)
       remember(key, first.catchAll)
-      return { ctx, evidence: first.evidence }
+      const now = yield* Clock.currentTimeMillis
+      return { ctx: { ...ctx, deadline: first.deadline ?? now + ctx.timeout }, evidence: first.evidence }
     })
 
   /** Asks the greylisted ones again on the policy's schedule; never begins a wait that ends past the deadline. */
@@ -145,7 +146,7 @@ export const make = Effect.gen(function* () {
         const next = yield* Effect.result(step(now, undefined))
         if (next._tag === "Failure") break
         const delay = Duration.toMillis(next.success[1])
-        if (now + delay + 1000 > ctx.deadline) break
+        if (now + delay + 1000 > (ctx.deadline ?? 0)) break
         yield* Effect.sleep(Duration.millis(delay))
         const retried = yield* check(
           plan.hosts,
@@ -171,7 +172,6 @@ export const make = Effect.gen(function* () {
   ): Effect.Effect<Staged, never, SmtpTransport.SmtpTransport> =>
     Effect.gen(function* () {
       const startedAt = yield* Clock.currentTimeMillis
-      const deadline = startedAt + Duration.toMillis(Duration.fromInputUnsafe(config.timeout))
       const signals = yield* RiskSignals
       const judge = yield* Judgement.Judgement
       const plan = yield* Cache.get(mxCache, domain)
@@ -218,7 +218,7 @@ export const make = Effect.gen(function* () {
             })
           })
         )
-      const { ctx, evidence } = yield* firstPass(plan, domain, mailboxes, deadline)
+      const { ctx, evidence } = yield* firstPass(plan, domain, mailboxes)
       const pending = evidence.flatMap((e, i) => (ctx.policy.isGreylisting(e.outcome) ? [i] : []))
       return {
         now: yield* finish(

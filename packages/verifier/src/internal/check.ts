@@ -26,6 +26,8 @@ export interface Evidence {
 
 export interface Checked {
   readonly evidence: ReadonlyArray<Evidence>
+  /** The deadline in force (set by the first connection when the context had none). */
+  readonly deadline: number | undefined
   /** Some(true): the probe was accepted. Some(false): the server rejects unknown mailboxes. */
   readonly catchAll: Option.Option<boolean>
 }
@@ -34,8 +36,12 @@ export interface CheckContext {
   readonly config: VerifierConfig
   readonly policy: Policy.Policies
   readonly probe: Option.Option<Address.Mailbox>
-  /** Epoch millis after which nothing new starts. */
-  readonly deadline: number
+  /**
+   * Epoch millis after which nothing new starts; undefined: `timeout` from the first connection,
+   * so that waiting for a connection slot in a bulk run does not eat an address's time.
+   */
+  readonly deadline: number | undefined
+  readonly timeout: number
   /** Wraps one connection: concurrency limits and rate per host. */
   readonly permit: (address: string) => <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
 }
@@ -106,6 +112,7 @@ export const check = (
     let pending = mailboxes.map((_, i) => i)
     let probe = ctx.probe
     let catchAll = Option.none<boolean>()
+    let deadline = ctx.deadline
 
     search: for (const host of hosts) {
       for (const address of host.addresses) {
@@ -113,7 +120,7 @@ export const check = (
         for (;;) {
           if (pending.length === 0) break search
           const now = yield* Clock.currentTimeMillis
-          if (now >= ctx.deadline) {
+          if (deadline !== undefined && now >= deadline) {
             for (const i of pending) {
               if (Option.isNone(evidence[i]!.session)) {
                 evidence[i] = unanswered({ verdict: "unknown", reason: "timeout", retryable: true }, attempts[i])
@@ -134,13 +141,18 @@ export const check = (
             maxPipeline: config.maxPipeline,
             maxVrfy: Session.defaults.maxVrfy
           })
-          const run = yield* SmtpClient.run(SmtpClient.sessionMachine, session, {
-            host: address,
-            port: config.port,
-            connectTimeout: policy.phaseTimeouts.connect,
-            phaseTimeout: Policy.timeoutFor(policy.phaseTimeouts),
-            deadline: ctx.deadline - now,
-            tls: { rejectUnauthorized: false, ca: config.ca }
+          const run = yield* Effect.gen(function* () {
+            // The clock starts when a connection slot is ours, not while waiting for one.
+            const start = yield* Clock.currentTimeMillis
+            deadline ??= start + ctx.timeout
+            return yield* SmtpClient.run(SmtpClient.sessionMachine, session, {
+              host: address,
+              port: config.port,
+              connectTimeout: policy.phaseTimeouts.connect,
+              phaseTimeout: Policy.timeoutFor(policy.phaseTimeouts),
+              deadline: Math.max(0, deadline - start),
+              tls: { rejectUnauthorized: false, ca: config.ca }
+            })
           }).pipe(ctx.permit(address), Effect.result)
 
           if (run._tag === "Failure") {
@@ -187,5 +199,5 @@ export const check = (
         }
       }
     }
-    return { evidence, catchAll }
+    return { evidence, catchAll, deadline }
   })
