@@ -37,6 +37,12 @@ export interface Machine<S, R> {
     input: Session.Input
   ) => { readonly state: S; readonly actions: ReadonlyArray<MachineAction<R>> }
   readonly phase: (state: S) => string
+  /**
+   * A value that changes whenever the machine took in a complete reply (or anything else that is
+   * progress). The read timeout restarts when it, the phase, or what was sent changes; bytes that
+   * trickle in without completing anything do not restart it (slowloris).
+   */
+  readonly progress?: (state: S) => unknown
 }
 
 /**
@@ -47,7 +53,9 @@ export interface Machine<S, R> {
  */
 export const sessionMachine: Machine<Session.Session, Session.SessionResult> = {
   step: Session.step,
-  phase: Session.phase
+  phase: Session.phase,
+  // Every reply, command and event is a transcript line.
+  progress: (session) => session.transcript.length
 }
 
 /**
@@ -58,7 +66,7 @@ export interface RunOptions {
   readonly host: string
   readonly port: number
   readonly connectTimeout: Duration.Input
-  /** The read timeout while the machine is in a phase. */
+  /** How long the machine may wait in a phase for its next reply, however the bytes trickle in. */
   readonly phaseTimeout: (phase: string) => Duration.Input
   /** Nothing waits past this, counted from the call. */
   readonly deadline?: Duration.Input | undefined
@@ -83,11 +91,19 @@ export const run = <S, R>(
       const deadline = options.deadline === undefined ? Infinity : start + Duration.toMillis(options.deadline)
       const conn = yield* transport.connect({ host: options.host, port: options.port, timeout: options.connectTimeout })
 
-      // The time left for the current phase: its own timeout, cut by the overall deadline.
-      const budget = (phase: string) =>
-        Effect.map(Clock.currentTimeMillis, (now) =>
-          Duration.millis(Math.max(0, Math.min(Duration.toMillis(options.phaseTimeout(phase)), deadline - now)))
-        )
+      // The time left for the reply awaited now: its phase's timeout, counted from when it began to
+      // be awaited (a new phase, a write, a reply taken in), cut by the overall deadline.
+      let writes = 0
+      let clock = { phase: "", progress: undefined as unknown, writes: -1, ends: 0 }
+      const budget = (current: S) =>
+        Effect.map(Clock.currentTimeMillis, (now) => {
+          const phase = machine.phase(current)
+          const progress = machine.progress?.(current)
+          if (phase !== clock.phase || progress !== clock.progress || writes !== clock.writes) {
+            clock = { phase, progress, writes, ends: now + Duration.toMillis(options.phaseTimeout(phase)) }
+          }
+          return Duration.millis(Math.max(0, Math.min(clock.ends, deadline) - now))
+        })
 
       let state = initial
       let input: Session.Input = Session.Input.Connected()
@@ -99,11 +115,12 @@ export const run = <S, R>(
           if (action._tag === "Finished") return action.result
           if (next !== undefined) continue
           if (action._tag === "Send") {
+            writes++
             const written = yield* Effect.result(conn.write(action.bytes))
             // A write that fails means the peer is gone; what it said before is still to be read.
             if (written._tag === "Failure") next = Session.Input.ConnectionClosed()
           } else if (action._tag === "UpgradeTls") {
-            const timeout = yield* budget(machine.phase(state))
+            const timeout = yield* budget(state)
             const upgraded = yield* Effect.result(
               conn.upgradeTls({ ...options.tls, servername: action.servername, timeout })
             )
@@ -117,7 +134,7 @@ export const run = <S, R>(
           input = next
           continue
         }
-        const timeout = yield* budget(machine.phase(state))
+        const timeout = yield* budget(state)
         const read = yield* conn.read.pipe(Effect.timeoutOption(timeout), Effect.result)
         input =
           read._tag === "Failure"
