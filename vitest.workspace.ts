@@ -13,5 +13,6 @@ export const projects = [
   pkg("testing"),
   pkg("cli"),
   pkg("signals"),
-  pkg("http")
+  pkg("http"),
+  pkg("mailer")
 ]

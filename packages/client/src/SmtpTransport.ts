@@ -20,6 +20,8 @@ export interface ConnectOptions {
   readonly host: string
   readonly port: number
   readonly timeout: Duration.Input
+  /** Implicit TLS (RFC 8314, port 465): the handshake right after connecting, before any SMTP. */
+  readonly tls?: TlsOptions | undefined
 }
 
 /**

@@ -17,6 +17,8 @@
  * - `write` completes when Node has flushed the bytes to the kernel.
  * - `upgradeTls` drops every plaintext byte still queued (RFC 3207: the session reset its parser
  *   and must see nothing sent before the handshake), then runs `tls.connect` over the raw socket.
+ * - With `tls` in the connect options (implicit TLS, port 465) the handshake runs before `connect`
+ *   returns; a failed one fails the connect with `TlsHandshake`.
  * - Closing the scope destroys the socket (and the TLS socket); our listeners go with the `'close'`.
  *
  * @since 0.1.0
@@ -357,6 +359,8 @@ export const connect = (options: ConnectOptions): Effect.Effect<NodeConnection, 
           })
         )
       })
+
+    if (options.tls !== undefined) yield* upgradeTls(options.tls)
 
     return {
       remote: { address: state.raw.remoteAddress ?? host, port: state.raw.remotePort ?? port },

@@ -26,7 +26,7 @@ export interface Command {
  * @category models
  * @since 0.1.0
  */
-export type Verb = "EHLO" | "HELO" | "STARTTLS" | "MAIL" | "RCPT" | "DATA" | "VRFY" | "RSET" | "NOOP" | "QUIT"
+export type Verb = "EHLO" | "HELO" | "STARTTLS" | "AUTH" | "MAIL" | "RCPT" | "DATA" | "VRFY" | "RSET" | "NOOP" | "QUIT"
 
 // RFC 5321 §4.1.2 esmtp-keyword and esmtp-value (printable ASCII but "=" and SP).
 const keywordPattern = /^[A-Za-z0-9][A-Za-z0-9-]*$/
@@ -96,6 +96,56 @@ export const helo = (clientName: string): Command => make("HELO", `HELO ${checkD
  * @since 0.1.0
  */
 export const starttls: Command = make("STARTTLS", "STARTTLS")
+
+// RFC 4422 §3.1 sasl-mech; RFC 4648 base64 (a SASL response, RFC 4954 §4).
+const mechanismPattern = /^[A-Z0-9_-]{1,20}$/
+const base64Pattern = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
+
+/**
+ * `AUTH <mechanism> [initial-response]` (RFC 4954 §4). The initial response is base64, or `=`
+ * for an empty one. The line carries a secret: log it with `redact`.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const auth = (mechanism: string, initialResponse?: string): Command => {
+  if (!mechanismPattern.test(checkText("SASL mechanism", mechanism))) {
+    refuse("InvalidArgument", `not a SASL mechanism name: ${JSON.stringify(mechanism)}`)
+  }
+  if (initialResponse === undefined) return make("AUTH", `AUTH ${mechanism}`)
+  if (initialResponse !== "=" && (initialResponse === "" || !base64Pattern.test(initialResponse))) {
+    refuse("InvalidArgument", 'an initial response must be base64 or "="')
+  }
+  return make("AUTH", `AUTH ${mechanism} ${initialResponse}`)
+}
+
+/**
+ * One client line inside an AUTH exchange (RFC 4954 §4): base64, empty, or `*` to cancel.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const authResponse = (response: string): Command => {
+  if (response !== "*" && !base64Pattern.test(response)) {
+    refuse("InvalidArgument", 'a SASL response must be base64 or "*"')
+  }
+  return make("AUTH", response)
+}
+
+/**
+ * The line as it may be shown: AUTH exchanges lose their credentials (`AUTH PLAIN ****`, `****`).
+ *
+ * @category formatting
+ * @since 0.1.0
+ */
+export const redact = (command: Command): string => {
+  if (command.verb !== "AUTH") return command.line
+  if (command.line.startsWith("AUTH ")) {
+    const [verb, mechanism, response] = command.line.split(" ")
+    return response === undefined ? command.line : `${verb} ${mechanism} ****`
+  }
+  return command.line === "*" || command.line === "" ? command.line : "****"
+}
 
 /**
  * `MAIL FROM:<path>`; `""` is the null reverse path `<>` that MTA callouts use.

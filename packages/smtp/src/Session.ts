@@ -17,20 +17,20 @@
  */
 import { Option } from "effect"
 import * as Command from "./Command.ts"
-import { LocalProtocolError, RemoteProtocolError } from "./ProtocolError.ts"
+import { LocalProtocolError } from "./ProtocolError.ts"
 import * as Reply from "./Reply.ts"
 import * as ReplyParser from "./ReplyParser.ts"
 import {
-  Action,
+  type Awaiting,
   type Config,
   finish,
-  log,
   note,
   phase,
   type Input,
   type Session,
   type Step
 } from "./internal/session.ts"
+import { dispatch, receive } from "./internal/dialogue.ts"
 import { transitions } from "./internal/transitions.ts"
 
 export {
@@ -139,54 +139,14 @@ export const step = (session: Session, input: Input): Step => {
   }
 }
 
-const received = (session: Session, bytes: Uint8Array): Step => {
-  let state: Session = { ...session, parser: ReplyParser.feed(session.parser, bytes) }
-  const actions: Array<Action> = []
-  // Several replies may arrive in one packet (pipelining); each is handled in order.
-  while (!state.done && !state.handshaking) {
-    const r = ReplyParser.next(state.parser)
-    if (r._tag === "NeedMoreData") {
-      state = { ...state, parser: r.parser }
-      break
-    }
-    if (r._tag === "Error") {
-      const failed = finish(note(state, `protocol error: ${r.error.message}`), {
-        _tag: "ProtocolError",
-        phase: phase(state),
-        error: r.error
-      })
-      return { state: failed.state, actions: [...actions, ...failed.actions] }
-    }
-    state = { ...state, parser: r.parser }
-    const next = onReply(state, r.reply)
-    state = next.state
-    actions.push(...next.actions)
-  }
-  return { state, actions }
-}
+const received = (session: Session, bytes: Uint8Array): Step =>
+  receive(session, bytes, onReply, (state, error) =>
+    finish(note(state, `protocol error: ${error.message}`), { _tag: "ProtocolError", phase: phase(state), error })
+  )
 
-const onReply = (session: Session, reply: Reply.Reply): Step => {
-  const [awaiting, ...rest] = session.pending
-  const recipient = awaiting !== undefined && "recipient" in awaiting ? awaiting.recipient : undefined
-  const s = log(session, "S", Reply.format(reply), recipient)
-  if (awaiting === undefined) {
-    // Only 421 may come unasked (RFC 5321 §3.8).
-    if (reply.code === 421) return finish(s, { _tag: "ServiceClosing", phase: "Done", reply }, { quit: false })
-    return finish(s, {
-      _tag: "ProtocolError",
-      phase: "Done",
-      error: unexpected(reply)
-    })
-  }
-  const state: Session = { ...s, pending: rest }
-  if (reply.code === 421 && awaiting.phase !== "AwaitQuit") {
-    return finish(state, { _tag: "ServiceClosing", phase: awaiting.phase, reply }, { quit: false })
-  }
-  return transitions.reply[awaiting.phase](state, reply, awaiting)
-}
-
-const unexpected = (reply: Reply.Reply) =>
-  new RemoteProtocolError({
-    reason: "UnexpectedReply",
-    message: `unexpected reply ${reply.code} when no command was pending`
+const onReply = (session: Session, reply: Reply.Reply): Step =>
+  dispatch<Session, Awaiting, Step>(session, reply, {
+    reply: (state, reply, awaiting) => transitions.reply[awaiting.phase](state, reply, awaiting),
+    closing: (state, phase, reply) => finish(state, { _tag: "ServiceClosing", phase, reply }, { quit: false }),
+    unexpected: (state, error) => finish(state, { _tag: "ProtocolError", phase: "Done", error })
   })

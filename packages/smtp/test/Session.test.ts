@@ -865,26 +865,59 @@ describe("Session: config and phases", () => {
     assert.strictEqual(step.state.tls._tag, "Plaintext")
   })
 
-  it("any chunking of a transcript gives the same result (property)", () => {
-    const server = "220 mx\r\n250-mx\r\n250 PIPELINING\r\n250 ok\r\n250 ok\r\n550-5.1.1 a\r\n550 5.1.1 b\r\n221 bye\r\n"
-    const bytes = new TextEncoder().encode(server)
+  it("any chunking of the server's turns gives the same result (property)", () => {
+    // Each turn is what the server says after one write of ours; it may arrive in any pieces.
+    const turns = [
+      "220 mx\r\n",
+      "250-mx\r\n250 PIPELINING\r\n",
+      "250 ok\r\n250 ok\r\n550-5.1.1 a\r\n550 5.1.1 b\r\n",
+      "221 bye\r\n"
+    ].map((t) => new TextEncoder().encode(t))
+    const cutsFor = (bytes: Uint8Array) => fc.array(fc.integer({ min: 1, max: bytes.length }), { maxLength: 6 })
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 1, max: bytes.length }), { maxLength: 12 }), (cuts) => {
-        const points = [...new Set(cuts)].sort((a, b) => a - b)
+      fc.property(fc.tuple(...turns.map(cutsFor)), (allCuts) => {
         let s = Session.make(config({ to: ["a@x.com", "b@x.com"] }))
-        let last = 0
         let result: Session.SessionResult | undefined
-        for (const p of [...points, bytes.length]) {
-          const step = Session.step(s, Session.Input.Received({ bytes: bytes.subarray(last, p) }))
-          s = step.state
-          last = p
-          for (const a of step.actions) if (a._tag === "Finished") result = a.result
-        }
+        turns.forEach((bytes, t) => {
+          const points = [...new Set(allCuts[t])].sort((a, b) => a - b)
+          let last = 0
+          for (const p of [...points, bytes.length]) {
+            const step = Session.step(s, Session.Input.Received({ bytes: bytes.subarray(last, p) }))
+            s = step.state
+            last = p
+            for (const a of step.actions) if (a._tag === "Finished") result = a.result
+          }
+        })
         return (
           result !== undefined && result.recipients.map((r) => Option.getOrUndefined(r.rcpt)?.code).join() === "250,550"
         )
       }),
       { numRuns: 300 }
     )
+  })
+
+  it("a reply already received when a command goes out is not taken as its answer", () => {
+    const r = run(
+      config({ to: ["bob@example.com"] }),
+      `
+      S: 220 mx ESMTP
+      S: 220 mx again
+      C: EHLO verifier.example.net
+      `
+    )
+    assert.strictEqual(r.result.end._tag, "ProtocolError")
+    assert.deepStrictEqual(verdicts(r), ["unknown/protocol_error"])
+  })
+
+  it("a 421 may come early: the server is closing", () => {
+    const r = run(
+      config({ to: ["bob@example.com"] }),
+      `
+      S: 220 mx ESMTP
+      S: 421 4.3.2 shutting down
+      C: EHLO verifier.example.net
+      `
+    )
+    assert.strictEqual(r.result.end._tag, "ServiceClosing")
   })
 })

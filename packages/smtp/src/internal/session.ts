@@ -12,6 +12,10 @@ import * as Command from "../Command.ts"
 import type { RemoteProtocolError } from "../ProtocolError.ts"
 import type * as Reply from "../Reply.ts"
 import type * as ReplyParser from "../ReplyParser.ts"
+import * as dialogue from "./dialogue.ts"
+import { phaseOf, type TranscriptEntry } from "./dialogue.ts"
+
+export { log, note, type TranscriptEntry } from "./dialogue.ts"
 
 /**
  * `opportunistic`: STARTTLS when offered, a bad certificate is recorded, never fatal.
@@ -111,12 +115,7 @@ export const Input = Data.taggedEnum<Input>()
  * @category models
  * @since 0.1.0
  */
-export type Action = Data.TaggedEnum<{
-  Send: { readonly bytes: Uint8Array; readonly commands: ReadonlyArray<Command.Command> }
-  UpgradeTls: { readonly servername: string }
-  Close: {}
-  Finished: { readonly result: SessionResult }
-}>
+export type Action = dialogue.Action<SessionResult>
 
 /**
  * @category constructors
@@ -207,19 +206,6 @@ export type ProbeResult =
   | { readonly _tag: "Answered"; readonly reply: Reply.Reply }
 
 /**
- * One line of the dialogue. `C` client, `S` server, `*` an event (connect, TLS, close, timeout).
- * `recipient` ties RCPT/VRFY lines to the recipient they are about.
- *
- * @category models
- * @since 0.1.0
- */
-export interface TranscriptEntry {
-  readonly direction: "C" | "S" | "*"
-  readonly text: string
-  readonly recipient?: number
-}
-
-/**
  * @category models
  * @since 0.1.0
  */
@@ -278,8 +264,7 @@ export interface Step {
  * @category getters
  * @since 0.1.0
  */
-export const phase = (session: Session): Phase =>
-  session.done ? "Done" : session.handshaking ? "AwaitTlsHandshake" : (session.pending[0]?.phase ?? "Done")
+export const phase = (session: Session): Phase => phaseOf(session)
 
 /**
  * Whether `Finished` has been emitted. A finished session ignores every input.
@@ -304,19 +289,6 @@ export const result = (session: Session): SessionResult => ({
   end: Option.getOrElse(session.end, (): SessionEnd => ({ _tag: "Completed" })),
   transcript: session.transcript
 })
-
-/**
- * Appends a line to the transcript.
- *
- * @internal
- */
-export const log = (session: Session, direction: TranscriptEntry["direction"], text: string, recipient?: number) => ({
-  ...session,
-  transcript: [...session.transcript, recipient === undefined ? { direction, text } : { direction, text, recipient }]
-})
-
-/** @internal */
-export const note = (session: Session, text: string): Session => log(session, "*", text)
 
 /**
  * Ends the session: with QUIT first when the channel is still sound, else at once.
@@ -349,17 +321,7 @@ export const send = (
   session: Session,
   commands: ReadonlyArray<Command.Command>,
   awaiting: ReadonlyArray<Awaiting>
-): Step => {
-  let state = session
-  commands.forEach((c, i) => {
-    const a = awaiting[i]
-    state = log(state, "C", c.line, a !== undefined && "recipient" in a ? a.recipient : undefined)
-  })
-  return {
-    state: { ...state, pending: [...state.pending, ...awaiting] },
-    actions: [Action.Send({ bytes: Command.encodeAll(commands), commands })]
-  }
-}
+): Step => dialogue.send(session, commands, awaiting)
 
 /**
  * Whether a recipient's RCPT reply settled nothing and VRFY may help.

@@ -9,9 +9,8 @@ import * as Capabilities from "../Capabilities.ts"
 import * as Classify from "../Classify.ts"
 import * as Command from "../Command.ts"
 import * as Reply from "../Reply.ts"
-import * as ReplyParser from "../ReplyParser.ts"
+import { describeTls, upgrade } from "./dialogue.ts"
 import {
-  Action,
   type Awaiting,
   finish,
   note,
@@ -157,14 +156,7 @@ const reply: { readonly [P in Awaiting["phase"]]: Handler } = {
       ? afterHello({ ...s, capabilities: Option.some(Capabilities.none) })
       : finish(s, { _tag: "Rejected", phase: "AwaitHelo", reply }, { quit: true }),
   AwaitStartTls: (s, reply) => {
-    if (reply.code === 220) {
-      // RFC 3207 §6: anything the server sent before the handshake is not to be trusted.
-      const state = ReplyParser.hasBufferedData(s.parser) ? note(s, "discarded plaintext sent before TLS") : s
-      return {
-        state: { ...state, parser: ReplyParser.reset(s.parser), handshaking: true },
-        actions: [Action.UpgradeTls({ servername: s.config.servername })]
-      }
-    }
+    if (reply.code === 220) return upgrade(s, s.config.servername)
     if (s.config.tls === "required") {
       return finish(s, { _tag: "TlsUnavailable", reply: Option.some(reply) }, { quit: true })
     }
@@ -215,11 +207,8 @@ const reply: { readonly [P in Awaiting["phase"]]: Handler } = {
 
 const tlsEstablished = (session: Session, info: TlsInfo): Step => {
   if (!session.handshaking) return idle(note(session, "ignored a TLS event outside a handshake"))
-  const detail = info.authorized
-    ? "certificate verified"
-    : `certificate not verified: ${Option.getOrElse(info.authorizationError, () => "unknown reason")}`
   const state: Session = {
-    ...note(session, `TLS established (${info.protocol}, ${info.cipher}, ${detail})`),
+    ...note(session, describeTls(info)),
     handshaking: false,
     tls: { _tag: "Established", info },
     // RFC 3207 §4.2: forget everything learnt before TLS and ask again.

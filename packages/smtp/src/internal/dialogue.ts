@@ -1,0 +1,239 @@
+/**
+ * What every client session shares, whatever it is for (verifying or submitting): the transcript,
+ * and the loop that turns received bytes into replies one at a time. Both sessions are records
+ * with these few fields; the helpers are generic over the rest.
+ *
+ * @internal
+ */
+import { Option } from "effect"
+import * as Command from "../Command.ts"
+import { RemoteProtocolError } from "../ProtocolError.ts"
+import * as Reply from "../Reply.ts"
+import * as ReplyParser from "../ReplyParser.ts"
+
+/**
+ * One line of the dialogue. `C` client, `S` server, `*` an event (connect, TLS, close, timeout).
+ * `recipient` ties RCPT/VRFY lines to the recipient they are about.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface TranscriptEntry {
+  readonly direction: "C" | "S" | "*"
+  readonly text: string
+  readonly recipient?: number
+}
+
+/** @internal */
+export interface Transcribed {
+  readonly transcript: ReadonlyArray<TranscriptEntry>
+}
+
+/**
+ * Appends a line to the transcript.
+ *
+ * @internal
+ */
+export const log = <S extends Transcribed>(
+  state: S,
+  direction: TranscriptEntry["direction"],
+  text: string,
+  recipient?: number
+): S => ({
+  ...state,
+  transcript: [...state.transcript, recipient === undefined ? { direction, text } : { direction, text, recipient }]
+})
+
+/** @internal */
+export const note = <S extends Transcribed>(state: S, text: string): S => log(state, "*", text)
+
+/** @internal */
+export interface Receiving {
+  readonly parser: ReplyParser.ReplyParser
+  readonly done: boolean
+  /** While a TLS handshake runs, bytes stay in the parser (and are dropped with it). */
+  readonly handshaking: boolean
+}
+
+/**
+ * Feeds bytes to the parser and hands each complete reply to `onReply`, in order: several may
+ * arrive in one packet (pipelining). Stops at a finished session or a TLS handshake; a malformed
+ * reply goes to `onError`, which ends the session.
+ *
+ * @internal
+ */
+export const receive = <S extends Receiving, A>(
+  session: S,
+  bytes: Uint8Array,
+  onReply: (state: S, reply: Reply.Reply) => { readonly state: S; readonly actions: ReadonlyArray<A> },
+  onError: (state: S, error: RemoteProtocolError) => { readonly state: S; readonly actions: ReadonlyArray<A> }
+): { readonly state: S; readonly actions: ReadonlyArray<A> } => {
+  let state: S = { ...session, parser: ReplyParser.feed(session.parser, bytes) }
+  const actions: Array<A> = []
+  let sent = false
+  while (!state.done && !state.handshaking) {
+    const r = ReplyParser.next(state.parser)
+    if (r._tag === "NeedMoreData") {
+      state = { ...state, parser: r.parser }
+      break
+    }
+    if (r._tag === "Error") {
+      const failed = onError(state, r.error)
+      return { state: failed.state, actions: [...actions, ...failed.actions] }
+    }
+    // A reply that was already here when a command went out cannot be that command's answer: taking
+    // it as one would put every later reply one command out of step (a stale 250 answering RCPT).
+    // Only 421 may come unasked (RFC 5321 §3.8).
+    if (sent && r.reply.code !== 421) {
+      const failed = onError(
+        state,
+        new RemoteProtocolError({
+          reason: "UnexpectedReply",
+          message: `reply ${r.reply.code} arrived before the command it would answer was sent`
+        })
+      )
+      return { state: failed.state, actions: [...actions, ...failed.actions] }
+    }
+    const next = onReply({ ...state, parser: r.parser }, r.reply)
+    sent ||= next.actions.some((a) => (a as { readonly _tag?: string })._tag === "Send")
+    state = next.state
+    actions.push(...next.actions)
+  }
+  return { state, actions }
+}
+
+/**
+ * The transcript line for a finished TLS handshake.
+ *
+ * @internal
+ */
+export const describeTls = (info: {
+  readonly protocol: string
+  readonly cipher: string
+  readonly authorized: boolean
+  readonly authorizationError: Option.Option<string>
+}): string => {
+  const detail = info.authorized
+    ? "certificate verified"
+    : `certificate not verified: ${Option.getOrElse(info.authorizationError, () => "unknown reason")}`
+  return `TLS established (${info.protocol}, ${info.cipher}, ${detail})`
+}
+
+/**
+ * The action both sessions use to write.
+ *
+ * @internal
+ */
+export interface SendAction {
+  readonly _tag: "Send"
+  readonly bytes: Uint8Array
+  readonly commands: ReadonlyArray<Command.Command>
+}
+
+/**
+ * What a session asks the driver to do, `R` being what it finishes with.
+ *
+ * @internal
+ */
+export type Action<R> =
+  | SendAction
+  | { readonly _tag: "UpgradeTls"; readonly servername: string }
+  | { readonly _tag: "Close" }
+  | { readonly _tag: "Finished"; readonly result: R }
+
+/** @internal */
+export interface Awaiting {
+  readonly phase: string
+  readonly recipient?: number
+}
+
+/** @internal */
+export interface Pending<W extends Awaiting> extends Transcribed {
+  readonly pending: ReadonlyArray<W>
+}
+
+const recipientOf = (awaiting: Awaiting | undefined) =>
+  awaiting !== undefined && "recipient" in awaiting ? awaiting.recipient : undefined
+
+/**
+ * Sends commands in one write and queues the replies they will bring. Lines are logged as
+ * `Command.redact` shows them: credentials never reach the transcript.
+ *
+ * @internal
+ */
+export const send = <S extends Pending<W>, W extends Awaiting>(
+  state: S,
+  commands: ReadonlyArray<Command.Command>,
+  awaiting: ReadonlyArray<W>
+): { readonly state: S; readonly actions: ReadonlyArray<SendAction> } => {
+  let s = state
+  commands.forEach((c, i) => {
+    s = log(s, "C", Command.redact(c), recipientOf(awaiting[i]))
+  })
+  return {
+    state: { ...s, pending: [...s.pending, ...awaiting] },
+    actions: [{ _tag: "Send", bytes: Command.encodeAll(commands), commands }]
+  }
+}
+
+/**
+ * What the session waits for now.
+ *
+ * @internal
+ */
+export const phaseOf = <P extends string>(
+  state: Receiving & { readonly pending: ReadonlyArray<{ readonly phase: P }> }
+): P | "AwaitTlsHandshake" | "Done" =>
+  state.done ? "Done" : state.handshaking ? "AwaitTlsHandshake" : (state.pending[0]?.phase ?? "Done")
+
+/**
+ * Hands a reply to the transition awaiting it, after logging it. A 421 closes the session
+ * whatever was awaited (but QUIT's reply); a reply nobody asked for is a protocol error, and
+ * only 421 may come unasked (RFC 5321 §3.8).
+ *
+ * @internal
+ */
+export const dispatch = <S extends Pending<W>, W extends Awaiting, T>(
+  state: S,
+  reply: Reply.Reply,
+  on: {
+    readonly reply: (state: S, reply: Reply.Reply, awaiting: W) => T
+    readonly closing: (state: S, phase: W["phase"] | "Done", reply: Reply.Reply) => T
+    readonly unexpected: (state: S, error: RemoteProtocolError) => T
+  }
+): T => {
+  const [awaiting, ...rest] = state.pending
+  const s = log(state, "S", Reply.format(reply), recipientOf(awaiting))
+  if (awaiting === undefined) {
+    if (reply.code === 421) return on.closing(s, "Done", reply)
+    return on.unexpected(
+      s,
+      new RemoteProtocolError({
+        reason: "UnexpectedReply",
+        message: `unexpected reply ${reply.code} when no command was pending`
+      })
+    )
+  }
+  const next: S = { ...s, pending: rest }
+  if (reply.code === 421 && awaiting.phase !== "AwaitQuit") return on.closing(next, awaiting.phase, reply)
+  return on.reply(next, reply, awaiting)
+}
+
+/**
+ * STARTTLS answered 220: forget the plaintext buffered so far (RFC 3207 §6) and upgrade.
+ *
+ * @internal
+ */
+export const upgrade = <S extends Receiving & Transcribed>(
+  state: S,
+  servername: string
+): {
+  readonly state: S
+  readonly actions: ReadonlyArray<{ readonly _tag: "UpgradeTls"; readonly servername: string }>
+} => {
+  const s = ReplyParser.hasBufferedData(state.parser) ? note(state, "discarded plaintext sent before TLS") : state
+  return {
+    state: { ...s, parser: ReplyParser.reset(state.parser), handshaking: true },
+    actions: [{ _tag: "UpgradeTls", servername }]
+  }
+}
