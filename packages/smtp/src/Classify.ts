@@ -332,6 +332,8 @@ export const recipient = (result: SessionResult, index: number): Outcome => {
         return outcome("unknown", "smtputf8_unsupported")
       case "TooManyRecipients":
         return outcome("unknown", "too_many_recipients", true)
+      case "Postponed":
+        return outcome("unknown", "temporary_failure", true)
       case "MailRejected":
         return fromEnd(result.end)
     }

@@ -921,3 +921,87 @@ describe("Session: config and phases", () => {
     assert.strictEqual(r.result.end._tag, "ServiceClosing")
   })
 })
+
+describe("Session: server limits", () => {
+  it("maxErrors: after that many rejections the rest is postponed to a new session", () => {
+    const r = run(
+      config({ to: ["a@x.com", "b@x.com", "c@x.com"], pipelining: false, maxErrors: 2 }),
+      `
+      S: 220 mx
+      C: EHLO verifier.example.net
+      S: 250 mx
+      C: MAIL FROM:<>
+      S: 250 ok
+      C: RCPT TO:<a@x.com>
+      S: 550 5.1.1 unknown
+      C: RCPT TO:<b@x.com>
+      S: 550 5.1.1 unknown
+      C: QUIT
+      S: 221 bye
+      `
+    )
+    assert.deepStrictEqual(
+      r.result.recipients.map((x) => x.skipped),
+      [Option.none(), Option.none(), Option.some("Postponed")]
+    )
+    assert.deepStrictEqual(verdicts(r), [
+      "undeliverable/mailbox_unknown",
+      "undeliverable/mailbox_unknown",
+      "unknown/temporary_failure"
+    ])
+  })
+
+  it("a catch-all probe refused for a full transaction goes again after RSET, alone", () => {
+    const r = run(
+      config({ to: ["a@x.com"], pipelining: false, probe: Option.some(mailbox("zq9probe@x.com")) }),
+      `
+      S: 220 mx
+      C: EHLO verifier.example.net
+      S: 250 mx
+      C: MAIL FROM:<>
+      S: 250 ok
+      C: RCPT TO:<a@x.com>
+      S: 250 ok
+      C: RCPT TO:<zq9probe@x.com>
+      S: 452 4.5.3 Error: too many recipients
+      C: RSET
+      S: 250 ok
+      C: MAIL FROM:<>
+      S: 250 ok
+      C: RCPT TO:<zq9probe@x.com>
+      S: 550 5.1.1 unknown
+      C: QUIT
+      S: 221 bye
+      `
+    )
+    assert.strictEqual(r.result.probe._tag, "Answered")
+    assert.deepStrictEqual(rcptCodes(r), [250])
+    if (r.result.probe._tag === "Answered") assert.strictEqual(r.result.probe.reply.code, 550)
+  })
+
+  it("the probe goes again only once", () => {
+    const r = run(
+      config({ to: ["a@x.com"], pipelining: false, probe: Option.some(mailbox("zq9probe@x.com")) }),
+      `
+      S: 220 mx
+      C: EHLO verifier.example.net
+      S: 250 mx
+      C: MAIL FROM:<>
+      S: 250 ok
+      C: RCPT TO:<a@x.com>
+      S: 250 ok
+      C: RCPT TO:<zq9probe@x.com>
+      S: 452 4.5.3 Error: too many recipients
+      C: RSET
+      S: 250 ok
+      C: MAIL FROM:<>
+      S: 250 ok
+      C: RCPT TO:<zq9probe@x.com>
+      S: 452 4.5.3 Error: too many recipients
+      C: QUIT
+      S: 221 bye
+      `
+    )
+    assert.strictEqual(r.result.probe._tag, "Answered")
+  })
+})

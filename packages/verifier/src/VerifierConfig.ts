@@ -29,8 +29,10 @@ export interface VerifierConfig {
   readonly pipelining: boolean
   /** RCPTs per pipelined write. */
   readonly maxPipeline: number
-  /** RCPTs per session before a new connection: keeps clear of servers' error limits. */
+  /** RCPTs per session before a new connection. */
   readonly recipientsPerSession: number
+  /** Rejected RCPTs per session before a new connection: keeps clear of servers' error limits. */
+  readonly maxErrorsPerSession: number
   /** Simultaneous SMTP connections in all. */
   readonly concurrency: number
   /** Simultaneous SMTP connections per MX address. */
@@ -53,8 +55,9 @@ export const defaults: Omit<VerifierConfig, "helo"> = {
   vrfy: false,
   catchAllProbe: true,
   pipelining: true,
-  maxPipeline: 20,
+  maxPipeline: 10,
   recipientsPerSession: 50,
+  maxErrorsPerSession: 9,
   concurrency: 32,
   perHost: 2,
   perHostRate: 0,
@@ -113,6 +116,7 @@ export const make = (
     }
     yield* positive("maxPipeline", config.maxPipeline)
     yield* positive("recipientsPerSession", config.recipientsPerSession)
+    yield* positive("maxErrorsPerSession", config.maxErrorsPerSession)
     yield* positive("concurrency", config.concurrency)
     yield* positive("perHost", config.perHost)
     yield* positive("perHostRate", config.perHostRate, 0)

@@ -49,6 +49,11 @@ export interface Config {
   readonly maxPipeline: number
   /** VRFY commands per session: servers count them as junk (Exim cuts off after 10). */
   readonly maxVrfy: number
+  /**
+   * Rejected RCPTs after which no more are sent in this session: the rest are `Postponed` for a
+   * new one. Postfix slows every reply after 10 errors and hangs up after 20; undefined: no limit.
+   */
+  readonly maxErrors?: number | undefined
 }
 
 /**
@@ -59,8 +64,9 @@ export const defaults = {
   tls: "opportunistic",
   vrfy: "off",
   pipelining: true,
-  maxPipeline: 20,
+  maxPipeline: 10,
   maxVrfy: 5,
+  maxErrors: 9,
   probe: Option.none<Mailbox>()
 } as const
 
@@ -179,7 +185,12 @@ export type SessionEnd =
  * @category models
  * @since 0.1.0
  */
-export type SkipReason = "SmtpUtf8Unsupported" | "TooManyRecipients" | "MailRejected"
+export type SkipReason =
+  | "SmtpUtf8Unsupported"
+  | "TooManyRecipients"
+  | "MailRejected"
+  /** Not asked: the session reached `maxErrors`; ask again in a new one. */
+  | "Postponed"
 
 /**
  * The evidence gathered for one recipient.
@@ -202,7 +213,8 @@ export type ProbeResult =
   | { readonly _tag: "NotRequested" }
   /** No real recipient was accepted, so the domain is not catch-all and no probe was needed. */
   | { readonly _tag: "NotNeeded" }
-  | { readonly _tag: "Pending" }
+  /** `afterRset`: the first try met a full transaction and goes again in a new one. */
+  | { readonly _tag: "Pending"; readonly afterRset?: boolean }
   | { readonly _tag: "Answered"; readonly reply: Reply.Reply }
 
 /**

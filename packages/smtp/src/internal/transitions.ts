@@ -93,6 +93,11 @@ const startTransaction = (session: Session, indices: ReadonlyArray<number>): Ste
 /** All replies of the last RCPT group are in: next group, a new transaction, or on. */
 const afterRcpts = (session: Session): Step => {
   if (!session.mailAccepted) return afterTransaction(session)
+  const errors = session.results.filter((r) => Option.exists(r.rcpt, (reply) => !Reply.isPositive(reply))).length
+  if (session.queue.length > 0 && session.config.maxErrors !== undefined && errors >= session.config.maxErrors) {
+    // Past a server's error limits every reply is slowed, then the connection cut: a new session is cheaper.
+    return afterTransaction({ ...skip(session, session.queue, "Postponed"), queue: [] })
+  }
   if (session.queue.length > 0) {
     const group = session.queue.slice(0, pipelining(session) ? session.config.maxPipeline : 1)
     const rcpts = rcptCommands(session, group)
@@ -190,11 +195,19 @@ const reply: { readonly [P in Awaiting["phase"]]: Handler } = {
     }
     return awaitingRcpt(state) ? idle(state) : afterRcpts(state)
   },
-  AwaitProbe: (s, reply) => afterTransaction({ ...s, probe: { _tag: "Answered", reply } }),
-  AwaitRset: (s, reply) =>
-    Reply.isPositive(reply)
-      ? startTransaction(s, s.deferred)
-      : finish(s, { _tag: "Rejected", phase: "AwaitRset", reply }, { quit: true }),
+  AwaitProbe: (s, reply) =>
+    // A transaction already at the server's recipient limit takes no probe: once more, in a new one.
+    Classify.isTooManyRecipients(reply) && !(s.probe._tag === "Pending" && s.probe.afterRset === true)
+      ? send({ ...s, probe: { _tag: "Pending", afterRset: true } }, [Command.rset], [{ phase: "AwaitRset" }])
+      : afterTransaction({ ...s, probe: { _tag: "Answered", reply } }),
+  AwaitRset: (s, reply) => {
+    if (!Reply.isPositive(reply)) return finish(s, { _tag: "Rejected", phase: "AwaitRset", reply }, { quit: true })
+    if (s.deferred.length === 0 && s.probe._tag === "Pending") {
+      // A transaction for the probe alone; its MAIL reply leads back to afterTransaction.
+      return send({ ...s, mailAccepted: false, queue: [] }, [Command.mailFrom(s.config.mailFrom)], [{ phase: "AwaitMail" }])
+    }
+    return startTransaction(s, s.deferred)
+  },
   AwaitVrfy: (s, reply, awaiting) => {
     const index = "recipient" in awaiting ? awaiting.recipient : -1
     const state = updateRecipient(s, index, (r) => ({ ...r, vrfy: Option.some(reply) }))

@@ -139,7 +139,8 @@ export const check = (
             vrfy: config.vrfy ? "fallback" : "off",
             pipelining: config.pipelining,
             maxPipeline: config.maxPipeline,
-            maxVrfy: Session.defaults.maxVrfy
+            maxVrfy: Session.defaults.maxVrfy,
+            maxErrors: config.maxErrorsPerSession
           })
           const run = yield* Effect.gen(function* () {
             // The clock starts when a connection slot is ours, not while waiting for one.
