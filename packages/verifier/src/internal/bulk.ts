@@ -35,7 +35,9 @@ interface Group {
   readonly items: Array<{ readonly input: string; readonly mailbox: Address.Mailbox }>
 }
 
-const DONE_CACHE = 50_000
+// Results kept to answer later duplicates without asking again. Each holds its transcript (a few
+// KiB), so this, more than the window, sets the engine's memory: 50,000 cost ~250 MB.
+const DONE_CACHE = 5_000
 
 const domainKey = (domain: Address.Domain) => (domain._tag === "DomainName" ? domain.ascii : domain.text)
 

@@ -1,0 +1,145 @@
+/**
+ * The streamed run: a generated list of `size` addresses (1,000,000 by default) in a file under /tmp, verified by rcpt
+ * (`verifyMany` over a file stream) in its own process against the local mail world on plain loopback. Reports
+ * throughput, peak RSS, connections and agreement with the generator's truth (read back line by line).
+ *
+ * @since 0.1.0
+ */
+import { createReadStream } from "node:fs"
+import { rm, stat } from "node:fs/promises"
+import { createInterface } from "node:readline"
+import { runChild } from "./child.ts"
+import { contenders } from "./contenders.ts"
+import type { Result } from "./io.ts"
+import { expected, writeMillionList } from "./truth.ts"
+import type { Kind } from "./truth.ts"
+import * as World from "./world.ts"
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface MillionFigures {
+  readonly size: number
+  readonly heapMb: number
+  readonly domains: number
+  readonly listMb: number
+  readonly finished: boolean
+  readonly answered: number
+  readonly activeMs: number
+  readonly wallMs: number
+  readonly rate: number
+  readonly peakRssMb: number
+  readonly connsPer100: number
+  readonly agreement: number
+  readonly verdicts: Record<string, number>
+  /** Only when `size` is below 1,000,000 or the run was cut short: 1,000,000 / rate, labelled as extrapolated. */
+  readonly extrapolatedSecondsFor1M?: number
+  readonly exitCode: number | null
+  readonly stderr?: string
+}
+
+// The generator's rule (see truth.writeMillionList): domain index d -> d % 20 === 7 missing, === 3 catch-all;
+// otherwise local part p<n> exists and q<n> does not.
+const kindOf = (address: string): Kind => {
+  const at = address.lastIndexOf("@")
+  const d = Number(address.slice(at + 5, address.indexOf(".", at)))
+  if (d % 20 === 7) return "no_domain"
+  if (d % 20 === 3) return "catch_all"
+  return address.startsWith("p") ? "existing" : "unknown_mailbox"
+}
+
+/**
+ * @category constructors
+ * @since 0.1.0
+ */
+export const run = async (options: {
+  readonly size: number
+  readonly hosts: number
+  readonly seed: number
+  readonly concurrency: number
+  readonly perHost: number
+  readonly timeoutMs: number
+  readonly limitMs: number
+  /** Caps the V8 heap of rcpt's process (0: Node's default), to tell retained memory from collector slack. */
+  readonly heapMb: number
+  readonly ports: { readonly port: number; readonly serverPort: number }
+  readonly dir: string
+  readonly log: (line: string) => void
+}): Promise<MillionFigures> => {
+  const list = `${options.dir}/million-${options.size}.txt`
+  const out = `${options.dir}/million-${options.size}.out.jsonl`
+  const generated = await writeMillionList(list, { size: options.size, hosts: options.hosts, seed: options.seed })
+  const listMb = (await stat(list)).size / 1e6
+  options.log(
+    `million: ${options.size.toLocaleString("en-US")} addresses over ${generated.domainCount} domains (${listMb.toFixed(1)} MB) in ${list}`
+  )
+  const world = await World.start(
+    { domains: generated.domains, hosts: generated.hosts },
+    { name: "loopback", delayMs: 0 },
+    options.ports
+  )
+  try {
+    const rcpt = contenders.find((c) => c.name === "rcpt verifyMany")!
+    const child = await runChild(
+      rcpt.args({
+        list,
+        out,
+        dns: world.dns,
+        port: world.port,
+        concurrency: options.concurrency,
+        perHost: options.perHost,
+        timeoutMs: options.timeoutMs
+      }),
+      {
+        dns: world.dns,
+        reportPath: `${options.dir}/million.report.json`,
+        limitMs: options.limitMs,
+        nodeArgs: options.heapMb > 0 ? [`--max-old-space-size=${options.heapMb}`] : []
+      }
+    )
+    if (child.report && child.report.violations.length > 0) {
+      throw new Error(`rcpt tried to leave the bench's DNS/loopback: ${child.report.violations.join("; ")}`)
+    }
+    const connections = await world.connections()
+    const verdicts: Record<string, number> = { deliverable: 0, undeliverable: 0, unknown: 0 }
+    let answered = 0
+    let agreed = 0
+    const lines = createInterface({ input: createReadStream(out).on("error", () => undefined), crlfDelay: Infinity })
+    try {
+      for await (const line of lines) {
+        if (line.length === 0) continue
+        const r = JSON.parse(line) as Result
+        answered++
+        verdicts[r.v] = (verdicts[r.v] ?? 0) + 1
+        if (r.v === expected[kindOf(r.a)]) agreed++
+      }
+    } catch {
+      // no output file: nothing answered
+    }
+    const finished = child.exitCode === 0 && answered === options.size
+    const activeMs = child.report?.activeMs ?? child.wallMs
+    const rate = answered / (activeMs / 1000)
+    await rm(out, { force: true })
+    return {
+      size: options.size,
+      heapMb: options.heapMb,
+      domains: generated.domainCount,
+      listMb,
+      finished,
+      answered,
+      activeMs,
+      wallMs: child.wallMs,
+      rate,
+      peakRssMb: (child.report?.maxRssKb ?? 0) / 1024,
+      connsPer100: (connections / Math.max(1, answered)) * 100,
+      agreement: answered === 0 ? 0 : agreed / answered,
+      verdicts,
+      ...(options.size < 1_000_000 || !finished ? { extrapolatedSecondsFor1M: 1_000_000 / rate } : {}),
+      exitCode: child.exitCode,
+      ...(child.exitCode === 0 ? {} : { stderr: child.stderr.slice(-2000) })
+    }
+  } finally {
+    await world.stop()
+  }
+}
