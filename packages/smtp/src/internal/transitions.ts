@@ -204,7 +204,11 @@ const reply: { readonly [P in Awaiting["phase"]]: Handler } = {
     if (!Reply.isPositive(reply)) return finish(s, { _tag: "Rejected", phase: "AwaitRset", reply }, { quit: true })
     if (s.deferred.length === 0 && s.probe._tag === "Pending") {
       // A transaction for the probe alone; its MAIL reply leads back to afterTransaction.
-      return send({ ...s, mailAccepted: false, queue: [] }, [Command.mailFrom(s.config.mailFrom)], [{ phase: "AwaitMail" }])
+      return send(
+        { ...s, mailAccepted: false, queue: [] },
+        [Command.mailFrom(s.config.mailFrom)],
+        [{ phase: "AwaitMail" }]
+      )
     }
     return startTransaction(s, s.deferred)
   },

@@ -45,94 +45,97 @@ export const verifyMany = <E, R>(
   input: Stream.Stream<string, E, R>,
   options: BulkOptions
 ): Stream.Stream<Verification, E, R> =>
-  Stream.callback<Verification, E, R>((queue) =>
-    Effect.gen(function* () {
-      const window = Math.max(1, options.window)
-      const permits = yield* Semaphore.make(window)
-      const slots = yield* Semaphore.make(Math.max(1, options.groups))
-      const fibers = yield* FiberSet.make()
-      const groups = new Map<string, Group>()
-      let grouped = 0
-      // Inputs waiting for the result of an identical address already on its way.
-      const waiting = new Map<string, Array<string>>()
-      const done = new Map<string, Verification>()
+  Stream.callback<Verification, E, R>(
+    (queue) =>
+      Effect.gen(function* () {
+        const window = Math.max(1, options.window)
+        const permits = yield* Semaphore.make(window)
+        const slots = yield* Semaphore.make(Math.max(1, options.groups))
+        const fibers = yield* FiberSet.make()
+        const groups = new Map<string, Group>()
+        let grouped = 0
+        // Inputs waiting for the result of an identical address already on its way.
+        const waiting = new Map<string, Array<string>>()
+        const done = new Map<string, Verification>()
 
-      const emit = (v: Verification) => Queue.offer(queue, v).pipe(Effect.andThen(permits.release(1)))
+        const emit = (v: Verification) => Queue.offer(queue, v).pipe(Effect.andThen(permits.release(1)))
 
-      const settle = (key: string, v: Verification) =>
-        Effect.gen(function* () {
-          yield* emit(v)
-          for (const other of waiting.get(key) ?? []) yield* emit(new Verification({ ...v, address: other }))
-          waiting.delete(key)
-          if (done.size >= DONE_CACHE) done.delete(done.keys().next().value!)
-          done.set(key, v)
-        })
-
-      const dispatch = (key: string) =>
-        Effect.gen(function* () {
-          const group = groups.get(key)
-          if (group === undefined) return
-          groups.delete(key)
-          grouped -= group.items.length
-          const settleAt = (i: number, v: Verification) => settle(group.items[i]!.mailbox.address, v)
-          const work = Effect.gen(function* () {
-            const staged = yield* options.verifyDomain(group.domain, group.items).pipe(slots.withPermits(1))
-            const waiting = new Set(staged.pending)
-            yield* Effect.forEach(staged.now, (v, i) => (waiting.has(i) ? Effect.void : settleAt(i, v)), {
-              discard: true
-            })
-            // Greylisted addresses wait outside the group slots: the rest of the run goes on.
-            if (waiting.size > 0) {
-              yield* FiberSet.run(
-                fibers,
-                staged.later.pipe(
-                  Effect.flatMap((later) => Effect.forEach(later, ([i, v]) => settleAt(i, v), { discard: true }))
-                )
-              )
-            }
+        const settle = (key: string, v: Verification) =>
+          Effect.gen(function* () {
+            yield* emit(v)
+            for (const other of waiting.get(key) ?? []) yield* emit(new Verification({ ...v, address: other }))
+            waiting.delete(key)
+            if (done.size >= DONE_CACHE) done.delete(done.keys().next().value!)
+            done.set(key, v)
           })
-          yield* FiberSet.run(fibers, work)
-        })
 
-      const largest = () => {
-        let best: string | undefined
-        let size = 0
-        for (const [k, g] of groups) {
-          if (g.items.length > size) {
-            best = k
-            size = g.items.length
+        const dispatch = (key: string) =>
+          Effect.gen(function* () {
+            const group = groups.get(key)
+            if (group === undefined) return
+            groups.delete(key)
+            grouped -= group.items.length
+            const settleAt = (i: number, v: Verification) => settle(group.items[i]!.mailbox.address, v)
+            const work = Effect.gen(function* () {
+              const staged = yield* options.verifyDomain(group.domain, group.items).pipe(slots.withPermits(1))
+              const waiting = new Set(staged.pending)
+              yield* Effect.forEach(staged.now, (v, i) => (waiting.has(i) ? Effect.void : settleAt(i, v)), {
+                discard: true
+              })
+              // Greylisted addresses wait outside the group slots: the rest of the run goes on.
+              if (waiting.size > 0) {
+                yield* FiberSet.run(
+                  fibers,
+                  staged.later.pipe(
+                    Effect.flatMap((later) => Effect.forEach(later, ([i, v]) => settleAt(i, v), { discard: true }))
+                  )
+                )
+              }
+            })
+            yield* FiberSet.run(fibers, work)
+          })
+
+        const largest = () => {
+          let best: string | undefined
+          let size = 0
+          for (const [k, g] of groups) {
+            if (g.items.length > size) {
+              best = k
+              size = g.items.length
+            }
           }
+          return best
         }
-        return best
-      }
 
-      yield* Stream.runForEach(input, (raw) =>
-        Effect.gen(function* () {
-          yield* permits.take(1)
-          const parsed = Address.parse(raw)
-          if (parsed._tag === "Failure") return yield* emit(yield* options.syntaxError(raw, parsed.failure))
-          const mailbox = parsed.success
-          const key = mailbox.address
-          const known = done.get(key)
-          if (known !== undefined) return yield* emit(new Verification({ ...known, address: raw }))
-          const wait = waiting.get(key)
-          if (wait !== undefined) {
-            wait.push(raw)
-            return
-          }
-          waiting.set(key, [])
-          const dk = domainKey(mailbox.domain)
-          const group = groups.get(dk) ?? { domain: mailbox.domain, items: [] }
-          group.items.push({ input: raw, mailbox })
-          groups.set(dk, group)
-          grouped++
-          if (group.items.length >= options.batch) yield* dispatch(dk)
-          // Half the window waiting in groups: send the largest, so reading never stalls for long.
-          while (grouped >= Math.max(1, Math.floor(window / 2))) yield* dispatch(largest()!)
-        })
-      )
-      for (const key of Array.from(groups.keys())) yield* dispatch(key)
-      yield* FiberSet.awaitEmpty(fibers)
-      yield* Queue.end(queue)
-    })
+        yield* Stream.runForEach(input, (raw) =>
+          Effect.gen(function* () {
+            yield* permits.take(1)
+            const parsed = Address.parse(raw)
+            if (parsed._tag === "Failure") return yield* emit(yield* options.syntaxError(raw, parsed.failure))
+            const mailbox = parsed.success
+            const key = mailbox.address
+            const known = done.get(key)
+            if (known !== undefined) return yield* emit(new Verification({ ...known, address: raw }))
+            const wait = waiting.get(key)
+            if (wait !== undefined) {
+              wait.push(raw)
+              return
+            }
+            waiting.set(key, [])
+            const dk = domainKey(mailbox.domain)
+            const group = groups.get(dk) ?? { domain: mailbox.domain, items: [] }
+            group.items.push({ input: raw, mailbox })
+            groups.set(dk, group)
+            grouped++
+            if (group.items.length >= options.batch) yield* dispatch(dk)
+            // Half the window waiting in groups: send the largest, so reading never stalls for long.
+            while (grouped >= Math.max(1, Math.floor(window / 2))) yield* dispatch(largest()!)
+          })
+        )
+        for (const key of Array.from(groups.keys())) yield* dispatch(key)
+        yield* FiberSet.awaitEmpty(fibers)
+        yield* Queue.end(queue)
+      }),
+    // A bounded output: a slow consumer holds the results back, and through them the window, the reader.
+    { bufferSize: 1024, strategy: "suspend" }
   )

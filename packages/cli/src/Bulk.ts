@@ -1,0 +1,193 @@
+/**
+ * `rcpt bulk`: an address list (text or CSV, a file or stdin) streamed through the verifier in
+ * constant memory, each result appended to the output as one line the moment it is known.
+ *
+ * Crash safe: with `--resume`, a run killed at any point (Ctrl-C, kill -9) is finished by
+ * running it again; no address is lost and none is written twice. On SIGINT the input stops,
+ * results in flight get {@link gracePeriod} to finish (the rest are redone on resume), the
+ * summary is printed and the process exits 130.
+ *
+ * @since 0.1.0
+ */
+import { Clock, Deferred, Effect, Exit, Fiber, FileSystem, Option, Semaphore, Stream } from "effect"
+import type { Scope, Stdio } from "effect"
+import { Verification, Verifier } from "@rcpt/verifier"
+import * as ExitCode from "./ExitCode.ts"
+import * as Input from "./Input.ts"
+import * as Lines from "./Lines.ts"
+import type * as Options from "./Options.ts"
+import * as Output from "./Output.ts"
+import * as Progress from "./Progress.ts"
+import { provide } from "./Verify.ts"
+
+/**
+ * How long results in flight may take to finish after Ctrl-C.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const gracePeriod = "2 seconds"
+
+/**
+ * Addresses the verifier holds while grouping them by domain.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const window = 5_000
+
+/**
+ * Inputs read but not yet written, at most: bounds memory even when results come faster than
+ * they are written (the verifier's result queue is unbounded). Above {@link window}, so the
+ * verifier can always fill its window and go on.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const maxInFlight = 2 * window
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface BulkOptions {
+  /** A file, or `"-"` for standard input. */
+  readonly input: string
+  /** Append results here; standard output when none. */
+  readonly output: Option.Option<string>
+  readonly format: Output.Format
+  readonly resume: boolean
+  readonly column: Option.Option<string>
+  /** Where notices and the summary go (stderr for the command). */
+  readonly report: (text: string) => void
+  /** Where the live progress line is drawn, if anywhere (a terminal's stderr). */
+  readonly progress: Option.Option<(text: string) => void>
+}
+
+/**
+ * The result for an input line that could not be read: undeliverable / syntax, with why.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const unreadable = (
+  item: Extract<Input.Item, { readonly _tag: "Invalid" }>,
+  now: number
+): Verification.Verification =>
+  new Verification.Verification({
+    address: item.address,
+    normalized: null,
+    domain: null,
+    verdict: "undeliverable",
+    reason: "syntax",
+    retryable: false,
+    score: 0,
+    detail: item.detail,
+    mx: null,
+    rcpt: null,
+    vrfy: null,
+    tls: { status: "none", protocol: null, cipher: null, authorized: null, error: null },
+    catchAll: null,
+    signals: { disposable: false, roleAccount: false, freeProvider: false, suggestion: null, acceptsAllProvider: null },
+    attempts: [],
+    startedAt: new Date(now).toISOString(),
+    durationMs: 0,
+    transcript: []
+  })
+
+/**
+ * Runs `bulk`; succeeds when every input line has its result in the output.
+ *
+ * @category running
+ * @since 0.1.0
+ */
+export const run = (
+  options: BulkOptions,
+  resolved: Options.Resolved
+): Effect.Effect<Progress.Counts, ExitCode.Exit, FileSystem.FileSystem | Stdio.Stdio | Scope.Scope> =>
+  Effect.gen(function* () {
+    if (options.resume && Option.isNone(options.output)) {
+      return yield* ExitCode.usage("--resume needs -o/--output: the file to finish")
+    }
+    const source = yield* Input.open(options.input)
+    const target = yield* Option.match(options.output, {
+      onNone: () =>
+        Effect.map(Output.stdout(options.format), (writer) => ({
+          writer,
+          done: new Output.Done(),
+          dropped: 0,
+          unreadable: 0
+        })),
+      onSome: (path) => Output.toFile(path, options.format, { resume: options.resume })
+    })
+    if (target.dropped > 0) options.report(`dropped a partial last line (${target.dropped} bytes) from the output\n`)
+    if (target.unreadable > 0) {
+      options.report(
+        `${target.unreadable} lines of the output are not results; their addresses will be verified again\n`
+      )
+    }
+    // One write at a time, never cut short: each result is one whole line or nothing.
+    const lock = yield* Semaphore.make(1)
+    const write = (v: Verification.Verification) => lock.withPermits(1)(Effect.uninterruptible(target.writer.write(v)))
+
+    const progress = yield* Progress.make({
+      live: Option.isSome(options.progress),
+      write: Option.getOrElse(options.progress, () => options.report)
+    })
+    if (source.regular) {
+      yield* Effect.forkScoped(Input.countLines(source).pipe(Effect.flatMap(progress.setTotal), Effect.ignore))
+    }
+
+    const stop = yield* Deferred.make<void>()
+    const inFlight = yield* Semaphore.make(maxInFlight)
+    const pipeline = Effect.gen(function* () {
+      const verifier = yield* Verifier.Verifier
+      const addresses = Input.items(Lines.fromBytes(source.bytes), { csv: source.csv, column: options.column }).pipe(
+        Stream.interruptWhen(Deferred.await(stop)),
+        // Already in the output (resume): skip, once per time it is there.
+        Stream.filterEffect((item) =>
+          target.done.take(Output.key(options.format, item.address))
+            ? Effect.as(progress.skip, false)
+            : Effect.succeed(true)
+        ),
+        // Unreadable lines are answered here; addresses go on to the verifier.
+        Stream.filterEffect((item) =>
+          item._tag === "Address"
+            ? Effect.succeed(true)
+            : Effect.gen(function* () {
+                const v = unreadable(item, yield* Clock.currentTimeMillis)
+                yield* write(v)
+                yield* progress.record(v)
+                return false
+              })
+        ),
+        Stream.mapEffect((item) => Effect.as(inFlight.take(1), item.address))
+      )
+      yield* verifier
+        .verifyMany(addresses, { window })
+        .pipe(
+          Stream.runForEach((v) =>
+            write(v).pipe(Effect.andThen(progress.record(v)), Effect.andThen(inFlight.release(1)))
+          )
+        )
+    }).pipe((effect) => provide(effect, resolved))
+
+    // Detached so Ctrl-C (which interrupts this fiber) can let it finish its results first.
+    const fiber = yield* Effect.forkDetach(pipeline)
+    const exit = yield* Fiber.await(fiber).pipe(
+      Effect.onInterrupt(() =>
+        Effect.gen(function* () {
+          yield* Deferred.succeed(stop, undefined)
+          const finished = yield* Fiber.await(fiber).pipe(Effect.timeoutOption(gracePeriod))
+          if (Option.isNone(finished)) yield* Fiber.interrupt(fiber)
+          options.report(`${yield* progress.finish(true)}\n`)
+        })
+      )
+    )
+    if (Exit.isFailure(exit)) {
+      yield* progress.finish(false)
+      return yield* Effect.failCause(exit.cause)
+    }
+    options.report(`${yield* progress.finish(false)}\n`)
+    return yield* progress.counts
+  })

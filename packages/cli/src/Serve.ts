@@ -1,0 +1,177 @@
+/**
+ * `rcpt serve`: the verifier as an HTTP service (@rcpt/http) until SIGTERM or Ctrl-C, with the
+ * same verifier flags as `verify` and `bulk`.
+ *
+ * The bound address is logged on stderr (`rcpt http listening on http://host:port`), so
+ * `--listen 127.0.0.1:0` can be used and the port read from there. SIGTERM or SIGINT stops it
+ * gracefully (requests in flight finish) and exits 0: for a server, that is the normal stop.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Layer, Option, Redacted, References } from "effect"
+import { Command, Flag } from "effect/cli"
+import { Server } from "@rcpt/http"
+import * as ExitCode from "./ExitCode.ts"
+import * as Options from "./Options.ts"
+import * as Verify from "./Verify.ts"
+
+/**
+ * Exit code when the address cannot be listened on (in use, not local): EX_UNAVAILABLE.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const cannotListen = 69
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface Listen {
+  readonly host: string
+  readonly port: number
+}
+
+/**
+ * Reads `host:port`, `[ipv6]:port` or a bare port (on 127.0.0.1). Port 0 picks a free one.
+ *
+ * @category parsing
+ * @since 0.1.0
+ */
+export const parseListen = (text: string): Option.Option<Listen> => {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]:|([^:[\]\s]*):)?(\d{1,5})$/.exec(text.trim())
+  if (match === null || Number(match[3]) > 65535) return Option.none()
+  const host = match[1] ?? match[2] ?? ""
+  return Option.some({ host: host === "" ? "127.0.0.1" : host, port: Number(match[3]) })
+}
+
+const isLoopback = (host: string) => host === "localhost" || host === "::1" || host.startsWith("127.")
+
+/** The secret from the variable named by `--secret-env`: must be set and not empty. */
+const secretFrom = (name: Option.Option<string>): Effect.Effect<Option.Option<Redacted.Redacted>, ExitCode.Exit> =>
+  Option.match(name, {
+    onNone: () => Effect.succeed(Option.none()),
+    onSome: (variable) => {
+      const value = process.env[variable]
+      return value === undefined || value === ""
+        ? Effect.fail(ExitCode.usage(`--secret-env ${variable}: the variable is not set or empty`))
+        : Effect.succeed(Option.some(Redacted.make(value, { label: variable })))
+    }
+  })
+
+/**
+ * Ends the process with 0 once everything scoped inside has closed, when the stop came from
+ * SIGTERM or SIGINT (`NodeRuntime.runMain` reports any interruption as 130). An interruption
+ * without a signal (in-process use) is left alone.
+ */
+const exitZeroOnSignal = Effect.acquireRelease(
+  Effect.sync(() => {
+    const state = { signalled: false }
+    const listener = () => {
+      state.signalled = true
+    }
+    process.on("SIGTERM", listener)
+    process.on("SIGINT", listener)
+    return { state, listener }
+  }),
+  ({ state, listener }) =>
+    Effect.sync(() => {
+      process.off("SIGTERM", listener)
+      process.off("SIGINT", listener)
+      if (state.signalled) process.exit(ExitCode.codes.ok)
+    })
+)
+
+/**
+ * Serves until interrupted. A bad verifier config fails with exit 64, an address that cannot be
+ * listened on with {@link cannotListen}.
+ *
+ * @category running
+ * @since 0.1.0
+ */
+export const run = (
+  listen: Listen,
+  secret: Option.Option<Redacted.Redacted>,
+  resolved: Options.Resolved
+): Effect.Effect<never, ExitCode.Exit> =>
+  Effect.gen(function* () {
+    yield* exitZeroOnSignal
+    if (!isLoopback(listen.host) && Option.isNone(secret)) {
+      yield* Effect.logWarning(`listening on ${listen.host} without --secret-env: anyone who can reach it can use it`)
+    }
+    return yield* Layer.launch(
+      Server.layer({ port: listen.port, host: listen.host, secret: Option.getOrUndefined(secret) }).pipe(
+        Layer.provide(Verify.layer(resolved))
+      )
+    )
+  }).pipe(
+    Effect.scoped,
+    Effect.catchTags({
+      InvalidConfig: (e) => Effect.fail(Options.invalidConfig(e)),
+      ServeError: (e) =>
+        Effect.fail(
+          new ExitCode.Exit({
+            code: cannotListen,
+            message: `cannot listen on ${listen.host}:${listen.port}: ${e.cause instanceof Error ? e.cause.message : String(e.cause)}`
+          })
+        )
+    }),
+    Effect.provideService(References.LogToStderr, true)
+  )
+
+/**
+ * @category commands
+ * @since 0.1.0
+ */
+export const command = Command.make(
+  "serve",
+  {
+    listen: Flag.String("listen").pipe(
+      Flag.withMetavar("host:port"),
+      Flag.withDescription("Address to listen on; port 0 picks a free one (logged on stderr). Default: 127.0.0.1:8080"),
+      Flag.withDefault("127.0.0.1:8080")
+    ),
+    secretEnv: Flag.String("secret-env").pipe(
+      Flag.withMetavar("VAR"),
+      Flag.withDescription(
+        "Name of an environment variable holding a shared secret: /v1/verify* then need it in the x-rcpt-secret header (else 401)"
+      ),
+      Flag.optional
+    ),
+    ...Options.flags
+  },
+  Effect.fn(function* (input) {
+    const listen = yield* Option.match(parseListen(input.listen), {
+      onNone: () =>
+        Effect.fail(
+          ExitCode.usage(`--listen: expected host:port, [ipv6]:port or port, got ${JSON.stringify(input.listen)}`)
+        ),
+      onSome: Effect.succeed
+    })
+    const secret = yield* secretFrom(input.secretEnv)
+    const resolved = yield* Options.resolve(input)
+    return yield* run(listen, secret, resolved)
+  })
+).pipe(
+  Command.withShortDescription("Serve the verifier over HTTP (JSON API, OpenAPI, docs)"),
+  // The help formatter indents only a description's first line: the rest carry their own indent.
+  Command.withDescription(
+    [
+      "Serve the verifier over HTTP until SIGTERM or Ctrl-C (then exit 0, after requests in flight):",
+      "    POST /v1/verify {address}            -> a verification (the same JSON as verify --json)",
+      "    POST /v1/verify/batch {addresses}    -> {results}, in order; at most 1,000 addresses",
+      "    GET  /v1/health                      -> {status, version}",
+      "    GET  /openapi.json, GET /docs        -> the OpenAPI document and its reference page",
+      "  A mail server's answer (or silence) is never an HTTP error: it is a verification, with",
+      "  verdict unknown when no answer could be had. 400 is a malformed request, 401 a missing",
+      "  or wrong secret. Exit codes: 0 stopped by a signal; 64 usage error; 69 cannot listen."
+    ].join("\n")
+  ),
+  Command.withExamples([
+    { command: "rcpt serve", description: "On 127.0.0.1:8080" },
+    {
+      command: "RCPT_SECRET=... rcpt serve --listen 0.0.0.0:8080 --secret-env RCPT_SECRET --helo mx.mydomain.example",
+      description: "On every interface, with a shared secret"
+    }
+  ])
+)

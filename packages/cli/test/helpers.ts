@@ -1,0 +1,95 @@
+// Runs the real `rcpt` binary as a child process (the pinned Node running bin/rcpt.ts).
+import { spawn, type ChildProcess } from "node:child_process"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
+import { Effect } from "effect"
+import type { Scope } from "effect"
+import type { MailWorld } from "@rcpt/testing"
+import type { Verification } from "@rcpt/verifier"
+
+export const bin = fileURLToPath(new URL("../bin/rcpt.ts", import.meta.url))
+
+export interface Ran {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** Environment without the caller's RCPT_* and colour settings, plus `extra`. */
+export const cleanEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => {
+  const env: NodeJS.ProcessEnv = {}
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!k.startsWith("RCPT_") && k !== "NO_COLOR" && k !== "FORCE_COLOR") env[k] = v
+  }
+  return { ...env, ...extra }
+}
+
+export const start = (args: ReadonlyArray<string>, env: Record<string, string> = {}): ChildProcess =>
+  spawn(process.execPath, [bin, ...args], { env: cleanEnv(env), stdio: ["pipe", "pipe", "pipe"] })
+
+export const finish = (child: ChildProcess, stdin?: string): Effect.Effect<Ran> =>
+  Effect.callback<Ran>((resume) => {
+    let stdout = ""
+    let stderr = ""
+    child.stdout!.setEncoding("utf8").on("data", (d: string) => (stdout += d))
+    child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d))
+    child.on("close", (code, signal) => resume(Effect.succeed({ code, signal, stdout, stderr })))
+    child.stdin!.end(stdin ?? "")
+    return Effect.sync(() => child.kill("SIGKILL"))
+  })
+
+/** Runs `rcpt args` to the end. */
+export const rcpt = (args: ReadonlyArray<string>, env: Record<string, string> = {}, stdin?: string) =>
+  finish(start(args, env), stdin)
+
+/** Flags that point the CLI at a mail world. */
+export const worldFlags = (world: MailWorld.World): ReadonlyArray<string> => [
+  "--dns-server",
+  world.dns,
+  "--port",
+  String(world.smtpPort),
+  "--helo",
+  "test.rcpt.test",
+  "--timeout",
+  "10s"
+]
+
+/** A temporary directory removed with the scope. */
+export const tempDir: Effect.Effect<string, never, Scope.Scope> = Effect.acquireRelease(
+  Effect.sync(() => Fs.mkdtempSync(Path.join(Os.tmpdir(), "rcpt-cli-test-"))),
+  (dir) => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true }))
+)
+
+export const jsonLines = (text: string): Array<Verification.Encoded> =>
+  text
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => JSON.parse(l) as Verification.Encoded)
+
+/** How many times each string occurs. */
+export const counts = (items: Iterable<string>): Map<string, number> => {
+  const m = new Map<string, number>()
+  for (const i of items) m.set(i, (m.get(i) ?? 0) + 1)
+  return m
+}
+
+export const sortedCounts = (items: Iterable<string>) =>
+  [...counts(items).entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+
+/** Resolves once `path` has at least `n` complete lines (or fails after `ms`). */
+export const waitForLines = (path: string, n: number, ms = 20_000): Effect.Effect<number> =>
+  Effect.promise(async () => {
+    const until = Date.now() + ms
+    while (Date.now() < until) {
+      const text = Fs.existsSync(path) ? Fs.readFileSync(path, "utf8") : ""
+      const lines = text.split("\n").length - 1
+      if (lines >= n) return lines
+      await new Promise((r) => setTimeout(r, 10))
+    }
+    throw new Error(`${path} did not reach ${n} lines in ${ms} ms`)
+  })
+
+export const hasAnsi = (text: string) => text.includes("\u001b[")
