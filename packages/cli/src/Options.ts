@@ -72,24 +72,37 @@ export const flags = {
   ),
   maxPipeline: Flag.Int("max-pipeline").pipe(
     Flag.withMetavar("n"),
-    Flag.withDescription("RCPTs per pipelined write (env RCPT_MAX_PIPELINE). Default: 20"),
+    Flag.withDescription(
+      `RCPTs per pipelined write (env RCPT_MAX_PIPELINE). Default: ${VerifierConfig.defaults.maxPipeline}`
+    ),
     Flag.optional
   ),
   recipientsPerSession: Flag.Int("recipients-per-session").pipe(
     Flag.withMetavar("n"),
     Flag.withDescription(
-      "RCPTs per SMTP session before a new connection (env RCPT_RECIPIENTS_PER_SESSION). Default: 50"
+      `RCPTs per SMTP session before a new connection (env RCPT_RECIPIENTS_PER_SESSION). Default: ${VerifierConfig.defaults.recipientsPerSession}`
+    ),
+    Flag.optional
+  ),
+  maxErrorsPerSession: Flag.Int("max-errors-per-session").pipe(
+    Flag.withMetavar("n"),
+    Flag.withDescription(
+      `Rejected RCPTs per SMTP session before a new connection, to stay clear of servers' error limits (env RCPT_MAX_ERRORS_PER_SESSION). Default: ${VerifierConfig.defaults.maxErrorsPerSession}`
     ),
     Flag.optional
   ),
   concurrency: Flag.Int("concurrency").pipe(
     Flag.withMetavar("n"),
-    Flag.withDescription("Simultaneous SMTP connections in all (env RCPT_CONCURRENCY). Default: 32"),
+    Flag.withDescription(
+      `Simultaneous SMTP connections in all (env RCPT_CONCURRENCY). Default: ${VerifierConfig.defaults.concurrency}`
+    ),
     Flag.optional
   ),
   perHost: Flag.Int("per-host").pipe(
     Flag.withMetavar("n"),
-    Flag.withDescription("Simultaneous SMTP connections per MX address (env RCPT_PER_HOST). Default: 2"),
+    Flag.withDescription(
+      `Simultaneous SMTP connections per MX address (env RCPT_PER_HOST). Default: ${VerifierConfig.defaults.perHost}`
+    ),
     Flag.optional
   ),
   perHostRate: Flag.Int("per-host-rate").pipe(
@@ -131,6 +144,7 @@ export interface Given {
   readonly noPipelining: Option.Option<boolean>
   readonly maxPipeline: Option.Option<number>
   readonly recipientsPerSession: Option.Option<number>
+  readonly maxErrorsPerSession: Option.Option<number>
   readonly concurrency: Option.Option<number>
   readonly perHost: Option.Option<number>
   readonly perHostRate: Option.Option<number>
@@ -276,6 +290,7 @@ export const resolve = (given: Given): Effect.Effect<Resolved, ExitCode.Exit, Fi
     )
     const maxPipeline = yield* int(given.maxPipeline, "RCPT_MAX_PIPELINE")
     const recipientsPerSession = yield* int(given.recipientsPerSession, "RCPT_RECIPIENTS_PER_SESSION")
+    const maxErrorsPerSession = yield* int(given.maxErrorsPerSession, "RCPT_MAX_ERRORS_PER_SESSION")
     const concurrency = yield* int(given.concurrency, "RCPT_CONCURRENCY")
     const perHost = yield* int(given.perHost, "RCPT_PER_HOST")
     const perHostRate = yield* int(given.perHostRate, "RCPT_PER_HOST_RATE")
@@ -302,6 +317,7 @@ export const resolve = (given: Given): Effect.Effect<Resolved, ExitCode.Exit, Fi
       pipelining: Option.getOrUndefined(pipelining),
       maxPipeline: Option.getOrUndefined(maxPipeline),
       recipientsPerSession: Option.getOrUndefined(recipientsPerSession),
+      maxErrorsPerSession: Option.getOrUndefined(maxErrorsPerSession),
       concurrency: Option.getOrUndefined(concurrency),
       perHost: Option.getOrUndefined(perHost),
       perHostRate: Option.getOrUndefined(perHostRate),
@@ -349,6 +365,7 @@ const flagNames: Record<string, string> = {
   tls: "--tls",
   maxPipeline: "--max-pipeline",
   recipientsPerSession: "--recipients-per-session",
+  maxErrorsPerSession: "--max-errors-per-session",
   concurrency: "--concurrency",
   perHost: "--per-host",
   perHostRate: "--per-host-rate"
