@@ -11,7 +11,7 @@
  */
 import { Clock, Duration, Effect, Option } from "effect"
 import { Session } from "@rcpt/smtp"
-import { SmtpTransport, type TlsOptions, type TransportError } from "./SmtpTransport.ts"
+import { type Connection, SmtpTransport, type TlsOptions, type TransportError } from "./SmtpTransport.ts"
 
 /**
  * The actions a machine can ask for; `Session.Action` is one.
@@ -73,6 +73,15 @@ export interface RunOptions {
   readonly tls: Omit<TlsOptions, "servername" | "timeout">
 }
 
+/** Reads until the peer has closed, for a second at most; nothing read matters any more. */
+const drain = (conn: Connection) =>
+  Effect.gen(function* () {
+    for (;;) {
+      const chunk = yield* conn.read
+      if (Option.isNone(chunk)) return
+    }
+  }).pipe(Effect.timeoutOption("1 second"), Effect.ignore)
+
 /**
  * Connects and runs the machine to its end.
  *
@@ -108,11 +117,17 @@ export const run = <S, R>(
       let state = initial
       let input: Session.Input = Session.Input.Connected()
       for (;;) {
+        const before = machine.phase(state)
         const step = machine.step(state, input)
         state = step.state
         let next: Session.Input | undefined
         for (const action of step.actions) {
-          if (action._tag === "Finished") return action.result
+          if (action._tag === "Finished") {
+            // After QUIT's reply the server closes first: waiting for that (briefly) leaves TIME_WAIT on
+            // its side, not on a bulk client's ephemeral ports, and gives the host's slot back later.
+            if (before === "AwaitQuit" && input._tag === "Received") yield* drain(conn)
+            return action.result
+          }
           if (next !== undefined) continue
           if (action._tag === "Send") {
             writes++
