@@ -506,7 +506,7 @@ const sessionStep = entry(
       pipelining: c.pipelining,
       maxPipeline: c.maxPipeline,
       maxVrfy: c.maxVrfy,
-      probe: c.probe ? Option.some(mailbox("zz9probe@example.com")) : Option.none()
+      probes: c.probe ? [mailbox("zz9probe@example.com")] : []
     })
     let finished: Session.SessionResult | undefined
     let last = ""

@@ -43,6 +43,12 @@ const isSkipped = (text: string) => {
   return t === "" || t.startsWith("#")
 }
 
+/** Bytes that are not UTF-8 decode to U+FFFD: such an address is not what the file says. */
+const notUtf8 = (text: string) => text.includes("\uFFFD")
+
+const notUtf8Detail = (where: string) =>
+  `${where} is not valid UTF-8 (Latin-1 or another encoding?): not verified; convert the file to UTF-8`
+
 const overlong = (l: Extract<Line, { _tag: "Overlong" }>): Item => ({
   _tag: "Invalid",
   line: l.line,
@@ -211,6 +217,8 @@ export const items = <E, R>(
         address: fields.join(",").slice(0, 1024),
         detail: `CSV line ${line}: no value in column ${name}`
       })
+    } else if (notUtf8(value)) {
+      out.push({ _tag: "Invalid", line, address: value, detail: notUtf8Detail(`CSV line ${line}: the ${name} value`) })
     } else out.push({ _tag: "Address", line, address: value })
   }
 
@@ -282,7 +290,13 @@ export const items = <E, R>(
             s.mode = l.text.includes(",") ? { _tag: "Csv", state: { _tag: "Header" } } : { _tag: "Text" }
           }
           if (s.mode._tag === "Text") {
-            if (!isSkipped(l.text)) out.push({ _tag: "Address", line: l.line, address: l.text.trim() })
+            if (isSkipped(l.text)) return [s, out]
+            const address = l.text.trim()
+            out.push(
+              notUtf8(address)
+                ? { _tag: "Invalid", line: l.line, address, detail: notUtf8Detail(`line ${l.line}`) }
+                : { _tag: "Address", line: l.line, address }
+            )
           } else csvLine(s, l.line, l.text, out)
           return [s, out]
         }

@@ -93,3 +93,35 @@ export const waitForLines = (path: string, n: number, ms = 20_000): Effect.Effec
   })
 
 export const hasAnsi = (text: string) => text.includes("\u001b[")
+
+/** Complete lines (each ended by "\n") in `path`; 0 when it does not exist. */
+export const completeLines = (path: string): number => {
+  if (!Fs.existsSync(path)) return 0
+  const bytes = Fs.readFileSync(path)
+  let n = 0
+  for (let i = bytes.indexOf(10); i !== -1; i = bytes.indexOf(10, i + 1)) n++
+  return n
+}
+
+/** A seeded PRNG (mulberry32): numbers in [0, 1), the same sequence for the same seed. */
+export const mulberry32 = (seed: number): (() => number) => {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/** Waits `ms` milliseconds of wall-clock time. */
+export const sleep = (ms: number): Effect.Effect<void> =>
+  Effect.promise(() => new Promise<void>((r) => setTimeout(r, ms)))
+
+/** Where two multisets differ: `[item, times in actual - times in expected]`, sorted by item. */
+export const countDiff = (actual: Iterable<string>, expected: Iterable<string>): Array<[string, number]> => {
+  const diff = counts(actual)
+  for (const e of expected) diff.set(e, (diff.get(e) ?? 0) - 1)
+  return [...diff.entries()].filter(([, n]) => n !== 0).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+}

@@ -160,4 +160,37 @@ describe("Verifier against real servers on loopback", () => {
       })
     )
   )
+
+  it.live("verifyMany: domains sharing an MX host share its sessions, each probed once", () =>
+    withWorld(
+      (v, world) =>
+        Effect.gen(function* () {
+          const addresses = ["alice@one.test", "bob@two.test", "x@one.test", "y@two.test", "carol@one.test"]
+          const results = yield* v.verifyMany(Stream.fromIterable(addresses)).pipe(Stream.runCollect)
+          const by = new Map(results.map((r) => [r.address, `${r.verdict}/${r.reason}`]))
+          assert.strictEqual(by.get("alice@one.test"), "deliverable/accepted")
+          assert.strictEqual(by.get("x@one.test"), "undeliverable/mailbox_unknown")
+          assert.strictEqual(by.get("bob@two.test"), "risky/catch_all")
+          assert.strictEqual(by.get("y@two.test"), "risky/catch_all")
+          const stats = yield* world.stats
+          assert.strictEqual(stats.connections["127.0.0.41"], 1, "one session for both domains")
+          const rcpts = stats.commands.filter((c) => c.host === "127.0.0.41" && c.line.startsWith("RCPT TO:"))
+          assert.strictEqual(rcpts.length, addresses.length + 2, "every address once, and one probe per domain")
+          for (const domain of ["one.test", "two.test"]) {
+            const probes = rcpts.filter(
+              (c) => c.line.endsWith(`@${domain}>`) && !addresses.some((a) => c.line.includes(`<${a}>`))
+            )
+            assert.strictEqual(probes.length, 1, `one probe for ${domain}`)
+          }
+        }),
+      {},
+      {
+        domains: [
+          { name: "one.test", mx: [{ host: "mx.shared.test", preference: 10 }], users: ["alice", "carol"] },
+          { name: "two.test", mx: [{ host: "mx.shared.test", preference: 10 }], catchAll: true }
+        ],
+        hosts: [{ name: "mx.shared.test", address: "127.0.0.41" }]
+      }
+    )
+  )
 })

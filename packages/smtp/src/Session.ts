@@ -3,13 +3,18 @@
  *
  * No I/O, no clock, no randomness. The driver feeds what happened (`Connected`, `Received`,
  * `TlsEstablished`, `TlsFailed`, `ConnectionClosed`, `TimedOut`) and carries out what comes back
- * (`Send`, `UpgradeTls`, `Close`, `Finished`). The catch-all probe address and the deadlines are
- * the caller's business: the probe arrives in the config, a deadline as a `TimedOut` input.
+ * (`Send`, `UpgradeTls`, `Close`, `Finished`). The catch-all probe addresses and the deadlines are
+ * the caller's business: the probes arrive in the config, a deadline as a `TimedOut` input.
  *
  * The conversation: greeting (220) -> EHLO (HELO on 500/502/504) -> STARTTLS when offered and the
  * TLS mode allows (capabilities discarded, EHLO again) -> MAIL FROM -> RCPT TO for every recipient
  * (pipelined in groups when PIPELINING is offered) -> RSET and a new transaction for recipients
- * refused with "too many recipients" -> the catch-all probe RCPT -> VRFY fallback -> QUIT.
+ * refused with "too many recipients" -> the catch-all probe RCPTs -> VRFY fallback -> QUIT.
+ *
+ * One session may carry recipients of several domains served by the same MX host, with one probe
+ * per domain (`Config.probes`). A domain's probe is sent only when a real recipient of that domain
+ * was accepted (otherwise the domain cannot look catch-all, and the probe is `NotNeeded`); the
+ * result has one `ProbeResult` per probe, in the config's order.
  * A 421 ends the session at any point. Replies already obtained are never lost: whatever ends the
  * session, `Finished` carries every recipient's evidence and the transcript.
  *
@@ -44,6 +49,7 @@ export {
   type Awaiting,
   type Config,
   type Phase,
+  type ProbeOutcome,
   type ProbeResult,
   type RecipientResult,
   type Session,
@@ -93,7 +99,7 @@ export const make = (config: Config): Session => {
     deferred: [],
     mailAccepted: false,
     answeredInTransaction: 0,
-    probe: Option.isSome(config.probe) ? { _tag: "Pending" } : { _tag: "NotRequested" },
+    probes: config.probes.map(() => ({ _tag: "Pending" })),
     vrfyQueue: [],
     vrfySent: 0,
     end: Option.none(),

@@ -256,7 +256,7 @@ const recipientResult = (
 
 const sessionResult = (recipients: ReadonlyArray<RecipientResult>, end: SessionEnd): SessionResult => ({
   recipients,
-  probe: { _tag: "NotRequested" },
+  probes: [],
   greeting: Option.none(),
   capabilities: Option.none(),
   tls: { _tag: "Plaintext" },

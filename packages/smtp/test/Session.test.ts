@@ -665,7 +665,7 @@ describe("Session: 421 and early close never lose an outcome", () => {
 describe("Session: catch-all probe", () => {
   it("probes after the real RCPT, in the same transaction", () => {
     const r = run(
-      config({ probe: Option.some(mailbox("x7k2q9zz@example.com")), pipelining: false }),
+      config({ probes: [mailbox("x7k2q9zz@example.com")], pipelining: false }),
       `
       S: 220 mx
       C: EHLO verifier.example.net
@@ -680,12 +680,12 @@ describe("Session: catch-all probe", () => {
       S: 221 bye
       `
     )
-    assert.strictEqual(r.result.probe._tag, "Answered")
+    assert.strictEqual(r.result.probes[0]!.result._tag, "Answered")
   })
 
   it("skips the probe when no real recipient was accepted", () => {
     const r = run(
-      config({ probe: Option.some(mailbox("x7k2q9zz@example.com")), pipelining: false }),
+      config({ probes: [mailbox("x7k2q9zz@example.com")], pipelining: false }),
       `
       S: 220 mx
       C: EHLO verifier.example.net
@@ -698,12 +698,77 @@ describe("Session: catch-all probe", () => {
       S: 221 bye
       `
     )
-    assert.deepStrictEqual(r.result.probe, { _tag: "NotNeeded" })
+    assert.deepStrictEqual(r.result.probes[0]!.result, { _tag: "NotNeeded" })
   })
 
   it("a session that ends early reports the probe as not done", () => {
-    const r = run(config({ probe: Option.some(mailbox("x7k2q9zz@example.com")) }), `* timeout`)
-    assert.deepStrictEqual(r.result.probe, { _tag: "NotNeeded" })
+    const r = run(config({ probes: [mailbox("x7k2q9zz@example.com")] }), `* timeout`)
+    assert.deepStrictEqual(r.result.probes[0]!.result, { _tag: "NotNeeded" })
+  })
+})
+
+describe("Session: several domains, one probe each", () => {
+  it("probes only the domains that accepted a real recipient", () => {
+    const r = run(
+      config({
+        to: ["alice@one.test", "bob@two.test"],
+        probes: [mailbox("zq9probe@one.test"), mailbox("zq9probe@two.test")],
+        pipelining: false
+      }),
+      `
+      S: 220 mx
+      C: EHLO verifier.example.net
+      S: 250 mx
+      C: MAIL FROM:<>
+      S: 250 ok
+      C: RCPT TO:<alice@one.test>
+      S: 550 5.1.1 unknown
+      C: RCPT TO:<bob@two.test>
+      S: 250 ok
+      C: RCPT TO:<zq9probe@two.test>
+      S: 550 5.1.1 unknown
+      C: QUIT
+      S: 221 bye
+      `
+    )
+    assert.deepStrictEqual(
+      r.result.probes.map((p) => [p.mailbox.address, p.result._tag]),
+      [
+        ["zq9probe@one.test", "NotNeeded"],
+        ["zq9probe@two.test", "Answered"]
+      ]
+    )
+  })
+
+  it("sends each domain's probe, in order, after the real recipients", () => {
+    const r = run(
+      config({
+        to: ["alice@one.test", "bob@two.test"],
+        probes: [mailbox("zq9probe@one.test"), mailbox("zq9probe@two.test")],
+        pipelining: false
+      }),
+      `
+      S: 220 mx
+      C: EHLO verifier.example.net
+      S: 250 mx
+      C: MAIL FROM:<>
+      S: 250 ok
+      C: RCPT TO:<alice@one.test>
+      S: 250 ok
+      C: RCPT TO:<bob@two.test>
+      S: 250 ok
+      C: RCPT TO:<zq9probe@one.test>
+      S: 250 ok
+      C: RCPT TO:<zq9probe@two.test>
+      S: 550 5.1.1 unknown
+      C: QUIT
+      S: 221 bye
+      `
+    )
+    assert.deepStrictEqual(
+      r.result.probes.map((p) => (p.result._tag === "Answered" ? p.result.reply.code : p.result._tag)),
+      [250, 550]
+    )
   })
 })
 
@@ -953,7 +1018,7 @@ describe("Session: server limits", () => {
 
   it("a catch-all probe refused for a full transaction goes again after RSET, alone", () => {
     const r = run(
-      config({ to: ["a@x.com"], pipelining: false, probe: Option.some(mailbox("zq9probe@x.com")) }),
+      config({ to: ["a@x.com"], pipelining: false, probes: [mailbox("zq9probe@x.com")] }),
       `
       S: 220 mx
       C: EHLO verifier.example.net
@@ -974,14 +1039,14 @@ describe("Session: server limits", () => {
       S: 221 bye
       `
     )
-    assert.strictEqual(r.result.probe._tag, "Answered")
+    assert.strictEqual(r.result.probes[0]!.result._tag, "Answered")
     assert.deepStrictEqual(rcptCodes(r), [250])
-    if (r.result.probe._tag === "Answered") assert.strictEqual(r.result.probe.reply.code, 550)
+    if (r.result.probes[0]!.result._tag === "Answered") assert.strictEqual(r.result.probes[0]!.result.reply.code, 550)
   })
 
   it("the probe goes again only once", () => {
     const r = run(
-      config({ to: ["a@x.com"], pipelining: false, probe: Option.some(mailbox("zq9probe@x.com")) }),
+      config({ to: ["a@x.com"], pipelining: false, probes: [mailbox("zq9probe@x.com")] }),
       `
       S: 220 mx
       C: EHLO verifier.example.net
@@ -1002,6 +1067,6 @@ describe("Session: server limits", () => {
       S: 221 bye
       `
     )
-    assert.strictEqual(r.result.probe._tag, "Answered")
+    assert.strictEqual(r.result.probes[0]!.result._tag, "Answered")
   })
 })

@@ -19,7 +19,7 @@ import type { Verification } from "./Verification.ts"
 import * as VerifierConfig from "./VerifierConfig.ts"
 import { build, planOutcome } from "./internal/build.ts"
 import * as Bulk from "./internal/bulk.ts"
-import { check, type CheckContext, type Evidence } from "./internal/check.ts"
+import { check, type CheckContext, domainKey, type Evidence } from "./internal/check.ts"
 import * as Permits from "./internal/permits.ts"
 
 /**
@@ -27,9 +27,9 @@ import * as Permits from "./internal/permits.ts"
  * @since 0.1.0
  */
 export interface VerifyManyOptions {
-  /** Addresses held while grouping by domain; bounds memory whatever the input's order. */
+  /** Addresses held while grouping by MX hosts; bounds memory whatever the input's order. */
   readonly window?: number | undefined
-  /** Domain groups checked at once. */
+  /** Groups (domains sharing MX hosts) checked at once. */
   readonly groups?: number | undefined
 }
 
@@ -71,14 +71,26 @@ const probeFor = (domain: Address.Domain) =>
     return Address.parse(`${local}@${text}`)
   })
 
-/** A domain's answers now, and the greylisted ones' later (see `verifyDomainStaged`). */
+/** A group's answers now, and the greylisted ones' later (see `verifyGroupStaged`). */
 interface Staged {
   readonly now: ReadonlyArray<Verification>
   readonly pending: ReadonlyArray<number>
   readonly later: Effect.Effect<ReadonlyArray<readonly [number, Verification]>, never, SmtpTransport.SmtpTransport>
 }
 
-const domainKey = (domain: Address.Domain) => (domain._tag === "DomainName" ? domain.ascii : domain.text)
+type Item = { readonly input: string; readonly mailbox: Address.Mailbox }
+
+/**
+ * Domains with the same MX hosts share a key, hence bulk groups and sessions. Ties are shuffled
+ * per lookup, so the hosts are sorted; a plan without hosts keeps its domain to itself.
+ */
+const keyOfPlan = (domain: Address.Domain, plan: MxPlan.MxPlan) =>
+  plan._tag === "Hosts"
+    ? `mx:${plan.implicit ? "implicit:" : ""}${plan.hosts
+        .map((h) => `${h.preference} ${h.host.toLowerCase()}`)
+        .sort()
+        .join(",")}`
+    : `domain:${domainKey(domain)}`
 
 /**
  * Builds the service from its dependencies.
@@ -103,27 +115,28 @@ export const make = Effect.gen(function* () {
     catchAll.set(key, value.value)
   }
 
-  /** The first pass over a domain's mailboxes: every one asked once (with failover and reconnects). */
-  const firstPass = (
-    plan: Extract<MxPlan.MxPlan, { _tag: "Hosts" }>,
-    domain: Address.Domain,
-    mailboxes: ReadonlyArray<Address.Mailbox>
-  ) =>
+  /** The first pass over a group's mailboxes: every one asked once (with failover and reconnects). */
+  const firstPass = (plan: Extract<MxPlan.MxPlan, { _tag: "Hosts" }>, mailboxes: ReadonlyArray<Address.Mailbox>) =>
     Effect.gen(function* () {
       const policy = yield* Policy.Policy
-      const key = domainKey(domain)
-      const made = config.catchAllProbe && !catchAll.has(key) ? yield* probeFor(domain) : undefined
+      // One probe per domain of the group whose catch-all status is not known yet.
+      const probes = new Map<string, Address.Mailbox>()
+      for (const mailbox of mailboxes) {
+        const key = domainKey(mailbox.domain)
+        if (!config.catchAllProbe || catchAll.has(key) || probes.has(key)) continue
+        const made = yield* probeFor(mailbox.domain)
+        if (made._tag === "Success") probes.set(key, made.success)
+      }
       const ctx: CheckContext = {
         config,
         policy,
-        probe:
-          made !== undefined && made._tag === "Success" ? Option.some(made.success) : Option.none<Address.Mailbox>(),
+        probes,
         deadline: undefined,
         timeout: Duration.toMillis(Duration.fromInputUnsafe(config.timeout)),
         permit: permits.permit
       }
       const first = yield* check(plan.hosts, mailboxes, ctx)
-      remember(key, first.catchAll)
+      for (const [key, value] of first.catchAll) remember(key, Option.some(value))
       const now = yield* Clock.currentTimeMillis
       return { ctx: { ...ctx, deadline: first.deadline ?? now + ctx.timeout }, evidence: first.evidence }
     })
@@ -151,7 +164,7 @@ export const make = Effect.gen(function* () {
         const retried = yield* check(
           plan.hosts,
           again.map((i) => mailboxes[i]!),
-          { ...ctx, probe: Option.none() }
+          { ...ctx, probes: new Map() }
         )
         again.forEach((i, k) => {
           const e = retried.evidence[k]!
@@ -162,19 +175,19 @@ export const make = Effect.gen(function* () {
     })
 
   /**
-   * Verifies parsed mailboxes of one domain. `now` has a verification for every mailbox; those
-   * listed in `pending` were greylisted, and `later` asks them again on the policy's schedule.
-   * The bulk engine runs `later` outside its group slots, so waiting blocks nothing else.
+   * Verifies parsed mailboxes of one or more domains that share `plan` (see `keyOfPlan`). `now`
+   * has a verification for every mailbox; those listed in `pending` were greylisted, and `later`
+   * asks them again on the policy's schedule. The bulk engine runs `later` outside its group
+   * slots, so waiting blocks nothing else.
    */
-  const verifyDomainStaged = (
-    domain: Address.Domain,
-    items: ReadonlyArray<{ readonly input: string; readonly mailbox: Address.Mailbox }>
+  const verifyGroupStaged = (
+    plan: MxPlan.MxPlan,
+    items: ReadonlyArray<Item>
   ): Effect.Effect<Staged, never, SmtpTransport.SmtpTransport> =>
     Effect.gen(function* () {
       const startedAt = yield* Clock.currentTimeMillis
       const signals = yield* RiskSignals
       const judge = yield* Judgement.Judgement
-      const plan = yield* Cache.get(mxCache, domain)
       if (plan._tag !== "Hosts") {
         const { outcome, detail } = planOutcome(plan)
         const now = yield* Clock.currentTimeMillis
@@ -212,13 +225,13 @@ export const make = Effect.gen(function* () {
               evidence: evidence[i],
               implicit: plan.implicit,
               port: config.port,
-              catchAll: catchAll.get(domainKey(domain)) ?? null,
+              catchAll: catchAll.get(domainKey(item.mailbox.domain)) ?? null,
               signals,
               judge
             })
           })
         )
-      const { ctx, evidence } = yield* firstPass(plan, domain, mailboxes)
+      const { ctx, evidence } = yield* firstPass(plan, mailboxes)
       const pending = evidence.flatMap((e, i) => (ctx.policy.isGreylisting(e.outcome) ? [i] : []))
       return {
         now: yield* finish(
@@ -236,13 +249,19 @@ export const make = Effect.gen(function* () {
       }
     })
 
+  /** The plan of the first item's domain: the bulk engine groups items by `planKey`, so it is the group's. */
+  const verifyGroup = (items: ReadonlyArray<Item>) =>
+    Effect.flatMap(Cache.get(mxCache, items[0]!.mailbox.domain), (plan) => verifyGroupStaged(plan, items))
+
+  /** Bulk groups are keyed by MX plan, so that domains with the same hosts share sessions. */
+  const planKey = (domain: Address.Domain) => Effect.map(Cache.get(mxCache, domain), (plan) => keyOfPlan(domain, plan))
+
   /** All of a domain's verifications, greylisting retries included; in the items' order. */
   const verifyDomain = (
-    domain: Address.Domain,
-    items: ReadonlyArray<{ readonly input: string; readonly mailbox: Address.Mailbox }>
+    items: ReadonlyArray<Item>
   ): Effect.Effect<ReadonlyArray<Verification>, never, SmtpTransport.SmtpTransport> =>
     Effect.gen(function* () {
-      const staged = yield* verifyDomainStaged(domain, items)
+      const staged = yield* verifyGroup(items)
       const out = [...staged.now]
       for (const [i, v] of yield* staged.later) out[i] = v
       return out
@@ -270,11 +289,11 @@ export const make = Effect.gen(function* () {
     Effect.gen(function* () {
       const parsed = Address.parse(input)
       if (parsed._tag === "Failure") return yield* syntaxError(input, parsed.failure)
-      const [v] = yield* verifyDomain(parsed.success.domain, [{ input, mailbox: parsed.success }])
+      const [v] = yield* verifyDomain([{ input, mailbox: parsed.success }])
       return v!
     }).pipe(Effect.withSpan("Verifier.verify", { attributes: { address: input } }))
 
-  return { verify, verifyDomainStaged, syntaxError, config }
+  return { verify, verifyGroup, planKey, syntaxError, config }
 })
 
 /**
@@ -299,8 +318,9 @@ export const layer: Layer.Layer<Verifier, never, VerifierConfig.Service | Dns.Dn
             window: options?.window ?? 10_000,
             groups: options?.groups ?? Math.max(4, core.config.concurrency),
             batch: core.config.recipientsPerSession,
-            verifyDomain: (domain, items) =>
-              provide(core.verifyDomainStaged(domain, items)).pipe(
+            planKey: core.planKey,
+            verifyGroup: (items) =>
+              provide(core.verifyGroup(items)).pipe(
                 Effect.map((staged) => ({ ...staged, later: provide(staged.later) }))
               ),
             syntaxError: (input, error) => provide(core.syntaxError(input, error))

@@ -33,7 +33,7 @@ const result = (end: Session.SessionEnd, answered = false): Session.SessionResul
       skipped: Option.none()
     }
   ],
-  probe: { _tag: "NotRequested" },
+  probes: [],
   greeting: Option.none(),
   capabilities: Option.none(),
   tls: { _tag: "Plaintext" },

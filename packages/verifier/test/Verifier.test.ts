@@ -1,7 +1,7 @@
 // The Verifier through its public API, over the scripted transport and a static zone: failover,
 // greylisting on the policy's schedule (TestClock), the deadline, TLS fallback, reconnects.
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Layer, Schedule, Stream } from "effect"
+import { Effect, Fiber, Layer, Random, Schedule, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { ScriptedTransport, StaticDns } from "@rcpt/testing"
 import * as Policy from "../src/Policy.ts"
@@ -16,7 +16,11 @@ const zone = StaticDns.layer({
     ]
   },
   "mx1.alpha.test": { a: ["192.0.2.1"] },
-  "mx2.alpha.test": { a: ["192.0.2.2"] }
+  "mx2.alpha.test": { a: ["192.0.2.2"] },
+  // Two domains on one provider's MX host.
+  "one.test": { mx: [[10, "mx.shared.test"]] },
+  "two.test": { mx: [[10, "mx.shared.test"]] },
+  "mx.shared.test": { a: ["192.0.2.9"] }
 })
 
 const greeting = `
@@ -218,6 +222,39 @@ describe("Verifier", () => {
         "c@alpha.test undeliverable"
       ])
       assert.strictEqual(report.connections, 2)
+    })
+  )
+
+  it.effect("verifyMany: domains with the same MX host share one session, one probe per domain", () =>
+    Effect.gen(function* () {
+      // The probe's local part comes from Random: with this one it is twenty "a".
+      const probe = (domain: string) => `${"a".repeat(20)}@${domain}`
+      const script = `${greeting}
+        C: RCPT TO:<a@one.test>
+        S: 250 2.1.5 Ok
+        C: RCPT TO:<b@two.test>
+        S: 250 2.1.5 Ok
+        C: RCPT TO:<c@one.test>
+        S: 550 5.1.1 unknown
+        C: RCPT TO:<${probe("one.test")}>
+        S: 550 5.1.1 unknown
+        C: RCPT TO:<${probe("two.test")}>
+        S: 250 2.1.5 Ok
+        C: QUIT
+        S: 221 bye`
+      const { result, report } = yield* run(
+        [script],
+        (v) => v.verifyMany(Stream.make("a@one.test", "b@two.test", "c@one.test")).pipe(Stream.runCollect),
+        { catchAllProbe: true }
+      ).pipe(Effect.provideService(Random.Random, { nextIntUnsafe: () => 0, nextDoubleUnsafe: () => 0 }))
+      assert.deepStrictEqual([...result].map((r) => `${r.address} ${r.verdict}/${r.reason} ${r.catchAll}`).sort(), [
+        "a@one.test deliverable/accepted false",
+        "b@two.test risky/catch_all true",
+        "c@one.test undeliverable/mailbox_unknown false"
+      ])
+      assert.strictEqual(report.connections, 1)
+      assert.deepStrictEqual(report.unmatched, [])
+      assert.deepStrictEqual(report.remaining, [])
     })
   )
 })

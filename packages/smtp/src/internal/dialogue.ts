@@ -47,6 +47,24 @@ export const log = <S extends Transcribed>(
 /** @internal */
 export const note = <S extends Transcribed>(state: S, text: string): S => log(state, "*", text)
 
+/**
+ * How a conversation ended, whatever it was for; each session adds its own endings.
+ *
+ * @internal
+ */
+export type ConversationEnd<P extends string> =
+  | { readonly _tag: "Completed" }
+  /** A negative reply that ends the conversation (554 greeting, HELO refused, MAIL refused...). */
+  | { readonly _tag: "Rejected"; readonly phase: P; readonly reply: Reply.Reply }
+  /** 421: the server is closing the channel. */
+  | { readonly _tag: "ServiceClosing"; readonly phase: P; readonly reply: Reply.Reply }
+  | { readonly _tag: "Closed"; readonly phase: P }
+  | { readonly _tag: "TimedOut"; readonly phase: P }
+  | { readonly _tag: "ProtocolError"; readonly phase: P; readonly error: RemoteProtocolError }
+  /** TLS was required and the server did not offer it, or refused STARTTLS. */
+  | { readonly _tag: "TlsUnavailable"; readonly reply: Option.Option<Reply.Reply> }
+  | { readonly _tag: "TlsFailed"; readonly message: string }
+
 /** @internal */
 export interface Receiving {
   readonly parser: ReplyParser.ReplyParser

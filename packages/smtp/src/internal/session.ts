@@ -9,7 +9,6 @@ import type { Mailbox } from "../Address.ts"
 import type * as Capabilities from "../Capabilities.ts"
 import * as Classify from "../Classify.ts"
 import * as Command from "../Command.ts"
-import type { RemoteProtocolError } from "../ProtocolError.ts"
 import type * as Reply from "../Reply.ts"
 import type * as ReplyParser from "../ReplyParser.ts"
 import * as dialogue from "./dialogue.ts"
@@ -36,8 +35,11 @@ export interface Config {
   /** Reverse path; `""` is the null path `<>`. */
   readonly mailFrom: string
   readonly recipients: ReadonlyArray<Mailbox>
-  /** A made-up address at the same domain, sent after the real recipients to detect catch-all. */
-  readonly probe: Option.Option<Mailbox>
+  /**
+   * Made-up addresses, at most one per domain, sent after the real recipients to detect catch-all.
+   * A domain's probe goes out only if a real recipient of that domain was accepted.
+   */
+  readonly probes: ReadonlyArray<Mailbox>
   readonly tls: TlsMode
   /** The MX host name, for TLS SNI and certificate checks. */
   readonly servername: string
@@ -67,7 +69,7 @@ export const defaults = {
   maxPipeline: 10,
   maxVrfy: 5,
   maxErrors: 9,
-  probe: Option.none<Mailbox>()
+  probes: [] as ReadonlyArray<Mailbox>
 } as const
 
 /**
@@ -157,8 +159,10 @@ export type Phase =
  */
 export type Awaiting =
   | { readonly phase: "AwaitGreeting" | "AwaitEhlo" | "AwaitHelo" | "AwaitStartTls" | "AwaitMail" }
-  | { readonly phase: "AwaitProbe" | "AwaitRset" | "AwaitQuit" }
+  | { readonly phase: "AwaitRset" | "AwaitQuit" }
   | { readonly phase: "AwaitRcpt" | "AwaitVrfy"; readonly recipient: number }
+  /** `probe`: the index in `Config.probes`. */
+  | { readonly phase: "AwaitProbe"; readonly probe: number }
 
 /**
  * How the session ended.
@@ -166,18 +170,7 @@ export type Awaiting =
  * @category models
  * @since 0.1.0
  */
-export type SessionEnd =
-  | { readonly _tag: "Completed" }
-  /** A negative reply that ends the conversation (554 greeting, HELO refused, MAIL refused...). */
-  | { readonly _tag: "Rejected"; readonly phase: Phase; readonly reply: Reply.Reply }
-  /** 421: the server is closing the channel. */
-  | { readonly _tag: "ServiceClosing"; readonly phase: Phase; readonly reply: Reply.Reply }
-  | { readonly _tag: "Closed"; readonly phase: Phase }
-  | { readonly _tag: "TimedOut"; readonly phase: Phase }
-  | { readonly _tag: "ProtocolError"; readonly phase: Phase; readonly error: RemoteProtocolError }
-  /** TLS was required and the server did not offer it, or refused STARTTLS. */
-  | { readonly _tag: "TlsUnavailable"; readonly reply: Option.Option<Reply.Reply> }
-  | { readonly _tag: "TlsFailed"; readonly message: string }
+export type SessionEnd = dialogue.ConversationEnd<Phase>
 
 /**
  * Why a recipient has no RCPT reply of its own although the session got that far.
@@ -210,8 +203,7 @@ export interface RecipientResult {
  * @since 0.1.0
  */
 export type ProbeResult =
-  | { readonly _tag: "NotRequested" }
-  /** No real recipient was accepted, so the domain is not catch-all and no probe was needed. */
+  /** No real recipient of the probe's domain was accepted, so no probe was needed. */
   | { readonly _tag: "NotNeeded" }
   /** `afterRset`: the first try met a full transaction and goes again in a new one. */
   | { readonly _tag: "Pending"; readonly afterRset?: boolean }
@@ -221,9 +213,19 @@ export type ProbeResult =
  * @category models
  * @since 0.1.0
  */
+export interface ProbeOutcome {
+  readonly mailbox: Mailbox
+  readonly result: ProbeResult
+}
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
 export interface SessionResult {
   readonly recipients: ReadonlyArray<RecipientResult>
-  readonly probe: ProbeResult
+  /** One per `Config.probes`, in the same order. */
+  readonly probes: ReadonlyArray<ProbeOutcome>
   readonly greeting: Option.Option<Reply.Reply>
   readonly capabilities: Option.Option<Capabilities.Capabilities>
   readonly tls: TlsStatus
@@ -253,7 +255,8 @@ export interface Session {
   readonly mailAccepted: boolean
   /** RCPTs of this transaction answered with something other than "too many recipients". */
   readonly answeredInTransaction: number
-  readonly probe: ProbeResult
+  /** One per `Config.probes`. */
+  readonly probes: ReadonlyArray<ProbeResult>
   readonly vrfyQueue: ReadonlyArray<number>
   readonly vrfySent: number
   readonly end: Option.Option<SessionEnd>
@@ -294,7 +297,7 @@ export const isDone = (session: Session): boolean => session.done
  */
 export const result = (session: Session): SessionResult => ({
   recipients: session.results,
-  probe: session.probe,
+  probes: session.config.probes.map((mailbox, i) => ({ mailbox, result: session.probes[i]! })),
   greeting: session.greeting,
   capabilities: session.capabilities,
   tls: session.tls,
@@ -317,7 +320,7 @@ export const finish = (
     ...session,
     end: end === undefined ? session.end : Option.some(end),
     tls: options.tls ?? session.tls,
-    probe: session.probe._tag === "Pending" ? { _tag: "NotNeeded" } : session.probe
+    probes: session.probes.map((p): ProbeResult => (p._tag === "Pending" ? { _tag: "NotNeeded" } : p))
   }
   if (options.quit === true) return send({ ...state, pending: [] }, [Command.quit], [{ phase: "AwaitQuit" }])
   const done: Session = { ...state, pending: [], handshaking: false, done: true }
@@ -334,6 +337,14 @@ export const send = (
   commands: ReadonlyArray<Command.Command>,
   awaiting: ReadonlyArray<Awaiting>
 ): Step => dialogue.send(session, commands, awaiting)
+
+/**
+ * A domain's identity for matching probes to recipients: A-label or literal, case-folded.
+ *
+ * @internal
+ */
+export const domainOf = (mailbox: Mailbox): string =>
+  (mailbox.domain._tag === "DomainName" ? mailbox.domain.ascii : mailbox.domain.text).toLowerCase()
 
 /**
  * Whether a recipient's RCPT reply settled nothing and VRFY may help.

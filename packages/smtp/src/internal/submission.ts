@@ -8,7 +8,6 @@
 import { Data, Option } from "effect"
 import type * as Capabilities from "../Capabilities.ts"
 import * as Command from "../Command.ts"
-import type { RemoteProtocolError } from "../ProtocolError.ts"
 import type * as Reply from "../Reply.ts"
 import type * as ReplyParser from "../ReplyParser.ts"
 import type * as Sasl from "../Sasl.ts"
@@ -199,18 +198,9 @@ export interface MessageResult {
  * @since 0.1.0
  */
 export type SessionEnd =
-  | { readonly _tag: "Completed" }
+  | dialogue.ConversationEnd<Phase>
   /** Finished with the connection open and ready for another message (`keepOpen`). */
   | { readonly _tag: "Held" }
-  /** A negative reply that ends the conversation (554 greeting, EHLO or RSET refused). */
-  | { readonly _tag: "Rejected"; readonly phase: Phase; readonly reply: Reply.Reply }
-  /** 421: the server is closing the channel. */
-  | { readonly _tag: "ServiceClosing"; readonly phase: Phase; readonly reply: Reply.Reply }
-  | { readonly _tag: "Closed"; readonly phase: Phase }
-  | { readonly _tag: "TimedOut"; readonly phase: Phase }
-  | { readonly _tag: "ProtocolError"; readonly phase: Phase; readonly error: RemoteProtocolError }
-  | { readonly _tag: "TlsUnavailable"; readonly reply: Option.Option<Reply.Reply> }
-  | { readonly _tag: "TlsFailed"; readonly message: string }
   /** We did not authenticate: nothing usable offered, or no TLS and cleartext not allowed. */
   | {
       readonly _tag: "AuthUnavailable"

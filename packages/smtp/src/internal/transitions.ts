@@ -12,8 +12,10 @@ import * as Reply from "../Reply.ts"
 import { describeTls, upgrade } from "./dialogue.ts"
 import {
   type Awaiting,
+  domainOf,
   finish,
   note,
+  type ProbeResult,
   type RecipientResult,
   send,
   type Session,
@@ -113,15 +115,20 @@ const afterRcpts = (session: Session): Step => {
   return afterTransaction(session)
 }
 
-/** The real recipients are done: the catch-all probe, then VRFY, then QUIT. */
+/** The real recipients are done: the catch-all probes, then VRFY, then QUIT. */
 const afterTransaction = (session: Session): Step => {
-  if (session.probe._tag === "Pending") {
-    const accepted = session.results.some((r) => Option.exists(r.rcpt, Reply.isPositive))
+  const probeAt = session.probes.findIndex((p) => p._tag === "Pending")
+  if (probeAt >= 0) {
+    const probe = session.config.probes[probeAt]!
+    const domain = domainOf(probe)
+    // Only a domain that accepted a real recipient can be catch-all: the others need no probe.
+    const accepted = session.results.some(
+      (r) => domainOf(r.mailbox) === domain && Option.exists(r.rcpt, Reply.isPositive)
+    )
     if (accepted && session.mailAccepted) {
-      const probe = Option.getOrThrow(session.config.probe)
-      return send(session, [Command.rcptTo(probe.address)], [{ phase: "AwaitProbe" }])
+      return send(session, [Command.rcptTo(probe.address)], [{ phase: "AwaitProbe", probe: probeAt }])
     }
-    return afterTransaction({ ...session, probe: { _tag: "NotNeeded" } })
+    return afterTransaction(setProbe(session, probeAt, { _tag: "NotNeeded" }))
   }
   let state = session
   if (state.config.vrfy === "fallback" && state.vrfySent === 0 && state.vrfyQueue.length === 0) {
@@ -137,6 +144,11 @@ const afterTransaction = (session: Session): Step => {
   }
   return finish({ ...state, vrfyQueue: [] }, undefined, { quit: true })
 }
+
+const setProbe = (session: Session, index: number, probe: ProbeResult): Session => ({
+  ...session,
+  probes: session.probes.map((p, i) => (i === index ? probe : p))
+})
 
 const awaitingRcpt = (session: Session) => session.pending.some((a) => a.phase === "AwaitRcpt")
 
@@ -195,14 +207,17 @@ const reply: { readonly [P in Awaiting["phase"]]: Handler } = {
     }
     return awaitingRcpt(state) ? idle(state) : afterRcpts(state)
   },
-  AwaitProbe: (s, reply) =>
+  AwaitProbe: (s, reply, awaiting) => {
+    const index = "probe" in awaiting ? awaiting.probe : -1
+    const current = s.probes[index]
     // A transaction already at the server's recipient limit takes no probe: once more, in a new one.
-    Classify.isTooManyRecipients(reply) && !(s.probe._tag === "Pending" && s.probe.afterRset === true)
-      ? send({ ...s, probe: { _tag: "Pending", afterRset: true } }, [Command.rset], [{ phase: "AwaitRset" }])
-      : afterTransaction({ ...s, probe: { _tag: "Answered", reply } }),
+    return Classify.isTooManyRecipients(reply) && !(current?._tag === "Pending" && current.afterRset === true)
+      ? send(setProbe(s, index, { _tag: "Pending", afterRset: true }), [Command.rset], [{ phase: "AwaitRset" }])
+      : afterTransaction(setProbe(s, index, { _tag: "Answered", reply }))
+  },
   AwaitRset: (s, reply) => {
     if (!Reply.isPositive(reply)) return finish(s, { _tag: "Rejected", phase: "AwaitRset", reply }, { quit: true })
-    if (s.deferred.length === 0 && s.probe._tag === "Pending") {
+    if (s.deferred.length === 0 && s.probes.some((p) => p._tag === "Pending")) {
       // A transaction for the probe alone; its MAIL reply leads back to afterTransaction.
       return send(
         { ...s, mailAccepted: false, queue: [] },

@@ -1,8 +1,11 @@
 /**
  * The bulk engine: a stream of addresses in, a stream of verifications out, in constant memory.
  *
- * Addresses are grouped by domain inside a bounded window (unsorted input never forces the whole
- * list into memory): a group is checked as soon as it has a session's worth of recipients, or
+ * Addresses are grouped by MX plan inside a bounded window (unsorted input never forces the whole
+ * list into memory): domains whose MX hosts are the same (Google Workspace, Microsoft 365, a
+ * hosting provider) share a group, hence sessions; a domain without hosts (null MX, NXDOMAIN, DNS
+ * failure) is a group of its own. The plan is looked up (cached) as an address is read, several
+ * lookups at once, in input order. A group is checked as soon as it has a session's worth of recipients, or
  * when the window is half full (the largest group goes), or at the end of the input. Each input
  * holds one window permit from the moment it is read until its result is out, so the reader
  * never runs further ahead than the window. Duplicates are verified once: while the first is
@@ -18,11 +21,10 @@ export interface BulkOptions {
   readonly window: number
   readonly groups: number
   readonly batch: number
+  /** The group an address of this domain belongs to: equal keys share sessions. */
+  readonly planKey: (domain: Address.Domain) => Effect.Effect<string>
   /** Answers for every item now; the greylisted ones (`pending`) again from `later`. */
-  readonly verifyDomain: (
-    domain: Address.Domain,
-    items: ReadonlyArray<{ readonly input: string; readonly mailbox: Address.Mailbox }>
-  ) => Effect.Effect<{
+  readonly verifyGroup: (items: ReadonlyArray<Item>) => Effect.Effect<{
     readonly now: ReadonlyArray<Verification>
     readonly pending: ReadonlyArray<number>
     readonly later: Effect.Effect<ReadonlyArray<readonly [number, Verification]>>
@@ -30,16 +32,18 @@ export interface BulkOptions {
   readonly syntaxError: (input: string, error: Address.AddressError) => Effect.Effect<Verification>
 }
 
+interface Item {
+  readonly input: string
+  readonly mailbox: Address.Mailbox
+}
+
 interface Group {
-  readonly domain: Address.Domain
-  readonly items: Array<{ readonly input: string; readonly mailbox: Address.Mailbox }>
+  readonly items: Array<Item>
 }
 
 // Results kept to answer later duplicates without asking again. Each holds its transcript (a few
 // KiB), so this, more than the window, sets the engine's memory: 50,000 cost ~250 MB.
 const DONE_CACHE = 5_000
-
-const domainKey = (domain: Address.Domain) => (domain._tag === "DomainName" ? domain.ascii : domain.text)
 
 export const verifyMany = <E, R>(
   input: Stream.Stream<string, E, R>,
@@ -77,7 +81,7 @@ export const verifyMany = <E, R>(
             grouped -= group.items.length
             const settleAt = (i: number, v: Verification) => settle(group.items[i]!.mailbox.address, v)
             const work = Effect.gen(function* () {
-              const staged = yield* options.verifyDomain(group.domain, group.items).pipe(slots.withPermits(1))
+              const staged = yield* options.verifyGroup(group.items).pipe(slots.withPermits(1))
               const waiting = new Set(staged.pending)
               yield* Effect.forEach(staged.now, (v, i) => (waiting.has(i) ? Effect.void : settleAt(i, v)), {
                 discard: true
@@ -107,27 +111,44 @@ export const verifyMany = <E, R>(
           return best
         }
 
-        yield* Stream.runForEach(input, (raw) =>
+        // Syntax and duplicates first, in order; then the plan lookups, a few at once (DNS is slow,
+        // the reader should not wait on one domain at a time); then grouping, in order again.
+        const fresh = Stream.mapEffect(input, (raw) =>
           Effect.gen(function* () {
             yield* permits.take(1)
             const parsed = Address.parse(raw)
-            if (parsed._tag === "Failure") return yield* emit(yield* options.syntaxError(raw, parsed.failure))
+            if (parsed._tag === "Failure") {
+              yield* emit(yield* options.syntaxError(raw, parsed.failure))
+              return undefined
+            }
             const mailbox = parsed.success
             const key = mailbox.address
             const known = done.get(key)
-            if (known !== undefined) return yield* emit(new Verification({ ...known, address: raw }))
+            if (known !== undefined) {
+              yield* emit(new Verification({ ...known, address: raw }))
+              return undefined
+            }
             const wait = waiting.get(key)
             if (wait !== undefined) {
               wait.push(raw)
-              return
+              return undefined
             }
             waiting.set(key, [])
-            const dk = domainKey(mailbox.domain)
-            const group = groups.get(dk) ?? { domain: mailbox.domain, items: [] }
-            group.items.push({ input: raw, mailbox })
-            groups.set(dk, group)
+            return { input: raw, mailbox }
+          })
+        ).pipe(
+          Stream.filter((item): item is Item => item !== undefined),
+          Stream.mapEffect((item) => Effect.map(options.planKey(item.mailbox.domain), (key) => ({ item, key })), {
+            concurrency: Math.max(1, options.groups)
+          })
+        )
+        yield* Stream.runForEach(fresh, ({ item, key }) =>
+          Effect.gen(function* () {
+            const group = groups.get(key) ?? { items: [] }
+            group.items.push(item)
+            groups.set(key, group)
             grouped++
-            if (group.items.length >= options.batch) yield* dispatch(dk)
+            if (group.items.length >= options.batch) yield* dispatch(key)
             // Half the window waiting in groups: send the largest, so reading never stalls for long.
             while (grouped >= Math.max(1, Math.floor(window / 2))) yield* dispatch(largest()!)
           })

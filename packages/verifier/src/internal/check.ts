@@ -1,5 +1,6 @@
 /**
- * Asks a domain's MX hosts about a batch of its mailboxes: one session for many recipients,
+ * Asks MX hosts about a batch of mailboxes (of one domain, or of several sharing these hosts):
+ * one session for many recipients,
  * a new session when the server hangs up after progress (error limits, 452), the next MX address
  * when a host cannot answer at all, TLS off when an opportunistic handshake breaks.
  *
@@ -28,14 +29,18 @@ export interface Checked {
   readonly evidence: ReadonlyArray<Evidence>
   /** The deadline in force (set by the first connection when the context had none). */
   readonly deadline: number | undefined
-  /** Some(true): the probe was accepted. Some(false): the server rejects unknown mailboxes. */
-  readonly catchAll: Option.Option<boolean>
+  /**
+   * What was learnt per domain key (`domainKey`): true, its probe was accepted; false, the server
+   * rejects unknown mailboxes of that domain. Domains with no answer are absent.
+   */
+  readonly catchAll: ReadonlyMap<string, boolean>
 }
 
 export interface CheckContext {
   readonly config: VerifierConfig
   readonly policy: Policy.Policies
-  readonly probe: Option.Option<Address.Mailbox>
+  /** The catch-all probe of each domain still to probe, by `domainKey`. */
+  readonly probes: ReadonlyMap<string, Address.Mailbox>
   /**
    * Epoch millis after which nothing new starts; undefined: `timeout` from the first connection,
    * so that waiting for a connection slot in a bulk run does not eat an address's time.
@@ -80,16 +85,23 @@ const sessionDetail = (result: Session.SessionResult): string => {
   }
 }
 
-const catchAllFrom = (result: Session.SessionResult): Option.Option<boolean> => {
-  if (result.probe._tag === "Answered") {
-    const o = Classify.classify("AwaitProbe", result.probe.reply)
+/** The key a domain's probe and catch-all status are filed under. */
+export const domainKey = (domain: Address.Domain) => (domain._tag === "DomainName" ? domain.ascii : domain.text)
+
+/** Catch-all of one domain, from its own probe or its own recipients' replies (domains sharing a host may differ). */
+const catchAllFrom = (result: Session.SessionResult, key: string): Option.Option<boolean> => {
+  const probe = result.probes.find((p) => domainKey(p.mailbox.domain) === key)
+  if (probe !== undefined && probe.result._tag === "Answered") {
+    const o = Classify.classify("AwaitProbe", probe.result.reply)
     if (o.verdict === "deliverable") return Option.some(true)
     if (o.verdict === "undeliverable") return Option.some(false)
     return Option.none()
   }
-  // A server that rejected a real recipient as unknown is not catch-all.
-  const rejects = result.recipients.some((r) =>
-    Option.exists(r.rcpt, (reply) => Classify.classify("AwaitRcpt", reply).reason === "mailbox_unknown")
+  // A server that rejected a real recipient of this domain as unknown is not catch-all for it.
+  const rejects = result.recipients.some(
+    (r) =>
+      domainKey(r.mailbox.domain) === key &&
+      Option.exists(r.rcpt, (reply) => Classify.classify("AwaitRcpt", reply).reason === "mailbox_unknown")
   )
   return rejects ? Option.some(false) : Option.none()
 }
@@ -110,8 +122,8 @@ export const check = (
     )
     const attempts: Array<Array<Attempt>> = mailboxes.map(() => [])
     let pending = mailboxes.map((_, i) => i)
-    let probe = ctx.probe
-    let catchAll = Option.none<boolean>()
+    const probes = new Map(ctx.probes)
+    const catchAll = new Map<string, boolean>()
     let deadline = ctx.deadline
 
     search: for (const host of hosts) {
@@ -129,11 +141,12 @@ export const check = (
             break search
           }
           const batch = pending.slice(0, config.recipientsPerSession)
+          const domains = new Set(batch.map((i) => domainKey(mailboxes[i]!.domain)))
           const session = Session.make({
             clientName: config.helo,
             mailFrom: config.mailFrom,
             recipients: batch.map((i) => mailboxes[i]!),
-            probe,
+            probes: Array.from(probes).flatMap(([key, probe]) => (domains.has(key) ? [probe] : [])),
             tls,
             servername: host.host,
             vrfy: config.vrfy ? "fallback" : "off",
@@ -173,8 +186,15 @@ export const check = (
           const result = run.success
           const hostAttempt: Policy.HostAttempt = { _tag: "Session", result }
           const detail = sessionDetail(result)
-          if (Option.isNone(catchAll)) catchAll = catchAllFrom(result)
-          if (Option.isSome(catchAll) || result.probe._tag === "Answered") probe = Option.none()
+          for (const key of domains) {
+            if (catchAll.has(key)) continue
+            const learnt = catchAllFrom(result, key)
+            if (Option.isSome(learnt)) catchAll.set(key, learnt.value)
+            const answered = result.probes.some(
+              (p) => p.result._tag === "Answered" && domainKey(p.mailbox.domain) === key
+            )
+            if (Option.isSome(learnt) || answered) probes.delete(key)
+          }
 
           let progress = false
           batch.forEach((i, k) => {
