@@ -29,7 +29,7 @@ import { provide } from "./Verify.ts"
 export const gracePeriod = "2 seconds"
 
 /**
- * Addresses the verifier holds while grouping them by domain.
+ * Addresses the verifier holds while grouping them by domain and shared MX host.
  *
  * @category constants
  * @since 0.1.0

@@ -149,7 +149,7 @@ export const run: Effect.Effect<void, ExitCode.Exit, FileSystem.FileSystem | Pat
       [
         `${lines.length} result lines for ${addresses.length} input lines (duplicates verified once, answered each time).`,
         `The SMTP servers saw ${connections} connections and ${rcpts} RCPT commands for ${addresses.length} addresses:`,
-        "addresses are grouped by domain and many RCPTs share one session (pipelined);",
+        "addresses are grouped by domain (and by MX host when domains share one) and many RCPTs share one session (pipelined);",
         `Each host counted at most ${peak} open at once: the verifier opens at most --per-host (default 2)`,
         "per host; a host may still count one that is closing.",
         "",

@@ -144,7 +144,7 @@ const batch = HttpApiEndpoint.post("batch", "/v1/verify/batch", {
   .annotate(OpenApi.Summary, `Verify up to ${maxBatch} addresses`)
   .annotate(
     OpenApi.Description,
-    "Groups the addresses by domain and asks each domain's servers in as few SMTP sessions as the policy allows. Results come back in the input's order."
+    "Groups the addresses by domain, and by MX host when domains share one, and asks their servers in as few SMTP sessions as the policy allows. Results come back in the input's order."
   )
 
 const health = HttpApiEndpoint.get("health", "/v1/health", { success: Health }).annotate(
