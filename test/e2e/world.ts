@@ -10,6 +10,27 @@ export const helo = "e2e.rcpt.test"
 /** The state directory of up.sh (the self-signed certificate, the guard resolv.conf, the logs). */
 export const stateDir = process.env["MAIL_WORLD_DIR"] ?? "/tmp/rcpt-mail-world"
 
+/** Sending (issue 9): Postfix with Cyrus SASL on its own loopback address. */
+export const sendHost = "127.0.0.8"
+/** Submission: STARTTLS required before anything, AUTH (PLAIN LOGIN CRAM-MD5) only under TLS. */
+export const submissionPort = 587
+/** Submissions: implicit TLS, then AUTH. */
+export const submissionsPort = 465
+/** Port 25 of `sendHost`: a relay that offers no AUTH. */
+export const relayPort = 25
+/** The domain delivered to Maildirs under `${stateDir}/mail/send.test/<user>/`. */
+export const sendDomain = "send.test"
+export const sendRecipients = { to: "rcpt-to@send.test", cc: "rcpt-cc@send.test", bcc: "rcpt-bcc@send.test" } as const
+/** The sasldb user (realm mail.test) and its password (up.sh's MAIL_WORLD_SASL_PASSWORD). */
+export const saslUser = "sender@mail.test"
+export const saslPassword = process.env["MAIL_WORLD_SASL_PASSWORD"] ?? "s3cret-e2e"
+/** The submission listeners' self-signed certificate (names mx.send.test and 127.0.0.8). */
+export const sendCertFile = `${stateDir}/tls/send-cert.pem`
+/** Where Postfix logs (postlogd). */
+export const postfixLog = `${stateDir}/log/postfix.log`
+/** The Maildirs' root: `${mailDir}/<domain>/<user>/new`. */
+export const mailDir = `${stateDir}/mail`
+
 /**
  * `n` random lower-case letters. postgrey remembers (client /24, sender, recipient) triplets and
  * turns digits in the sender's local part into `#`: only letters make a sender new to it.

@@ -326,6 +326,12 @@ export const connect = (options: ConnectOptions): Effect.Effect<NodeConnection, 
           minVersion: "TLSv1.2",
           // SNI carries host names only (RFC 6066 section 3).
           ...(servername !== "" && Net.isIP(servername) === 0 ? { servername } : {}),
+          // Without SNI Node checks the certificate against "localhost": name the host (or IP) we dialled.
+          ...(servername !== ""
+            ? {
+                checkServerIdentity: (_: string, cert: Tls.PeerCertificate) => Tls.checkServerIdentity(servername, cert)
+              }
+            : {}),
           ...(tlsOptions.ca !== undefined ? { ca: [...tlsOptions.ca] } : {})
         })
         state.tls = tls

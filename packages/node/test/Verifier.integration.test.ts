@@ -194,3 +194,20 @@ describe("Verifier against real servers on loopback", () => {
     )
   )
 })
+
+describe("certificate checks", () => {
+  it.live("with the world's certificate as CA the MX's certificate verifies, by name and by IP literal", () =>
+    withWorld(
+      (v) =>
+        Effect.gen(function* () {
+          const byName = yield* v.verify("alice@alpha.test")
+          assert.strictEqual(byName.tls.status, "established")
+          assert.strictEqual(byName.tls.authorized, true, byName.tls.error ?? "")
+          const byLiteral = yield* v.verify("postmaster@[127.0.0.2]")
+          assert.strictEqual(byLiteral.tls.status, "established")
+          assert.strictEqual(byLiteral.tls.authorized, true, byLiteral.tls.error ?? "")
+        }),
+      { ca: [MailWorld.certificate] }
+    )
+  )
+})

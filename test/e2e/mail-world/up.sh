@@ -17,6 +17,12 @@ DIR=${MAIL_WORLD_DIR:-/tmp/rcpt-mail-world}
 OPT=${MAIL_WORLD_OPT:-/opt/rcpt-mail-world}
 DNS_PORT=5354
 POSTGREY_PORT=10023
+# Submission (issue 9): Postfix on 127.0.0.8, ports 25 (relay, no AUTH), 587 (STARTTLS + AUTH),
+# 465 (implicit TLS + AUTH), Cyrus SASL with a sasldb in the state dir.
+SEND_IP=127.0.0.8
+SASL_REALM=mail.test
+SASL_USER=sender
+SASL_PASSWORD=${MAIL_WORLD_SASL_PASSWORD:-s3cret-e2e}
 GREYLIST_DELAY=${MAIL_WORLD_GREYLIST_DELAY:-2}
 
 INSTALL_ONLY=0
@@ -45,7 +51,10 @@ T_ALL=$(now)
 # ------------------------------------------------------------------------------------------
 # dnsmasq-base is the dnsmasq binary without its init/runit service; bind9-dnsutils gives dig;
 # libevent is the one library the unpacked OpenSMTPD needs that Postfix does not pull in.
-PACKAGES=(postfix dnsmasq-base postgrey openssl bind9-dnsutils libevent-2.1-7 ca-certificates)
+# sasl2-bin gives saslpasswd2 (the sasldb of the submission listeners); libsasl2-modules the
+# PLAIN/LOGIN/CRAM-MD5 plugins Postfix's Cyrus SASL loads (libsasl2-modules-db, sasldb itself,
+# comes with Postfix).
+PACKAGES=(postfix dnsmasq-base postgrey openssl bind9-dnsutils libevent-2.1-7 ca-certificates sasl2-bin libsasl2-modules)
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 
@@ -147,7 +156,7 @@ if [ -d "$DIR/run" ] && ls "$DIR"/run/*.pid >/dev/null 2>&1; then
   "$HERE/down.sh"
 fi
 
-for n in 2 3 4 5 6 7 9; do
+for n in 2 3 4 5 6 7 8 9; do
   ip=127.0.0.$n
   if ! ip route get "$ip" 2>/dev/null | grep -q '^local .* dev lo'; then
     log "adding $ip/32 to lo"
@@ -158,7 +167,7 @@ for n in 2 3 4 5 6 7 9; do
 done
 
 busy=$(ss -Hltnu 2>/dev/null | awk '{print $5}' |
-  grep -E "^(0\.0\.0\.0|\*|\[::\]|127\.0\.0\.[2-7]):25$|^(0\.0\.0\.0|\*|\[::\]|127\.0\.0\.1):($DNS_PORT|$POSTGREY_PORT)$|^(0\.0\.0\.0|\*|\[::\]|127\.0\.0\.9):25$" |
+  grep -E "^(0\.0\.0\.0|\*|\[::\]|127\.0\.0\.[2-8]):25$|^(0\.0\.0\.0|\*|\[::\]|127\.0\.0\.8):(465|587)$|^(0\.0\.0\.0|\*|\[::\]|127\.0\.0\.1):($DNS_PORT|$POSTGREY_PORT)$|^(0\.0\.0\.0|\*|\[::\]|127\.0\.0\.9):25$" |
   sort -u || true)
 [ -z "$busy" ] || die "already in use by a process this script did not start: $(echo "$busy" | tr '\n' ' ')"
 
@@ -177,6 +186,14 @@ lookup file bind
 family inet4
 EOF
 
+# hosts file for clients that connect to the submission server by name (the e2e tests bind it
+# over /etc/hosts in the CLI's mount namespace): its certificate names mx.send.test.
+cat >"$DIR/hosts" <<EOF
+127.0.0.1 localhost
+$SEND_IP mx.send.test
+EOF
+chmod 644 "$DIR/hosts"
+
 if [ ! -s "$DIR/tls/cert.pem" ] || [ ! -s "$DIR/tls/key.pem" ]; then
   openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -sha256 \
     -subj "/CN=mx.tls.test" \
@@ -186,6 +203,15 @@ if [ ! -s "$DIR/tls/cert.pem" ] || [ ! -s "$DIR/tls/key.pem" ]; then
 fi
 chmod 644 "$DIR/tls/cert.pem"
 chmod 600 "$DIR/tls/key.pem"
+# The submission listeners' own certificate: clients connect to the address, so it names it.
+if [ ! -s "$DIR/tls/send-cert.pem" ] || [ ! -s "$DIR/tls/send-key.pem" ]; then
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -sha256 \
+    -subj "/CN=mx.send.test" -addext "subjectAltName=DNS:mx.send.test,IP:$SEND_IP" \
+    -keyout "$DIR/tls/send-key.pem" -out "$DIR/tls/send-cert.pem" >>"$DIR/log/openssl.log" 2>&1 ||
+    die "openssl req (send) failed (see $DIR/log/openssl.log)"
+fi
+chmod 644 "$DIR/tls/send-cert.pem"
+chmod 600 "$DIR/tls/send-key.pem"
 
 # guarded [--bind SRC DST]... -- CMD...: exec CMD in a private mount namespace where
 # /etc/resolv.conf is ours (plus the given bind mounts). It execs: call it as "guarded ... &"
@@ -261,6 +287,9 @@ host-record=mx.opensmtpd.test,127.0.0.3
 # bulk.test: Postfix on 127.0.0.2 with stock error limits
 mx-host=bulk.test,mx.bulk.test,10
 host-record=mx.bulk.test,127.0.0.2
+# send.test: Postfix on $SEND_IP (25 relay, 587 STARTTLS + AUTH, 465 implicit TLS + AUTH)
+mx-host=send.test,mx.send.test,10
+host-record=mx.send.test,$SEND_IP
 EOF
 : >"$DIR/log/dnsmasq.log"
 chown nobody:nogroup "$DIR/log/dnsmasq.log"
@@ -295,7 +324,7 @@ record_pid postgrey $!
 # 6. Postfix: one instance, config/queue/data under $DIR/postfix, listeners on .2 .4 .5 .6 .7
 # ------------------------------------------------------------------------------------------
 PF=$DIR/postfix/etc
-VDOMAINS="alpha.test catchall.test failover.test implicit.test greylist.test tls.test tlsonly.test vrfy.test limit.test bulk.test"
+VDOMAINS="alpha.test catchall.test failover.test implicit.test greylist.test tls.test tlsonly.test vrfy.test limit.test bulk.test send.test"
 {
   echo "# virtual mailboxes (texthash: no postmap needed). Key -> maildir under $DIR/mail."
   for u in alice bob; do echo "$u@alpha.test alpha.test/$u/"; done
@@ -308,7 +337,29 @@ VDOMAINS="alpha.test catchall.test failover.test implicit.test greylist.test tls
   echo "alice@vrfy.test vrfy.test/alice/"
   for i in $(seq 1 20); do echo "u$i@limit.test limit.test/u$i/"; done
   for u in alice bob; do echo "$u@bulk.test bulk.test/$u/"; done
+  for u in rcpt-to rcpt-cc rcpt-bcc; do echo "$u@send.test send.test/$u/"; done
 } >"$PF/vmailbox"
+
+# Cyrus SASL for the submission listeners: a sasldb (fresh on every start) with one user,
+# $SASL_USER@$SASL_REALM, and the config of the SASL application "smtpd" (smtpd_sasl_path).
+# Upstream Postfix reads it from cyrus_sasl_config_path (main.cf below); Debian's Postfix ignores
+# that and looks in \$config_directory/sasl, so the file lives in $PF/sasl and both point there.
+# (Without it, Cyrus offers every mechanism and looks for /etc/sasldb2, which is not ours.)
+SASL_CONF=$PF/sasl
+mkdir -p "$SASL_CONF"
+rm -f "$DIR/sasldb2"
+printf '%s' "$SASL_PASSWORD" | saslpasswd2 -c -p -f "$DIR/sasldb2" -u "$SASL_REALM" "$SASL_USER" ||
+  die "saslpasswd2 failed"
+chown root:postfix "$DIR/sasldb2"
+chmod 640 "$DIR/sasldb2"
+cat >"$SASL_CONF/smtpd.conf" <<EOF
+pwcheck_method: auxprop
+auxprop_plugin: sasldb
+sasldb_path: $DIR/sasldb2
+mech_list: PLAIN LOGIN CRAM-MD5
+EOF
+chmod 755 "$SASL_CONF"
+chmod 644 "$SASL_CONF/smtpd.conf"
 printf '# recipient domains whose RCPTs go through postgrey\ngreylist.test greylist\n' >"$PF/greylist_access"
 
 cat >"$PF/main.cf" <<EOF
@@ -364,6 +415,14 @@ smtpd_tls_key_file = $DIR/tls/key.pem
 smtpd_tls_security_level = none
 smtp_tls_security_level = none
 
+# SASL (Cyrus, sasldb): AUTH is enabled only on the submission listeners of $SEND_IP (master.cf)
+smtpd_sasl_type = cyrus
+smtpd_sasl_path = smtpd
+cyrus_sasl_config_path = $SASL_CONF
+smtpd_sasl_auth_enable = no
+smtpd_sasl_security_options = noanonymous
+smtpd_sasl_local_domain =
+
 # VRFY answers "502 5.5.1 VRFY command is disabled" except on 127.0.0.6 (vrfy.test)
 disable_vrfy_command = yes
 # left at their stock values on purpose (the bulk scenario depends on them):
@@ -403,6 +462,15 @@ lmtp            unix  -       -       n       -       -       lmtp
 anvil           unix  -       -       n       -       1       anvil
 scache          unix  -       -       n       -       1       scache
 postlog         unix-dgram n  -       n       -       1       postlogd
+EOF
+# send.test on $SEND_IP: 25 relay (no AUTH), 587 submission (STARTTLS before anything, AUTH only
+# under TLS), 465 submissions (implicit TLS, AUTH). Only authenticated clients may submit.
+SEND_TLS="-o smtpd_tls_cert_file=$DIR/tls/send-cert.pem -o smtpd_tls_key_file=$DIR/tls/send-key.pem"
+SEND_AUTH="-o smtpd_sasl_auth_enable=yes -o smtpd_tls_auth_only=yes -o smtpd_recipient_restrictions=permit_sasl_authenticated,reject -o smtpd_relay_restrictions=permit_sasl_authenticated,reject"
+cat >>"$PF/master.cf" <<EOF
+$SEND_IP:25    inet  n       -       n       -       -       smtpd -o syslog_name=postfix/send -o myhostname=mx.send.test
+$SEND_IP:587   inet  n       -       n       -       -       smtpd -o syslog_name=postfix/submission -o myhostname=mx.send.test -o smtpd_tls_security_level=encrypt $SEND_TLS $SEND_AUTH
+$SEND_IP:465   inet  n       -       n       -       -       smtpd -o syslog_name=postfix/submissions -o myhostname=mx.send.test -o smtpd_tls_wrappermode=yes -o smtpd_tls_security_level=encrypt $SEND_TLS $SEND_AUTH
 EOF
 
 chown root:root "$DIR/postfix/spool"
@@ -446,17 +514,23 @@ record_pid opensmtpd $!
 # ------------------------------------------------------------------------------------------
 # 8. Wait until everything answers (max ~30 s)
 # ------------------------------------------------------------------------------------------
-greeting() { # greeting IP: print the first line an SMTP server at IP:25 sends
+greeting() { # greeting IP[:PORT]: print the first line an SMTP server at IP:PORT (25) sends
+  local host=${1%%:*} port=25
+  [ "$host" = "$1" ] || port=${1#*:}
   # shellcheck disable=SC2016 # the inner script expands its own arguments
-  timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/25" && IFS= read -r line <&3 &&
-    printf "QUIT\r\n" >&3 && printf "%s\n" "$line"' greeting "$1" 2>/dev/null | tr -d '\r'
+  timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/$2" && IFS= read -r line <&3 &&
+    printf "QUIT\r\n" >&3 && printf "%s\n" "$line"' greeting "$host" "$port" 2>/dev/null | tr -d '\r'
+}
+tls_greeting() { # tls_greeting IP:PORT: the first line an implicit-TLS SMTP server sends
+  printf 'QUIT\r\n' | timeout 5 openssl s_client -connect "$1" -quiet -verify_quiet 2>/dev/null |
+    head -n 1 | tr -d '\r'
 }
 alive() { # every recorded process still runs?
   local f
   for f in "$DIR"/run/*.pid; do kill -0 "$(cat "$f")" 2>/dev/null || { basename "$f" .pid; return 1; }; done
 }
 deadline=$((SECONDS + 30))
-waiting="dns postgrey 127.0.0.2 127.0.0.3 127.0.0.4 127.0.0.5 127.0.0.6 127.0.0.7"
+waiting="dns postgrey 127.0.0.2 127.0.0.3 127.0.0.4 127.0.0.5 127.0.0.6 127.0.0.7 $SEND_IP $SEND_IP:587 tls:$SEND_IP:465"
 declare -A BANNER
 while [ -n "$waiting" ]; do
   if ! dead=$(alive); then
@@ -468,6 +542,9 @@ while [ -n "$waiting" ]; do
     case "$w" in
       dns) dig +time=1 +tries=1 -p "$DNS_PORT" @127.0.0.1 alpha.test MX +short 2>/dev/null | grep -q mx.alpha.test || left="$left $w" ;;
       postgrey) timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$POSTGREY_PORT" 2>/dev/null || left="$left $w" ;;
+      tls:*)
+        if line=$(tls_greeting "${w#tls:}") && [ "${line:0:4}" = "220 " ]; then BANNER[$w]=$line; else left="$left $w"; fi
+        ;;
       *)
         if line=$(greeting "$w") && [ "${line:0:4}" = "220 " ]; then BANNER[$w]=$line; else left="$left $w"; fi
         ;;
@@ -494,5 +571,8 @@ mail-world: up in $(since "$T_ALL")s (install ${INSTALL_SECS}s, start ${START_SE
   127.0.0.5:25  ${BANNER[127.0.0.5]}   tlsonly.test (STARTTLS required)
   127.0.0.6:25  ${BANNER[127.0.0.6]}   vrfy.test (VRFY enabled)
   127.0.0.7:25  ${BANNER[127.0.0.7]}   limit.test (5 RCPT per transaction)
+  $SEND_IP:25  ${BANNER[$SEND_IP]}   send.test relay (no AUTH)
+  $SEND_IP:587 ${BANNER[$SEND_IP:587]}   send.test submission (STARTTLS required, then AUTH as $SASL_USER@$SASL_REALM)
+  $SEND_IP:465 ${BANNER[tls:$SEND_IP:465]}   send.test submissions (implicit TLS, AUTH)
   127.0.0.9:25  (nothing listens)   dead.failover.test
 EOF

@@ -148,7 +148,8 @@ export const check = (
             recipients: batch.map((i) => mailboxes[i]!),
             probes: Array.from(probes).flatMap(([key, probe]) => (domains.has(key) ? [probe] : [])),
             tls,
-            servername: host.host,
+            // An address literal has no name: SNI is left out and the certificate is checked against the IP.
+            servername: host.host.startsWith("[") ? address : host.host,
             vrfy: config.vrfy ? "fallback" : "off",
             pipelining: config.pipelining,
             maxPipeline: config.maxPipeline,
