@@ -23,34 +23,54 @@ export const config = (overrides: Partial<Session.Config> & { readonly to?: Read
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 
-export interface Run {
-  readonly result: Session.SessionResult
+/** What playing a script against a session machine gave. */
+export interface Played<S, R, T extends string> {
+  readonly result: R
   readonly sent: ReadonlyArray<string>
   /** Bytes of each Send action, split in lines: shows what was pipelined together. */
   readonly writes: ReadonlyArray<ReadonlyArray<string>>
-  readonly actions: ReadonlyArray<Session.Action["_tag"]>
-  readonly state: Session.Session
+  readonly actions: ReadonlyArray<T>
+  readonly state: S
+  /** Everything the client wrote, as one string. */
+  readonly wire: string
 }
 
-export const run = (cfg: Session.Config, script: string): Run => {
-  let state = Session.make(cfg)
+type PlayedAction<R> =
+  | { readonly _tag: "Send"; readonly bytes: Uint8Array }
+  | { readonly _tag: "Finished"; readonly result: R }
+  | { readonly _tag: "UpgradeTls" | "Close" }
+
+/**
+ * Plays a script against any session machine with the shared inputs (verification or submission):
+ * `C:` alone is an empty client line; `* tls` completes a handshake whose certificate is `authorized`.
+ */
+export const play = <S, R, A extends PlayedAction<R>>(
+  step: (state: S, input: Session.Input) => { readonly state: S; readonly actions: ReadonlyArray<A> },
+  initial: S,
+  script: string,
+  options: { readonly authorized: boolean }
+): Played<S, R, A["_tag"]> => {
+  let state = initial
   const sent: Array<string> = []
   const writes: Array<Array<string>> = []
-  const actions: Array<Session.Action["_tag"]> = []
-  let finished: Session.SessionResult | undefined
+  const actions: Array<A["_tag"]> = []
+  let wire = ""
+  let finished: { readonly result: R } | undefined
   const apply = (input: Session.Input) => {
-    const step = Session.step(state, input)
-    state = step.state
-    for (const a of step.actions) {
+    const next = step(state, input)
+    state = next.state
+    for (const a of next.actions as ReadonlyArray<PlayedAction<R>>) {
       actions.push(a._tag)
       if (a._tag === "Send") {
-        const lines = decoder.decode(a.bytes).split("\r\n").slice(0, -1)
+        const text = decoder.decode(a.bytes)
+        wire += text
+        const lines = text.split("\r\n").slice(0, -1)
         writes.push(lines)
         sent.push(...lines)
       }
       if (a._tag === "Finished") {
         assert.isUndefined(finished, "Finished emitted twice")
-        finished = a.result
+        finished = { result: a.result }
       }
     }
   }
@@ -70,7 +90,7 @@ export const run = (cfg: Session.Config, script: string): Run => {
       continue
     }
     flush()
-    if (line.startsWith("C: ")) {
+    if (line === "C:" || line.startsWith("C: ")) {
       expected.push(line.slice(3))
       assert.deepStrictEqual(sent.slice(0, expected.length), expected, `client lines up to ${JSON.stringify(line)}`)
     } else if (line === "* tls") {
@@ -79,8 +99,8 @@ export const run = (cfg: Session.Config, script: string): Run => {
           info: {
             protocol: "TLSv1.3",
             cipher: "TLS_AES_256_GCM_SHA384",
-            authorized: false,
-            authorizationError: Option.some("SELF_SIGNED")
+            authorized: options.authorized,
+            authorizationError: options.authorized ? Option.none() : Option.some("SELF_SIGNED")
           }
         })
       )
@@ -92,8 +112,13 @@ export const run = (cfg: Session.Config, script: string): Run => {
   flush()
   assert.deepStrictEqual(sent, expected, "the client sent exactly the scripted lines")
   assert.isDefined(finished, "the session finished")
-  return { result: finished!, sent, writes, actions, state }
+  return { result: finished!.result, sent, writes, actions, state, wire }
 }
+
+export type Run = Played<Session.Session, Session.SessionResult, Session.Action["_tag"]>
+
+export const run = (cfg: Session.Config, script: string): Run =>
+  play(Session.step, Session.make(cfg), script, { authorized: false })
 
 export const rcptCodes = (r: Run) =>
   r.result.recipients.map((x) => Option.getOrUndefined(Option.map(x.rcpt, (y) => y.code)))

@@ -2,10 +2,10 @@
 // `S:` lines are server bytes (consecutive ones arrive in one packet), `C:` lines are what the
 // client must have sent by then (`C:` alone is an empty line, e.g. the one after the headers),
 // `*` lines are events (`* tls`, `* tls-fail`, `* close`, `* timeout`).
-import { assert } from "@effect/vitest"
 import { Option } from "effect"
 import * as Crypto from "node:crypto"
 import * as Submission from "../src/Submission.ts"
+import { play, type Played } from "./helpers.ts"
 
 export const hmacMd5 = (key: Uint8Array, data: Uint8Array): Uint8Array =>
   new Uint8Array(Crypto.createHmac("md5", key).update(data).digest())
@@ -18,7 +18,6 @@ export const config = (overrides: Partial<Submission.Config> = {}): Submission.C
 })
 
 const encoder = new TextEncoder()
-const decoder = new TextDecoder()
 
 export const message = (
   recipients: ReadonlyArray<string>,
@@ -30,82 +29,10 @@ export const message = (
   body: encoder.encode(body)
 })
 
-export interface Run {
-  readonly result: Submission.SubmissionResult
-  readonly sent: ReadonlyArray<string>
-  /** Bytes of each Send action, split in lines: shows what was pipelined together. */
-  readonly writes: ReadonlyArray<ReadonlyArray<string>>
-  readonly actions: ReadonlyArray<Submission.Action["_tag"]>
-  readonly state: Submission.Submission
-  /** Everything the client wrote, as one string. */
-  readonly wire: string
-}
+export type Run = Played<Submission.Submission, Submission.SubmissionResult, Submission.Action["_tag"]>
 
-export const run = (initial: Submission.Submission, script: string): Run => {
-  let state = initial
-  const sent: Array<string> = []
-  const writes: Array<Array<string>> = []
-  const actions: Array<Submission.Action["_tag"]> = []
-  let wire = ""
-  let finished: Submission.SubmissionResult | undefined
-  const apply = (input: Submission.Input) => {
-    const step = Submission.step(state, input)
-    state = step.state
-    for (const a of step.actions) {
-      actions.push(a._tag)
-      if (a._tag === "Send") {
-        const text = decoder.decode(a.bytes)
-        wire += text
-        const lines = text.split("\r\n").slice(0, -1)
-        writes.push(lines)
-        sent.push(...lines)
-      }
-      if (a._tag === "Finished") {
-        assert.isUndefined(finished, "Finished emitted twice")
-        finished = a.result
-      }
-    }
-  }
-  apply(Submission.Input.Connected())
-  const expected: Array<string> = []
-  let packet: Array<string> = []
-  const flush = () => {
-    if (packet.length > 0)
-      apply(Submission.Input.Received({ bytes: encoder.encode(packet.map((l) => `${l}\r\n`).join("")) }))
-    packet = []
-  }
-  for (const raw of script.split("\n")) {
-    const line = raw.trim()
-    if (line === "") continue
-    if (line.startsWith("S: ")) {
-      packet.push(line.slice(3))
-      continue
-    }
-    flush()
-    if (line === "C:" || line.startsWith("C: ")) {
-      expected.push(line.slice(3))
-      assert.deepStrictEqual(sent.slice(0, expected.length), expected, `client lines up to ${JSON.stringify(line)}`)
-    } else if (line === "* tls") {
-      apply(
-        Submission.Input.TlsEstablished({
-          info: {
-            protocol: "TLSv1.3",
-            cipher: "TLS_AES_256_GCM_SHA384",
-            authorized: true,
-            authorizationError: Option.none()
-          }
-        })
-      )
-    } else if (line === "* tls-fail") apply(Submission.Input.TlsFailed({ message: "handshake failure" }))
-    else if (line === "* close") apply(Submission.Input.ConnectionClosed())
-    else if (line === "* timeout") apply(Submission.Input.TimedOut())
-    else throw new Error(`bad script line: ${line}`)
-  }
-  flush()
-  assert.deepStrictEqual(sent, expected, "the client sent exactly the scripted lines")
-  assert.isDefined(finished, "the session finished")
-  return { result: finished!, sent, writes, actions, state, wire }
-}
+export const run = (initial: Submission.Submission, script: string): Run =>
+  play(Submission.step, initial, script, { authorized: true })
 
 /** The transcript as `C: ...` / `S: ...` / `* ...` lines. */
 export const transcript = (r: Run): ReadonlyArray<string> =>
