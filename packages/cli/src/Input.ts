@@ -361,6 +361,13 @@ export const open = (path: string): Effect.Effect<Source, ExitCode.Exit, FileSys
     const head = yield* Effect.scoped(
       fs.open(path, { flag: "r" }).pipe(Effect.flatMap((file) => file.readAlloc(sniffBytes)))
     ).pipe(Effect.mapError((e) => cannot(`cannot read (${e.message})`)))
+    // A byte-order mark FF FE / FE FF: UTF-16, which only a clear word helps with.
+    if (
+      Option.isSome(head) &&
+      ((head.value[0] === 0xff && head.value[1] === 0xfe) || (head.value[0] === 0xfe && head.value[1] === 0xff))
+    ) {
+      return yield* cannot("UTF-16 text (it starts with a UTF-16 byte-order mark): convert the list to UTF-8")
+    }
     if (Option.isSome(head) && head.value.includes(0)) {
       return yield* cannot("binary data (a NUL byte in the first 8 KiB): not an address list")
     }

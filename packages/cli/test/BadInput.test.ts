@@ -198,20 +198,19 @@ const cases: ReadonlyArray<Case> = [
       assert.strictEqual(rows.find((r) => r["address"] === good[1])!["verdict"], "deliverable")
     }
   },
-  // UTF-16 text always has NUL bytes early (the high byte of every ASCII character), so it is
-  // refused like any binary file: 66, one message, nothing verified, no garbage results.
+  // UTF-16 with a byte-order mark is named as such: 66, one message, nothing verified, no garbage results.
   {
-    name: "UTF-16LE with a BOM: refused as binary (66), no output",
+    name: "UTF-16LE with a BOM: refused as UTF-16 (66), no output",
     input: (dir) => write(dir, "utf16.txt", Buffer.from(`\uFEFF${good.join("\r\n")}\r\n`, "utf16le")),
     code: 66,
-    stderr: /utf16\.txt: binary data \(a NUL byte in the first 8 KiB\): not an address list/,
+    stderr: /utf16\.txt: UTF-16 text \(it starts with a UTF-16 byte-order mark\): convert the list to UTF-8/,
     check: refused
   },
   {
     name: "UTF-16BE with a BOM: refused the same way",
     input: (dir) => write(dir, "utf16be.txt", Buffer.from(`\uFEFF${good.join("\n")}\n`, "utf16le").swap16()),
     code: 66,
-    stderr: /utf16be\.txt: binary data \(a NUL byte in the first 8 KiB\): not an address list/,
+    stderr: /utf16be\.txt: UTF-16 text \(it starts with a UTF-16 byte-order mark\): convert the list to UTF-8/,
     check: refused
   },
   {
