@@ -201,8 +201,8 @@ const mailbox = (domain: DomainSpec, local: string, address: string): Answer => 
 }
 
 /**
- * The reply to `RCPT TO:<address>`: relay check, then greylisting (counted in `greylist` per client IP and
- * recipient), then the mailbox rules (full, disabled, user or catch-all, else unknown).
+ * The reply to `RCPT TO:<address>`: relay check, then the mailbox rules (full, disabled, user or catch-all, else
+ * unknown); a mailbox that would be accepted is greylisted first (counted in `greylist` per client IP and recipient).
  *
  * @category smtp
  * @since 0.1.0
@@ -212,8 +212,11 @@ export const rcpt = (host: HostPlan, address: string, clientIp: string, greylist
   if (parts === undefined) return { code: 501, text: "5.1.3 Bad recipient address syntax" }
   const domain = host.domains.get(parts.domain)
   if (domain === undefined) return { code: 554, text: `5.7.1 <${address}>: Relay access denied` }
+  const answer = mailbox(domain, parts.local, address)
+  // As Postfix with postgrey: an unknown (or refused) mailbox is refused at once; only one that would
+  // be accepted is greylisted first.
   const attempts = domain.greylist?.attempts ?? 0
-  if (attempts > 0) {
+  if (attempts > 0 && answer.code === 250) {
     const key = `${clientIp}|${parts.local}@${parts.domain}`
     const seen = greylist.get(key) ?? 0
     if (seen < attempts) {
@@ -224,7 +227,7 @@ export const rcpt = (host: HostPlan, address: string, clientIp: string, greylist
       }
     }
   }
-  return mailbox(domain, parts.local, address)
+  return answer
 }
 
 /**
