@@ -32,7 +32,9 @@ export const codes = {
   /** The output file cannot be created or written (EX_CANTCREAT). */
   cannotCreate: 73,
   /** Interrupted (Ctrl-C, SIGTERM). */
-  interrupted: 130
+  interrupted: 130,
+  /** Standard output was closed by its reader (`rcpt bulk list | head`), as a shell reports SIGPIPE. */
+  brokenPipe: 141
 } as const
 
 /**
@@ -48,10 +50,11 @@ export const help = [
   "  2    at least one risky, none undeliverable",
   "  3    at least one unknown, none undeliverable or risky",
   "  64   usage error: bad flag or value, bad RCPT_* variable, invalid config",
-  "  66   input file missing, unreadable, a directory or binary",
+  "  66   input file missing, unreadable, a directory, UTF-16 or binary",
   "  70   internal error",
   "  73   output file cannot be created or written",
-  "  130  interrupted (Ctrl-C)"
+  "  130  interrupted (Ctrl-C)",
+  "  141  standard output closed by its reader (e.g. piped into head)"
 ].join("\n")
 
 /**

@@ -163,11 +163,25 @@ const encoder = new TextEncoder()
 export const stdout = (format: Format): Effect.Effect<Writer> =>
   Effect.sync(() => {
     let header = format === "csv"
+    // A reader that went away (`rcpt bulk list | head`) ends the run quietly, as SIGPIPE would.
+    let closed = false
+    process.stdout.on("error", () => {
+      closed = true
+    })
     return {
       write: (v) =>
-        Effect.sync(() => {
-          process.stdout.write(header ? csvHeader + line(format, v) : line(format, v))
+        Effect.callback<void, ExitCode.Exit>((resume) => {
+          if (closed) return resume(Effect.fail(ExitCode.silent(ExitCode.codes.brokenPipe)))
+          const text = header ? csvHeader + line(format, v) : line(format, v)
           header = false
+          // Waiting for the write keeps a slow reader's backlog out of this process's memory.
+          process.stdout.write(text, (error) =>
+            resume(
+              error === undefined || error === null
+                ? Effect.void
+                : Effect.fail(ExitCode.silent(ExitCode.codes.brokenPipe))
+            )
+          )
         })
     }
   })
