@@ -18,6 +18,8 @@ describe("rcpt bulk into a closed pipe", () => {
         child.stdout!.destroy()
       })
       child.on("close", (code) => resume(Effect.succeed({ code, stderr, first })))
+      // The child stops reading once it is done: our end of its stdin may meet EPIPE too.
+      child.stdin!.on("error", () => {})
       child.stdin!.end(lines)
       return Effect.sync(() => child.kill("SIGKILL"))
     }).pipe(

@@ -37,6 +37,8 @@ export const finish = (child: ChildProcess, stdin?: string): Effect.Effect<Ran> 
     child.stdout!.setEncoding("utf8").on("data", (d: string) => (stdout += d))
     child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d))
     child.on("close", (code, signal) => resume(Effect.succeed({ code, signal, stdout, stderr })))
+    // A child that exits before reading its input (a refused file, a usage error) closes the pipe.
+    child.stdin!.on("error", () => {})
     child.stdin!.end(stdin ?? "")
     return Effect.sync(() => child.kill("SIGKILL"))
   })
