@@ -369,6 +369,14 @@ export const parseDomain = (input: string): Result.Result<Domain, AddressError> 
 }
 
 /**
+ * A domain as it goes on the wire: the A-label form of a name, or an address literal's text.
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const domainText = (domain: Domain): string => (domain._tag === "DomainName" ? domain.ascii : domain.text)
+
+/**
  * Whether `parse` accepts the input.
  *
  * @category guards

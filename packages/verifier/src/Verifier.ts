@@ -67,8 +67,7 @@ const probeFor = (domain: Address.Domain) =>
     let local = ""
     for (let i = 0; i < 20; i++)
       local += probeAlphabet[yield* Random.nextIntBetween(0, probeAlphabet.length, { halfOpen: true })]
-    const text = domain._tag === "DomainName" ? domain.ascii : domain.text
-    return Address.parse(`${local}@${text}`)
+    return Address.parse(`${local}@${Address.domainText(domain)}`)
   })
 
 /** A group's answers now, and the greylisted ones' later (see `verifyGroupStaged`). */

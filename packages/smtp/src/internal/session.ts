@@ -5,7 +5,7 @@
  * @internal
  */
 import { Data, Option } from "effect"
-import type { Mailbox } from "../Address.ts"
+import { domainText, type Mailbox } from "../Address.ts"
 import type * as Capabilities from "../Capabilities.ts"
 import * as Classify from "../Classify.ts"
 import * as Command from "../Command.ts"
@@ -343,8 +343,7 @@ export const send = (
  *
  * @internal
  */
-export const domainOf = (mailbox: Mailbox): string =>
-  (mailbox.domain._tag === "DomainName" ? mailbox.domain.ascii : mailbox.domain.text).toLowerCase()
+export const domainOf = (mailbox: Mailbox): string => domainText(mailbox.domain).toLowerCase()
 
 /**
  * Whether a recipient's RCPT reply settled nothing and VRFY may help.

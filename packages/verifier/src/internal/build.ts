@@ -4,7 +4,7 @@
  * @internal
  */
 import { Option } from "effect"
-import { type Address, type Classify, Reply, type Session } from "@rcpt/smtp"
+import { Address, type Classify, Reply, type Session } from "@rcpt/smtp"
 import type { Signals as SignalSet } from "@rcpt/signals"
 import type { Judge } from "../Judgement.ts"
 import type { MxPlan } from "../MxPlan.ts"
@@ -130,8 +130,7 @@ export const build = (input: BuildInput): Verification => {
   return new Verification({
     address: input.address,
     normalized: mailbox?.address ?? null,
-    domain:
-      mailbox === undefined ? null : mailbox.domain._tag === "DomainName" ? mailbox.domain.ascii : mailbox.domain.text,
+    domain: mailbox === undefined ? null : Address.domainText(mailbox.domain),
     verdict: judgement.verdict,
     reason: judgement.reason,
     retryable: input.outcome.retryable,

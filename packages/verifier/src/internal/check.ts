@@ -10,7 +10,7 @@
  */
 import { Clock, Effect, Option } from "effect"
 import { SmtpClient, type SmtpTransport } from "@rcpt/client"
-import { type Address, Classify, Reply, Session } from "@rcpt/smtp"
+import { Address, Classify, Reply, Session } from "@rcpt/smtp"
 import type { MxHost } from "../MxPlan.ts"
 import * as Policy from "../Policy.ts"
 import type { Attempt } from "../Verification.ts"
@@ -85,8 +85,8 @@ const sessionDetail = (result: Session.SessionResult): string => {
   }
 }
 
-/** The key a domain's probe and catch-all status are filed under. */
-export const domainKey = (domain: Address.Domain) => (domain._tag === "DomainName" ? domain.ascii : domain.text)
+/** The key a domain's probe and catch-all status are filed under; case-folded as the session matches probes. */
+export const domainKey = (domain: Address.Domain) => Address.domainText(domain).toLowerCase()
 
 /** Catch-all of one domain, from its own probe or its own recipients' replies (domains sharing a host may differ). */
 const catchAllFrom = (result: Session.SessionResult, key: string): Option.Option<boolean> => {
