@@ -2,8 +2,16 @@
 // vitest.config.ts imports this list and hands it to `test.projects`.
 import { defineProject } from "vitest/config"
 
+// Tests run on the TypeScript sources: every @rcpt package exports them under the "@rcpt/source"
+// condition (the built dist/ is for installs). The rest are Vite's default server conditions.
+export const conditions = ["@rcpt/source", "module", "node", "development|production"]
+
 const pkg = (name: string) =>
-  defineProject({ test: { name, root: `packages/${name}`, include: ["test/**/*.test.ts"] } })
+  defineProject({
+    resolve: { conditions },
+    ssr: { resolve: { conditions } },
+    test: { name, root: `packages/${name}`, include: ["test/**/*.test.ts"] }
+  })
 
 export const projects = [
   pkg("smtp"),

@@ -46,7 +46,7 @@ export const runChild = async (
 ): Promise<ChildRun> => {
   await rm(options.reportPath, { force: true })
   const started = performance.now()
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), "--import", guardPath, ...args], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), "--conditions=@rcpt/source", "--import", guardPath, ...args], {
     env: {
       ...process.env,
       BENCH_DNS: options.dns,
