@@ -8,17 +8,30 @@ if (running[0] < minimum[0] || (running[0] === minimum[0] && running[1] < minimu
   process.exit(1)
 }
 
+// `rcpt --version` alone needs nothing else: answered here, without loading Effect (its command
+// line parser alone takes about 90 MB and most of a start). Any other use goes through main.
+if (process.argv.length === 3 && process.argv[2] === "--version") {
+  import("node:fs").then(function (fs) {
+    var pkg = JSON.parse(fs.readFileSync(new URL("../package.json", import.meta.url), "utf8"))
+    process.stdout.write("rcpt v" + pkg.version + "\n")
+  })
+} else {
+  start()
+}
+
 // Installed (under node_modules), the built JavaScript in dist/. In the repository, the TypeScript
 // sources of every @rcpt package, through their "@rcpt/source" export condition (Node strips the
 // types), so that `npx rcpt` needs no build. The compile cache makes later starts faster.
-var fromSource = import.meta.url.indexOf("/node_modules/") === -1
-import("node:module").then(function (Module) {
-  if (Module.enableCompileCache) Module.enableCompileCache()
-  if (!fromSource) return import("../dist/main.js")
-  Module.registerHooks({
-    resolve: function (specifier, context, next) {
-      return next(specifier, Object.assign({}, context, { conditions: context.conditions.concat("@rcpt/source") }))
-    }
+function start() {
+  var fromSource = import.meta.url.indexOf("/node_modules/") === -1
+  return import("node:module").then(function (Module) {
+    if (Module.enableCompileCache) Module.enableCompileCache()
+    if (!fromSource) return import("../dist/main.js")
+    Module.registerHooks({
+      resolve: function (specifier, context, next) {
+        return next(specifier, Object.assign({}, context, { conditions: context.conditions.concat("@rcpt/source") }))
+      }
+    })
+    return import("../src/main.ts")
   })
-  return import("../src/main.ts")
-})
+}

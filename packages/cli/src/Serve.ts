@@ -10,10 +10,8 @@
  */
 import { Effect, Layer, Option, Redacted, References } from "effect"
 import { Command, Flag } from "effect/cli"
-import { Server } from "@rcpt/http"
 import * as ExitCode from "./ExitCode.ts"
 import * as Options from "./Options.ts"
-import * as Verify from "./Verify.ts"
 
 /**
  * Exit code when the address cannot be listened on (in use, not local): EX_UNAVAILABLE.
@@ -99,6 +97,8 @@ export const run = (
     if (!isLoopback(listen.host) && Option.isNone(secret)) {
       yield* Effect.logWarning(`listening on ${listen.host} without --secret-env: anyone who can reach it can use it`)
     }
+    // Loaded here, not at start: only `serve` needs the HTTP server and the verifier's layers.
+    const [{ Server }, Verify] = yield* Effect.promise(() => Promise.all([import("@rcpt/http"), import("./Verify.ts")]))
     return yield* Layer.launch(
       Server.layer({ port: listen.port, host: listen.host, secret: Option.getOrUndefined(secret) }).pipe(
         Layer.provide(Verify.layer(resolved))
