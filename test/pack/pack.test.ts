@@ -19,7 +19,7 @@ const rootPackage = JSON.parse(await readFile(Path.join(root, "package.json"), "
 const packages = ["smtp", "client", "signals", "verifier", "node", "mailer", "http", "demo", "testing", "cli"]
 const installed = ["cli", "demo", "node", "verifier"]
 const cli = JSON.parse(await readFile(Path.join(root, "packages/cli/package.json"), "utf8"))
-const node = JSON.parse(await readFile(Path.join(root, "packages/node/package.json"), "utf8"))
+const nodePackage = JSON.parse(await readFile(Path.join(root, "packages/node/package.json"), "utf8"))
 /** ">=22.19" -> "22.19.0" */
 const oldest = (/^>=(\d+)\.(\d+)$/.exec(cli.engines.node) ?? []).slice(1).concat("0").join(".")
 
@@ -87,8 +87,8 @@ beforeAll(async () => {
         dependencies: {
           ...Object.fromEntries(installed.map((p) => [`@rcpt/${p}`, rcpt[`@rcpt/${p}`]])),
           // What a user gets: the newest Effect 4 release the packages' peer ranges allow.
-          "@effect/platform-node": node.peerDependencies["@effect/platform-node"],
-          effect: node.peerDependencies.effect
+          "@effect/platform-node": nodePackage.peerDependencies["@effect/platform-node"],
+          effect: nodePackage.peerDependencies.effect
         },
         devDependencies: { "@types/node": rootPackage.devDependencies["@types/node"] },
         // The other @rcpt packages from their tarballs too, never from a registry.
