@@ -53,18 +53,23 @@ const bindable = (value: unknown): SQLInputValue => {
 }
 
 const makeConnection = (db: DatabaseSync): SqlConnection.Connection => {
-  const run = (
+  const run = <A>(
     sql: string,
     params: ReadonlyArray<unknown>,
     arrays: boolean
-  ): Effect.Effect<Array<any>, SqlError.SqlError> =>
+  ): Effect.Effect<Array<A>, SqlError.SqlError> =>
     Effect.try({
       try: () => {
         const statement = db.prepare(sql)
         statement.setReturnArrays(arrays)
         const bound = params.map(bindable)
         // A statement without result columns (INSERT without RETURNING, DDL) is run, not read.
-        return statement.columns().length === 0 ? (statement.run(...bound), []) : statement.all(...bound)
+        if (statement.columns().length === 0) {
+          statement.run(...bound)
+          return []
+        }
+        // Objects, or arrays after setReturnArrays(true): node:sqlite types both as objects.
+        return statement.all(...bound) as Array<A>
       },
       catch: (cause) => toSqlError(cause, "execute")
     })
@@ -73,15 +78,15 @@ const makeConnection = (db: DatabaseSync): SqlConnection.Connection => {
     params: ReadonlyArray<unknown>,
     transformRows: (<A extends object>(row: ReadonlyArray<A>) => ReadonlyArray<A>) | undefined
   ) => {
-    const effect = run(sql, params, false)
+    const effect = run<object>(sql, params, false)
     return transformRows === undefined ? effect : Effect.map(effect, transformRows)
   }
   return {
     execute: rows,
     executeRaw: (sql, params) => run(sql, params, false),
     executeUnprepared: rows,
-    executeValues: (sql, params) => run(sql, params, true),
-    executeValuesUnprepared: (sql, params) => run(sql, params, true),
+    executeValues: (sql, params) => run<ReadonlyArray<unknown>>(sql, params, true),
+    executeValuesUnprepared: (sql, params) => run<ReadonlyArray<unknown>>(sql, params, true),
     executeStream: (sql, params, transformRows) => Stream.fromIterableEffect(rows(sql, params, transformRows))
   }
 }
