@@ -16,7 +16,7 @@ import { afterAll, assert, beforeAll, describe, it } from "vitest"
 const root = fileURLToPath(new URL("../..", import.meta.url))
 const rootPackage = JSON.parse(await readFile(Path.join(root, "package.json"), "utf8"))
 /** Published, in dependency order. @rcpt/testing is packed too but not installed (it pulls in vitest). */
-const packages = ["smtp", "client", "signals", "verifier", "node", "mailer", "http", "demo", "testing", "cli"]
+const packages = ["smtp", "client", "signals", "verifier", "node", "mailer", "http", "store", "demo", "testing", "cli"]
 const installed = ["cli", "demo", "node", "verifier"]
 const cli = JSON.parse(await readFile(Path.join(root, "packages/cli/package.json"), "utf8"))
 const nodePackage = JSON.parse(await readFile(Path.join(root, "packages/node/package.json"), "utf8"))
