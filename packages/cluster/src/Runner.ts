@@ -27,10 +27,10 @@ import * as Worker from "./Worker.ts"
  * @since 0.1.0
  */
 export const failover: Partial<ShardingConfig.ShardingConfig["Service"]> = {
-  shardLockExpiration: "4 seconds",
-  shardLockRefreshInterval: "1 second",
+  shardLockExpiration: "3 seconds",
+  shardLockRefreshInterval: "500 millis",
   refreshAssignmentsInterval: "500 millis",
-  runnerHealthCheckInterval: "2 seconds",
+  runnerHealthCheckInterval: "1 second",
   entityMessagePollInterval: "1 second",
   entityReplyPollInterval: "1 second",
   sendRetryInterval: "200 millis",
