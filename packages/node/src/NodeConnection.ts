@@ -26,12 +26,7 @@ import { Duration, Effect, Option } from "effect"
 import type { Scope } from "effect"
 import * as Net from "node:net"
 import * as Tls from "node:tls"
-import {
-  TransportError,
-  type Connection,
-  type TlsOptions,
-  type TransportErrorReason
-} from "@rcpt/client/SmtpTransport"
+import { TransportError, type Connection, type TlsOptions, type TransportErrorReason } from "@rcpt/client/SmtpTransport"
 import type { Session } from "@rcpt/smtp"
 
 /**

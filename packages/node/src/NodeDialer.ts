@@ -104,7 +104,10 @@ export const tcp = (target: Target): Effect.Effect<Net.Socket, TransportError, S
         duration: target.timeout,
         orElse: () =>
           Effect.fail(
-            error("ConnectTimeout", `connect timed out after ${Duration.format(Duration.fromInputUnsafe(target.timeout))}`)
+            error(
+              "ConnectTimeout",
+              `connect timed out after ${Duration.format(Duration.fromInputUnsafe(target.timeout))}`
+            )
           )
       }),
       Effect.onError(() => Effect.sync(() => socket.destroy()))
