@@ -50,12 +50,7 @@ export type Entry = Group.Entry
  * @category models
  * @since 0.2.0
  */
-export type Requirements =
-  | SmtpTransport.SmtpTransport
-  | VerifierConfig.Service
-  | MxCache
-  | CatchAllMemory
-  | HostPermits
+export type Requirements = SmtpTransport.SmtpTransport | VerifierConfig.Service | MxCache | CatchAllMemory | HostPermits
 
 /**
  * A group's answers: `now` has one per entry, in order; the entries at `pending` were
@@ -289,10 +284,9 @@ export const stream = <E, R>(
           })
         ).pipe(
           Stream.filter((entry): entry is Entry => entry !== undefined),
-          Stream.mapEffect(
-            (entry) => Effect.map(cache.plan(entry.mailbox.domain), (plan) => ({ entry, plan })),
-            { concurrency }
-          )
+          Stream.mapEffect((entry) => Effect.map(cache.plan(entry.mailbox.domain), (plan) => ({ entry, plan })), {
+            concurrency
+          })
         )
         yield* Stream.runForEach(fresh, ({ entry, plan }) =>
           Effect.gen(function* () {

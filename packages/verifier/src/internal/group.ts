@@ -160,7 +160,10 @@ const withoutHosts = Effect.fn("Bulk.withoutHosts")(function* (
  * A group's verifications now (one per entry); `pending` lists the greylisted ones, whose final
  * answers `later` gives after asking again on the policy's schedule.
  */
-export const verifyGroup = Effect.fn("Bulk.verifyGroup")(function* (plan: MxPlan.MxPlan, entries: ReadonlyArray<Entry>) {
+export const verifyGroup = Effect.fn("Bulk.verifyGroup")(function* (
+  plan: MxPlan.MxPlan,
+  entries: ReadonlyArray<Entry>
+) {
   if (plan._tag !== "Hosts") {
     return { now: yield* withoutHosts(plan, entries), pending: [] as ReadonlyArray<number>, later: Effect.succeed([]) }
   }
