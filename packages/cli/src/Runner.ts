@@ -44,39 +44,44 @@ export const command = Command.make(
     ),
     ...Options.flags
   },
-  Effect.fn(function* (input) {
-    const listen = yield* Option.match(Serve.parseListen(input.listen), {
-      onNone: () => Effect.fail(ExitCode.usage(`--listen: expected host:port, got ${JSON.stringify(input.listen)}`)),
-      onSome: Effect.succeed
-    })
-    if (listen.port === 0) return yield* ExitCode.usage("--listen: a runner needs a fixed port (others dial it)")
-    const db = yield* Option.match(parsePostgres(input.db), {
-      onNone: () => Effect.fail(ExitCode.usage(`--db: expected postgres://..., got ${JSON.stringify(input.db)}`)),
-      onSome: Effect.succeed
-    })
-    const resolved = yield* Options.resolve(input)
-    const perHost = resolved.verifier.perHost ?? VerifierConfig.defaults.perHost
-    const name = Option.getOrElse(input.name, () => `${listen.host}:${listen.port}`)
-    yield* Serve.exitZeroOnSignal
-    yield* Effect.logInfo(`rcpt runner ${name} joining the cluster (per-host ${perHost})`)
-    return yield* Layer.launch(
-      Runner.layer({ host: listen.host, port: listen.port, perHost, name }).pipe(
-        Layer.provide(Runner.layerVerifier(resolved.verifier)),
-        Layer.provide(Options.policyLayer(resolved)),
-        Layer.provide(Runner.layerPg(db))
+  Effect.fn(
+    function* (input) {
+      const listen = yield* Option.match(Serve.parseListen(input.listen), {
+        onNone: () => Effect.fail(ExitCode.usage(`--listen: expected host:port, got ${JSON.stringify(input.listen)}`)),
+        onSome: Effect.succeed
+      })
+      if (listen.port === 0) return yield* ExitCode.usage("--listen: a runner needs a fixed port (others dial it)")
+      const db = yield* Option.match(parsePostgres(input.db), {
+        onNone: () => Effect.fail(ExitCode.usage(`--db: expected postgres://..., got ${JSON.stringify(input.db)}`)),
+        onSome: Effect.succeed
+      })
+      const resolved = yield* Options.resolve(input)
+      const perHost = resolved.verifier.perHost ?? VerifierConfig.defaults.perHost
+      const name = Option.getOrElse(input.name, () => `${listen.host}:${listen.port}`)
+      yield* Serve.exitZeroOnSignal
+      yield* Effect.logInfo(`rcpt runner ${name} joining the cluster (per-host ${perHost})`)
+      return yield* Layer.launch(
+        Runner.layer({ host: listen.host, port: listen.port, perHost, name }).pipe(
+          Layer.provide(Runner.layerVerifier(resolved.verifier)),
+          Layer.provide(Options.policyLayer(resolved)),
+          Layer.provide(Runner.layerPg(db))
+        )
       )
-    )
-  }, Effect.scoped, (effect) =>
-    effect.pipe(
-      Effect.catchTag("InvalidConfig", (e) => Effect.fail(Options.invalidConfig(e))),
-      Effect.catchTag("SqlError", (e) =>
-        Effect.fail(new ExitCode.Exit({ code: Serve.cannotListen, message: `--db: cannot use the database: ${e.message}` }))
-      ),
-      Effect.catchTag("SocketServerError", (e) =>
-        Effect.fail(new ExitCode.Exit({ code: Serve.cannotListen, message: `--listen: cannot listen: ${e.message}` }))
-      ),
-      Effect.provideService(References.LogToStderr, true)
-    )
+    },
+    Effect.scoped,
+    (effect) =>
+      effect.pipe(
+        Effect.catchTag("InvalidConfig", (e) => Effect.fail(Options.invalidConfig(e))),
+        Effect.catchTag("SqlError", (e) =>
+          Effect.fail(
+            new ExitCode.Exit({ code: Serve.cannotListen, message: `--db: cannot use the database: ${e.message}` })
+          )
+        ),
+        Effect.catchTag("SocketServerError", (e) =>
+          Effect.fail(new ExitCode.Exit({ code: Serve.cannotListen, message: `--listen: cannot listen: ${e.message}` }))
+        ),
+        Effect.provideService(References.LogToStderr, true)
+      )
   )
 ).pipe(
   Command.withShortDescription("Run a cluster runner: verify the batches of jobs spread over several machines"),

@@ -103,11 +103,7 @@ export const clearMessages = Effect.fn("Dispatcher.clearMessages")(function* (id
  * Cuts one page of inputs into batches per group key; syntax failures are answered here.
  * The cut depends only on the page (and DNS), so a page cut again gives the same batch ids.
  */
-const cut = Effect.fn("Dispatcher.cut")(function* (
-  id: string,
-  page: ReadonlyArray<JobStore.Input>,
-  options: Options
-) {
+const cut = Effect.fn("Dispatcher.cut")(function* (id: string, page: ReadonlyArray<JobStore.Input>, options: Options) {
   const cache = yield* MxCache.MxCache
   const failures: Array<JobStore.Result> = []
   const keyed = yield* Effect.forEach(
@@ -175,7 +171,10 @@ export const make = (
     const send = yield* MxHost.client
     const context = yield* Effect.context<JobStore.JobStore | SqlClient.SqlClient | Bulk.Requirements>()
     const fibers = yield* FiberMap.make<string>()
-    const retry: Schedule.Schedule<unknown, unknown> = Schedule.min([Schedule.exponential("200 millis", 2), Schedule.spaced("5 seconds")])
+    const retry: Schedule.Schedule<unknown, unknown> = Schedule.min([
+      Schedule.exponential("200 millis", 2),
+      Schedule.spaced("5 seconds")
+    ])
     const retried = <A, E>(effect: Effect.Effect<A, E>) =>
       effect.pipe(
         Effect.tapError((e) => Effect.logWarning(`cluster dispatch: retrying after ${String(e)}`)),
@@ -220,11 +219,10 @@ export const make = (
           if (page.length === 0) break
           const { failures, batches } = yield* cut(id, page, options)
           if (failures.length > 0) yield* retried(store.record(id, failures, yield* now))
-          yield* Effect.forEach(
-            batches,
-            ({ key, batch }) => retried(send(key).VerifyBatch(batch, { discard: true })),
-            { concurrency: 8, discard: true }
-          )
+          yield* Effect.forEach(batches, ({ key, batch }) => retried(send(key).VerifyBatch(batch, { discard: true })), {
+            concurrency: 8,
+            discard: true
+          })
           sent += batches.length
           after = page.at(-1)!.position
           yield* retried(markDispatched(id, after))

@@ -89,8 +89,7 @@ export const layerSharding = (options: {
   readonly sharding?: Partial<ShardingConfig.ShardingConfig["Service"]> | undefined
 }) =>
   Option.match(options.runner, {
-    onNone: () =>
-      NodeClusterSocket.layer({ clientOnly: true, shardingConfig: { ...failover, ...options.sharding } }),
+    onNone: () => NodeClusterSocket.layer({ clientOnly: true, shardingConfig: { ...failover, ...options.sharding } }),
     onSome: ({ host, port }) =>
       NodeClusterSocket.layer({
         shardingConfig: {

@@ -135,10 +135,7 @@ export const handle = Effect.fn("Worker.handle")(function* (
  */
 export const layer = (
   options: Options
-): Layer.Layer<
-  never,
-  never,
-  Sharding.Sharding | JobStore.JobStore | Bulk.Requirements > =>
+): Layer.Layer<never, never, Sharding.Sharding | JobStore.JobStore | Bulk.Requirements> =>
   MxHost.toLayer(
     Effect.gen(function* () {
       const address = yield* Entity.CurrentAddress
@@ -146,10 +143,9 @@ export const layer = (
       const self = send(address.entityId)
       const context = yield* Effect.context<JobStore.JobStore | Bulk.Requirements>()
       const defer = (batch: Batch) =>
-        self.VerifyBatch(batch, { discard: true }).pipe(
-          Effect.retry(Schedule.spaced("1 second").pipe(Schedule.upTo({ times: 30 }))),
-          Effect.orDie
-        )
+        self
+          .VerifyBatch(batch, { discard: true })
+          .pipe(Effect.retry(Schedule.spaced("1 second").pipe(Schedule.upTo({ times: 30 }))), Effect.orDie)
       return {
         VerifyBatch: (request) =>
           handle(request.payload, options, defer).pipe(

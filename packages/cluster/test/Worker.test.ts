@@ -55,12 +55,20 @@ const job = (addresses: ReadonlyArray<string>) =>
   })
 
 const batchOf = (jobId: string, addresses: ReadonlyArray<string>, batch = "0-0-0") =>
-  new Batch({ jobId, batch, attempt: 0, notBefore: 0, inputs: addresses.map((address, position) => ({ position, address })) })
+  new Batch({
+    jobId,
+    batch,
+    attempt: 0,
+    notBefore: 0,
+    inputs: addresses.map((address, position) => ({ position, address }))
+  })
 
 const resultsOf = (id: string) =>
   Effect.gen(function* () {
     const rows = yield* (yield* JobStore.JobStore).results(id, { after: 0, limit: 100 })
-    return new Map(rows.map((r) => [r.position, JSON.parse(r.data) as { verdict: string; reason: string; runner: string }]))
+    return new Map(
+      rows.map((r) => [r.position, JSON.parse(r.data) as { verdict: string; reason: string; runner: string }])
+    )
   })
 
 describe("MxHost entity", () => {
@@ -86,24 +94,26 @@ describe("MxHost entity", () => {
     )
   )
 
-  it.live("a greylisted address goes back as a delayed batch and is answered later, not held", () =>
-    withEntity(() =>
-      Effect.gen(function* () {
-        const id = yield* job(["alice@greylist.test"])
-        const client = (yield* MxHost.client)("mx.greylist.test")
-        const first = yield* client.VerifyBatch(batchOf(id, ["alice@greylist.test"]))
-        assert.deepStrictEqual(first, { written: 0, deferred: 1 })
-        const store = yield* JobStore.JobStore
-        const done = yield* store.get(id).pipe(
-          Effect.map((j) => Option.getOrThrow(j).done),
-          Effect.repeat({ until: (n) => n === 1, schedule: Schedule.spaced("100 millis") }),
-          Effect.timeout("15 seconds")
-        )
-        assert.strictEqual(done, 1)
-        const results = yield* resultsOf(id)
-        assert.strictEqual(`${results.get(0)!.verdict}/${results.get(0)!.reason}`, "deliverable/accepted")
-      })
-    ),
+  it.live(
+    "a greylisted address goes back as a delayed batch and is answered later, not held",
+    () =>
+      withEntity(() =>
+        Effect.gen(function* () {
+          const id = yield* job(["alice@greylist.test"])
+          const client = (yield* MxHost.client)("mx.greylist.test")
+          const first = yield* client.VerifyBatch(batchOf(id, ["alice@greylist.test"]))
+          assert.deepStrictEqual(first, { written: 0, deferred: 1 })
+          const store = yield* JobStore.JobStore
+          const done = yield* store.get(id).pipe(
+            Effect.map((j) => Option.getOrThrow(j).done),
+            Effect.repeat({ until: (n) => n === 1, schedule: Schedule.spaced("100 millis") }),
+            Effect.timeout("15 seconds")
+          )
+          assert.strictEqual(done, 1)
+          const results = yield* resultsOf(id)
+          assert.strictEqual(`${results.get(0)!.verdict}/${results.get(0)!.reason}`, "deliverable/accepted")
+        })
+      ),
     30_000
   )
 
@@ -114,7 +124,10 @@ describe("MxHost entity", () => {
         yield* (yield* JobStore.JobStore).transition(id, [], "cancelled", 1)
         const before = (yield* world.stats).connections["127.0.0.2"] ?? 0
         const client = (yield* MxHost.client)("mx1.alpha.test")
-        assert.deepStrictEqual(yield* client.VerifyBatch(batchOf(id, ["alice@alpha.test"])), { written: 0, deferred: 0 })
+        assert.deepStrictEqual(yield* client.VerifyBatch(batchOf(id, ["alice@alpha.test"])), {
+          written: 0,
+          deferred: 0
+        })
         assert.strictEqual((yield* world.stats).connections["127.0.0.2"] ?? 0, before)
       })
     )
