@@ -8,7 +8,6 @@
  */
 import { Effect, Layer, Option, References } from "effect"
 import { Command, Flag } from "effect/cli"
-import { Runner } from "@rcpt/cluster"
 import { VerifierConfig } from "@rcpt/verifier"
 import * as ExitCode from "./ExitCode.ts"
 import * as Options from "./Options.ts"
@@ -58,6 +57,8 @@ export const command = Command.make(
       const resolved = yield* Options.resolve(input)
       const perHost = resolved.verifier.perHost ?? VerifierConfig.defaults.perHost
       const name = Option.getOrElse(input.name, () => `${listen.host}:${listen.port}`)
+      // Loaded only here: the cluster brings effect/cluster, sockets and the PostgreSQL client.
+      const { Runner } = yield* Effect.promise(() => import("@rcpt/cluster"))
       yield* Serve.exitZeroOnSignal
       yield* Effect.logInfo(`rcpt runner ${name} joining the cluster (per-host ${perHost})`)
       return yield* Layer.launch(
