@@ -38,12 +38,12 @@ describe("PhaseTimeouts.timeoutFor", () => {
       ["AwaitDataEnd", "12 seconds"],
       ["AwaitVrfy", "13 seconds"]
     ]
-    for (const [phase, expected] of table) assert.strictEqual(t(phase), expected, phase)
+    for (const [phase, expected] of table) assert.strictEqual(String(t(phase)), expected, phase)
   })
 
   it("a phase the record does not cover, or an unknown one, gets quit's timeout", () => {
     const t = PhaseTimeouts.timeoutFor(submission)
-    assert.strictEqual(t("AwaitVrfy"), "9 seconds")
-    assert.strictEqual(t("NoSuchPhase"), "9 seconds")
+    assert.strictEqual(String(t("AwaitVrfy")), "9 seconds")
+    assert.strictEqual(String(t("NoSuchPhase")), "9 seconds")
   })
 })
