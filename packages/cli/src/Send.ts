@@ -11,7 +11,8 @@
  */
 import { Effect, FileSystem, Option, Path, Schedule } from "effect"
 import { Command, Flag } from "effect/cli"
-import type { MailMessage, NodeMailer, SendError, SendResult } from "@rcpt/mailer"
+import type { MailMessage, SendError, SendResult } from "@rcpt/mailer"
+import type { NodeMailer } from "@rcpt/node"
 import type { Submission } from "@rcpt/smtp"
 import * as ExitCode from "./ExitCode.ts"
 
@@ -219,7 +220,9 @@ export const run = (input: Input) =>
   Effect.gen(function* () {
     const { mail, options } = yield* prepare(input)
     // Loaded here, not at start: only `send` needs the mailer.
-    const { Mailer, NodeMailer } = yield* Effect.promise(() => import("@rcpt/mailer"))
+    const [{ Mailer }, { NodeMailer }] = yield* Effect.promise(() =>
+      Promise.all([import("@rcpt/mailer"), import("@rcpt/node")])
+    )
     const print = (text: string) => Effect.sync(() => void process.stdout.write(text))
     const sent = yield* Effect.gen(function* () {
       const mailer = yield* Mailer.Mailer

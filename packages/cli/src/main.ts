@@ -18,6 +18,7 @@ import { Argument, CliError, CliOutput, Command, Flag } from "effect/cli"
 import * as ExitCode from "./ExitCode.ts"
 import * as Options from "./Options.ts"
 import * as Send from "./Send.ts"
+import * as Runner from "./Runner.ts"
 import * as Serve from "./Serve.ts"
 
 /**
@@ -207,7 +208,7 @@ export const rcpt = Command.make("rcpt").pipe(
       ExitCode.help
     ])
   ),
-  Command.withSubcommands([verify, bulk, demo, Serve.command, Send.command])
+  Command.withSubcommands([verify, bulk, demo, Serve.command, Send.command, Runner.command])
 )
 
 /**
