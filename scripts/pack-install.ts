@@ -27,6 +27,7 @@ export const packages = [
   "mailer",
   "http",
   "store",
+  "cluster",
   "demo",
   "testing",
   "cli"
