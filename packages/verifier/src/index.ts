@@ -4,9 +4,12 @@
  *
  * @since 0.1.0
  */
+export * as AddressList from "./AddressList.ts"
 export * as Judgement from "./Judgement.ts"
+export * as Lines from "./Lines.ts"
 export * as MxPlan from "./MxPlan.ts"
 export * as Policy from "./Policy.ts"
+export * as ResultFormat from "./ResultFormat.ts"
 export * as Verification from "./Verification.ts"
 export * as Verifier from "./Verifier.ts"
 export * as VerifierConfig from "./VerifierConfig.ts"
