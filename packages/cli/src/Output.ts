@@ -71,7 +71,8 @@ export const line = ResultFormat.line
  * @category resume
  * @since 0.1.0
  */
-export const key = (format: Format, address: string): string => (format === "csv" ? ResultFormat.flat(address) : address)
+export const key = (format: Format, address: string): string =>
+  format === "csv" ? ResultFormat.flat(address) : address
 
 /**
  * Addresses already in the output, with how many times each: a multiset, so an address listed

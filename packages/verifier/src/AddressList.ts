@@ -337,4 +337,3 @@ export const items = <E, R>(
     Stream.mapEffect((x) => (x._tag === "Fail" ? Effect.fail(x.error) : Effect.succeed(x)))
   )
 }
-

@@ -106,4 +106,3 @@ export const jsonLine = (v: Verification.Verification): string => `${JSON.string
  */
 export const line = (format: Format, v: Verification.Verification): string =>
   format === "csv" ? csvLine(v) : jsonLine(v)
-
