@@ -2,74 +2,26 @@
 // store on 127.0.0.1 port 0, and real `fetch` requests: uploads in every format, progress,
 // results (JSONL, CSV, cursor, filter), SSE, cancel, webhooks, bad input.
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, Logger, Schedule, Schema } from "effect"
-import { HttpServer } from "effect/http"
+import { Effect, Schedule, Schema } from "effect"
 import { createHmac } from "node:crypto"
 import { createServer, type IncomingMessage } from "node:http"
 import type { AddressInfo } from "node:net"
-import { NodeVerifier } from "@rcpt/node"
-import { MailWorld } from "@rcpt/testing"
 import { ResultFormat, Verification } from "@rcpt/verifier"
-import * as Jobs from "../src/Jobs.ts"
 import * as JobsApi from "../src/JobsApi.ts"
-import * as Server from "../src/Server.ts"
-
-interface Reply {
-  readonly status: number
-  readonly contentType: string | null
-  readonly text: string
-}
-
-interface Service {
-  readonly base: string
-  readonly request: (path: string, init?: RequestInit) => Effect.Effect<Reply>
-  readonly upload: (body: NonNullable<RequestInit["body"]>, contentType: string, query?: string) => Effect.Effect<Reply>
-}
-
-const withService = <A, E>(f: (service: Service) => Effect.Effect<A, E>) =>
-  Effect.gen(function* () {
-    const world = yield* MailWorld.start(MailWorld.demo)
-    const verifier = NodeVerifier.layer({
-      helo: "jobs.rcpt.test",
-      port: world.smtpPort,
-      dnsServers: [world.dns],
-      timeout: "10 seconds"
-    })
-    const server = Server.layer({ port: 0 }).pipe(
-      Layer.provide(Jobs.layerMemory.pipe(Layer.provideMerge(verifier), Layer.orDie)),
-      Layer.provide(Logger.layer([]))
-    )
-    return yield* HttpServer.addressFormattedWith((base) => {
-      const request = (path: string, init?: RequestInit) =>
-        Effect.promise(() =>
-          fetch(`${base}${path}`, init).then((r) =>
-            r.text().then((text) => ({ status: r.status, contentType: r.headers.get("content-type"), text }))
-          )
-        )
-      const upload = (body: NonNullable<RequestInit["body"]>, contentType: string, query = "") =>
-        request(`/v1/jobs${query}`, {
-          method: "POST",
-          body,
-          headers: contentType === "" ? {} : { "content-type": contentType }
-        })
-      return f({ base, request, upload })
-    }).pipe(Effect.provide(server))
-  }).pipe(Effect.scoped)
+import { type Reply, type Service, withService } from "./jobsHarness.ts"
 
 const job = (reply: Reply) => Schema.decodeUnknownSync(JobsApi.Job)(JSON.parse(reply.text))
 
 /** Polls the job until it is over. */
 const finished = (service: Service, id: string) =>
-  service
-    .request(`/v1/jobs/${id}`)
-    .pipe(
-      Effect.map(job),
-      Effect.repeat({
-        schedule: Schedule.spaced("100 millis"),
-        until: (j) => j.state !== "queued" && j.state !== "running"
-      }),
-      Effect.timeout("60 seconds")
-    )
+  service.request(`/v1/jobs/${id}`).pipe(
+    Effect.map(job),
+    Effect.repeat({
+      schedule: Schedule.spaced("100 millis"),
+      until: (j) => j.state !== "queued" && j.state !== "running"
+    }),
+    Effect.timeout("60 seconds")
+  )
 
 const lines = (text: string) => text.split("\n").filter((l) => l !== "")
 
@@ -275,16 +227,14 @@ describe("webhooks", () => {
         Effect.gen(function* () {
           const query = `?webhook=${encodeURIComponent(url)}&webhookSecret=s3cret&webhookPerResult=true`
           const id = job(yield* service.upload(list.join("\n"), "text/plain", query)).id
-          const delivered = yield* service
-            .request(`/v1/jobs/${id}`)
-            .pipe(
-              Effect.map(job),
-              Effect.repeat({
-                schedule: Schedule.spaced("200 millis"),
-                until: (j) => j.webhook?.state === "delivered"
-              }),
-              Effect.timeout("30 seconds")
-            )
+          const delivered = yield* service.request(`/v1/jobs/${id}`).pipe(
+            Effect.map(job),
+            Effect.repeat({
+              schedule: Schedule.spaced("200 millis"),
+              until: (j) => j.webhook?.state === "delivered"
+            }),
+            Effect.timeout("30 seconds")
+          )
           assert.strictEqual(delivered.webhook?.attempts, 2)
           assert.strictEqual(delivered.webhook?.sent, list.length)
           assert.strictEqual(delivered.webhook?.dropped, 0)
