@@ -87,8 +87,15 @@ const upload = async () => {
   const seconds = (performance.now() - t0) / 1000
   const rss = peakRssMb(child.pid!)
   await stop(child)
-  if (response.status !== 202 || job.total !== uploadLines) throw new Error(`upload: ${response.status} ${JSON.stringify(job)}`)
-  return { lines: uploadLines, mb: Math.round(body.length / 1e5) / 10, seconds: round(seconds), linesPerSecond: Math.round(uploadLines / seconds), peakRssMb: rss }
+  if (response.status !== 202 || job.total !== uploadLines)
+    throw new Error(`upload: ${response.status} ${JSON.stringify(job)}`)
+  return {
+    lines: uploadLines,
+    mb: Math.round(body.length / 1e5) / 10,
+    seconds: round(seconds),
+    linesPerSecond: Math.round(uploadLines / seconds),
+    peakRssMb: rss
+  }
 }
 
 const round = (x: number) => Math.round(x * 100) / 100
@@ -122,7 +129,14 @@ const download = async (template: Record<string, unknown>) => {
   const filename = join(dir, "download.db")
   log(`seeding ${downloadResults} results`)
   await seed(filename, template, downloadResults)
-  const { child, base } = await serve(["--db", `sqlite:${filename}`, "--dns-server", "127.0.0.1:9", "--helo", "bench.rcpt.test"])
+  const { child, base } = await serve([
+    "--db",
+    `sqlite:${filename}`,
+    "--dns-server",
+    "127.0.0.1:9",
+    "--helo",
+    "bench.rcpt.test"
+  ])
   const out: Record<string, unknown> = {}
   for (const format of ["jsonl", "csv"] as const) {
     const t0 = performance.now()
@@ -156,7 +170,9 @@ const overhead = async () => {
   try {
     // rcpt bulk, from process start to exit.
     const t0 = performance.now()
-    const bulk = spawn(process.execPath, [bin, "bulk", list, "-o", join(dir, "bulk.jsonl"), ...flags], { stdio: "ignore" })
+    const bulk = spawn(process.execPath, [bin, "bulk", list, "-o", join(dir, "bulk.jsonl"), ...flags], {
+      stdio: "ignore"
+    })
     const [code] = (await once(bulk, "exit")) as [number]
     const bulkSeconds = (performance.now() - t0) / 1000
     if (code !== 0 && code !== 1 && code !== 2 && code !== 3) throw new Error(`rcpt bulk exited ${code}`)
@@ -164,7 +180,11 @@ const overhead = async () => {
     const t1 = performance.now()
     const { child, base } = await serve(["--db", `sqlite:${join(dir, "overhead.db")}`, ...flags])
     const created = (await (
-      await fetch(`${base}/v1/jobs`, { method: "POST", headers: { "content-type": "text/plain" }, body: readFileSync(list) })
+      await fetch(`${base}/v1/jobs`, {
+        method: "POST",
+        headers: { "content-type": "text/plain" },
+        body: readFileSync(list)
+      })
     ).json()) as Job
     let job = created
     while (job.state !== "done") {
