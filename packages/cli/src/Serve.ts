@@ -108,6 +108,7 @@ export const run = (
     Effect.scoped,
     Effect.catchTags({
       InvalidConfig: (e) => Effect.fail(Options.invalidConfig(e)),
+      InvalidRouting: (e) => Effect.fail(ExitCode.usage(`invalid routing: ${e.message}`)),
       ServeError: (e) =>
         Effect.fail(
           new ExitCode.Exit({

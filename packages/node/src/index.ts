@@ -7,6 +7,7 @@
 export * as NodeConnection from "./NodeConnection.ts"
 export * as NodeDialer from "./NodeDialer.ts"
 export * as NodeResolver from "./NodeResolver.ts"
+export * as NodeRouting from "./NodeRouting.ts"
 export * as NodeSmtpTransport from "./NodeSmtpTransport.ts"
 export * as NodeSocks5 from "./NodeSocks5.ts"
 export * as NodeVerifier from "./NodeVerifier.ts"

@@ -54,6 +54,10 @@ export const reasons = [
   "timeout",
   "connection_failed",
   "connection_closed",
+  "proxy_failed",
+  "proxy_refused",
+  "proxy_auth_failed",
+  "proxy_unreachable",
   "dns_failure",
   "syntax"
 ] as const
