@@ -65,7 +65,8 @@ export const combine = (options: Options): Result.Result<Routing.Routing, Routin
 export const isDirect = (options: Options): boolean =>
   options.proxy === undefined &&
   (options.sourceAddresses?.length ?? 0) === 0 &&
-  (options.routing === undefined || (options.routing.rules.length === 0 && Object.keys(options.routing.default).length === 0))
+  (options.routing === undefined ||
+    (options.routing.rules.length === 0 && Object.keys(options.routing.default).length === 0))
 
 /**
  * Parses a routing file's text (YAML or JSON).
@@ -79,7 +80,9 @@ export const parse = (text: string): Result.Result<Routing.Routing, Routing.Inva
     input = Yaml.parse(text)
   } catch (error) {
     return Result.fail(
-      new Routing.InvalidRouting({ message: `not YAML or JSON: ${error instanceof Error ? error.message : String(error)}` })
+      new Routing.InvalidRouting({
+        message: `not YAML or JSON: ${error instanceof Error ? error.message : String(error)}`
+      })
     )
   }
   return Routing.decode(input)
@@ -124,6 +127,4 @@ export const load = (path: string): Effect.Effect<Routing.Routing, Routing.Inval
 export const layer = (options: Options): Layer.Layer<never, Routing.InvalidRouting, Dns.Dns> =>
   isDirect(options)
     ? Layer.empty
-    : Layer.unwrap(
-        Effect.map(Effect.fromResult(combine(options)), (routing) => Router.layerDns(routing))
-      )
+    : Layer.unwrap(Effect.map(Effect.fromResult(combine(options)), (routing) => Router.layerDns(routing)))
