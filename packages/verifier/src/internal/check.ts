@@ -14,13 +14,13 @@ import { type Address, Classify, Reply, Session } from "@rcpt/smtp"
 import { HostPermits } from "../HostPermits.ts"
 import type { MxHost } from "../MxPlan.ts"
 import * as Policy from "../Policy.ts"
-import type { Attempt } from "../Verification.ts"
+import type { Attempt, findingReasons, Outcome } from "../Verification.ts"
 import type { VerifierConfig } from "../VerifierConfig.ts"
 import { domainKey } from "./keys.ts"
 
 /** What is known about one recipient. */
-export interface Evidence {
-  readonly outcome: Classify.Outcome
+export interface Findings {
+  readonly outcome: Outcome
   /** The session that gave the outcome, and the recipient's index in it. */
   readonly session: Option.Option<{ readonly result: Session.SessionResult; readonly index: number }>
   readonly mx: Option.Option<{ readonly host: MxHost; readonly address: string }>
@@ -28,7 +28,7 @@ export interface Evidence {
 }
 
 export interface Checked {
-  readonly evidence: ReadonlyArray<Evidence>
+  readonly evidence: ReadonlyArray<Findings>
   /** The deadline in force (set by the first connection when the context had none). */
   readonly deadline: number | undefined
   /**
@@ -51,7 +51,7 @@ export interface CheckContext {
   readonly timeout: number
 }
 
-const unanswered = (outcome: Classify.Outcome, attempts: ReadonlyArray<Attempt> = []): Evidence => ({
+const unanswered = (outcome: Outcome, attempts: ReadonlyArray<Attempt> = []): Findings => ({
   outcome,
   session: Option.none(),
   mx: Option.none(),
@@ -107,7 +107,7 @@ const catchAllFrom = (result: Session.SessionResult, key: string): Option.Option
  * The reason for a connection that did not open: the proxy's failure when it was the proxy's
  * (never `undeliverable`: nothing was learnt about the mailbox), else `connection_failed`.
  */
-export const connectFailure = (reason: SmtpTransport.TransportErrorReason): Classify.Reason => {
+export const connectFailure = (reason: SmtpTransport.TransportErrorReason): (typeof findingReasons)[number] => {
   switch (reason) {
     case "ProxyAuthFailed":
       return "proxy_auth_failed"
@@ -137,7 +137,7 @@ export const check = (
     const { config, policy } = ctx
     const permits = yield* HostPermits
     const router = yield* Router.Router
-    const evidence: Array<Evidence> = mailboxes.map(() =>
+    const evidence: Array<Findings> = mailboxes.map(() =>
       unanswered({ verdict: "unknown", reason: "connection_failed", retryable: true })
     )
     const attempts: Array<Array<Attempt>> = mailboxes.map(() => [])
