@@ -192,7 +192,10 @@ export const check = (
               phaseTimeout: Policy.timeoutFor(policy.phaseTimeouts),
               deadline: Math.max(0, deadline - start),
               tls: { rejectUnauthorized: false, ca: config.ca },
-              via: { proxy: Option.getOrUndefined(route.proxy), localAddress: Option.getOrUndefined(route.localAddress) }
+              via: {
+                proxy: Option.getOrUndefined(route.proxy),
+                localAddress: Option.getOrUndefined(route.localAddress)
+              }
             })
           }).pipe(Effect.scoped, permits.withPermit(address), Effect.result)
 
