@@ -5,7 +5,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Schedule } from "effect"
 import { Socks5Server } from "@rcpt/testing"
 import * as Mailer from "../src/Mailer.ts"
-import * as NodeMailer from "../src/NodeMailer.ts"
+import { NodeMailer } from "@rcpt/node"
 import * as TestServer from "./server.ts"
 
 /** A server recording each MAIL FROM's client address and EHLO name. */
