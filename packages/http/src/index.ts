@@ -6,3 +6,6 @@
  */
 export * as Api from "./Api.ts"
 export * as Server from "./Server.ts"
+export * as Admission from "./Admission.ts"
+export * as Guard from "./Guard.ts"
+export * as Tokens from "./Tokens.ts"

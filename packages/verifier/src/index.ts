@@ -7,6 +7,7 @@
 export * as Judgement from "./Judgement.ts"
 export * as MxPlan from "./MxPlan.ts"
 export * as Policy from "./Policy.ts"
+export * as Printable from "./Printable.ts"
 export * as TargetPolicy from "./TargetPolicy.ts"
 export * as Verification from "./Verification.ts"
 export * as Verifier from "./Verifier.ts"
