@@ -18,6 +18,7 @@
  * bidi embeddings/overrides/isolates (U+202A-U+202E, U+2066-U+2069), zero-width spaces/joiners,
  * the word joiner and invisible operators, and the BOM.
  */
+// oxlint-disable-next-line no-control-regex -- matching control characters is the point
 const controls = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g
 /** The same class without `g`, so `test` keeps no state between calls. */
 const anyControl = new RegExp(controls.source)
