@@ -7,7 +7,7 @@
  */
 import { Effect, FileSystem, Option, Result, Stream } from "effect"
 import type { Scope } from "effect"
-import { Verification } from "@rcpt/verifier"
+import { Printable, Verification } from "@rcpt/verifier"
 import * as ExitCode from "./ExitCode.ts"
 import { parseRecord } from "./Input.ts"
 
@@ -46,14 +46,25 @@ export const csvColumns = [
 const flat = (text: string) => text.replace(/[\r\n]+/g, " ")
 
 /**
- * A CSV field: quoted when it holds a comma, a quote or edge spaces; null is empty.
+ * The text a CSV cell holds for a string from input or a server: on one line, other controls and
+ * bidi overrides escaped, and a leading `= + - @ TAB CR` neutralised with a quote (OWASP's advice
+ * against formula injection: `+cmd@x` is a valid address, a reply text can be anything).
+ *
+ * @category encoding
+ * @since 0.1.0
+ */
+export const csvText = (text: string): string => Printable.neutraliseFormula(Printable.escapeControls(flat(text)))
+
+/**
+ * A CSV field: strings through {@link csvText}; quoted when it holds a comma, a quote or edge
+ * spaces; null is empty. Numbers and booleans are rcpt's own and written as they are.
  *
  * @category encoding
  * @since 0.1.0
  */
 export const csvField = (value: string | number | boolean | null): string => {
   if (value === null) return ""
-  const text = flat(String(value))
+  const text = typeof value === "string" ? csvText(value) : String(value)
   return /[",]|^\s|\s$/.test(text) ? `"${text.replaceAll('"', '""')}"` : text
 }
 
@@ -107,12 +118,13 @@ export const line = (format: Format, v: Verification.Verification): string =>
   format === "csv" ? csvLine(v) : jsonLine(v)
 
 /**
- * What an input address is called in an output of `format` (CSV lines hold no line breaks).
+ * What an input address is called in an output of `format`: in CSV, the cell text
+ * ({@link csvText}), which is what `--resume` reads back from the first column.
  *
  * @category resume
  * @since 0.1.0
  */
-export const key = (format: Format, address: string): string => (format === "csv" ? flat(address) : address)
+export const key = (format: Format, address: string): string => (format === "csv" ? csvText(address) : address)
 
 /**
  * Addresses already in the output, with how many times each: a multiset, so an address listed
@@ -155,6 +167,23 @@ export interface Writer {
 const encoder = new TextEncoder()
 
 /**
+ * What went wrong in a write, in the system's words ("no space left on device"). Effect 4.1's
+ * `PlatformError` has no reason for ENOSPC and says "Unknown: FileSystem.writeAll (21)"; the Node
+ * error it keeps as `cause` carries the errno and its text, so that is read here (one place).
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export const ioMessage = (error: { readonly message: string; readonly cause?: unknown }): string => {
+  const cause = error.cause
+  if (cause instanceof Error && typeof (cause as NodeJS.ErrnoException).code === "string") {
+    // Node's form: "ENOSPC: no space left on device, write"
+    return /^[A-Z0-9_]+: (.*?)(?:, [a-z]+(?: .*)?)?$/.exec(cause.message)?.[1] ?? cause.message
+  }
+  return error.message
+}
+
+/**
  * Results on standard output (CSV: the header comes with the first result).
  *
  * @category constructors
@@ -163,24 +192,27 @@ const encoder = new TextEncoder()
 export const stdout = (format: Format): Effect.Effect<Writer> =>
   Effect.sync(() => {
     let header = format === "csv"
-    // A reader that went away (`rcpt bulk list | head`) ends the run quietly, as SIGPIPE would.
-    let closed = false
-    process.stdout.on("error", () => {
-      closed = true
+    // A reader that went away (`rcpt bulk list | head`) ends the run quietly, as SIGPIPE would;
+    // any other failure (a full disk behind `> file`) is an error that says what happened.
+    let failed: Error | undefined
+    const failure = (error: Error) =>
+      (error as NodeJS.ErrnoException).code === "EPIPE"
+        ? ExitCode.silent(ExitCode.codes.brokenPipe)
+        : ExitCode.cannotCreate(
+            `standard output: cannot write (${ioMessage({ message: error.message, cause: error })})`
+          )
+    process.stdout.on("error", (error) => {
+      failed = error
     })
     return {
       write: (v) =>
         Effect.callback<void, ExitCode.Exit>((resume) => {
-          if (closed) return resume(Effect.fail(ExitCode.silent(ExitCode.codes.brokenPipe)))
+          if (failed !== undefined) return resume(Effect.fail(failure(failed)))
           const text = header ? csvHeader + line(format, v) : line(format, v)
           header = false
           // Waiting for the write keeps a slow reader's backlog out of this process's memory.
           process.stdout.write(text, (error) =>
-            resume(
-              error === undefined || error === null
-                ? Effect.void
-                : Effect.fail(ExitCode.silent(ExitCode.codes.brokenPipe))
-            )
+            resume(error === undefined || error === null ? Effect.void : Effect.fail(failure(error)))
           )
         })
     }
@@ -296,9 +328,9 @@ export const toFile = (
     }
     const file = yield* fs
       .open(path, { flag: "a" })
-      .pipe(Effect.mapError((e) => cannot(`cannot open for appending (${e.message})`)))
+      .pipe(Effect.mapError((e) => cannot(`cannot open for appending (${ioMessage(e)})`)))
     const append = (text: string) =>
-      file.writeAll(encoder.encode(text)).pipe(Effect.mapError((e) => cannot(`cannot write (${e.message})`)))
+      file.writeAll(encoder.encode(text)).pipe(Effect.mapError((e) => cannot(`cannot write (${ioMessage(e)})`)))
     const now = Number((yield* file.stat.pipe(Effect.mapError((e) => cannot(e.message)))).size)
     // The CSV header goes out with the first result, in the same write: a run that fails before
     // any result leaves the file empty, so it can simply be run again.
