@@ -98,8 +98,8 @@ export interface WorldSpec {
 }
 
 /**
- * What the hosts saw, keyed by host address: connections accepted, peak simultaneous connections, RCPT commands, and
- * every command line received (all hosts, oldest first, the last 10,000), for injection tests.
+ * What the hosts saw, keyed by host address: connections accepted (and from which client address), peak simultaneous
+ * connections, RCPT commands, and every command line received (with the client's address) (all hosts, oldest first, the last 10,000), for injection tests.
  *
  * @category models
  * @since 0.1.0
@@ -108,7 +108,9 @@ export interface Stats {
   readonly connections: Record<string, number>
   readonly maxConcurrent: Record<string, number>
   readonly rcptCommands: Record<string, number>
-  readonly commands: ReadonlyArray<{ readonly host: string; readonly line: string }>
+  readonly commands: ReadonlyArray<{ readonly host: string; readonly line: string; readonly client: string }>
+  /** Connections per host address, by the client address they came from (source addresses, proxies). */
+  readonly clients: Record<string, Record<string, number>>
 }
 
 /**
