@@ -128,3 +128,37 @@ describe("a full disk", { timeout: 60_000 }, () => {
     )
   )
 })
+
+describe("target policy in the CLI", { timeout: 60_000 }, () => {
+  it.live(
+    "loopback MX refused by default (unknown/target_refused, exit 3); --allow-target or RCPT_ALLOW_TARGETS open it",
+    () =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          const w = yield* MailWorld.start(MailWorld.demo)
+          const flags = worldFlags(w).slice(2) // without --allow-target
+          const refused = yield* rcpt(["verify", "--json", ...flags, "alice@alpha.test"])
+          const connections = Object.values((yield* w.stats).connections).reduce((a, b) => a + b, 0)
+          assert.strictEqual(connections, 0, "no connection reached the world's servers")
+          const [flag, env] = yield* Effect.all(
+            [
+              rcpt(["verify", "--json", ...flags, "--allow-target", "127.0.0.0/8", "alice@alpha.test"]),
+              rcpt(["verify", "--json", ...flags, "alice@alpha.test"], {
+                RCPT_ALLOW_TARGETS: "10.0.0.0/8, 127.0.0.0/8"
+              })
+            ],
+            { concurrency: "unbounded" }
+          )
+          assert.strictEqual(refused.code, 3, refused.stderr)
+          const v = JSON.parse(refused.stdout) as { reason: string; detail: string }
+          assert.strictEqual(v.reason, "target_refused")
+          assert.include(v.detail, "127.0.0.0/8 (Loopback")
+          assert.strictEqual(flag.code, 0, flag.stderr)
+          assert.strictEqual(env.code, 0, env.stderr)
+          const bad = yield* rcpt(["verify", ...flags, "--allow-target", "10.0.0.0/33", "alice@alpha.test"])
+          assert.strictEqual(bad.code, 64, bad.stderr)
+          assert.include(bad.stderr, "--allow-target")
+        })
+      )
+  )
+})

@@ -54,6 +54,8 @@ export const reasons = [
   "timeout",
   "connection_failed",
   "connection_closed",
+  // The verifier's target policy refused every address of the MX hosts (a special-purpose range).
+  "target_refused",
   "dns_failure",
   "syntax"
 ] as const
