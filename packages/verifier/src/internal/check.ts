@@ -20,13 +20,13 @@ import { HostPermits } from "../HostPermits.ts"
 import type { MxHost } from "../MxPlan.ts"
 import * as Policy from "../Policy.ts"
 import * as TargetPolicy from "../TargetPolicy.ts"
-import type { Attempt } from "../Verification.ts"
+import type { Attempt, Outcome } from "../Verification.ts"
 import type { VerifierConfig } from "../VerifierConfig.ts"
 import { domainKey } from "./keys.ts"
 
 /** What is known about one recipient. */
-export interface Evidence {
-  readonly outcome: Classify.Outcome
+export interface Findings {
+  readonly outcome: Outcome
   /** The session that gave the outcome, and the recipient's index in it. */
   readonly session: Option.Option<{ readonly result: Session.SessionResult; readonly index: number }>
   readonly mx: Option.Option<{ readonly host: MxHost; readonly address: string }>
@@ -34,7 +34,7 @@ export interface Evidence {
 }
 
 export interface Checked {
-  readonly evidence: ReadonlyArray<Evidence>
+  readonly evidence: ReadonlyArray<Findings>
   /** The deadline in force (set by the first connection when the context had none). */
   readonly deadline: number | undefined
   /**
@@ -57,7 +57,7 @@ export interface CheckContext {
   readonly timeout: number
 }
 
-const unanswered = (outcome: Classify.Outcome, attempts: ReadonlyArray<Attempt> = []): Evidence => ({
+const unanswered = (outcome: Outcome, attempts: ReadonlyArray<Attempt> = []): Findings => ({
   outcome,
   session: Option.none(),
   mx: Option.none(),
@@ -121,7 +121,7 @@ export const check = (
   Effect.gen(function* () {
     const { config, policy } = ctx
     const permits = yield* HostPermits
-    const evidence: Array<Evidence> = mailboxes.map(() =>
+    const evidence: Array<Findings> = mailboxes.map(() =>
       unanswered({ verdict: "unknown", reason: "connection_failed", retryable: true })
     )
     const attempts: Array<Array<Attempt>> = mailboxes.map(() => [])
