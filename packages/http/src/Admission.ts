@@ -18,7 +18,11 @@ import { Context, Effect, Layer } from "effect"
 export interface Limits {
   /** Requests of one caller in flight at once. Default 8. */
   readonly perCaller: number
-  /** Requests in flight at once, all callers together. Default 32. */
+  /**
+   * Requests in flight at once, all callers together. Default 16: a full batch holds ~8 MB while
+   * it runs (body, decoded addresses, results, the response), so 16 keep 100 concurrent 1 MB
+   * batches under 400 MB RSS (bench/src/http-memory.ts).
+   */
   readonly total: number
   /** Seconds a turned-away caller is told to wait (`Retry-After`). Default 1. */
   readonly retryAfterSeconds: number
@@ -28,7 +32,7 @@ export interface Limits {
  * @category constants
  * @since 0.1.0
  */
-export const defaultLimits: Limits = { perCaller: 8, total: 32, retryAfterSeconds: 1 }
+export const defaultLimits: Limits = { perCaller: 8, total: 16, retryAfterSeconds: 1 }
 
 /**
  * Why a request was turned away.
