@@ -19,8 +19,8 @@ export interface Limits {
   /** Requests of one caller in flight at once. Default 8. */
   readonly perCaller: number
   /**
-   * Requests in flight at once, all callers together. Default 16: a full batch holds ~8 MB while
-   * it runs (body, decoded addresses, results, the response), so 16 keep 100 concurrent 1 MB
+   * Requests in flight at once, all callers together. Default 12: a full batch holds ~10 MB while
+   * it runs (body, decoded addresses, results, the response), so 12 keep 100 concurrent 1 MB
    * batches under 400 MB RSS (bench/src/http-memory.ts).
    */
   readonly total: number
@@ -32,7 +32,7 @@ export interface Limits {
  * @category constants
  * @since 0.1.0
  */
-export const defaultLimits: Limits = { perCaller: 8, total: 16, retryAfterSeconds: 1 }
+export const defaultLimits: Limits = { perCaller: 8, total: 12, retryAfterSeconds: 1 }
 
 /**
  * Why a request was turned away.

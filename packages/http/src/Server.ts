@@ -16,7 +16,7 @@
  * - At most `maxConnections` connections (256); a request must arrive whole, body included,
  *   within `requestTimeout` (30 s, else 408 and the connection closes); at most
  *   `limits.perCaller` requests in flight per token (8, else 429) and `limits.total` overall
- *   (16, else 503), both with `Retry-After`.
+ *   (12, else 503), both with `Retry-After`.
  * - When the layer's scope closes (SIGTERM), the server stops accepting connections and requests
  *   in flight get `gracePeriod` (30 s) to finish; those still running then are cut with 503.
  * - The access log is one line per request (an unknown path is a 404 line, not a stack trace).
