@@ -7,7 +7,7 @@
  */
 import { Effect, FileSystem, Option, Result, Stream } from "effect"
 import type { Scope } from "effect"
-import { Printable, Verification } from "@rcpt/verifier"
+import { ResultFormat, Verification } from "@rcpt/verifier"
 import * as ExitCode from "./ExitCode.ts"
 import { parseRecord } from "./Input.ts"
 
@@ -15,116 +15,64 @@ import { parseRecord } from "./Input.ts"
  * @category models
  * @since 0.1.0
  */
-export type Format = "jsonl" | "csv"
+export type Format = ResultFormat.Format
 
 /**
- * The CSV columns, in order.
- *
- * @category constants
- * @since 0.1.0
- */
-export const csvColumns = [
-  "address",
-  "verdict",
-  "reason",
-  "score",
-  "retryable",
-  "mx_host",
-  "mx_address",
-  "rcpt_code",
-  "rcpt_enhanced",
-  "rcpt_text",
-  "catch_all",
-  "disposable",
-  "role_account",
-  "free_provider",
-  "suggestion",
-  "detail"
-] as const
-
-/** One line per record: line breaks inside a value become spaces. */
-const flat = (text: string) => text.replace(/[\r\n]+/g, " ")
-
-/**
- * The text a CSV cell holds for a string from input or a server: on one line, other controls and
- * bidi overrides escaped, and a leading `= + - @ TAB CR` neutralised with a quote (OWASP's advice
- * against formula injection: `+cmd@x` is a valid address, a reply text can be anything).
+ * `ResultFormat.csvColumns` (the formats moved to @rcpt/verifier, shared with the jobs API).
  *
  * @category encoding
  * @since 0.1.0
  */
-export const csvText = (text: string): string => Printable.neutraliseFormula(Printable.escapeControls(flat(text)))
+export const csvColumns = ResultFormat.csvColumns
 
 /**
- * A CSV field: strings through {@link csvText}; quoted when it holds a comma, a quote or edge
- * spaces; null is empty. Numbers and booleans are rcpt's own and written as they are.
+ * `ResultFormat.csvField` (the formats moved to @rcpt/verifier, shared with the jobs API).
  *
  * @category encoding
  * @since 0.1.0
  */
-export const csvField = (value: string | number | boolean | null): string => {
-  if (value === null) return ""
-  const text = typeof value === "string" ? csvText(value) : String(value)
-  return /[",]|^\s|\s$/.test(text) ? `"${text.replaceAll('"', '""')}"` : text
-}
+export const csvField = ResultFormat.csvField
 
 /**
- * @category encoding
- * @since 0.1.0
- */
-export const csvHeader = `${csvColumns.join(",")}\n`
-
-/**
- * One result as one CSV line (with its "\n").
+ * `ResultFormat.csvHeader` (the formats moved to @rcpt/verifier, shared with the jobs API).
  *
  * @category encoding
  * @since 0.1.0
  */
-export const csvLine = (v: Verification.Verification): string =>
-  [
-    v.address,
-    v.verdict,
-    v.reason,
-    v.score,
-    v.retryable,
-    v.mx?.host ?? null,
-    v.mx?.address ?? null,
-    v.rcpt?.code ?? null,
-    v.rcpt?.enhanced ?? null,
-    v.rcpt?.text ?? null,
-    v.catchAll,
-    v.signals.disposable,
-    v.signals.roleAccount,
-    v.signals.freeProvider,
-    v.signals.suggestion,
-    v.detail
-  ]
-    .map(csvField)
-    .join(",") + "\n"
+export const csvHeader = ResultFormat.csvHeader
 
 /**
- * One result as one JSON line (the encoded `Verification`, with its "\n").
+ * `ResultFormat.csvLine` (the formats moved to @rcpt/verifier, shared with the jobs API).
  *
  * @category encoding
  * @since 0.1.0
  */
-export const jsonLine = (v: Verification.Verification): string => `${JSON.stringify(Verification.encode(v))}\n`
+export const csvLine = ResultFormat.csvLine
 
 /**
+ * `ResultFormat.jsonLine` (the formats moved to @rcpt/verifier, shared with the jobs API).
+ *
  * @category encoding
  * @since 0.1.0
  */
-export const line = (format: Format, v: Verification.Verification): string =>
-  format === "csv" ? csvLine(v) : jsonLine(v)
+export const jsonLine = ResultFormat.jsonLine
 
 /**
- * What an input address is called in an output of `format`: in CSV, the cell text
- * ({@link csvText}), which is what `--resume` reads back from the first column.
+ * `ResultFormat.line` (the formats moved to @rcpt/verifier, shared with the jobs API).
+ *
+ * @category encoding
+ * @since 0.1.0
+ */
+export const line = ResultFormat.line
+
+/**
+ * What an input address is called in an output of `format` (CSV lines hold no line breaks).
  *
  * @category resume
  * @since 0.1.0
  */
-export const key = (format: Format, address: string): string => (format === "csv" ? csvText(address) : address)
+export const key = (format: Format, address: string): string =>
+  format === "csv" ? ResultFormat.csvText(address) : address
 
 /**
  * Addresses already in the output, with how many times each: a multiset, so an address listed

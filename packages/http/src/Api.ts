@@ -27,6 +27,7 @@ import {
   OpenApi
 } from "effect/http-api"
 import { Verification } from "@rcpt/verifier"
+import { JobsGroup } from "./JobsApi.ts"
 
 /**
  * The version `/v1/health` reports and `/openapi.json` carries.
@@ -221,6 +222,7 @@ export class VerifyGroup extends HttpApiGroup.make("verify")
  */
 export class Api extends HttpApi.make("rcpt")
   .add(VerifyGroup)
+  .add(JobsGroup.middleware(Authorization))
   .middleware(HttpApiMiddleware.ProblemDetails)
   .annotateMerge(
     OpenApi.annotations({

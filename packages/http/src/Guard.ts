@@ -8,7 +8,10 @@
  *   always accepted: a page can only be same-origin with it when it was itself loaded from that IP.
  * - **Content-Type**: a POST, PUT or PATCH must say `application/json` (415 otherwise). A form or
  *   `text/plain` POST is a "simple" request a page may send cross-origin without a CORS
- *   preflight; the HTTP API would read a body without a type as JSON.
+ *   preflight; the HTTP API would read a body without a type as JSON. The upload path
+ *   (`POST /v1/jobs`) also takes lists as text, CSV or multipart, but then only with a header no
+ *   cross-origin simple request can carry (`authorization`, `x-rcpt-secret` or
+ *   `x-requested-with`, as the web page sends).
  * - An unknown route is a plain 404 problem, not a failure: the access log shows a 404 line, not a
  *   stack trace.
  *
@@ -64,6 +67,12 @@ export const isJson = (header: string | undefined): boolean =>
 
 const bodyMethods = new Set(["POST", "PUT", "PATCH"])
 
+/** Paths whose bodies may be other than JSON (uploads), given a header that forces a preflight. */
+const uploadPaths = new Set(["/v1/jobs"])
+
+const preflighted = (headers: Record<string, string | undefined>) =>
+  ["authorization", "x-rcpt-secret", "x-requested-with"].some((h) => (headers[h] ?? "") !== "")
+
 /**
  * An RFC 9457 problem response.
  *
@@ -105,7 +114,8 @@ export const layer = (options: { readonly allowedHosts: ReadonlyArray<string> })
             "The Host header does not name this service; add the name with --allowed-host (RCPT_ALLOWED_HOSTS)"
           )
         }
-        if (bodyMethods.has(request.method) && !isJson(request.headers["content-type"])) {
+        const upload = uploadPaths.has(request.url.split("?")[0]!) && preflighted(request.headers)
+        if (bodyMethods.has(request.method) && !isJson(request.headers["content-type"]) && !upload) {
           return problem(
             415,
             "Unsupported Media Type",

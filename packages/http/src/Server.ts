@@ -44,9 +44,13 @@ import { timingSafeEqual } from "node:crypto"
 import { createServer } from "node:http"
 import type { Verification } from "@rcpt/verifier"
 import { Verifier } from "@rcpt/verifier"
+import type { JobStore } from "@rcpt/store"
 import * as Admission from "./Admission.ts"
 import * as Api from "./Api.ts"
 import * as Guard from "./Guard.ts"
+import type * as JobRunner from "./JobRunner.ts"
+import * as JobsServer from "./JobsServer.ts"
+import * as Page from "./Page.ts"
 import * as Tokens from "./Tokens.ts"
 
 /**
@@ -277,7 +281,7 @@ export const layerRoutes = (options: RouteOptions = {}) =>
   Layer.mergeAll(
     HttpApiBuilder.layer(Api.Api, { openapiPath: "/openapi.json" }).pipe(
       Layer.provide(
-        layerHandlers.pipe(
+        Layer.mergeAll(layerHandlers, JobsServer.layerHandlers).pipe(
           Layer.provide([
             layerAuthorization(options.secret, options.tokens),
             layerAdmission.pipe(Layer.provide(Admission.layerMemory(options.limits))),
@@ -287,7 +291,8 @@ export const layerRoutes = (options: RouteOptions = {}) =>
       ),
       Layer.provide(limitBody)
     ),
-    HttpApiScalar.layer(Api.Api, { path: "/docs" })
+    HttpApiScalar.layer(Api.Api, { path: "/docs" }),
+    Page.layer
   )
 
 /**
@@ -300,7 +305,11 @@ export const layerRoutes = (options: RouteOptions = {}) =>
  */
 export const layer = (
   options: Options
-): Layer.Layer<HttpServer.HttpServer, HttpServerError.ServeError | OpenListen, Verifier.Verifier> => {
+): Layer.Layer<
+  HttpServer.HttpServer,
+  HttpServerError.ServeError | OpenListen,
+  Verifier.Verifier | JobStore.JobStore | JobRunner.JobRunner
+> => {
   const host = options.host ?? "127.0.0.1"
   if (options.secret === undefined && options.tokens === undefined && !isLoopback(host)) {
     return Layer.effect(

@@ -10,6 +10,7 @@ import { Cause, Effect, Exit, Layer, Logger, References } from "effect"
 import { HttpServer } from "effect/http"
 import { NodeVerifier } from "@rcpt/node"
 import { MailWorld } from "@rcpt/testing"
+import * as Jobs from "../src/Jobs.ts"
 import * as Server from "../src/Server.ts"
 import * as Tokens from "../src/Tokens.ts"
 
@@ -52,7 +53,7 @@ const withServer = <A, E>(
       timeout: "10 seconds"
     })
     const server = Server.layer({ port: 0, ...options }).pipe(
-      Layer.provide(verifier),
+      Layer.provide(Jobs.layerMemory.pipe(Layer.provideMerge(verifier), Layer.orDie)),
       Layer.provide([Logger.layer([capture]), Layer.succeed(References.MinimumLogLevel, "Info")])
     )
     return yield* HttpServer.addressFormattedWith((base) => f(base, logs)).pipe(Effect.provide(server))
@@ -175,7 +176,11 @@ describe("credentials", () => {
     Effect.gen(function* () {
       for (const host of ["0.0.0.0", "::", "192.0.2.1"]) {
         const built = yield* Layer.build(
-          Server.layer({ port: 0, host }).pipe(Layer.provide(NodeVerifier.layer({ helo: "x.rcpt.test" })))
+          Server.layer({ port: 0, host }).pipe(
+            Layer.provide(
+              Jobs.layerMemory.pipe(Layer.provideMerge(NodeVerifier.layer({ helo: "x.rcpt.test" })), Layer.orDie)
+            )
+          )
         ).pipe(Effect.scoped, Effect.exit)
         assert.isTrue(Exit.isFailure(built), host)
         assert.include(String(Exit.isFailure(built) ? built.cause : ""), "OpenListen")
