@@ -329,3 +329,21 @@ describe("limits", () => {
     )
   )
 })
+
+describe("uploads", () => {
+  it.live("POST /v1/jobs as text/plain: 415 from a page (no preflighted header), accepted with one", () =>
+    withServer({}, (base) =>
+      Effect.gen(function* () {
+        const body = "alice@alpha.test\n"
+        const page = yield* send(`${base}/v1/jobs`, { method: "POST", headers: { "content-type": "text/plain" }, body })
+        assert.strictEqual(page.status, 415, page.text)
+        const client = yield* send(`${base}/v1/jobs`, {
+          method: "POST",
+          headers: { "content-type": "text/plain", "x-requested-with": "curl" },
+          body
+        })
+        assert.strictEqual(client.status, 202, client.text)
+      })
+    )
+  )
+})
