@@ -184,6 +184,7 @@ export const run = (
     Effect.catchTags({
       InvalidConfig: (e) => Effect.fail(Options.invalidConfig(e)),
       OpenListen: (e) => Effect.fail(ExitCode.usage(e.message)),
+      InvalidRouting: (e) => Effect.fail(ExitCode.usage(`invalid routing: ${e.message}`)),
       SqlError: (e) =>
         Effect.fail(
           new ExitCode.Exit({ code: cannotListen, message: `job store ${Database.describe(db)}: ${e.message}` })

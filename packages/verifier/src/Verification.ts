@@ -28,13 +28,24 @@ export type Verdict = typeof Verdict.Type
 
 /**
  * Reasons the verifier finds itself, beside those of a reply (`Classify.reasons` in
- * @rcpt/smtp): from DNS, the syntax check, a connection that never opened, a target the
+ * @rcpt/smtp): from DNS, the syntax check, a connection that never opened (the proxy's
+ * failures apart: wrong credentials, refused by its rules, host unreachable from it, the rest), a target the
  * `TargetPolicy` refused to dial (`target_refused`: a special-purpose range).
  *
  * @category constants
  * @since 0.2.0
  */
-export const findingReasons = ["no_mail_hosts", "dns_failure", "syntax", "connection_failed", "target_refused"] as const
+export const findingReasons = [
+  "no_mail_hosts",
+  "dns_failure",
+  "syntax",
+  "connection_failed",
+  "proxy_auth_failed",
+  "proxy_refused",
+  "proxy_unreachable",
+  "proxy_failed",
+  "target_refused"
+] as const
 
 /**
  * Reasons only a judge gives (see `Judgement`): what the catch-all probe and the risk signals
