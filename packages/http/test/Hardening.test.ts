@@ -97,7 +97,7 @@ const raw = (base: string, request: string, options: { readonly trickle?: boolea
 
 const status = (text: string) => Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0)
 
-describe("CSRF and DNS rebinding", () => {
+describe("CSRF and DNS rebinding", { timeout: 60_000 }, () => {
   it.live("a POST without Content-Type is 415, not read as JSON", () =>
     withServer({}, (base) =>
       Effect.gen(function* () {
@@ -171,7 +171,7 @@ describe("CSRF and DNS rebinding", () => {
   )
 })
 
-describe("credentials", () => {
+describe("credentials", { timeout: 60_000 }, () => {
   it.effect("no secret and no tokens: refuses to listen beyond loopback", () =>
     Effect.gen(function* () {
       for (const host of ["0.0.0.0", "::", "192.0.2.1"]) {
@@ -248,7 +248,7 @@ describe("credentials", () => {
   )
 })
 
-describe("limits", () => {
+describe("limits", { timeout: 60_000 }, () => {
   it.live("per-token concurrency: over the limit is 429 with Retry-After, before the body is read", () =>
     withServer({ tokens: Tokens.fromValues(["one", "two"]), limits: { perCaller: 2, total: 10 } }, (base) =>
       Effect.gen(function* () {
@@ -330,7 +330,7 @@ describe("limits", () => {
   )
 })
 
-describe("uploads", () => {
+describe("uploads", { timeout: 60_000 }, () => {
   it.live("POST /v1/jobs as text/plain: 415 from a page (no preflighted header), accepted with one", () =>
     withServer({}, (base) =>
       Effect.gen(function* () {
