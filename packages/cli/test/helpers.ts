@@ -151,4 +151,4 @@ export const listening = (child: ChildProcess): Effect.Effect<string> =>
     child.once("exit", (code) =>
       resume(Effect.die(new Error(`rcpt serve exited (${code}) before listening:\n${stderr}`)))
     )
-  }).pipe(Effect.timeout("15 seconds"), Effect.orDie)
+  }).pipe(Effect.timeout("60 seconds"), Effect.orDie)
