@@ -14,5 +14,7 @@ export const projects = [
   pkg("cli"),
   pkg("signals"),
   pkg("http"),
-  pkg("mailer")
+  pkg("mailer"),
+  // Outside suites carried in as data (test/fixtures/): address syntax, reply classification, reply/EHLO parsing.
+  defineProject({ test: { name: "conformance", root: "test/conformance", include: ["**/*.test.ts"] } })
 ]
