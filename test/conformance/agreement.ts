@@ -32,7 +32,9 @@ export interface Recorded {
  */
 export const report = (suite: string, agree: number, total: number, recorded: Recorded): void => {
   const percent = total === 0 ? 100 : (100 * agree) / total
-  console.log(`[conformance] ${suite}: ${agree}/${total} agree (${percent.toFixed(1)}%), recorded ${recorded.agree}/${recorded.total}`)
+  console.log(
+    `[conformance] ${suite}: ${agree}/${total} agree (${percent.toFixed(1)}%), recorded ${recorded.agree}/${recorded.total}`
+  )
   assert.strictEqual(total, recorded.total, `${suite}: the fixture has ${total} rows, ${recorded.total} recorded`)
   assert.isAtLeast(agree, recorded.agree, `${suite}: agreement dropped below the recorded figure`)
 }
