@@ -8,7 +8,8 @@
  * @since 0.1.0
  */
 import { Context, Duration, Option, Schedule } from "effect"
-import { Classify, type Session } from "@rcpt/smtp"
+import type { Session } from "@rcpt/smtp"
+import type * as Verification from "./Verification.ts"
 
 /**
  * Read timeouts per phase. RFC 5321 §4.5.3.2 asks for minutes; a verifier that waits that long
@@ -87,7 +88,7 @@ export const timeoutFor =
  * @category predicates
  * @since 0.1.0
  */
-export const isGreylisting = (outcome: Classify.Outcome): boolean =>
+export const isGreylisting = (outcome: Verification.Outcome): boolean =>
   outcome.retryable &&
   (outcome.reason === "greylisted" || outcome.reason === "temporary_failure" || outcome.reason === "rate_limited")
 
@@ -161,7 +162,7 @@ export const retryWithoutTls = (attempt: HostAttempt, mode: Session.TlsMode): bo
 export interface Policies {
   readonly phaseTimeouts: PhaseTimeouts
   readonly greylistRetry: Schedule.Schedule<unknown, unknown>
-  readonly isGreylisting: (outcome: Classify.Outcome) => boolean
+  readonly isGreylisting: (outcome: Verification.Outcome) => boolean
   readonly shouldFailover: (attempt: HostAttempt) => boolean
   readonly retryWithoutTls: (attempt: HostAttempt, mode: Session.TlsMode) => boolean
   /** Sessions to one address for one batch when the server hangs up mid-way (error limits). */
@@ -195,4 +196,4 @@ export const Policy = Context.Reference<Policies>("@rcpt/verifier/Policy", { def
  * @category models
  * @since 0.1.0
  */
-export type Outcome = Classify.Outcome
+export type Outcome = Verification.Outcome

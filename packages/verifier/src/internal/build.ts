@@ -4,12 +4,19 @@
  * @internal
  */
 import { Option } from "effect"
-import { Address, type Classify, Reply, type Session } from "@rcpt/smtp"
+import { Address, Reply, type Session } from "@rcpt/smtp"
 import type { Signals as SignalSet } from "@rcpt/signals"
 import type { Judge } from "../Judgement.ts"
 import type { MxPlan } from "../MxPlan.ts"
-import { Verification, type Attempt, type ReplyEvidence, type Signals, type TlsEvidence } from "../Verification.ts"
-import type { Evidence } from "./check.ts"
+import {
+  Verification,
+  type Attempt,
+  type Outcome,
+  type ReplyEvidence,
+  type Signals,
+  type TlsEvidence
+} from "../Verification.ts"
+import type { Findings } from "./check.ts"
 
 const replyEvidence = (reply: Reply.Reply): ReplyEvidence => ({
   code: reply.code,
@@ -57,9 +64,7 @@ export const signalsOf = (
   }
 }
 
-export const planOutcome = (
-  plan: Exclude<MxPlan, { _tag: "Hosts" }>
-): { outcome: Classify.Outcome; detail: string } => {
+export const planOutcome = (plan: Exclude<MxPlan, { _tag: "Hosts" }>): { outcome: Outcome; detail: string } => {
   switch (plan._tag) {
     case "NullMx":
       return {
@@ -84,7 +89,7 @@ export const planOutcome = (
   }
 }
 
-const describe = (outcome: Classify.Outcome, evidence: Evidence | undefined): string => {
+const describe = (outcome: Outcome, evidence: Findings | undefined): string => {
   const mx = evidence === undefined ? undefined : Option.getOrUndefined(evidence.mx)
   const session = evidence === undefined ? undefined : Option.getOrUndefined(evidence.session)
   const rcpt = session === undefined ? undefined : Option.getOrUndefined(session.result.recipients[session.index]!.rcpt)
@@ -103,11 +108,12 @@ export interface BuildInput {
   readonly mailbox: Address.Mailbox | undefined
   readonly startedAt: number
   readonly now: number
-  readonly outcome: Classify.Outcome
+  readonly outcome: Outcome
   readonly detail?: string | undefined
-  readonly evidence?: Evidence | undefined
+  readonly evidence?: Findings | undefined
   readonly implicit: boolean
-  readonly port: number
+  /** The SMTP port, for the MX evidence; unused when no MX host was asked. */
+  readonly port?: number | undefined
   readonly catchAll: boolean | null
   readonly signals: SignalSet.Signals
   readonly judge: Judge
@@ -143,7 +149,7 @@ export const build = (input: BuildInput): Verification => {
             host: mx.host.host,
             preference: mx.host.preference,
             address: mx.address,
-            port: input.port,
+            port: input.port ?? 25,
             implicit: input.implicit
           },
     rcpt: recipient === undefined ? null : Option.getOrNull(Option.map(recipient.rcpt, replyEvidence)),
