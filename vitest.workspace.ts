@@ -15,6 +15,7 @@ export const projects = [
   pkg("signals"),
   pkg("http"),
   pkg("mailer"),
+  pkg("cluster"),
   pkg("store"),
   // Outside suites carried in as data (test/fixtures/): address syntax, reply classification, reply/EHLO parsing.
   defineProject({ test: { name: "conformance", root: "test/conformance", include: ["**/*.test.ts"] } })

@@ -14,6 +14,7 @@ import * as Bulk from "./Bulk.ts"
 import * as ExitCode from "./ExitCode.ts"
 import * as Options from "./Options.ts"
 import * as Send from "./Send.ts"
+import * as Runner from "./Runner.ts"
 import * as Serve from "./Serve.ts"
 import * as Verify from "./Verify.ts"
 
@@ -202,7 +203,7 @@ export const rcpt = Command.make("rcpt").pipe(
       ExitCode.help
     ])
   ),
-  Command.withSubcommands([verify, bulk, demo, Serve.command, Send.command])
+  Command.withSubcommands([verify, bulk, demo, Serve.command, Send.command, Runner.command])
 )
 
 /**
