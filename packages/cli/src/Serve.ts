@@ -165,6 +165,7 @@ export const run = (
       ConfigError: (e) => Effect.fail(ExitCode.usage(`cluster settings: ${e.message}`)),
       SocketServerError: (e) =>
         Effect.fail(new ExitCode.Exit({ code: cannotListen, message: `cluster: cannot listen: ${e.message}` })),
+      InvalidRouting: (e) => Effect.fail(ExitCode.usage(`invalid routing: ${e.message}`)),
       SqlError: (e) =>
         Effect.fail(
           new ExitCode.Exit({ code: cannotListen, message: `job store ${Database.describe(db)}: ${e.message}` })
