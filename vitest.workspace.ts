@@ -33,5 +33,7 @@ export const projects = [
   pkg("mailer"),
   pkg("cluster", ["test/**/*.integration.test.ts"]),
   pkg("store"),
+  // Outside suites carried in as data (test/fixtures/): address syntax, reply classification, reply/EHLO parsing.
+  defineProject({ test: { name: "conformance", root: "test/conformance", include: ["**/*.test.ts"] } }),
   ...(process.env["RCPT_TEST_STAGE"] === "cluster" ? [clusterStage] : [])
 ]
