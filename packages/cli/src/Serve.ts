@@ -158,11 +158,19 @@ export interface ServeOptions {
 export const run = (
   options: ServeOptions,
   resolved: Options.Resolved,
-  db: Database.Target = { _tag: "Sqlite", filename: ":memory:" }
+  db: Database.Target = { _tag: "Sqlite", filename: ":memory:" },
+  cluster = false
 ): Effect.Effect<never, ExitCode.Exit> =>
   Effect.gen(function* () {
     yield* exitZeroOnSignal
     const { listen } = options
+    if (cluster && db._tag !== "Postgres") {
+      return yield* ExitCode.usage("--cluster: the cluster needs --db postgres://... (its runners share that database)")
+    }
+    const jobs =
+      cluster && db._tag === "Postgres"
+        ? (yield* Effect.promise(() => import("./ClusterJobs.ts"))).layer(db.url, resolved.verifier)
+        : Jobs.layer({ db })
     return yield* Layer.launch(
       Server.layer({
         port: listen.port,
@@ -176,7 +184,7 @@ export const run = (
         gracePeriod: options.grace
       }).pipe(
         // The store is built (migrations run, jobs resumed) before the server listens.
-        Layer.provide(Jobs.layer({ db }).pipe(Layer.provideMerge(Verify.layer(resolved))))
+        Layer.provide(jobs.pipe(Layer.provideMerge(Verify.layer(resolved))))
       )
     )
   }).pipe(
@@ -184,6 +192,9 @@ export const run = (
     Effect.catchTags({
       InvalidConfig: (e) => Effect.fail(Options.invalidConfig(e)),
       OpenListen: (e) => Effect.fail(ExitCode.usage(e.message)),
+      ConfigError: (e) => Effect.fail(ExitCode.usage(`cluster settings: ${e.message}`)),
+      SocketServerError: (e) =>
+        Effect.fail(new ExitCode.Exit({ code: cannotListen, message: `cluster: cannot listen: ${e.message}` })),
       InvalidRouting: (e) => Effect.fail(ExitCode.usage(`invalid routing: ${e.message}`)),
       SqlError: (e) =>
         Effect.fail(
@@ -324,6 +335,11 @@ export const command = Command.make(
       Flag.withDescription("The job store's database (overrides --data-dir): a SQLite file, or PostgreSQL"),
       Flag.optional
     ),
+    cluster: Flag.Boolean("cluster").pipe(
+      Flag.withDescription(
+        "Dispatch jobs to `rcpt runner` processes sharing --db postgres://... instead of verifying here"
+      )
+    ),
     ...Options.flags
   },
   Effect.fn(function* (input) {
@@ -388,7 +404,7 @@ export const command = Command.make(
     }
     const resolved = yield* Options.resolve(input)
     const db = yield* database(input.db, input.dataDir)
-    return yield* run(options, resolved, db)
+    return yield* run(options, resolved, db, input.cluster)
   })
 ).pipe(
   Command.withShortDescription("Serve the verifier over HTTP (JSON API, OpenAPI, docs)"),
@@ -404,7 +420,8 @@ export const command = Command.make(
       "    GET  /v1/jobs[/{id}[/results|/events]], DELETE /v1/jobs/{id}: progress, results, cancel",
       "    GET  /                               -> a web page to upload lists and follow jobs",
       "  Jobs are stored (--db / --data-dir) and survive a restart, even kill -9; the verifier",
-      "  flags below are the defaults every job runs with.",
+      "  flags below are the defaults every job runs with. With --cluster (and --db postgres://...)",
+      "  jobs run on `rcpt runner` processes instead:  GET /v1/cluster -> runners, health, backlog.",
       "    GET  /openapi.json, GET /docs        -> the OpenAPI document and its reference page",
       "  A mail server's answer (or silence) is never an HTTP error: it is a verification, with",
       "  verdict unknown when no answer could be had. 400 is a malformed request, 401 a missing",

@@ -27,6 +27,7 @@ import {
   OpenApi
 } from "effect/http-api"
 import { Verification } from "@rcpt/verifier"
+import { ClusterGroup } from "./ClusterApi.ts"
 import { JobsGroup } from "./JobsApi.ts"
 
 /**
@@ -223,6 +224,7 @@ export class VerifyGroup extends HttpApiGroup.make("verify")
 export class Api extends HttpApi.make("rcpt")
   .add(VerifyGroup)
   .add(JobsGroup.middleware(Authorization))
+  .add(ClusterGroup.middleware(Authorization))
   .middleware(HttpApiMiddleware.ProblemDetails)
   .annotateMerge(
     OpenApi.annotations({

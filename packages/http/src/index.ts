@@ -7,6 +7,7 @@
  */
 export * as Admission from "./Admission.ts"
 export * as Api from "./Api.ts"
+export * as ClusterApi from "./ClusterApi.ts"
 export * as Guard from "./Guard.ts"
 export * as JobRunner from "./JobRunner.ts"
 export * as Jobs from "./Jobs.ts"
