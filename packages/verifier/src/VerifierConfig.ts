@@ -5,8 +5,9 @@
  *
  * @since 0.1.0
  */
-import { Config, Context, Duration, Effect, Layer, Option, Schema } from "effect"
+import { Config, Context, Duration, Effect, Layer, Option, Result, Schema } from "effect"
 import { Address, type Session } from "@rcpt/smtp"
+import * as TargetPolicy from "./TargetPolicy.ts"
 
 /**
  * @category models
@@ -41,6 +42,16 @@ export interface VerifierConfig {
   readonly perHostRate: number
   /** Extra trusted CA certificates (PEM) for STARTTLS. */
   readonly ca: ReadonlyArray<string>
+  /**
+   * CIDR blocks opened to dialling besides global unicast (`--allow-target`): every address in
+   * the IANA special-purpose ranges is refused otherwise (see `TargetPolicy`). `["127.0.0.0/8"]`
+   * for a mail world on loopback.
+   */
+  readonly allowTargets: ReadonlyArray<string>
+  /** MX hosts tried per domain, in preference order; the rest are not dialled. */
+  readonly maxMxHosts: number
+  /** Addresses tried per MX host (its A/AAAA answers, in order); the rest are not dialled. */
+  readonly maxAddressesPerHost: number
 }
 
 /**
@@ -61,7 +72,10 @@ export const defaults: Omit<VerifierConfig, "helo"> = {
   concurrency: 32,
   perHost: 2,
   perHostRate: 0,
-  ca: []
+  ca: [],
+  allowTargets: [],
+  maxMxHosts: 5,
+  maxAddressesPerHost: 4
 }
 
 /**
@@ -120,6 +134,12 @@ export const make = (
     yield* positive("concurrency", config.concurrency)
     yield* positive("perHost", config.perHost)
     yield* positive("perHostRate", config.perHostRate, 0)
+    yield* positive("maxMxHosts", config.maxMxHosts)
+    yield* positive("maxAddressesPerHost", config.maxAddressesPerHost)
+    const targets = TargetPolicy.make(config.allowTargets)
+    if (Result.isFailure(targets)) {
+      return yield* new InvalidConfig({ field: "allowTargets", message: targets.failure.message })
+    }
     return { ...config, helo: clientName }
   })
 
@@ -139,7 +159,7 @@ export const layer = (
 
 /**
  * Reads `RCPT_HELO`, `RCPT_MAIL_FROM`, `RCPT_PORT`, `RCPT_TLS`, `RCPT_TIMEOUT`, `RCPT_VRFY`,
- * `RCPT_CONCURRENCY`, `RCPT_PER_HOST` from the `ConfigProvider` (the environment by default).
+ * `RCPT_CONCURRENCY`, `RCPT_PER_HOST`, `RCPT_ALLOW_TARGETS` (comma-separated CIDRs) from the `ConfigProvider` (the environment by default).
  * `helo` falls back to the given default (the host's name, supplied by the platform layer).
  *
  * @category layers
@@ -157,7 +177,16 @@ export const layerConfig = (defaultHelo: string): Layer.Layer<Service, InvalidCo
         timeout: Config.Duration("RCPT_TIMEOUT").pipe(Config.withDefault(Duration.fromInputUnsafe(defaults.timeout))),
         vrfy: Config.Boolean("RCPT_VRFY").pipe(Config.withDefault(defaults.vrfy)),
         concurrency: Config.Int("RCPT_CONCURRENCY").pipe(Config.withDefault(defaults.concurrency)),
-        perHost: Config.Int("RCPT_PER_HOST").pipe(Config.withDefault(defaults.perHost))
+        perHost: Config.Int("RCPT_PER_HOST").pipe(Config.withDefault(defaults.perHost)),
+        allowTargets: Config.String("RCPT_ALLOW_TARGETS").pipe(
+          Config.map((text) =>
+            text
+              .split(",")
+              .map((s) => s.trim())
+              .filter((s) => s !== "")
+          ),
+          Config.withDefault(defaults.allowTargets)
+        )
       })
       return yield* make(read)
     })
