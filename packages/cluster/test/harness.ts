@@ -12,7 +12,7 @@ import type { MailWorld } from "@rcpt/testing"
 import * as Dispatcher from "../src/Dispatcher.ts"
 import * as Runner from "../src/Runner.ts"
 
-const bin = fileURLToPath(new URL("../../cli/bin/rcpt.ts", import.meta.url))
+const bin = fileURLToPath(new URL("../../cli/bin/rcpt.js", import.meta.url))
 
 export interface RunnerProcess {
   readonly child: ChildProcess
@@ -81,7 +81,19 @@ export const startServe = (url: string, world: MailWorld.World): Effect.Effect<s
     Effect.sync(() =>
       spawn(
         process.execPath,
-        [bin, "serve", "--listen", "127.0.0.1:0", "--db", url, "--cluster", "--dns-server", world.dns],
+        [
+          bin,
+          "serve",
+          "--listen",
+          "127.0.0.1:0",
+          "--db",
+          url,
+          "--cluster",
+          "--allow-target",
+          "127.0.0.0/8",
+          "--dns-server",
+          world.dns
+        ],
         { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, NO_COLOR: "1" } }
       )
     ),
