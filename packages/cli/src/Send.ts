@@ -16,6 +16,7 @@ import { NodeMailer } from "@rcpt/node"
 import type { MailMessage, SendError, SendResult } from "@rcpt/mailer"
 import type { Submission } from "@rcpt/smtp"
 import * as ExitCode from "./ExitCode.ts"
+import * as Options from "./Options.ts"
 
 /**
  * sysexits(3) codes for a message not sent.
@@ -73,16 +74,8 @@ export const flags = {
     Flag.withDescription("Attach a file; repeatable"),
     Flag.atLeast(0)
   ),
-  helo: Flag.String("helo").pipe(
-    Flag.withMetavar("name"),
-    Flag.withDescription("EHLO name. Default: this host's name"),
-    Flag.optional
-  ),
-  ca: Flag.String("ca").pipe(
-    Flag.withMetavar("file"),
-    Flag.withDescription("Trust this CA certificate (PEM) too; repeatable"),
-    Flag.atLeast(0)
-  ),
+  helo: Options.heloFlag(""),
+  ca: Options.caFlag(""),
   transcript: Flag.Boolean("transcript").pipe(
     Flag.withDescription("Print the SMTP dialogue (credentials masked)"),
     Flag.withDefault(false)

@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Effect, Layer } from "effect"
+import { Config, Effect, Layer } from "effect"
 import * as Os from "node:os"
 import { Verifier, VerifierConfig } from "@rcpt/verifier"
 import * as NodeResolver from "./NodeResolver.ts"
@@ -52,6 +52,23 @@ export const layer = (options: Options = {}): Layer.Layer<Verifier.Verifier, Ver
 }
 
 /**
+ * `RCPT_DNS_SERVERS` (comma-separated `ip` or `ip:port`), read from the `ConfigProvider` like the
+ * verifier's own variables (`VerifierConfig.config`); empty when unset.
+ *
+ * @category config
+ * @since 0.2.0
+ */
+export const dnsServersConfig: Config.Config<ReadonlyArray<string>> = Config.String("RCPT_DNS_SERVERS").pipe(
+  Config.withDefault(""),
+  Config.map((text) =>
+    text
+      .split(",")
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0)
+  )
+)
+
+/**
  * The config from the environment (see `VerifierConfig.layerConfig`) plus `RCPT_DNS_SERVERS`
  * (comma-separated).
  *
@@ -59,11 +76,7 @@ export const layer = (options: Options = {}): Layer.Layer<Verifier.Verifier, Ver
  * @since 0.1.0
  */
 export const layerConfig = Layer.unwrap(
-  Effect.sync(() => {
-    const servers = (process.env["RCPT_DNS_SERVERS"] ?? "")
-      .split(",")
-      .map((s) => s.trim())
-      .filter((s) => s.length > 0)
-    return Verifier.layer.pipe(Layer.provide([VerifierConfig.layerConfig(hostName()), platform(servers)]))
-  })
+  Effect.map(dnsServersConfig, (servers) =>
+    Verifier.layer.pipe(Layer.provide([VerifierConfig.layerConfig(hostName()), platform(servers)]))
+  )
 )
