@@ -3,19 +3,13 @@
 // runs it), and the in-process mail world. One runner is SIGKILLed mid-job. Checked: every
 // address exactly once with the right verdict, never more than --per-host connections to any MX
 // host (counted at the servers), and the killed runner's MX hosts answered again within 10 s.
-import { spawn, type ChildProcess } from "node:child_process"
-import { createServer } from "node:net"
-import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Layer, Option, Schedule, Scope } from "effect"
+import { Effect, Exit, Option, Schedule, Scope } from "effect"
 import { SqlClient } from "effect/sql"
 import { JobStore } from "@rcpt/store"
 import { MailWorld, Postgres } from "@rcpt/testing"
 import { afterAll } from "vitest"
-import * as Dispatcher from "../src/Dispatcher.ts"
-import * as Runner from "../src/Runner.ts"
-
-const bin = fileURLToPath(new URL("../../cli/bin/rcpt.ts", import.meta.url))
+import * as Harness from "./harness.ts"
 const PER_HOST = 2
 const HOSTS = ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"]
 const DOMAINS = 40
@@ -44,61 +38,10 @@ const addresses = Array.from({ length: DOMAINS * PER_DOMAIN }, (_, i) => {
 const expected = (address: string) =>
   Number(/^u(\d+)@/.exec(address)![1]) < USERS ? "deliverable/accepted" : "undeliverable/mailbox_unknown"
 
-const freePort = () =>
-  Effect.callback<number>((resume) => {
-    const server = createServer()
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as { port: number }).port
-      server.close(() => resume(Effect.succeed(port)))
-    })
-  })
-
 const scope = Effect.runSync(Scope.make())
 afterAll(() => Effect.runPromise(Scope.close(scope, Exit.void)))
 const pg = await Effect.runPromise(Effect.result(Scope.provide(scope)(Postgres.start)))
-
-/** A runner child process, killed with the scope; `exited` completes when it ends. */
-const startRunner = (url: string, port: number, mail: MailWorld.World) =>
-  Effect.acquireRelease(
-    Effect.sync(() => {
-      const child = spawn(
-        process.execPath,
-        [
-          bin,
-          "runner",
-          "--db",
-          url,
-          "--listen",
-          `127.0.0.1:${port}`,
-          "--dns-server",
-          mail.dns,
-          "--port",
-          String(mail.smtpPort),
-          "--helo",
-          "runner.rcpt.test",
-          "--timeout",
-          "10s",
-          "--per-host",
-          String(PER_HOST),
-          "--recipients-per-session",
-          "20"
-        ],
-        { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, NO_COLOR: "1" } }
-      )
-      let log = ""
-      child.stderr!.setEncoding("utf8").on("data", (d: string) => {
-        log = (log + d).slice(-20_000)
-      })
-      return { child, port, log: () => log }
-    }),
-    ({ child }) => Effect.sync(() => child.exitCode === null && child.kill("SIGKILL"))
-  )
-
-const exited = (child: ChildProcess) =>
-  Effect.callback<void>((resume) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resume(Effect.void)
-    child.once("exit", () => resume(Effect.void))
-  })
+const flags = ["--per-host", String(PER_HOST), "--recipients-per-session", "20"]
 
 if (pg._tag === "Failure") {
   if (process.getuid?.() === 0) {
@@ -121,45 +64,14 @@ if (pg._tag === "Failure") {
       () =>
         Effect.gen(function* () {
           const mail = yield* MailWorld.start(world)
-          const ports = [yield* freePort(), yield* freePort(), yield* freePort()]
-          const runners = yield* Effect.forEach(ports, (port) => startRunner(url, port, mail))
-
-          const pgLayer = Runner.layerPg(url)
-          const listener = { stored: () => Effect.void, ended: () => Effect.void }
-          const ended = yield* Deferred.make<void>()
-          const member = Layer.mergeAll(
-            Runner.layerSharding({ runner: Option.none() }),
-            JobStore.layer,
-            Runner.layerVerifier({ helo: "serve.rcpt.test", port: mail.smtpPort, dnsServers: [mail.dns] })
-          ).pipe(Layer.provideMerge(pgLayer))
-
+          const runners = yield* Effect.forEach([1, 2, 3], () => Harness.startRunner(url, mail, flags))
           return yield* Effect.gen(function* () {
             const sql = yield* SqlClient.SqlClient
             const store = yield* JobStore.JobStore
-            // All three registered before the job starts.
-            yield* sql<{ n: unknown }>`SELECT COUNT(*) AS n FROM cluster_runners WHERE healthy`.pipe(
-              Effect.map((rows) => Number(rows[0]?.n ?? 0)),
-              Effect.catch(() => Effect.succeed(0)),
-              Effect.repeat({ until: (n) => n >= 3, schedule: Schedule.spaced("200 millis") }),
-              // Generous: three Node processes loading on a busy 2-core machine.
-              Effect.timeout("120 seconds"),
-              Effect.catch(() =>
-                Effect.die(new Error(`runners did not register:\n${runners.map((r) => r.log()).join("\n---\n")}`))
-              )
-            )
-            // Shards move to new runners for a moment after they join: start once that settles.
-            yield* Effect.sleep("3 seconds")
-
+            yield* Harness.awaitRunners(3, runners)
             const id = "cluster-job-1"
-            yield* store.create({ id, owner: "t", options: "{}", now: Date.now() })
-            yield* store.appendInputs(id, 0, addresses)
-            yield* store.seal(id, addresses.length, Date.now())
-            const dispatcher = yield* Dispatcher.make(
-              { ...Dispatcher.defaults, batch: 50 },
-              { ...listener, ended: () => Deferred.succeed(ended, undefined).pipe(Effect.asVoid) }
-            )
             const t0 = Date.now()
-            yield* dispatcher.start(id)
+            const { ended } = yield* Harness.submit(id, addresses, { batch: 50 })
 
             // Kill, mid-job, the runner that wrote the latest results; note the MX hosts it served.
             const progress = store.get(id).pipe(Effect.map((j) => Option.getOrThrow(j).done))
@@ -171,10 +83,10 @@ if (pg._tag === "Failure") {
             const victim = parsed.at(-1)!.runner
             const victimHosts = new Set(parsed.filter((r) => r.runner === victim).map((r) => r.mx.address))
             const doneAtKill = recent.length
-            const runner = runners.find((r) => `127.0.0.1:${r.port}` === victim)!
+            const runner = runners.find((r) => r.name === victim)!
             runner.child.kill("SIGKILL")
             const killedAt = Date.now()
-            yield* exited(runner.child)
+            yield* Harness.exited(runner.child)
 
             // The first result for one of its hosts written by another runner after the kill.
             let seq = recent.at(-1)!.seq
@@ -189,7 +101,7 @@ if (pg._tag === "Failure") {
               if (Date.now() - killedAt > 30_000) break
               yield* Effect.sleep("100 millis")
             }
-            yield* Deferred.await(ended).pipe(Effect.timeout("60 seconds"))
+            yield* ended.pipe(Effect.timeout("60 seconds"))
             const elapsed = Date.now() - t0
 
             const job = Option.getOrThrow(yield* store.get(id))
@@ -228,7 +140,7 @@ if (pg._tag === "Failure") {
             assert.strictEqual(Number(leftover[0]?.n ?? -1), 0, "the job's message rows are cleared")
             const survivors = new Set(rows.map((r) => (JSON.parse(r.data) as { runner: string }).runner))
             assert.isAtLeast(survivors.size, 2, "work was spread over runners")
-          }).pipe(Effect.provide(member))
+          }).pipe(Effect.provide(Harness.member(url, mail)))
         }).pipe(Effect.scoped),
       240_000
     )
