@@ -154,6 +154,7 @@ export const run = (
     Effect.scoped,
     Effect.catchTags({
       InvalidConfig: (e) => Effect.fail(Options.invalidConfig(e)),
+      InvalidRouting: (e) => Effect.fail(ExitCode.usage(`invalid routing: ${e.message}`)),
       SqlError: (e) =>
         Effect.fail(
           new ExitCode.Exit({ code: cannotListen, message: `job store ${Database.describe(db)}: ${e.message}` })

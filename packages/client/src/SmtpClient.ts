@@ -11,7 +11,13 @@
  */
 import { Clock, Duration, Effect, Option } from "effect"
 import { Session } from "@rcpt/smtp"
-import { type Connection, SmtpTransport, type TlsOptions, type TransportError } from "./SmtpTransport.ts"
+import {
+  type ConnectOptions,
+  type Connection,
+  SmtpTransport,
+  type TlsOptions,
+  type TransportError
+} from "./SmtpTransport.ts"
 
 /**
  * The actions a machine can ask for; `Session.Action` is one.
@@ -71,6 +77,8 @@ export interface RunOptions {
   /** Nothing waits past this, counted from the call. */
   readonly deadline?: Duration.Input | undefined
   readonly tls: Omit<TlsOptions, "servername" | "timeout">
+  /** How to reach the host: through a proxy, from a source address (a `Router.Route`'s choice). */
+  readonly via?: Pick<ConnectOptions, "proxy" | "localAddress"> | undefined
 }
 
 /** Reads until the peer has closed, for a second at most; nothing read matters any more. */
@@ -98,7 +106,12 @@ export const run = <S, R>(
       const transport = yield* SmtpTransport
       const start = yield* Clock.currentTimeMillis
       const deadline = options.deadline === undefined ? Infinity : start + Duration.toMillis(options.deadline)
-      const conn = yield* transport.connect({ host: options.host, port: options.port, timeout: options.connectTimeout })
+      const conn = yield* transport.connect({
+        ...options.via,
+        host: options.host,
+        port: options.port,
+        timeout: options.connectTimeout
+      })
 
       // The time left for the reply awaited now: its phase's timeout, counted from when it began to
       // be awaited (a new phase, a write, a reply taken in), cut by the overall deadline.

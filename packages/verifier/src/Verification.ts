@@ -28,12 +28,22 @@ export type Verdict = typeof Verdict.Type
 
 /**
  * Reasons the verifier finds itself, beside those of a reply (`Classify.reasons` in
- * @rcpt/smtp): from DNS, the syntax check, a connection that never opened.
+ * @rcpt/smtp): from DNS, the syntax check, a connection that never opened (the proxy's
+ * failures apart: wrong credentials, refused by its rules, host unreachable from it, the rest).
  *
  * @category constants
  * @since 0.2.0
  */
-export const findingReasons = ["no_mail_hosts", "dns_failure", "syntax", "connection_failed"] as const
+export const findingReasons = [
+  "no_mail_hosts",
+  "dns_failure",
+  "syntax",
+  "connection_failed",
+  "proxy_auth_failed",
+  "proxy_refused",
+  "proxy_unreachable",
+  "proxy_failed"
+] as const
 
 /**
  * Reasons only a judge gives (see `Judgement`): what the catch-all probe and the risk signals
