@@ -16,5 +16,7 @@ export const projects = [
   pkg("http"),
   pkg("mailer"),
   pkg("cluster"),
-  pkg("store")
+  pkg("store"),
+  // Outside suites carried in as data (test/fixtures/): address syntax, reply classification, reply/EHLO parsing.
+  defineProject({ test: { name: "conformance", root: "test/conformance", include: ["**/*.test.ts"] } })
 ]
