@@ -88,3 +88,12 @@ export const assertWorldUp = async (): Promise<void> => {
     )
   }
 }
+
+/** SOCKS5 (issue 16): Dante on this address and port, user/password (RFC 1929). */
+export const socksHost = "127.0.0.10"
+export const socksPort = 1080
+/** The address Dante connects onward from: what the servers behind it see. */
+export const socksExternal = "127.0.0.11"
+export const socksUser = "rcptproxy"
+/** up.sh's MAIL_WORLD_SOCKS_PASSWORD. */
+export const socksPassword = process.env["MAIL_WORLD_SOCKS_PASSWORD"] ?? "proxy-e2e-pw"
