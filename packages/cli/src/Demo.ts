@@ -93,7 +93,9 @@ export const run: Effect.Effect<void, ExitCode.Exit, FileSystem.FileSystem | Pat
         port: world.smtpPort,
         helo: "demo.rcpt.test",
         timeout: "10 seconds",
-        ca: [MailWorld.certificate]
+        ca: [MailWorld.certificate],
+        // The demo world is on loopback: opened explicitly, as the target policy refuses it by default.
+        allowTargets: ["127.0.0.0/8"]
       },
       greylistRetry: Option.some(Options.greylistSchedule(Duration.seconds(1)))
     }

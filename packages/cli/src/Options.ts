@@ -135,6 +135,27 @@ export const flags = {
     Flag.optional
   ),
   ca: caFlag(" (env RCPT_CA, comma-separated)"),
+  allowTarget: Flag.String("allow-target").pipe(
+    Flag.withMetavar("cidr"),
+    Flag.withDescription(
+      "Open a special-purpose range (loopback, private, link-local, ...: refused by default, so a domain cannot point the verifier at internal hosts) to dialling, e.g. 127.0.0.0/8 or fd00::/8; repeatable (env RCPT_ALLOW_TARGETS, comma-separated)"
+    ),
+    Flag.atLeast(0)
+  ),
+  maxMxHosts: Flag.Int("max-mx-hosts").pipe(
+    Flag.withMetavar("n"),
+    Flag.withDescription(
+      `MX hosts tried per domain, in preference order (env RCPT_MAX_MX_HOSTS). Default: ${VerifierConfig.defaults.maxMxHosts}`
+    ),
+    Flag.optional
+  ),
+  maxAddressesPerHost: Flag.Int("max-addresses-per-host").pipe(
+    Flag.withMetavar("n"),
+    Flag.withDescription(
+      `Addresses tried per MX host (env RCPT_MAX_ADDRESSES_PER_HOST). Default: ${VerifierConfig.defaults.maxAddressesPerHost}`
+    ),
+    Flag.optional
+  ),
   proxy: Flag.String("proxy").pipe(
     Flag.withMetavar("socks5://[user:pass@]host:port"),
     Flag.withDescription(
@@ -192,6 +213,9 @@ export interface Given {
   readonly perHost: Option.Option<number>
   readonly perHostRate: Option.Option<number>
   readonly ca: ReadonlyArray<string>
+  readonly allowTarget: ReadonlyArray<string>
+  readonly maxMxHosts: Option.Option<number>
+  readonly maxAddressesPerHost: Option.Option<number>
   readonly greylistWait: Option.Option<string>
   readonly proxy: Option.Option<string>
   readonly sourceAddress: ReadonlyArray<string>
@@ -276,6 +300,9 @@ const flagTexts = (given: Given): Record<string, string> => {
     [v.concurrency]: Option.getOrUndefined(Option.map(given.concurrency, String)),
     [v.perHost]: Option.getOrUndefined(Option.map(given.perHost, String)),
     [v.perHostRate]: Option.getOrUndefined(Option.map(given.perHostRate, String)),
+    [v.allowTargets]: given.allowTarget.length > 0 ? given.allowTarget.join(",") : undefined,
+    [v.maxMxHosts]: Option.getOrUndefined(Option.map(given.maxMxHosts, String)),
+    [v.maxAddressesPerHost]: Option.getOrUndefined(Option.map(given.maxAddressesPerHost, String)),
     RCPT_DNS_SERVERS: given.dnsServers.length > 0 ? given.dnsServers.join(",") : undefined,
     RCPT_CA: given.ca.length > 0 ? given.ca.join(",") : undefined,
     RCPT_GREYLIST_WAIT: Option.getOrUndefined(given.greylistWait)
@@ -298,7 +325,10 @@ const flagNames: Record<string, string> = {
   maxErrorsPerSession: "--max-errors-per-session",
   concurrency: "--concurrency",
   perHost: "--per-host",
-  perHostRate: "--per-host-rate"
+  perHostRate: "--per-host-rate",
+  allowTargets: "--allow-target",
+  maxMxHosts: "--max-mx-hosts",
+  maxAddressesPerHost: "--max-addresses-per-host"
 }
 
 /**

@@ -48,6 +48,8 @@ export const startRunner = (
             url,
             "--listen",
             `127.0.0.1:${port}`,
+            "--allow-target",
+            "127.0.0.0/8",
             "--dns-server",
             world.dns,
             "--port",
@@ -111,7 +113,12 @@ export const member = (url: string, world: MailWorld.World) =>
   Layer.mergeAll(
     Runner.layerSharding({ runner: Option.none() }),
     JobStore.layer,
-    Runner.layerVerifier({ helo: "serve.rcpt.test", port: world.smtpPort, dnsServers: [world.dns] })
+    Runner.layerVerifier({
+      helo: "serve.rcpt.test",
+      port: world.smtpPort,
+      dnsServers: [world.dns],
+      allowTargets: ["127.0.0.0/8"]
+    })
   ).pipe(Layer.provideMerge(Runner.layerPg(url)))
 
 /** Waits until `n` runners are registered and healthy, then lets the shards settle. */

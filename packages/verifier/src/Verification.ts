@@ -29,7 +29,8 @@ export type Verdict = typeof Verdict.Type
 /**
  * Reasons the verifier finds itself, beside those of a reply (`Classify.reasons` in
  * @rcpt/smtp): from DNS, the syntax check, a connection that never opened (the proxy's
- * failures apart: wrong credentials, refused by its rules, host unreachable from it, the rest).
+ * failures apart: wrong credentials, refused by its rules, host unreachable from it, the rest), a target the
+ * `TargetPolicy` refused to dial (`target_refused`: a special-purpose range).
  *
  * @category constants
  * @since 0.2.0
@@ -42,7 +43,8 @@ export const findingReasons = [
   "proxy_auth_failed",
   "proxy_refused",
   "proxy_unreachable",
-  "proxy_failed"
+  "proxy_failed",
+  "target_refused"
 ] as const
 
 /**

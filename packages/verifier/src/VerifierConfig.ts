@@ -5,8 +5,9 @@
  *
  * @since 0.1.0
  */
-import { Config, Context, Duration, Effect, Layer, Option, Schema } from "effect"
+import { Config, Context, Duration, Effect, Layer, Option, Result, Schema } from "effect"
 import { Address, type Session } from "@rcpt/smtp"
+import * as TargetPolicy from "./TargetPolicy.ts"
 
 /**
  * @category models
@@ -41,6 +42,16 @@ export interface VerifierConfig {
   readonly perHostRate: number
   /** Extra trusted CA certificates (PEM) for STARTTLS. */
   readonly ca: ReadonlyArray<string>
+  /**
+   * CIDR blocks opened to dialling besides global unicast (`--allow-target`): every address in
+   * the IANA special-purpose ranges is refused otherwise (see `TargetPolicy`). `["127.0.0.0/8"]`
+   * for a mail world on loopback.
+   */
+  readonly allowTargets: ReadonlyArray<string>
+  /** MX hosts tried per domain, in preference order; the rest are not dialled. */
+  readonly maxMxHosts: number
+  /** Addresses tried per MX host (its A/AAAA answers, in order); the rest are not dialled. */
+  readonly maxAddressesPerHost: number
 }
 
 /**
@@ -61,7 +72,10 @@ export const defaults: Omit<VerifierConfig, "helo"> = {
   concurrency: 32,
   perHost: 2,
   perHostRate: 0,
-  ca: []
+  ca: [],
+  allowTargets: [],
+  maxMxHosts: 5,
+  maxAddressesPerHost: 4
 }
 
 /**
@@ -120,6 +134,12 @@ export const make = (
     yield* positive("concurrency", config.concurrency)
     yield* positive("perHost", config.perHost)
     yield* positive("perHostRate", config.perHostRate, 0)
+    yield* positive("maxMxHosts", config.maxMxHosts)
+    yield* positive("maxAddressesPerHost", config.maxAddressesPerHost)
+    const targets = TargetPolicy.make(config.allowTargets)
+    if (Result.isFailure(targets)) {
+      return yield* new InvalidConfig({ field: "allowTargets", message: targets.failure.message })
+    }
     return { ...config, helo: clientName }
   })
 
@@ -158,7 +178,10 @@ export const variables = {
   maxErrorsPerSession: "RCPT_MAX_ERRORS_PER_SESSION",
   concurrency: "RCPT_CONCURRENCY",
   perHost: "RCPT_PER_HOST",
-  perHostRate: "RCPT_PER_HOST_RATE"
+  perHostRate: "RCPT_PER_HOST_RATE",
+  allowTargets: "RCPT_ALLOW_TARGETS",
+  maxMxHosts: "RCPT_MAX_MX_HOSTS",
+  maxAddressesPerHost: "RCPT_MAX_ADDRESSES_PER_HOST"
 } as const satisfies { readonly [K in keyof VerifierConfig]?: string }
 
 /**
@@ -222,7 +245,19 @@ const readers: { readonly [K in keyof Texts]: readonly [(text: string) => Option
     maxErrorsPerSession: [parseInteger, "an integer"],
     concurrency: [parseInteger, "an integer"],
     perHost: [parseInteger, "an integer"],
-    perHostRate: [parseInteger, "an integer"]
+    perHostRate: [parseInteger, "an integer"],
+    allowTargets: [
+      (t) =>
+        Option.some(
+          t
+            .split(",")
+            .map((s) => s.trim())
+            .filter((s) => s !== "")
+        ),
+      "comma-separated CIDRs"
+    ],
+    maxMxHosts: [parseInteger, "an integer"],
+    maxAddressesPerHost: [parseInteger, "an integer"]
   }
 
 /**

@@ -1,5 +1,6 @@
 // Risk signals and verification policies through the public API: Verifier.verify over the scripted
 // transport and a static zone, with RiskSignals and Judgement provided from the caller's context.
+// Scripted transports dial nothing real: the target policy is opened to every address here.
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Random } from "effect"
 import { Signals } from "@rcpt/signals"
@@ -64,7 +65,11 @@ const verify = (
 ) => {
   const transport = ScriptedTransport.make(scripts)
   const layer = Verifier.layer.pipe(
-    Layer.provide([VerifierConfig.layer({ helo: "verifier.rcpt.test", port: 25, ...config }), zone, transport.layer])
+    Layer.provide([
+      VerifierConfig.layer({ helo: "verifier.rcpt.test", allowTargets: ["0.0.0.0/0", "::/0"], port: 25, ...config }),
+      zone,
+      transport.layer
+    ])
   )
   return Effect.gen(function* () {
     const verifier = yield* Verifier.Verifier
@@ -346,7 +351,11 @@ describe("policies: Judgement.Judgement", () => {
         session("info@alpha.test", ok)
       ])
       const layer = Verifier.layer.pipe(
-        Layer.provide([VerifierConfig.layer({ helo: "verifier.rcpt.test", port: 25 }), zone, transport.layer])
+        Layer.provide([
+          VerifierConfig.layer({ helo: "verifier.rcpt.test", allowTargets: ["0.0.0.0/0", "::/0"], port: 25 }),
+          zone,
+          transport.layer
+        ])
       )
       const [before, after] = yield* Effect.gen(function* () {
         const verifier = yield* Verifier.Verifier
