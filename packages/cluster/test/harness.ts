@@ -81,7 +81,19 @@ export const startServe = (url: string, world: MailWorld.World): Effect.Effect<s
     Effect.sync(() =>
       spawn(
         process.execPath,
-        [bin, "serve", "--listen", "127.0.0.1:0", "--db", url, "--cluster", "--dns-server", world.dns],
+        [
+          bin,
+          "serve",
+          "--listen",
+          "127.0.0.1:0",
+          "--db",
+          url,
+          "--cluster",
+          "--allow-target",
+          "127.0.0.0/8",
+          "--dns-server",
+          world.dns
+        ],
         { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, NO_COLOR: "1" } }
       )
     ),
