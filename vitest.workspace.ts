@@ -2,8 +2,14 @@
 // vitest.config.ts imports this list and hands it to `test.projects`.
 import { defineProject } from "vitest/config"
 
+// Tests run on the TypeScript sources: every @rcpt package exports them under the "@rcpt/source"
+// condition (the built dist/ is for installs). The rest are Vite's default server conditions.
+export const conditions = ["@rcpt/source", "module", "node", "development|production"]
+
 const pkg = (name: string, exclude: ReadonlyArray<string> = []) =>
   defineProject({
+    resolve: { conditions },
+    ssr: { resolve: { conditions } },
     test: {
       name,
       root: `packages/${name}`,
@@ -18,6 +24,8 @@ const pkg = (name: string, exclude: ReadonlyArray<string> = []) =>
  * a machine not busy with the other suites, so its timing assertion measures the cluster.
  */
 const clusterStage = defineProject({
+  resolve: { conditions },
+  ssr: { resolve: { conditions } },
   test: { name: "cluster-stage", root: "packages/cluster", include: ["test/**/*.integration.test.ts"] }
 })
 

@@ -46,16 +46,20 @@ export const runChild = async (
 ): Promise<ChildRun> => {
   await rm(options.reportPath, { force: true })
   const started = performance.now()
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), "--import", guardPath, ...args], {
-    env: {
-      ...process.env,
-      BENCH_DNS: options.dns,
-      BENCH_REPORT: options.reportPath,
-      NO_COLOR: "1",
-      NODE_OPTIONS: ""
-    },
-    stdio: ["ignore", "ignore", "pipe"]
-  })
+  const child = spawn(
+    process.execPath,
+    [...(options.nodeArgs ?? []), "--conditions=@rcpt/source", "--import", guardPath, ...args],
+    {
+      env: {
+        ...process.env,
+        BENCH_DNS: options.dns,
+        BENCH_REPORT: options.reportPath,
+        NO_COLOR: "1",
+        NODE_OPTIONS: ""
+      },
+      stdio: ["ignore", "ignore", "pipe"]
+    }
+  )
   let stderr = ""
   child.stderr.setEncoding("utf8")
   child.stderr.on("data", (chunk: string) => {

@@ -46,7 +46,7 @@ const here = (file: string) => fileURLToPath(new URL(file, import.meta.url))
  * @category constants
  * @since 0.1.0
  */
-export const cliPath = fileURLToPath(new URL("../../packages/cli/bin/rcpt.ts", import.meta.url))
+export const cliPath = fileURLToPath(new URL("../../packages/cli/bin/rcpt.js", import.meta.url))
 
 const readJsonLines = async (path: string): Promise<Array<unknown>> =>
   (await readFile(path, "utf8"))
@@ -103,7 +103,7 @@ export const contenders: ReadonlyArray<Contender> = [
   {
     name: "rcpt bulk (CLI)",
     needsPort25: false,
-    unavailable: () => (existsSync(cliPath) ? undefined : "packages/cli/bin/rcpt.ts does not exist yet"),
+    unavailable: () => (existsSync(cliPath) ? undefined : "packages/cli/bin/rcpt.js does not exist yet"),
     args: (ctx) => [
       cliPath,
       "bulk",

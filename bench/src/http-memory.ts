@@ -16,7 +16,7 @@ import { fileURLToPath } from "node:url"
 import { Effect } from "effect"
 import { MailWorld } from "@rcpt/testing"
 
-const bin = fileURLToPath(new URL("../../packages/cli/bin/rcpt.ts", import.meta.url))
+const bin = fileURLToPath(new URL("../../packages/cli/bin/rcpt.js", import.meta.url))
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`)

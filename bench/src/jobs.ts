@@ -34,7 +34,7 @@ const domains = arg("domains", 200)
 const perDomain = arg("per-domain", 50)
 const port = arg("port", 2526)
 
-const bin = fileURLToPath(new URL("../../packages/cli/bin/rcpt.ts", import.meta.url))
+const bin = fileURLToPath(new URL("../../packages/cli/bin/rcpt.js", import.meta.url))
 const dir = mkdtempSync(join(tmpdir(), "rcpt-jobs-bench-"))
 const log = (text: string) => process.stderr.write(`${text}\n`)
 

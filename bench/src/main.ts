@@ -89,6 +89,7 @@ if (isRoot && !args["no-netns"] && process.env["BENCH_NETNS"] !== "1") {
       'ip link set lo up && mount --bind "$0" /etc/resolv.conf && exec "$@"',
       resolv,
       process.execPath,
+      ...process.execArgv,
       ...process.argv.slice(1)
     ],
     { stdio: "inherit", env: { ...process.env, BENCH_NETNS: "1" } }

@@ -1,7 +1,7 @@
 // The `rcpt` command line (package @rcpt/cli) against the real MTAs of the mail world: the real
 // binary, run with `npx --no rcpt` (never a registry download), in a child process.
 //
-// The CLI is being written alongside this suite: while packages/cli/bin/rcpt.ts does not exist,
+// The CLI is being written alongside this suite: while packages/cli/bin/rcpt.js does not exist,
 // or exists but its `--help` names neither `verify` nor `bulk` (a placeholder), these tests are
 // skipped and say why. RCPT_E2E_REQUIRE_CLI=1 turns that skip into a failure.
 //
@@ -17,7 +17,7 @@ import { fileURLToPath } from "node:url"
 import { assertWorldUp, dnsServer, helo, letters, smtpPort, stateDir } from "./world.ts"
 
 const root = fileURLToPath(new URL("../..", import.meta.url))
-const binPath = "packages/cli/bin/rcpt.ts"
+const binPath = "packages/cli/bin/rcpt.js"
 
 const env: NodeJS.ProcessEnv = {
   ...process.env,

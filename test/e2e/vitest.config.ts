@@ -4,8 +4,12 @@
 // already up, `npx vitest run --config test/e2e/vitest.config.ts`.
 import { fileURLToPath } from "node:url"
 import { defineConfig } from "vitest/config"
+import { conditions } from "../../vitest.workspace.ts"
 
 export default defineConfig({
+  // The @rcpt packages from their TypeScript sources, as in the root projects.
+  resolve: { conditions },
+  ssr: { resolve: { conditions } },
   test: {
     name: "e2e",
     // The repository root, wherever vitest is started from: `include` and `outputFile` are relative to it.

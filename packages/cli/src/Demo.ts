@@ -8,7 +8,7 @@
  */
 import { Duration, Effect, FileSystem, Option, Path } from "effect"
 import type { Scope, Stdio } from "effect"
-import { MailWorld } from "@rcpt/testing"
+import { MailWorld } from "@rcpt/demo"
 import * as Bulk from "./Bulk.ts"
 import * as ExitCode from "./ExitCode.ts"
 import * as Options from "./Options.ts"

@@ -11,9 +11,8 @@
  */
 import { Effect, FileSystem, Option, Path, Result, Schedule } from "effect"
 import { Command, Flag } from "effect/cli"
-import { Mailer } from "@rcpt/mailer"
-import { NodeMailer } from "@rcpt/node"
 import type { MailMessage, SendError, SendResult } from "@rcpt/mailer"
+import type { NodeMailer } from "@rcpt/node"
 import { Address } from "@rcpt/smtp"
 import type { Submission } from "@rcpt/smtp"
 import * as ExitCode from "./ExitCode.ts"
@@ -250,6 +249,10 @@ const prepare = (input: Input) =>
 export const run = (input: Input) =>
   Effect.gen(function* () {
     const { mail, options } = yield* prepare(input)
+    // Loaded here, not at start: only `send` needs the mailer.
+    const [{ Mailer }, { NodeMailer }] = yield* Effect.promise(() =>
+      Promise.all([import("@rcpt/mailer"), import("@rcpt/node")])
+    )
     const print = (text: string) => Effect.sync(() => void process.stdout.write(text))
     const sent = yield* Effect.gen(function* () {
       const mailer = yield* Mailer.Mailer

@@ -1,6 +1,6 @@
 /**
  * @rcpt/cli: the `rcpt` command line, a thin shell over @rcpt/verifier. The modules are exported
- * for reuse and tests; the command itself is `bin/rcpt.ts` (which imports `main.ts`: importing
+ * for reuse and tests; the command itself is `bin/rcpt.js` (which imports `main.ts`: importing
  * that runs the command line, so it is not in this barrel).
  *
  * @since 0.1.0

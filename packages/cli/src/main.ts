@@ -2,23 +2,26 @@
  * The `rcpt` command: `verify`, `bulk` and `demo` over @rcpt/verifier, run with
  * `NodeRuntime.runMain`. Importing this module runs the command line; the bin script does.
  *
+ * Start-up cost: only the command definitions (flags, help) load at start; each command's
+ * handler imports what it runs (the verifier, the bulk engine, the HTTP server, the mailer, the
+ * demo's mail world) when it runs. `rcpt --version` alone is answered by the bin before this.
+ *
  * Exit codes: see `ExitCode`. Usage errors print one message on stderr (not the whole help),
  * so `--json` output on stdout is never mixed with help text.
  *
  * @since 0.1.0
  */
-import { NodeRuntime, NodeServices } from "@effect/platform-node"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Cause, Console, Effect, Exit, Logger, Option, References, Runtime } from "effect"
 import { Printable } from "@rcpt/verifier"
 import { Argument, CliError, CliOutput, Command, Flag } from "effect/cli"
-import * as Bulk from "./Bulk.ts"
 import * as ExitCode from "./ExitCode.ts"
 import * as Log from "./Log.ts"
 import * as Options from "./Options.ts"
 import * as Send from "./Send.ts"
 import * as Runner from "./Runner.ts"
 import * as Serve from "./Serve.ts"
-import * as Verify from "./Verify.ts"
 
 /**
  * @category constants
@@ -63,6 +66,7 @@ export const verify = Command.make(
   },
   Effect.fn(function* (input) {
     const resolved = yield* Options.resolve(input)
+    const Verify = yield* Effect.promise(() => import("./Verify.ts"))
     yield* Verify.run(input.addresses, resolved, { json: input.json, transcript: input.transcript })
   })
 ).pipe(
@@ -124,6 +128,7 @@ export const bulk = Command.make(
   },
   Effect.fn(function* (input) {
     const resolved = yield* Options.resolve(input)
+    const Bulk = yield* Effect.promise(() => import("./Bulk.ts"))
     yield* Effect.scoped(
       Bulk.run(
         {

@@ -169,7 +169,8 @@ describe("rcpt bulk: kill -9 at random points, then --resume", { timeout: 60_000
           assert.strictEqual(Fs.readFileSync(output, "utf8"), text)
         })
       ),
-    60_000
+    // A bound, not a target: seven CLI starts, which take seconds each on a loaded machine.
+    180_000
   )
 
   it.live(

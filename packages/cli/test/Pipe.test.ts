@@ -4,7 +4,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { start } from "./helpers.ts"
 
-describe("rcpt bulk into a closed pipe", () => {
+describe("rcpt bulk into a closed pipe", { timeout: 30_000 }, () => {
   it.live("stops with 141 and no stack trace when stdout's reader goes away", () =>
     Effect.callback<{ code: number | null; stderr: string; first: string }>((resume) => {
       // Syntax errors only: no DNS, no SMTP, results as fast as they can be written.

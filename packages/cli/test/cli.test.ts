@@ -55,7 +55,7 @@ const slowCatchAll: MailWorld.WorldSpec = {
 
 const sum = (record: Record<string, number>) => Object.values(record).reduce((a, b) => a + b, 0)
 
-describe("rcpt verify", { timeout: 30_000 }, () => {
+describe("rcpt verify", { timeout: 60_000 }, () => {
   it.live("one deliverable address: exit 0, a JSON line with the verdict and its evidence", () =>
     withWorld((_, flags) =>
       Effect.gen(function* () {

@@ -1,4 +1,4 @@
-// Runs the real `rcpt` binary as a child process (the pinned Node running bin/rcpt.ts).
+// Runs the real `rcpt` binary as a child process (the pinned Node running bin/rcpt.js, on the TypeScript sources).
 import { spawn, type ChildProcess } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
@@ -9,7 +9,7 @@ import type { Scope } from "effect"
 import type { MailWorld } from "@rcpt/testing"
 import type { Verification } from "@rcpt/verifier"
 
-export const bin = fileURLToPath(new URL("../bin/rcpt.ts", import.meta.url))
+export const bin = fileURLToPath(new URL("../bin/rcpt.js", import.meta.url))
 
 export interface Ran {
   readonly code: number | null

@@ -12,7 +12,7 @@ import type { MailWorld } from "@rcpt/testing"
 import * as Dispatcher from "../src/Dispatcher.ts"
 import * as Runner from "../src/Runner.ts"
 
-const bin = fileURLToPath(new URL("../../cli/bin/rcpt.ts", import.meta.url))
+const bin = fileURLToPath(new URL("../../cli/bin/rcpt.js", import.meta.url))
 
 export interface RunnerProcess {
   readonly child: ChildProcess

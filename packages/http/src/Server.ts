@@ -28,7 +28,7 @@
  *
  * @since 0.1.0
  */
-import { NodeHttpServer } from "@effect/platform-node"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { ByteSize, Context, Data, Duration, Effect, Layer, Option, Redacted, Stream } from "effect"
 import {
   HttpEffect,

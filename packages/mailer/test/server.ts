@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net"
 import { SMTPServer } from "smtp-server"
 import type { SMTPServerOptions } from "smtp-server"
 // The test kit keeps the private key of its (test-only) certificate internal; tests may read it.
-import { certificate, privateKey } from "../../testing/src/internal/certificate.ts"
+import { certificate, privateKey } from "../../demo/src/internal/certificate.ts"
 
 export { certificate }
 

@@ -9,7 +9,8 @@
  *
  * @since 0.1.0
  */
-import { NodeDns } from "@effect/platform-node"
+// The module, not the package barrel: the barrel loads every platform module (HTTP, sockets, workers) at start.
+import * as NodeDns from "@effect/platform-node/NodeDns"
 import { Layer } from "effect"
 import type { Duration } from "effect"
 import { Dns } from "effect/net"

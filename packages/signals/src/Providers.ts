@@ -3,7 +3,7 @@
  *
  * A 250 from Microsoft 365 or Yahoo proves little (they accept every RCPT and bounce later), and a security gateway
  * (Proofpoint, Mimecast, Barracuda, Cisco...) answers for a mailbox server behind it, so a verdict is worth more with
- * the name of who answered. The table is data (`src/data/providers.json`): users add entries or drop built-in ones
+ * the name of who answered. The table is data (`data/providers.json`): users add entries or drop built-in ones
  * with {@link make}. Matching is pure: no DNS, only the host names the caller already has.
  *
  * @example
@@ -106,14 +106,14 @@ const isProvider = (value: unknown): value is Provider => {
 let table: ReadonlyArray<Provider> | undefined
 
 /**
- * The table shipped in `src/data/providers.json`, read on first use (not when the module is imported).
+ * The table shipped in `data/providers.json`, read on first use (not when the module is imported).
  *
  * @category constants
  * @since 0.1.0
  */
 export const builtIn = (): ReadonlyArray<Provider> => {
   if (table !== undefined) return table
-  const value: unknown = createRequire(import.meta.url)("./data/providers.json")
+  const value: unknown = createRequire(import.meta.url)("../data/providers.json")
   if (!Array.isArray(value) || !value.every(isProvider)) {
     throw new TypeError(
       "@rcpt/signals: data/providers.json is not a list of { id, name, kind, acceptsAll, mxSuffixes }"

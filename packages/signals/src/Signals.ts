@@ -4,7 +4,7 @@
  * provider's, and whether its MX belongs to a provider known to answer 250 to every RCPT.
  *
  * The lists come from npm packages (see this package's README for which and why) and from small curated files in
- * `src/data/`. {@link make} builds the lookup tables once; keep the result and reuse it.
+ * `data/`. {@link make} builds the lookup tables once; keep the result and reuse it.
  *
  * Domains are expected as ASCII (A-labels), but every lookup lower-cases, trims and drops one trailing dot anyway.
  *
@@ -113,6 +113,7 @@ export interface DomainSignals {
   readonly suggestion: Option.Option<string>
 }
 
+// data/ sits next to src/ and dist/, so `../data/...` finds it from the sources and from the build alike.
 const requireData = createRequire(import.meta.url)
 
 // A string is itself an Iterable<string>: `add: "foo.com"` means the one domain, not its characters.
@@ -166,7 +167,7 @@ const matchesOrParent = (set: ReadonlySet<string>, domain: string): boolean => {
 const roleExclusions = ["alexa", "gardner"]
 
 const loadAcceptAll = (): ReadonlyArray<AcceptAllProvider> => {
-  const value: unknown = requireData("./data/accept-all-providers.json")
+  const value: unknown = requireData("../data/accept-all-providers.json")
   if (
     !Array.isArray(value) ||
     !value.every(
@@ -195,7 +196,7 @@ interface TypoData {
 }
 
 const loadTypoData = (): TypoData => {
-  const value: unknown = requireData("./data/typo-domains.json")
+  const value: unknown = requireData("../data/typo-domains.json")
   const source = "data/typo-domains.json"
   if (typeof value !== "object" || value === null) throw new TypeError(`@rcpt/signals: ${source} is not an object`)
   const record = value as Record<string, unknown>

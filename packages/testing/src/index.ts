@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-export * as MailWorld from "./MailWorld.ts"
+export * as MailWorld from "@rcpt/demo/MailWorld"
 export * as Postgres from "./Postgres.ts"
 export * as ScriptedTransport from "./ScriptedTransport.ts"
 export * as Socks5Server from "./Socks5Server.ts"
