@@ -13,6 +13,7 @@
 import { createReadStream, createWriteStream } from "node:fs"
 import { once } from "node:events"
 import { createInterface } from "node:readline"
+import { writeHeapSnapshot } from "node:v8"
 import { Effect, Stream } from "effect"
 import { NodeVerifier } from "@rcpt/node"
 import { Verifier } from "@rcpt/verifier"
@@ -34,11 +35,18 @@ if (import.meta.main) {
   const dns = process.env["BENCH_DNS"]!
   const out = createWriteStream(outPath!)
   const lines = createInterface({ input: createReadStream(list!), crlfDelay: Infinity })
+  // BENCH_HEAP_SNAPSHOTS=dir: a heap snapshot after these many results, to see what is retained.
+  const checkpoints = new Set([20_000, 100_000, 200_000, 500_000, 1_000_000])
+  let done = 0
   const program = Effect.gen(function* () {
     const verifier = yield* Verifier.Verifier
     const input = Stream.fromAsyncIterable(lines, (error) => error).pipe(Stream.filter((line) => line.length > 0))
     yield* verifier.verifyMany(input).pipe(
       Stream.runForEach((v) => {
+        const dir = process.env["BENCH_HEAP_SNAPSHOTS"]
+        if (checkpoints.has(++done) && dir !== undefined && dir !== "") {
+          writeHeapSnapshot(`${dir}/rcpt-${done}.heapsnapshot`)
+        }
         const line = `${JSON.stringify({ a: v.address, v: mapVerdict(v.verdict, v.reason), r: `${v.verdict}/${v.reason}` })}\n`
         return out.write(line) ? Effect.void : Effect.promise(() => once(out, "drain"))
       })

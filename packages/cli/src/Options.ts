@@ -6,14 +6,41 @@
  *
  * @since 0.1.0
  */
-import { Config, Duration, Effect, FileSystem, Layer, Option, Result, Schedule } from "effect"
+import { Config, ConfigProvider, Duration, Effect, FileSystem, Layer, Option, Result, Schedule } from "effect"
 import { Flag } from "effect/cli"
 import { Proxy, type Routing, SourcePool } from "@rcpt/client"
-import { NodeRouting, type NodeVerifier } from "@rcpt/node"
+import { NodeRouting, NodeVerifier } from "@rcpt/node"
 import { Policy, VerifierConfig } from "@rcpt/verifier"
 import * as ExitCode from "./ExitCode.ts"
 
 const tlsModes = ["opportunistic", "required", "off"] as const
+
+/**
+ * `--helo`, for every command that says EHLO (`verify`, `bulk`, `serve`, `send`); `env` names
+ * the variable that stands in for it, if any.
+ *
+ * @category flags
+ * @since 0.2.0
+ */
+export const heloFlag = (env: string) =>
+  Flag.String("helo").pipe(
+    Flag.withMetavar("name"),
+    Flag.withDescription(`EHLO name: a domain you own with matching reverse DNS${env}. Default: this host's name`),
+    Flag.optional
+  )
+
+/**
+ * `--ca`, for every command that may use TLS; `env` names the variable that stands in for it.
+ *
+ * @category flags
+ * @since 0.2.0
+ */
+export const caFlag = (env: string) =>
+  Flag.String("ca").pipe(
+    Flag.withMetavar("file"),
+    Flag.withDescription(`Extra trusted CA certificates (PEM file) for STARTTLS; repeatable${env}`),
+    Flag.atLeast(0)
+  )
 
 /**
  * The shared flags, as given (all optional: absence means "ask the environment").
@@ -34,13 +61,7 @@ export const flags = {
     Flag.withDescription("SMTP port on every MX host (env RCPT_PORT). Default: 25"),
     Flag.optional
   ),
-  helo: Flag.String("helo").pipe(
-    Flag.withMetavar("name"),
-    Flag.withDescription(
-      "EHLO name: a domain you own with matching reverse DNS (env RCPT_HELO). Default: this host's name"
-    ),
-    Flag.optional
-  ),
+  helo: heloFlag(" (env RCPT_HELO)"),
   mailFrom: Flag.String("mail-from").pipe(
     Flag.withMetavar("address"),
     Flag.withDescription('MAIL FROM address; "" sends the null path <> (env RCPT_MAIL_FROM). Default: ""'),
@@ -113,13 +134,7 @@ export const flags = {
     ),
     Flag.optional
   ),
-  ca: Flag.String("ca").pipe(
-    Flag.withMetavar("file"),
-    Flag.withDescription(
-      "Extra trusted CA certificates (PEM file) for STARTTLS; repeatable (env RCPT_CA, comma-separated)"
-    ),
-    Flag.atLeast(0)
-  ),
+  ca: caFlag(" (env RCPT_CA, comma-separated)"),
   allowTarget: Flag.String("allow-target").pipe(
     Flag.withMetavar("cidr"),
     Flag.withDescription(
@@ -219,38 +234,13 @@ export interface Resolved {
   readonly greylistRetry: Option.Option<Schedule.Schedule<unknown, unknown>>
 }
 
-const units: ReadonlyArray<readonly [RegExp, number]> = [
-  [/^(ms|msecs?|millis?|milliseconds?)$/, 1],
-  [/^(s|secs?|seconds?)$/, 1000],
-  [/^(m|mins?|minutes?)$/, 60_000],
-  [/^(h|hrs?|hours?)$/, 3_600_000]
-]
-
 /**
  * Reads `"30s"`, `"2m"`, `"500ms"`, `"1 minute"`, `"1.5 hours"`; a bare number is seconds.
  *
  * @category parsing
  * @since 0.1.0
  */
-export const parseDuration = (text: string): Option.Option<Duration.Duration> => {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text)
-  if (match === null) return Option.none()
-  const amount = Number(match[1])
-  const unit = match[2]!.toLowerCase()
-  if (unit === "") return Option.some(Duration.millis(amount * 1000))
-  const found = units.find(([pattern]) => pattern.test(unit))
-  return found === undefined ? Option.none() : Option.some(Duration.millis(amount * found[1]))
-}
-
-const parseBoolean = (text: string): Option.Option<boolean> => {
-  const t = text.trim().toLowerCase()
-  if (["1", "true", "yes", "on"].includes(t)) return Option.some(true)
-  if (["0", "false", "no", "off"].includes(t)) return Option.some(false)
-  return Option.none()
-}
-
-const parseInt = (text: string): Option.Option<number> =>
-  /^\s*-?\d+\s*$/.test(text) ? Option.some(Number(text)) : Option.none()
+export const parseDuration = VerifierConfig.parseDuration
 
 const list = (text: string) =>
   text
@@ -258,7 +248,16 @@ const list = (text: string) =>
     .map((s) => s.trim())
     .filter((s) => s.length > 0)
 
-/** The environment variable `name`, if set. */
+/** Optional fields only when set: the verifier's defaults apply to the rest. */
+const defined = <A extends object>(record: A): { [K in keyof A]?: Exclude<A[K], undefined> } =>
+  Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined)) as {
+    [K in keyof A]?: Exclude<A[K], undefined>
+  }
+
+/**
+ * The environment variable `name`, if set. Only the routing settings (`resolveRouting`) still
+ * read their variables one by one; the verifier's go through `VerifierConfig.config`.
+ */
 const env = (name: string) =>
   Config.option(Config.String(name)).pipe(Effect.mapError((e) => ExitCode.usage(`${name}: ${e.message}`)))
 
@@ -271,33 +270,66 @@ const pick = <A>(
 ): Effect.Effect<Option.Option<A>, ExitCode.Exit> =>
   Option.isSome(given)
     ? Effect.succeed(given)
-    : env(name).pipe(
-        Effect.flatMap(
-          Option.match({
-            onNone: () => Effect.succeed(Option.none<A>()),
-            onSome: (text) =>
-              Option.match(parse(text), {
-                onNone: () => Effect.fail(ExitCode.usage(`${name}: expected ${expected}, got ${JSON.stringify(text)}`)),
-                onSome: (a) => Effect.succeed(Option.some(a))
-              })
-          })
-        )
+    : Effect.flatMap(
+        env(name),
+        Option.match({
+          onNone: () => Effect.succeed(Option.none<A>()),
+          onSome: (text) =>
+            Option.match(parse(text), {
+              onNone: () => Effect.fail(ExitCode.usage(`${name}: expected ${expected}, got ${JSON.stringify(text)}`)),
+              onSome: (a) => Effect.succeed(Option.some(a))
+            })
+        })
       )
 
-const duration = (flag: string, text: string) =>
-  Option.match(parseDuration(text), {
-    onNone: () =>
-      Effect.fail(
-        ExitCode.usage(`${flag}: expected a duration like "30s", "2m", "500ms", got ${JSON.stringify(text)}`)
-      ),
-    onSome: Effect.succeed
-  })
-
-/** Optional fields only when set: the verifier's defaults apply to the rest. */
-const defined = <A extends object>(record: A): { [K in keyof A]?: Exclude<A[K], undefined> } =>
-  Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined)) as {
-    [K in keyof A]?: Exclude<A[K], undefined>
+/** The verifier settings the flags give, as text under their variables' names. */
+const flagTexts = (given: Given): Record<string, string> => {
+  const v = VerifierConfig.variables
+  const texts: Record<string, string | undefined> = {
+    [v.port]: Option.getOrUndefined(Option.map(given.port, String)),
+    [v.helo]: Option.getOrUndefined(given.helo),
+    [v.mailFrom]: Option.getOrUndefined(given.mailFrom),
+    [v.tls]: Option.getOrUndefined(given.tls),
+    [v.timeout]: Option.getOrUndefined(given.timeout),
+    [v.vrfy]: Option.getOrUndefined(Option.map(given.vrfy, String)),
+    [v.catchAllProbe]: Option.getOrUndefined(Option.map(given.noCatchAll, (no) => String(!no))),
+    [v.pipelining]: Option.getOrUndefined(Option.map(given.noPipelining, (no) => String(!no))),
+    [v.maxPipeline]: Option.getOrUndefined(Option.map(given.maxPipeline, String)),
+    [v.recipientsPerSession]: Option.getOrUndefined(Option.map(given.recipientsPerSession, String)),
+    [v.maxErrorsPerSession]: Option.getOrUndefined(Option.map(given.maxErrorsPerSession, String)),
+    [v.concurrency]: Option.getOrUndefined(Option.map(given.concurrency, String)),
+    [v.perHost]: Option.getOrUndefined(Option.map(given.perHost, String)),
+    [v.perHostRate]: Option.getOrUndefined(Option.map(given.perHostRate, String)),
+    [v.allowTargets]: given.allowTarget.length > 0 ? given.allowTarget.join(",") : undefined,
+    [v.maxMxHosts]: Option.getOrUndefined(Option.map(given.maxMxHosts, String)),
+    [v.maxAddressesPerHost]: Option.getOrUndefined(Option.map(given.maxAddressesPerHost, String)),
+    RCPT_DNS_SERVERS: given.dnsServers.length > 0 ? given.dnsServers.join(",") : undefined,
+    RCPT_CA: given.ca.length > 0 ? given.ca.join(",") : undefined,
+    RCPT_GREYLIST_WAIT: Option.getOrUndefined(given.greylistWait)
   }
+  return Object.fromEntries(Object.entries(texts).filter((e): e is [string, string] => e[1] !== undefined))
+}
+
+/** The flag that sets a config field, by field (for messages), and by variable. */
+const flagNames: Record<string, string> = {
+  helo: "--helo",
+  mailFrom: "--mail-from",
+  port: "--port",
+  timeout: "--timeout",
+  tls: "--tls",
+  vrfy: "--vrfy",
+  catchAllProbe: "--no-catch-all",
+  pipelining: "--no-pipelining",
+  maxPipeline: "--max-pipeline",
+  recipientsPerSession: "--recipients-per-session",
+  maxErrorsPerSession: "--max-errors-per-session",
+  concurrency: "--concurrency",
+  perHost: "--per-host",
+  perHostRate: "--per-host-rate",
+  allowTargets: "--allow-target",
+  maxMxHosts: "--max-mx-hosts",
+  maxAddressesPerHost: "--max-addresses-per-host"
+}
 
 /**
  * Flags, then environment, then defaults; reads `--ca` files. A bad value fails with exit 64, an
@@ -309,88 +341,45 @@ const defined = <A extends object>(record: A): { [K in keyof A]?: Exclude<A[K], 
 export const resolve = (given: Given): Effect.Effect<Resolved, ExitCode.Exit, FileSystem.FileSystem> =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
-    const envServers = yield* env("RCPT_DNS_SERVERS")
-    const dnsServers =
-      given.dnsServers.length > 0
-        ? given.dnsServers.flatMap(list)
-        : Option.match(envServers, { onNone: () => [], onSome: list })
+    // One reader: the flags given, as a ConfigProvider of the same RCPT_* names, before the environment.
+    const flags = flagTexts(given)
+    const provider = ConfigProvider.orElse(ConfigProvider.fromEnvRecord(flags), yield* ConfigProvider.ConfigProvider)
+    const read = <A>(config: Config.Config<A>) =>
+      config.parse(provider).pipe(Effect.mapError((e) => ExitCode.usage(e.message)))
+    const texts = yield* read(VerifierConfig.config)
+    const settings = yield* VerifierConfig.fromTexts(texts).pipe(
+      Effect.mapError((e) => {
+        const variable = VerifierConfig.variables[e.field as keyof typeof VerifierConfig.variables] ?? e.field
+        const name = variable in flags ? (flagNames[e.field] ?? variable) : variable
+        return ExitCode.usage(`${name}: ${e.message}`)
+      })
+    )
+    const dnsServers = yield* read(NodeVerifier.dnsServersConfig)
     for (const server of dnsServers) {
       if (!/^[0-9a-fA-F:.[\]]+$/.test(server)) {
         return yield* ExitCode.usage(`--dns-server: expected ip or ip:port, got ${JSON.stringify(server)}`)
       }
     }
-    const int = (flag: Option.Option<number>, name: string) => pick(flag, name, parseInt, "an integer")
-    const port = yield* int(given.port, "RCPT_PORT")
-    const helo = yield* pick(given.helo, "RCPT_HELO", Option.some, "a name")
-    const mailFrom = yield* pick(given.mailFrom, "RCPT_MAIL_FROM", Option.some, "an address")
-    const tls = yield* pick(
-      given.tls,
-      "RCPT_TLS",
-      (t) =>
-        (tlsModes as ReadonlyArray<string>).includes(t) ? Option.some(t as (typeof tlsModes)[number]) : Option.none(),
-      tlsModes.join(" | ")
-    )
-    const timeoutText = yield* pick(given.timeout, "RCPT_TIMEOUT", Option.some, "a duration")
-    const timeout = Option.isSome(timeoutText)
-      ? Option.some(yield* duration("--timeout", timeoutText.value))
-      : Option.none()
-    const bool = (flag: Option.Option<boolean>, name: string) => pick(flag, name, parseBoolean, "true or false")
-    const vrfy = yield* bool(given.vrfy, "RCPT_VRFY")
-    const catchAll = yield* bool(
-      Option.map(given.noCatchAll, (no) => !no),
-      "RCPT_CATCH_ALL"
-    )
-    const pipelining = yield* bool(
-      Option.map(given.noPipelining, (no) => !no),
-      "RCPT_PIPELINING"
-    )
-    const maxPipeline = yield* int(given.maxPipeline, "RCPT_MAX_PIPELINE")
-    const recipientsPerSession = yield* int(given.recipientsPerSession, "RCPT_RECIPIENTS_PER_SESSION")
-    const maxErrorsPerSession = yield* int(given.maxErrorsPerSession, "RCPT_MAX_ERRORS_PER_SESSION")
-    const concurrency = yield* int(given.concurrency, "RCPT_CONCURRENCY")
-    const perHost = yield* int(given.perHost, "RCPT_PER_HOST")
-    const perHostRate = yield* int(given.perHostRate, "RCPT_PER_HOST_RATE")
-    const envCa = yield* env("RCPT_CA")
-    const caFiles =
-      given.ca.length > 0 ? given.ca.flatMap(list) : Option.match(envCa, { onNone: () => [], onSome: list })
+    const caFiles = list(yield* read(Config.String("RCPT_CA").pipe(Config.withDefault(""))))
     const ca = yield* Effect.forEach(caFiles, (file) =>
       fs.readFileString(file).pipe(Effect.mapError((e) => ExitCode.noInput(`--ca ${file}: cannot read (${e.message})`)))
     )
-    const envTargets = yield* env("RCPT_ALLOW_TARGETS")
-    const allowTargets =
-      given.allowTarget.length > 0
-        ? given.allowTarget.flatMap(list)
-        : Option.match(envTargets, { onNone: () => [], onSome: list })
-    const maxMxHosts = yield* int(given.maxMxHosts, "RCPT_MAX_MX_HOSTS")
-    const maxAddressesPerHost = yield* int(given.maxAddressesPerHost, "RCPT_MAX_ADDRESSES_PER_HOST")
-    const waitText = yield* pick(given.greylistWait, "RCPT_GREYLIST_WAIT", Option.some, "a duration")
-    const wait = Option.isSome(waitText)
-      ? Option.some(yield* duration("--greylist-wait", waitText.value))
-      : Option.none()
+    const waitText = yield* read(Config.option(Config.String("RCPT_GREYLIST_WAIT")))
+    const wait = Option.isSome(waitText) ? parseDuration(waitText.value) : Option.none()
+    if (Option.isSome(waitText) && Option.isNone(wait)) {
+      const name = "RCPT_GREYLIST_WAIT" in flags ? "--greylist-wait" : "RCPT_GREYLIST_WAIT"
+      return yield* ExitCode.usage(
+        `${name}: expected a duration like "30s", "2m", "500ms", got ${JSON.stringify(waitText.value)}`
+      )
+    }
 
     const route = yield* resolveRouting(given)
 
     const verifier: NodeVerifier.Options = defined({
+      ...settings,
       ...route,
       dnsServers: dnsServers.length > 0 ? dnsServers : undefined,
-      port: Option.getOrUndefined(port),
-      helo: Option.getOrUndefined(helo),
-      mailFrom: Option.getOrUndefined(mailFrom),
-      tls: Option.getOrUndefined(tls),
-      timeout: Option.getOrUndefined(timeout),
-      vrfy: Option.getOrUndefined(vrfy),
-      catchAllProbe: Option.getOrUndefined(catchAll),
-      pipelining: Option.getOrUndefined(pipelining),
-      maxPipeline: Option.getOrUndefined(maxPipeline),
-      recipientsPerSession: Option.getOrUndefined(recipientsPerSession),
-      maxErrorsPerSession: Option.getOrUndefined(maxErrorsPerSession),
-      concurrency: Option.getOrUndefined(concurrency),
-      perHost: Option.getOrUndefined(perHost),
-      perHostRate: Option.getOrUndefined(perHostRate),
-      ca: ca.length > 0 ? ca : undefined,
-      allowTargets: allowTargets.length > 0 ? allowTargets : undefined,
-      maxMxHosts: Option.getOrUndefined(maxMxHosts),
-      maxAddressesPerHost: Option.getOrUndefined(maxAddressesPerHost)
+      ca: ca.length > 0 ? ca : undefined
     })
     return { verifier, greylistRetry: Option.map(wait, greylistSchedule) }
   })
@@ -479,21 +468,3 @@ export const policyLayer = (resolved: Resolved): Layer.Layer<never> =>
  */
 export const invalidConfig = (error: VerifierConfig.InvalidConfig): ExitCode.Exit =>
   ExitCode.usage(`invalid ${flagNames[error.field] ?? error.field}: ${error.message}`)
-
-/** Config fields by the flag that sets them, for messages. */
-const flagNames: Record<string, string> = {
-  helo: "--helo",
-  mailFrom: "--mail-from",
-  port: "--port",
-  timeout: "--timeout",
-  tls: "--tls",
-  maxPipeline: "--max-pipeline",
-  recipientsPerSession: "--recipients-per-session",
-  maxErrorsPerSession: "--max-errors-per-session",
-  concurrency: "--concurrency",
-  perHost: "--per-host",
-  perHostRate: "--per-host-rate",
-  allowTargets: "--allow-target",
-  maxMxHosts: "--max-mx-hosts",
-  maxAddressesPerHost: "--max-addresses-per-host"
-}

@@ -74,16 +74,8 @@ export const flags = {
     Flag.withDescription("Attach a file; repeatable"),
     Flag.atLeast(0)
   ),
-  helo: Flag.String("helo").pipe(
-    Flag.withMetavar("name"),
-    Flag.withDescription("EHLO name. Default: this host's name"),
-    Flag.optional
-  ),
-  ca: Flag.String("ca").pipe(
-    Flag.withMetavar("file"),
-    Flag.withDescription("Trust this CA certificate (PEM) too; repeatable"),
-    Flag.atLeast(0)
-  ),
+  helo: Options.heloFlag(""),
+  ca: Options.caFlag(""),
   proxy: Options.flags.proxy,
   sourceAddress: Options.flags.sourceAddress,
   sourceSelection: Options.flags.sourceSelection,

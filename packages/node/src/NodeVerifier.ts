@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Effect, Layer } from "effect"
+import { Config, Effect, Layer } from "effect"
 import * as Os from "node:os"
 import { Verifier, VerifierConfig } from "@rcpt/verifier"
 import type { Bulk } from "@rcpt/verifier"
@@ -76,6 +76,23 @@ export const layer = (
   Verifier.layerWithState.pipe(Layer.provide(layerRequirements(options)))
 
 /**
+ * `RCPT_DNS_SERVERS` (comma-separated `ip` or `ip:port`), read from the `ConfigProvider` like the
+ * verifier's own variables (`VerifierConfig.config`); empty when unset.
+ *
+ * @category config
+ * @since 0.2.0
+ */
+export const dnsServersConfig: Config.Config<ReadonlyArray<string>> = Config.String("RCPT_DNS_SERVERS").pipe(
+  Config.withDefault(""),
+  Config.map((text) =>
+    text
+      .split(",")
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0)
+  )
+)
+
+/**
  * The config from the environment (see `VerifierConfig.layerConfig`) plus `RCPT_DNS_SERVERS`
  * (comma-separated).
  *
@@ -83,11 +100,7 @@ export const layer = (
  * @since 0.1.0
  */
 export const layerConfig = Layer.unwrap(
-  Effect.sync(() => {
-    const servers = (process.env["RCPT_DNS_SERVERS"] ?? "")
-      .split(",")
-      .map((s) => s.trim())
-      .filter((s) => s.length > 0)
-    return Verifier.layer.pipe(Layer.provide([VerifierConfig.layerConfig(hostName()), platform(servers)]))
-  })
+  Effect.map(dnsServersConfig, (servers) =>
+    Verifier.layer.pipe(Layer.provide([VerifierConfig.layerConfig(hostName()), platform(servers)]))
+  )
 )

@@ -75,6 +75,9 @@ export const make = (config: Config): Session => {
   if (config.recipients.length === 0) {
     throw new LocalProtocolError({ reason: "InvalidConfig", message: "a session needs at least one recipient" })
   }
+  if (config.maxRecipientsPerTransaction !== undefined && !(config.maxRecipientsPerTransaction >= 1)) {
+    throw new LocalProtocolError({ reason: "InvalidConfig", message: "maxRecipientsPerTransaction must be >= 1" })
+  }
   if (!(config.maxPipeline >= 1) || !(config.maxVrfy >= 0)) {
     throw new LocalProtocolError({ reason: "InvalidConfig", message: "maxPipeline must be >= 1, maxVrfy >= 0" })
   }
@@ -144,6 +147,19 @@ export const step = (session: Session, input: Input): Step => {
     }
   }
 }
+
+/**
+ * Lowers the session's rejection cap (`Config.maxErrors`) from now on: once the RCPTs in flight
+ * are answered, the recipients not yet sent are `Postponed` if the cap is reached. For a driver
+ * that saw the server react to rejections (replies slowed down) and wants out before its limits.
+ *
+ * @category operations
+ * @since 0.2.0
+ */
+export const lowerMaxErrors = (session: Session, maxErrors: number): Session =>
+  session.config.maxErrors !== undefined && session.config.maxErrors <= maxErrors
+    ? session
+    : { ...session, config: { ...session.config, maxErrors: Math.max(0, maxErrors) } }
 
 const received = (session: Session, bytes: Uint8Array): Step =>
   receive(session, bytes, onReply, (state, error) =>

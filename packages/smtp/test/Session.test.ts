@@ -1016,6 +1016,225 @@ describe("Session: server limits", () => {
     ])
   })
 
+  it("maxErrors bounds a pipelined group: never more RCPTs in flight than rejections still allowed", () => {
+    const r = run(
+      config({ to: ["a@x.com", "b@x.com", "c@x.com", "d@x.com"], maxPipeline: 10, maxErrors: 2 }),
+      `
+      S: 220 mx
+      C: EHLO verifier.example.net
+      S: 250-mx
+      S: 250 PIPELINING
+      C: MAIL FROM:<>
+      C: RCPT TO:<a@x.com>
+      C: RCPT TO:<b@x.com>
+      S: 250 ok
+      S: 550 5.1.1 unknown
+      S: 250 ok
+      C: RCPT TO:<c@x.com>
+      S: 550 5.1.1 unknown
+      C: QUIT
+      S: 221 bye
+      `
+    )
+    assert.deepStrictEqual(r.writes[1], ["MAIL FROM:<>", "RCPT TO:<a@x.com>", "RCPT TO:<b@x.com>"])
+    assert.deepStrictEqual(
+      r.result.recipients.map((x) => x.skipped),
+      [Option.none(), Option.none(), Option.none(), Option.some("Postponed")]
+    )
+  })
+
+  it("careful: past afterErrors rejections, that many RCPTs per write; no group crosses the point", () => {
+    const to = ["a@x.com", "b@x.com", "c@x.com", "d@x.com", "e@x.com"]
+    const r = run(
+      config({ to, maxPipeline: 10, maxErrors: 100, careful: { afterErrors: 2, pipeline: 1 } }),
+      `
+      S: 220 mx
+      C: EHLO verifier.example.net
+      S: 250-mx
+      S: 250 PIPELINING
+      C: MAIL FROM:<>
+      C: RCPT TO:<a@x.com>
+      C: RCPT TO:<b@x.com>
+      S: 250 ok
+      S: 550 5.1.1 unknown
+      S: 550 5.1.1 unknown
+      C: RCPT TO:<c@x.com>
+      S: 550 5.1.1 unknown
+      C: RCPT TO:<d@x.com>
+      S: 250 ok
+      C: RCPT TO:<e@x.com>
+      S: 550 5.1.1 unknown
+      C: QUIT
+      S: 221 bye
+      `
+    )
+    assert.deepStrictEqual(
+      r.writes.map((w) => w.length),
+      [1, 3, 1, 1, 1, 1]
+    )
+    assert.deepStrictEqual(rcptCodes(r), [550, 550, 550, 250, 550])
+  })
+
+  it("quitEarly: QUIT in the write of a group after which, all refused, nothing would follow", () => {
+    const to = ["a@x.com", "b@x.com", "c@x.com"]
+    const refused = run(
+      config({ to, maxErrors: 2, quitEarly: true }),
+      `
+      S: 220 mx
+      C: EHLO verifier.example.net
+      S: 250-mx
+      S: 250 PIPELINING
+      C: MAIL FROM:<>
+      C: RCPT TO:<a@x.com>
+      C: RCPT TO:<b@x.com>
+      C: QUIT
+      S: 250 ok
+      S: 550 5.1.1 unknown
+      S: 550 5.1.1 unknown
+      S: 221 bye
+      `
+    )
+    assert.deepStrictEqual(
+      refused.result.recipients.map((x) => x.skipped),
+      [Option.none(), Option.none(), Option.some("Postponed")]
+    )
+    assert.strictEqual(refused.result.end._tag, "Completed")
+    // The guess fails: a is accepted; b is answered, c waits for a new session.
+    const accepted = run(
+      config({ to, maxErrors: 2, quitEarly: true }),
+      `
+      S: 220 mx
+      C: EHLO verifier.example.net
+      S: 250-mx
+      S: 250 PIPELINING
+      C: MAIL FROM:<>
+      C: RCPT TO:<a@x.com>
+      C: RCPT TO:<b@x.com>
+      C: QUIT
+      S: 250 ok
+      S: 250 ok
+      S: 550 5.1.1 unknown
+      S: 221 bye
+      `
+    )
+    assert.deepStrictEqual(rcptCodes(accepted), [250, 550, undefined])
+    assert.deepStrictEqual(
+      accepted.result.recipients.map((x) => x.skipped),
+      [Option.none(), Option.none(), Option.some("Postponed")]
+    )
+    // The last group of the queue, nothing accepted yet and no probe pending: QUIT goes with it.
+    const last = run(
+      config({ to: ["a@x.com"], quitEarly: true }),
+      `
+      S: 220 mx
+      C: EHLO verifier.example.net
+      S: 250-mx
+      S: 250 PIPELINING
+      C: MAIL FROM:<>
+      C: RCPT TO:<a@x.com>
+      C: QUIT
+      S: 250 ok
+      S: 250 ok
+      S: 221 bye
+      `
+    )
+    assert.deepStrictEqual(rcptCodes(last), [250])
+  })
+
+  it("quitEarly waits while a probe may be needed, and without PIPELINING", () => {
+    const probe = run(
+      config({ to: ["a@x.com"], quitEarly: true, probes: [mailbox("zq9probe@x.com")] }),
+      `
+      S: 220 mx
+      C: EHLO verifier.example.net
+      S: 250-mx
+      S: 250 PIPELINING
+      C: MAIL FROM:<>
+      C: RCPT TO:<a@x.com>
+      S: 250 ok
+      S: 250 ok
+      C: RCPT TO:<zq9probe@x.com>
+      S: 250 ok
+      C: QUIT
+      S: 221 bye
+      `
+    )
+    assert.strictEqual(probe.result.probes[0]!.result._tag, "Answered")
+    const plain = run(
+      config({ to: ["a@x.com"], quitEarly: true }),
+      `
+      S: 220 mx
+      C: EHLO verifier.example.net
+      S: 250 mx
+      C: MAIL FROM:<>
+      S: 250 ok
+      C: RCPT TO:<a@x.com>
+      S: 550 5.1.1 unknown
+      C: QUIT
+      S: 221 bye
+      `
+    )
+    assert.deepStrictEqual(rcptCodes(plain), [550])
+  })
+
+  it("maxRecipientsPerTransaction: RSET and a new transaction before the server's limit, same session", () => {
+    const r = run(
+      config({ to: ["a@x.com", "b@x.com", "c@x.com", "d@x.com", "e@x.com"], maxRecipientsPerTransaction: 2 }),
+      `
+      S: 220 mx
+      C: EHLO verifier.example.net
+      S: 250-mx
+      S: 250 PIPELINING
+      C: MAIL FROM:<>
+      C: RCPT TO:<a@x.com>
+      C: RCPT TO:<b@x.com>
+      S: 250 ok
+      S: 250 ok
+      S: 250 ok
+      C: RSET
+      S: 250 ok
+      C: MAIL FROM:<>
+      C: RCPT TO:<c@x.com>
+      C: RCPT TO:<d@x.com>
+      S: 250 ok
+      S: 250 ok
+      S: 550 5.1.1 unknown
+      C: RSET
+      S: 250 ok
+      C: MAIL FROM:<>
+      C: RCPT TO:<e@x.com>
+      S: 250 ok
+      S: 250 ok
+      C: QUIT
+      S: 221 bye
+      `
+    )
+    assert.deepStrictEqual(rcptCodes(r), [250, 250, 250, 550, 250])
+  })
+
+  it("lowerMaxErrors: the recipients not yet sent are postponed once the lower cap is reached", () => {
+    let s = Session.make(config({ to: ["a@x.com", "b@x.com", "c@x.com"], pipelining: false, maxErrors: 50 }))
+    const feed = (text: string) => {
+      const step = Session.step(s, Session.Input.Received({ bytes: new TextEncoder().encode(text) }))
+      s = step.state
+      return step.actions
+    }
+    s = Session.step(s, Session.Input.Connected()).state
+    feed("220 mx\r\n")
+    feed("250 mx\r\n")
+    feed("250 ok\r\n")
+    feed("550 5.1.1 unknown\r\n")
+    // A driver saw that reply come a second late: no more rejections in this session.
+    s = Session.lowerMaxErrors(s, 1)
+    assert.strictEqual(Session.lowerMaxErrors(s, 5), s)
+    feed("550 5.1.1 unknown\r\n")
+    assert.strictEqual(Session.phase(s), "AwaitQuit")
+    assert.deepStrictEqual(
+      Session.result(s).recipients.map((x) => x.skipped),
+      [Option.none(), Option.none(), Option.some("Postponed")]
+    )
+  })
+
   it("a catch-all probe refused for a full transaction goes again after RSET, alone", () => {
     const r = run(
       config({ to: ["a@x.com"], pipelining: false, probes: [mailbox("zq9probe@x.com")] }),

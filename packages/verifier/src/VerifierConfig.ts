@@ -158,9 +158,149 @@ export const layer = (
 ): Layer.Layer<Service, InvalidConfig> => Layer.effect(Service, make(input))
 
 /**
- * Reads `RCPT_HELO`, `RCPT_MAIL_FROM`, `RCPT_PORT`, `RCPT_TLS`, `RCPT_TIMEOUT`, `RCPT_VRFY`,
- * `RCPT_CONCURRENCY`, `RCPT_PER_HOST`, `RCPT_ALLOW_TARGETS` (comma-separated CIDRs) from the `ConfigProvider` (the environment by default).
- * `helo` falls back to the given default (the host's name, supplied by the platform layer).
+ * The environment variable of each setting: the one list of `RCPT_*` names. (`ca` is PEM text,
+ * read from files by the platform or front end, so it has none here.)
+ *
+ * @category config
+ * @since 0.2.0
+ */
+export const variables = {
+  helo: "RCPT_HELO",
+  mailFrom: "RCPT_MAIL_FROM",
+  port: "RCPT_PORT",
+  tls: "RCPT_TLS",
+  timeout: "RCPT_TIMEOUT",
+  vrfy: "RCPT_VRFY",
+  catchAllProbe: "RCPT_CATCH_ALL",
+  pipelining: "RCPT_PIPELINING",
+  maxPipeline: "RCPT_MAX_PIPELINE",
+  recipientsPerSession: "RCPT_RECIPIENTS_PER_SESSION",
+  maxErrorsPerSession: "RCPT_MAX_ERRORS_PER_SESSION",
+  concurrency: "RCPT_CONCURRENCY",
+  perHost: "RCPT_PER_HOST",
+  perHostRate: "RCPT_PER_HOST_RATE",
+  allowTargets: "RCPT_ALLOW_TARGETS",
+  maxMxHosts: "RCPT_MAX_MX_HOSTS",
+  maxAddressesPerHost: "RCPT_MAX_ADDRESSES_PER_HOST"
+} as const satisfies { readonly [K in keyof VerifierConfig]?: string }
+
+/**
+ * A setting as text, before it is read: `variables`' keys.
+ *
+ * @category config
+ * @since 0.2.0
+ */
+export type Texts = { readonly [K in keyof typeof variables]: Option.Option<string> }
+
+const units: ReadonlyArray<readonly [RegExp, number]> = [
+  [/^(ms|msecs?|millis?|milliseconds?)$/, 1],
+  [/^(s|secs?|seconds?)$/, 1000],
+  [/^(m|mins?|minutes?)$/, 60_000],
+  [/^(h|hrs?|hours?)$/, 3_600_000]
+]
+
+/**
+ * Reads `"30s"`, `"2m"`, `"500ms"`, `"1 minute"`, `"1.5 hours"`; a bare number is seconds.
+ *
+ * @category config
+ * @since 0.2.0
+ */
+export const parseDuration = (text: string): Option.Option<Duration.Duration> => {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text)
+  if (match === null) return Option.none()
+  const amount = Number(match[1])
+  const unit = match[2]!.toLowerCase()
+  if (unit === "") return Option.some(Duration.millis(amount * 1000))
+  const found = units.find(([pattern]) => pattern.test(unit))
+  return found === undefined ? Option.none() : Option.some(Duration.millis(amount * found[1]))
+}
+
+const parseBoolean = (text: string): Option.Option<boolean> => {
+  const t = text.trim().toLowerCase()
+  if (["1", "true", "yes", "on"].includes(t)) return Option.some(true)
+  if (["0", "false", "no", "off"].includes(t)) return Option.some(false)
+  return Option.none()
+}
+
+const parseInteger = (text: string): Option.Option<number> =>
+  /^\s*-?\d+\s*$/.test(text) ? Option.some(Number(text)) : Option.none()
+
+const tlsModes: ReadonlyArray<Session.TlsMode> = ["opportunistic", "required", "off"]
+
+const readers: { readonly [K in keyof Texts]: readonly [(text: string) => Option.Option<VerifierConfig[K]>, string] } =
+  {
+    helo: [Option.some, "a name"],
+    mailFrom: [Option.some, "an address"],
+    port: [parseInteger, "an integer"],
+    tls: [
+      (t) => (tlsModes.includes(t as Session.TlsMode) ? Option.some(t as Session.TlsMode) : Option.none()),
+      tlsModes.join(" | ")
+    ],
+    timeout: [parseDuration, 'a duration like "30s", "2m", "500ms"'],
+    vrfy: [parseBoolean, "true or false"],
+    catchAllProbe: [parseBoolean, "true or false"],
+    pipelining: [parseBoolean, "true or false"],
+    maxPipeline: [parseInteger, "an integer"],
+    recipientsPerSession: [parseInteger, "an integer"],
+    maxErrorsPerSession: [parseInteger, "an integer"],
+    concurrency: [parseInteger, "an integer"],
+    perHost: [parseInteger, "an integer"],
+    perHostRate: [parseInteger, "an integer"],
+    allowTargets: [
+      (t) =>
+        Option.some(
+          t
+            .split(",")
+            .map((s) => s.trim())
+            .filter((s) => s !== "")
+        ),
+      "comma-separated CIDRs"
+    ],
+    maxMxHosts: [parseInteger, "an integer"],
+    maxAddressesPerHost: [parseInteger, "an integer"]
+  }
+
+/**
+ * The settings given as text (from `config`, or flags mapped onto the same names), read: the ones
+ * set, typed. Text that cannot be read fails with `InvalidConfig` naming the field; `make` checks
+ * the values afterwards.
+ *
+ * @category config
+ * @since 0.2.0
+ */
+export const fromTexts = (texts: Partial<Texts>): Effect.Effect<Partial<VerifierConfig>, InvalidConfig> =>
+  Effect.gen(function* () {
+    const out: Record<string, unknown> = {}
+    for (const field of Object.keys(variables) as Array<keyof Texts>) {
+      const text = texts[field]
+      if (text === undefined || Option.isNone(text)) continue
+      const [read, expected] = readers[field]
+      const value = (read as (t: string) => Option.Option<unknown>)(text.value)
+      if (Option.isNone(value)) {
+        return yield* new InvalidConfig({ field, message: `expected ${expected}, got ${JSON.stringify(text.value)}` })
+      }
+      out[field] = value.value
+    }
+    return out as Partial<VerifierConfig>
+  })
+
+/**
+ * The one reader of the `RCPT_*` variables (see `variables`), from the `ConfigProvider` in force
+ * (the environment by default): each as text, unset ones `None`. Front ends map their flags onto
+ * the same names (a `ConfigProvider` of the flags given, `orElse` the environment).
+ *
+ * @category config
+ * @since 0.2.0
+ */
+export const config: Config.Config<Texts> = Config.all(
+  Object.fromEntries(Object.entries(variables).map(([field, name]) => [field, Config.option(Config.String(name))])) as {
+    readonly [K in keyof Texts]: Config.Config<Option.Option<string>>
+  }
+)
+
+/**
+ * The config from the `RCPT_*` variables (see `config`). `helo` falls back to the given default
+ * (the host's name, supplied by the platform layer).
  *
  * @category layers
  * @since 0.1.0
@@ -169,25 +309,7 @@ export const layerConfig = (defaultHelo: string): Layer.Layer<Service, InvalidCo
   Layer.effect(
     Service,
     Effect.gen(function* () {
-      const read = yield* Config.all({
-        helo: Config.String("RCPT_HELO").pipe(Config.withDefault(defaultHelo)),
-        mailFrom: Config.String("RCPT_MAIL_FROM").pipe(Config.withDefault(defaults.mailFrom)),
-        port: Config.Int("RCPT_PORT").pipe(Config.withDefault(defaults.port)),
-        tls: Config.Literals(["opportunistic", "required", "off"], "RCPT_TLS").pipe(Config.withDefault(defaults.tls)),
-        timeout: Config.Duration("RCPT_TIMEOUT").pipe(Config.withDefault(Duration.fromInputUnsafe(defaults.timeout))),
-        vrfy: Config.Boolean("RCPT_VRFY").pipe(Config.withDefault(defaults.vrfy)),
-        concurrency: Config.Int("RCPT_CONCURRENCY").pipe(Config.withDefault(defaults.concurrency)),
-        perHost: Config.Int("RCPT_PER_HOST").pipe(Config.withDefault(defaults.perHost)),
-        allowTargets: Config.String("RCPT_ALLOW_TARGETS").pipe(
-          Config.map((text) =>
-            text
-              .split(",")
-              .map((s) => s.trim())
-              .filter((s) => s !== "")
-          ),
-          Config.withDefault(defaults.allowTargets)
-        )
-      })
-      return yield* make(read)
+      const read = yield* Effect.flatMap(config, fromTexts)
+      return yield* make({ ...read, helo: read.helo ?? defaultHelo })
     })
   )

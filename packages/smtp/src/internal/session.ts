@@ -58,6 +58,25 @@ export interface Config {
    * new one. Postfix slows every reply after 10 errors and hangs up after 20; undefined: no limit.
    */
   readonly maxErrors?: number | undefined
+  /**
+   * Past `afterErrors` rejected RCPTs, at most `pipeline` RCPTs per write: how the server takes
+   * each further rejection (a slowdown, a 421) is seen before many more are sent. For a client
+   * that is finding out where a server's error limits are.
+   */
+  readonly careful?: { readonly afterErrors: number; readonly pipeline: number } | undefined
+  /**
+   * With PIPELINING, send QUIT in the same write as an RCPT group after which, were the whole
+   * group refused, nothing would follow: the group ends the queue or reaches `maxErrors`, no probe
+   * is pending, nothing was accepted yet, no VRFY. Saves a round trip per session. If the guess
+   * fails (one of the group is accepted), the recipients not yet sent are `Postponed`.
+   */
+  readonly quitEarly?: boolean | undefined
+  /**
+   * RCPTs per transaction, at most: past it, RSET and a new transaction in the same session, so
+   * a server's per-message limit (Postfix and OpenSMTPD: 1000) is not met with a burst of 452s,
+   * which Postfix counts as errors. Undefined: no limit but the server's.
+   */
+  readonly maxRecipientsPerTransaction?: number | undefined
 }
 
 /**
@@ -237,6 +256,8 @@ export interface Session {
   readonly mailAccepted: boolean
   /** RCPTs of this transaction answered with something other than "too many recipients". */
   readonly answeredInTransaction: number
+  /** RCPTs sent in this transaction. */
+  readonly sentInTransaction?: number
   /** One per `Config.probes`. */
   readonly probes: ReadonlyArray<ProbeResult>
   readonly vrfyQueue: ReadonlyArray<number>
@@ -244,6 +265,8 @@ export interface Session {
   readonly end: Option.Option<SessionEnd>
   readonly transcript: ReadonlyArray<TranscriptEntry>
   readonly done: boolean
+  /** QUIT went out pipelined with the last RCPT group (`Config.quitEarly`); its reply is awaited. */
+  readonly quitSent?: boolean
 }
 
 /**
@@ -304,6 +327,8 @@ export const finish = (
     tls: options.tls ?? session.tls,
     probes: session.probes.map((p): ProbeResult => (p._tag === "Pending" ? { _tag: "NotNeeded" } : p))
   }
+  // QUIT already pipelined: its reply (and any before it) is still to come.
+  if (options.quit === true && session.quitSent === true) return { state, actions: [] }
   if (options.quit === true) return send({ ...state, pending: [] }, [Command.quit], [{ phase: "AwaitQuit" }])
   const done: Session = { ...state, pending: [], handshaking: false, done: true }
   return { state: done, actions: [Action.Close(), Action.Finished({ result: result(done) })] }

@@ -41,6 +41,66 @@ const capabilities = (session: Session) => Option.getOrElse(session.capabilities
 
 const pipelining = (session: Session) => session.config.pipelining && capabilities(session).pipelining
 
+/** Real recipients refused so far in this session. */
+const rejections = (session: Session) =>
+  session.results.filter((r) => Option.exists(r.rcpt, (reply) => !Reply.isPositive(reply))).length
+
+/**
+ * RCPTs for the next write: the pipeline depth (smaller once `careful` applies), bounded by the
+ * rejections the cap still allows, so that a pipelined group does not overshoot `maxErrors`.
+ */
+const nextGroup = (session: Session, queue: ReadonlyArray<number>): ReadonlyArray<number> => {
+  const errors = rejections(session)
+  const { maxErrors, careful } = session.config
+  let depth = pipelining(session) ? session.config.maxPipeline : 1
+  if (careful !== undefined) {
+    // Up to the careful point at full depth, but no group crosses it; past it, the careful depth.
+    depth =
+      errors >= careful.afterErrors
+        ? Math.min(depth, Math.max(1, careful.pipeline))
+        : Math.min(depth, careful.afterErrors - errors)
+  }
+  if (maxErrors !== undefined) {
+    // Rejections still allowed, scaled by how often this session's RCPTs were refused so far: a
+    // session that refuses everything never sends more than its cap allows; one that accepts
+    // everything grows its groups quickly up to the pipeline depth.
+    const answered = session.results.reduce((n, r) => (Option.isSome(r.rcpt) ? n + 1 : n), 0)
+    depth = Math.min(depth, Math.max(1, Math.floor(((maxErrors - errors) * (answered + 1)) / (errors + 1))))
+  }
+  const perTransaction = session.config.maxRecipientsPerTransaction
+  if (perTransaction !== undefined)
+    depth = Math.min(depth, Math.max(0, perTransaction - (session.sentInTransaction ?? 0)))
+  return queue.slice(0, depth)
+}
+
+/**
+ * Whether QUIT may go in the same write as `group` (see `Config.quitEarly`): if every RCPT of it
+ * is refused, nothing follows.
+ */
+const quitsWith = (session: Session, group: ReadonlyArray<number>, rest: ReadonlyArray<number>): boolean => {
+  const { maxErrors } = session.config
+  if (session.config.quitEarly !== true || !pipelining(session) || session.config.vrfy !== "off") return false
+  if (session.deferred.length > 0 || session.probes.some((p) => p._tag === "Pending")) return false
+  if (session.results.some((r) => Option.exists(r.rcpt, Reply.isPositive))) return false
+  return rest.length === 0 || (maxErrors !== undefined && rejections(session) + group.length >= maxErrors)
+}
+
+/** An RCPT group, with QUIT after it when `quitsWith` allows. */
+const sendGroup = (
+  session: Session,
+  group: ReadonlyArray<number>,
+  rest: ReadonlyArray<number>,
+  before: { readonly commands: ReadonlyArray<Command.Command>; readonly awaiting: ReadonlyArray<Awaiting> }
+): Step => {
+  const rcpts = rcptCommands(session, group)
+  const quit = quitsWith(session, group, rest)
+  return send(
+    { ...session, queue: rest, quitSent: quit, sentInTransaction: (session.sentInTransaction ?? 0) + group.length },
+    [...before.commands, ...rcpts.commands, ...(quit ? [Command.quit] : [])],
+    [...before.awaiting, ...rcpts.awaiting, ...(quit ? [{ phase: "AwaitQuit" } as const] : [])]
+  )
+}
+
 const rcptCommands = (session: Session, indices: ReadonlyArray<number>) => ({
   commands: indices.map((i) => Command.rcptTo(session.results[i]!.mailbox.address)),
   awaiting: indices.map((recipient): Awaiting => ({ phase: "AwaitRcpt", recipient }))
@@ -77,33 +137,44 @@ const startTransaction = (session: Session, indices: ReadonlyArray<number>): Ste
     queue: go,
     deferred: [],
     mailAccepted: false,
-    answeredInTransaction: 0
+    answeredInTransaction: 0,
+    sentInTransaction: 0
   }
   if (go.length === 0) return afterTransaction({ ...state, queue: [] })
   const utf8 = caps.smtpUtf8 && go.some((i) => session.results[i]!.mailbox.needsSmtpUtf8)
   const mail = Command.mailFrom(session.config.mailFrom, utf8 ? ["SMTPUTF8"] : [])
   if (!pipelining(state)) return send(state, [mail], [{ phase: "AwaitMail" }])
-  const group = go.slice(0, session.config.maxPipeline)
-  const rcpts = rcptCommands(state, group)
-  return send(
-    { ...state, queue: go.slice(group.length) },
-    [mail, ...rcpts.commands],
-    [{ phase: "AwaitMail" }, ...rcpts.awaiting]
-  )
+  const group = nextGroup(state, go)
+  return sendGroup(state, group, go.slice(group.length), { commands: [mail], awaiting: [{ phase: "AwaitMail" }] })
 }
 
 /** All replies of the last RCPT group are in: next group, a new transaction, or on. */
 const afterRcpts = (session: Session): Step => {
+  if (session.quitSent === true) {
+    // QUIT is on its way: what was not asked waits for a new session; only its reply is left.
+    return idle({
+      ...skip(session, [...session.queue, ...session.deferred], "Postponed"),
+      queue: [],
+      deferred: []
+    })
+  }
   if (!session.mailAccepted) return afterTransaction(session)
-  const errors = session.results.filter((r) => Option.exists(r.rcpt, (reply) => !Reply.isPositive(reply))).length
+  const errors = rejections(session)
   if (session.queue.length > 0 && session.config.maxErrors !== undefined && errors >= session.config.maxErrors) {
     // Past a server's error limits every reply is slowed, then the connection cut: a new session is cheaper.
     return afterTransaction({ ...skip(session, session.queue, "Postponed"), queue: [] })
   }
   if (session.queue.length > 0) {
-    const group = session.queue.slice(0, pipelining(session) ? session.config.maxPipeline : 1)
-    const rcpts = rcptCommands(session, group)
-    return send({ ...session, queue: session.queue.slice(group.length) }, rcpts.commands, rcpts.awaiting)
+    const group = nextGroup(session, session.queue)
+    if (group.length > 0) {
+      return sendGroup(session, group, session.queue.slice(group.length), { commands: [], awaiting: [] })
+    }
+    // This transaction has its share of recipients: the rest go in a new one, after RSET.
+    return send(
+      { ...session, deferred: [...session.deferred, ...session.queue], queue: [] },
+      [Command.rset],
+      [{ phase: "AwaitRset" }]
+    )
   }
   if (session.deferred.length > 0) {
     // A transaction that took no recipient at all will not take one after RSET either.
@@ -117,6 +188,7 @@ const afterRcpts = (session: Session): Step => {
 
 /** The real recipients are done: the catch-all probes, then VRFY, then QUIT. */
 const afterTransaction = (session: Session): Step => {
+  if (session.quitSent === true) return finish(session, undefined, { quit: true })
   const probeAt = session.probes.findIndex((p) => p._tag === "Pending")
   if (probeAt >= 0) {
     const probe = session.config.probes[probeAt]!
