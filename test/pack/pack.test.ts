@@ -151,6 +151,8 @@ describe.each(["pinned", "oldest allowed"])("installed, on the %s Node", (which)
         String(world.smtpPort),
         "--helo",
         "pack.rcpt.test",
+        "--allow-target",
+        "127.0.0.0/8",
         "alice@alpha.test"
       ],
       { cwd: project, path: node().bin }

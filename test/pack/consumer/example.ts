@@ -19,6 +19,14 @@ const program = Effect.gen(function* () {
 Effect.gen(function* () {
   const world = yield* MailWorld.start(MailWorld.demo)
   yield* program.pipe(
-    Effect.provide(NodeVerifier.layer({ helo: "verifier.example.net", dnsServers: [world.dns], port: world.smtpPort }))
+    // The mail world is on loopback, which the target policy refuses unless opened explicitly.
+    Effect.provide(
+      NodeVerifier.layer({
+        helo: "verifier.example.net",
+        dnsServers: [world.dns],
+        port: world.smtpPort,
+        allowTargets: ["127.0.0.0/8"]
+      })
+    )
   )
 }).pipe(Effect.scoped, NodeRuntime.runMain)
