@@ -40,6 +40,8 @@ const run = <A, E>(
       timeout: "10 seconds",
       catchAllProbe: false,
       recipientsPerSession: 1,
+      // The world and the proxies are on loopback, which the target policy refuses unless opened.
+      allowTargets: ["127.0.0.0/8"],
       ...options
     })
     return yield* Effect.flatMap(Verifier.Verifier, (v) => f(v, w)).pipe(
