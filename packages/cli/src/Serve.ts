@@ -338,7 +338,8 @@ export const command = Command.make(
     cluster: Flag.Boolean("cluster").pipe(
       Flag.withDescription(
         "Dispatch jobs to `rcpt runner` processes sharing --db postgres://... instead of verifying here"
-      )
+      ),
+      Flag.withDefault(false)
     ),
     ...Options.flags
   },
