@@ -42,6 +42,10 @@ export const projects = [
   pkg("cluster", ["test/**/*.integration.test.ts"]),
   pkg("store"),
   // Outside suites carried in as data (test/fixtures/): address syntax, reply classification, reply/EHLO parsing.
-  defineProject({ test: { name: "conformance", root: "test/conformance", include: ["**/*.test.ts"] } }),
+  defineProject({
+    resolve: { conditions },
+    ssr: { resolve: { conditions } },
+    test: { name: "conformance", root: "test/conformance", include: ["**/*.test.ts"] }
+  }),
   ...(process.env["RCPT_TEST_STAGE"] === "cluster" ? [clusterStage] : [])
 ]

@@ -156,7 +156,7 @@ if (pg._tag === "Failure") {
           const created = yield* Effect.promise(() =>
             fetch(`${base}/v1/jobs`, {
               method: "POST",
-              headers: { "content-type": "text/plain" },
+              headers: { "content-type": "text/plain", "x-requested-with": "rcpt-test" },
               body: list.join("\n")
             })
           )
