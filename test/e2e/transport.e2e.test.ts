@@ -29,6 +29,8 @@ const verify = (address: string, options: NodeVerifier.Options) =>
         dnsServers: [dnsServer],
         timeout: "30 seconds",
         catchAllProbe: false,
+        // The mail world is on loopback, which the target policy refuses unless opened.
+        allowTargets: ["127.0.0.0/8"],
         ...options
       })
     )
