@@ -84,7 +84,11 @@ const upload = async () => {
     Array.from({ length: uploadLines }, (_, i) => `user.${i}@shop${String(i % 5000).padStart(4, "0")}.test\n`).join("")
   )
   const t0 = performance.now()
-  const response = await fetch(`${base}/v1/jobs`, { method: "POST", headers: { "content-type": "text/plain" }, body })
+  const response = await fetch(`${base}/v1/jobs`, {
+    method: "POST",
+    headers: { "content-type": "text/plain", "x-requested-with": "rcpt-bench" },
+    body
+  })
   const job = (await response.json()) as Job
   const seconds = (performance.now() - t0) / 1000
   const rss = peakRssMb(child.pid!)
@@ -184,7 +188,7 @@ const overhead = async () => {
     const created = (await (
       await fetch(`${base}/v1/jobs`, {
         method: "POST",
-        headers: { "content-type": "text/plain" },
+        headers: { "content-type": "text/plain", "x-requested-with": "rcpt-bench" },
         body: readFileSync(list)
       })
     ).json()) as Job

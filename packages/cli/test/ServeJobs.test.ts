@@ -66,7 +66,7 @@ describe("rcpt serve: bulk jobs survive kill -9", () => {
         const created = yield* Effect.promise(() =>
           fetch(`${base}/v1/jobs`, {
             method: "POST",
-            headers: { "content-type": "text/plain" },
+            headers: { "content-type": "text/plain", "x-requested-with": "rcpt-test" },
             body: list.join("\n")
           }).then((r) => r.json() as Promise<JobView>)
         )
