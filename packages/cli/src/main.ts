@@ -11,6 +11,7 @@ import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Cause, Console, Effect, Exit, Option, References, Runtime } from "effect"
 import { Argument, CliError, CliOutput, Command, Flag } from "effect/cli"
 import * as Bulk from "./Bulk.ts"
+import * as Doctor from "./Doctor.ts"
 import * as ExitCode from "./ExitCode.ts"
 import * as Options from "./Options.ts"
 import * as Send from "./Send.ts"
@@ -202,7 +203,7 @@ export const rcpt = Command.make("rcpt").pipe(
       ExitCode.help
     ])
   ),
-  Command.withSubcommands([verify, bulk, demo, Serve.command, Send.command])
+  Command.withSubcommands([verify, bulk, demo, Serve.command, Send.command, Doctor.command])
 )
 
 /**

@@ -370,6 +370,9 @@ export const connect = (options: ConnectOptions): Effect.Effect<NodeConnection, 
 
     return {
       remote: { address: state.raw.remoteAddress ?? host, port: state.raw.remotePort ?? port },
+      ...(state.raw.localAddress === undefined
+        ? {}
+        : { local: { address: state.raw.localAddress, port: state.raw.localPort ?? 0 } }),
       read,
       write,
       upgradeTls,

@@ -144,7 +144,18 @@ export const phrases = {
     "reverse hostname",
     "ptr record"
   ],
-  nullMx: ["null mx"]
+  nullMx: ["null mx"],
+  /** About our MAIL FROM, not the mailbox: Postfix's "Sender address rejected", refusals of `<>`. */
+  sender: [
+    "sender address rejected",
+    "sender rejected",
+    "sender not accepted",
+    "sender refused",
+    "null sender",
+    "empty sender",
+    "sender verify failed",
+    "bounce address"
+  ]
 } as const satisfies Record<string, ReadonlyArray<string>>
 
 /**
@@ -172,10 +183,29 @@ export const isTooManyRecipients = (reply: Reply.Reply): boolean =>
     ? enhanced(reply) === "4.5.3" || (Option.isNone(reply.enhanced) && says(reply, "tooManyRecipients"))
     : false
 
+/**
+ * Whether a reply refuses the reverse path (MAIL FROM) rather than the recipient: sender
+ * wording or the sender's enhanced codes (5.1.7, 5.1.8), unless it names a blocklist (then the
+ * client is refused, whatever the sender). Asking again with another sender may help.
+ *
+ * @category predicates
+ * @since 0.1.0
+ */
+export const refusesSender = (reply: Reply.Reply): boolean => {
+  const e = enhanced(reply)
+  if (!(e.endsWith(".1.7") || e.endsWith(".1.8") || says(reply, "sender"))) return false
+  // "Access denied" is Postfix's stock text for any REJECT: about the sender here.
+  const text = Reply.text(reply).toLowerCase()
+  return !phrases.blocklist.some((p) => p !== "access denied" && text.includes(p))
+}
+
 const permanentRcpt = (reply: Reply.Reply): Outcome => {
   const e = enhanced(reply)
   // Enhanced codes first: they are the server's own classification.
   if (e === "5.1.10" || says(reply, "nullMx")) return outcome("undeliverable", "null_mx")
+  // "550 5.7.1 <>: Sender address rejected": our MAIL FROM was refused (at RCPT, as Postfix delays
+  // rejections), not the mailbox. 5.1.7 / 5.1.8 are the sender's own codes.
+  if (refusesSender(reply)) return outcome("unknown", "sender_rejected")
   if (e === "5.2.2") return outcome("risky", "mailbox_full")
   if (e === "5.2.1") return outcome("undeliverable", "mailbox_disabled")
   if (e === "5.1.1" || e === "5.1.0" || e === "5.1.3") {
@@ -234,6 +264,7 @@ const transient = (reply: Reply.Reply): Outcome => {
   if (isTooManyRecipients(reply)) return outcome("unknown", "too_many_recipients", true)
   if (e === "4.2.2" || says(reply, "full")) return outcome("risky", "mailbox_full", true)
   if (says(reply, "greylist")) return outcome("unknown", "greylisted", true)
+  if (refusesSender(reply)) return outcome("unknown", "sender_rejected", true)
   if (e === "4.2.1" || says(reply, "rateLimit")) return outcome("unknown", "rate_limited", true)
   if (says(reply, "blocklist")) return outcome("unknown", "blocked", true)
   return outcome("unknown", "temporary_failure", true)
@@ -262,6 +293,7 @@ export const classify = (phase: Phase, reply: Reply.Reply): Outcome => {
   if (Reply.isPositive(reply) || reply.code < 400) return outcome("unknown", "protocol_error")
   if (Reply.isTransient(reply)) return transient(reply)
   if (reply.code === 530 || says(reply, "tlsRequired")) return outcome("unknown", "tls_required")
+  if (phase === "AwaitMail" && refusesSender(reply)) return outcome("unknown", "sender_rejected")
   if (says(reply, "blocklist") || enhanced(reply).startsWith("5.7.") || reply.code === 554) {
     return outcome("unknown", "blocked")
   }

@@ -4,9 +4,11 @@
  *
  * @since 0.1.0
  */
+export * as Doctor from "./Doctor.ts"
 export * as Judgement from "./Judgement.ts"
 export * as MxPlan from "./MxPlan.ts"
 export * as Policy from "./Policy.ts"
+export * as SpecialUse from "./SpecialUse.ts"
 export * as Verification from "./Verification.ts"
 export * as Verifier from "./Verifier.ts"
 export * as VerifierConfig from "./VerifierConfig.ts"
