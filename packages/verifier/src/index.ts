@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 export * as Doctor from "./Doctor.ts"
+export * as DomainRules from "./DomainRules.ts"
 export * as Judgement from "./Judgement.ts"
 export * as MxPlan from "./MxPlan.ts"
 export * as Policy from "./Policy.ts"
