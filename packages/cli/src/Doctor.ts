@@ -72,10 +72,18 @@ export const command = Command.make(
       Flag.atLeast(0)
     ),
     json: Flag.Boolean("json").pipe(Flag.withDescription("The report as one JSON object"), Flag.withDefault(false)),
-    ...Options.flags
+    dnsServers: Options.flags.dnsServers,
+    port: Options.flags.port,
+    helo: Options.flags.helo
   },
   Effect.fn(function* (input) {
-    const resolved = yield* Options.resolve(input)
+    // Only the flags that matter here; the rest of the verifier's are left to their defaults.
+    const resolved = yield* Options.resolve({
+      ...Options.none,
+      dnsServers: input.dnsServers,
+      port: input.port,
+      helo: input.helo
+    })
     const v = resolved.verifier
     const report = yield* Doctor.run({
       mx: input.mx,

@@ -153,6 +153,32 @@ export interface Given {
 }
 
 /**
+ * No flag given: everything from the environment or the defaults.
+ *
+ * @category flags
+ * @since 0.1.0
+ */
+export const none: Given = {
+  dnsServers: [],
+  port: Option.none(),
+  helo: Option.none(),
+  mailFrom: Option.none(),
+  tls: Option.none(),
+  timeout: Option.none(),
+  vrfy: Option.none(),
+  noCatchAll: Option.none(),
+  noPipelining: Option.none(),
+  maxPipeline: Option.none(),
+  recipientsPerSession: Option.none(),
+  maxErrorsPerSession: Option.none(),
+  concurrency: Option.none(),
+  perHost: Option.none(),
+  perHostRate: Option.none(),
+  ca: [],
+  greylistWait: Option.none()
+}
+
+/**
  * What a command runs with: the verifier's options and the greylisting schedule, if changed.
  *
  * @category models
