@@ -18,6 +18,7 @@ import * as Table from "./Table.ts"
 /** Control and bidi characters a remote server might send, as `\u{..}`: nothing reaches the terminal raw. */
 const visible = (text: string): string =>
   text.replace(
+    // oxlint-disable-next-line no-control-regex -- control characters are exactly what is escaped
     /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g,
     (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`
   )
