@@ -4,11 +4,16 @@
  *
  * @since 0.1.0
  */
+export * as Bulk from "./Bulk.ts"
+export * as CatchAllMemory from "./CatchAllMemory.ts"
 export * as Doctor from "./Doctor.ts"
 export * as DomainRules from "./DomainRules.ts"
+export * as HostPermits from "./HostPermits.ts"
 export * as Judgement from "./Judgement.ts"
+export * as MxCache from "./MxCache.ts"
 export * as MxPlan from "./MxPlan.ts"
 export * as Policy from "./Policy.ts"
+export * as RiskSignals from "./RiskSignals.ts"
 export * as SpecialUse from "./SpecialUse.ts"
 export * as Verification from "./Verification.ts"
 export * as Verifier from "./Verifier.ts"
