@@ -47,6 +47,7 @@ if (import.meta.main) {
     Effect.provide(
       NodeVerifier.layer({
         helo: "bench.rcpt.test",
+        allowSpecialUse: ["test"],
         port: Number(port),
         dnsServers: [dns],
         concurrency: Number(concurrency),

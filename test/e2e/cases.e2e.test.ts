@@ -16,6 +16,7 @@ const e2ePolicy = Layer.succeed(Policy.Policy, {
 
 const options = (extra: NodeVerifier.Options = {}): NodeVerifier.Options => ({
   helo,
+  allowSpecialUse: ["test"],
   port: smtpPort,
   dnsServers: [dnsServer],
   timeout: "30 seconds",
@@ -108,6 +109,10 @@ describe("e2e cases: what a mailbox store says (mailbox.test)", () => {
       assert.isTrue(later.retryable)
       assert.strictEqual(later.rcpt?.code, 451)
       assert.strictEqual(byAddress.get("alice@mailbox.test")?.catchAll, false)
+      assert.isString(later.retryAfter, "an unknown result says when to ask again")
+      assert.isAbove(Date.parse(later.retryAfter!), Date.parse(later.startedAt))
+      assert.isNull(byAddress.get("alice@mailbox.test")?.retryAfter)
+      assert.strictEqual(byAddress.get("alice@mailbox.test")?.catchAllProbe, "refused")
     })
   )
 })
@@ -180,6 +185,135 @@ describe("e2e cases: internationalised addresses", () => {
         lines(jose).join("\n")
       )
       assert.include(lines(jose), "C: RCPT TO:<josé@utf8.test>")
+    })
+  )
+})
+
+describe("e2e cases: the null sender refused", () => {
+  it.live(
+    "at MAIL (nullsender.test, 553 5.7.1): asked again with a real sender, deliverable, both in the evidence",
+    () =>
+      Effect.gen(function* () {
+        const v = yield* verify("alice@nullsender.test")
+        assert.strictEqual(outcome(v), "deliverable/accepted", v.detail)
+        const t = lines(v)
+        assert.include(t, `C: MAIL FROM:<postmaster@${helo}>`)
+        assert.deepStrictEqual(
+          v.attempts.map((a) => a.outcome),
+          ["sender_rejected", "accepted"]
+        )
+        assert.include(v.attempts[0]!.detail, "553 5.7.1 <>: Sender address rejected")
+        assert.deepStrictEqual(v.sender, { nullRefused: true, used: `postmaster@${helo}` })
+      })
+  )
+
+  it.live("at RCPT (nullrcpt.test, 550 5.7.1 Sender address rejected): never a mailbox verdict from it", () =>
+    Effect.gen(function* () {
+      const results = yield* verifyMany(["alice@nullrcpt.test", "nobody@nullrcpt.test"])
+      const [alice, nobody] = [
+        results.find((r) => r.address.startsWith("alice"))!,
+        results.find((r) => r.address.startsWith("nobody"))!
+      ]
+      assert.strictEqual(outcome(alice), "deliverable/accepted", alice.detail)
+      assert.strictEqual(outcome(nobody), "undeliverable/mailbox_unknown", nobody.detail)
+      assert.strictEqual(nobody.rcpt?.enhanced, "5.1.1", "the verdict comes from the real sender's transaction")
+      for (const v of [alice, nobody]) {
+        assert.deepStrictEqual(v.sender, { nullRefused: true, used: `postmaster@${helo}` })
+        assert.include(lines(v), `C: MAIL FROM:<postmaster@${helo}>`)
+      }
+    })
+  )
+
+  it.live("a configured sender is the one used for the second try", () =>
+    Effect.gen(function* () {
+      const v = yield* verify("alice@nullsender.test", { fallbackSender: "verify@e2e.rcpt.test" })
+      assert.strictEqual(outcome(v), "deliverable/accepted", v.detail)
+      assert.include(lines(v), "C: MAIL FROM:<verify@e2e.rcpt.test>")
+      assert.deepStrictEqual(v.sender, { nullRefused: true, used: "verify@e2e.rcpt.test" })
+    })
+  )
+})
+
+describe("e2e cases: catch-all", () => {
+  it.live("a catch-all that greylists the probe (greycatch.test): the address accepted, catch-all inconclusive", () =>
+    Effect.gen(function* () {
+      const v = yield* verify("alice@greycatch.test", {}, Layer.succeed(Policy.Policy, Policy.defaults))
+      assert.strictEqual(v.rcpt?.code, 250)
+      assert.strictEqual(v.catchAllProbe, "inconclusive")
+      assert.isNull(v.catchAll)
+      assert.strictEqual(outcome(v), "deliverable/accepted", v.detail)
+      assert.isTrue(
+        lines(v).some((l) => l.startsWith("S: 450 4.2.0")),
+        lines(v).join("\n")
+      )
+    })
+  )
+
+  it.live("catchall.test: accepted the probe; alpha.test: refused it; catch-all probe off: not checked", () =>
+    Effect.gen(function* () {
+      const [open] = yield* verifyMany(["someone@catchall.test"])
+      assert.strictEqual(open!.catchAllProbe, "accepted")
+      const [closed] = yield* verifyMany(["alice@alpha.test"])
+      assert.strictEqual(closed!.catchAllProbe, "refused")
+      const [off] = yield* verifyMany(["alice@alpha.test"], { catchAllProbe: false })
+      assert.strictEqual(off!.catchAllProbe, "not_checked")
+    })
+  )
+})
+
+describe("e2e cases: DNS strictness", () => {
+  it.live("no MX, an A record and SPF v=spf1 -all (spfnone.test): undeliverable, no connection", () =>
+    Effect.gen(function* () {
+      const v = yield* verify("alice@spfnone.test")
+      assert.strictEqual(outcome(v), "undeliverable/no_mail", v.detail)
+      assert.deepStrictEqual(v.transcript, [])
+    })
+  )
+
+  it.live(
+    "special-use names not allowed (localhost, .invalid, .test without the allowance): refused, nothing asked",
+    () =>
+      Effect.gen(function* () {
+        const results = yield* verifyMany(["root@localhost", "a@b.invalid", "alice@alpha.test"], {
+          allowSpecialUse: []
+        })
+        assert.strictEqual(results.length, 3)
+        for (const v of results) {
+          assert.strictEqual(outcome(v), "undeliverable/special_use", v.detail)
+          assert.deepStrictEqual(v.transcript, [])
+        }
+      })
+  )
+
+  it.live("the timing block, on request: DNS, connect, SMTP per phase, connections", () =>
+    Effect.gen(function* () {
+      const v = yield* verify("alice@alpha.test", { timing: true })
+      assert.isNotNull(v.timing)
+      assert.strictEqual(v.timing!.connections, 1)
+      assert.containsAllKeys(v.timing!.smtpMs, ["AwaitGreeting", "AwaitEhlo"])
+      const off = yield* verify("alice@alpha.test")
+      assert.isNull(off.timing)
+    })
+  )
+
+  it.live("allow, deny and depth rules: settled without asking", () =>
+    Effect.gen(function* () {
+      const results = yield* verifyMany(
+        ["x@alpha.test", "bob@alpha.test", "alice@mailbox.test", "nobody@implicit.test"],
+        {
+          allow: ["x@alpha.test"],
+          deny: ["@alpha.test"],
+          depth: { "mailbox.test": "dns", "implicit.test": "syntax" }
+        }
+      )
+      const by = Object.fromEntries(results.map((v) => [v.address, outcome(v)]))
+      assert.deepStrictEqual(by, {
+        "x@alpha.test": "deliverable/allowed",
+        "bob@alpha.test": "undeliverable/denied",
+        "alice@mailbox.test": "unknown/not_checked",
+        "nobody@implicit.test": "unknown/not_checked"
+      })
+      for (const v of results) assert.deepStrictEqual(v.transcript, [], v.address)
     })
   )
 })

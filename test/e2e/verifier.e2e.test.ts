@@ -28,6 +28,7 @@ const withVerifier = <A, E>(
       Layer.merge(
         NodeVerifier.layer({
           helo,
+          allowSpecialUse: ["test"],
           port: smtpPort,
           dnsServers: [dnsServer],
           timeout: "30 seconds",

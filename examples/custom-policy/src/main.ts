@@ -110,6 +110,7 @@ const program = Effect.gen(function* () {
     Effect.provide(
       NodeVerifier.layer({
         helo: "verifier.rcpt.test",
+        allowSpecialUse: ["test"],
         port: mail.smtpPort,
         dnsServers: [mail.dns],
         timeout: "10 seconds"

@@ -9,7 +9,7 @@
 import { Config, Duration, Effect, FileSystem, Layer, Option, Schedule } from "effect"
 import { Flag } from "effect/cli"
 import type { NodeVerifier } from "@rcpt/node"
-import { Policy, VerifierConfig } from "@rcpt/verifier"
+import { DomainRules, Policy, VerifierConfig } from "@rcpt/verifier"
 import * as ExitCode from "./ExitCode.ts"
 
 const tlsModes = ["opportunistic", "required", "off"] as const
@@ -119,6 +119,49 @@ export const flags = {
     ),
     Flag.atLeast(0)
   ),
+  fallbackSender: Flag.String("fallback-sender").pipe(
+    Flag.withMetavar("address"),
+    Flag.withDescription(
+      "MAIL FROM to ask again with when a server refuses the null sender <> (env RCPT_FALLBACK_SENDER). Default: postmaster@ the EHLO name"
+    ),
+    Flag.optional
+  ),
+  allowSpecialUse: Flag.String("allow-special-use").pipe(
+    Flag.withMetavar("name"),
+    Flag.withDescription(
+      "Verify under this special-use name anyway (RFC 6761: test, localhost, invalid, local...), private implicit MX included; repeatable (env RCPT_ALLOW_SPECIAL_USE, comma-separated). Default: none (refused)"
+    ),
+    Flag.atLeast(0)
+  ),
+  allow: Flag.String("allow").pipe(
+    Flag.withMetavar("pattern"),
+    Flag.withDescription(
+      "Always deliverable, never asked: an address, a domain and its subdomains, or @domain alone; repeatable (env RCPT_ALLOW, comma-separated)"
+    ),
+    Flag.atLeast(0)
+  ),
+  deny: Flag.String("deny").pipe(
+    Flag.withMetavar("pattern"),
+    Flag.withDescription("Always undeliverable, never asked (patterns as --allow); repeatable (env RCPT_DENY)"),
+    Flag.atLeast(0)
+  ),
+  depth: Flag.String("depth").pipe(
+    Flag.withMetavar("pattern=depth"),
+    Flag.withDescription(
+      "Check depth for a domain or address: syntax, dns or smtp, e.g. big.example=dns; repeatable (env RCPT_DEPTH, comma-separated)"
+    ),
+    Flag.atLeast(0)
+  ),
+  defaultDepth: Flag.Literals("default-depth", DomainRules.depths).pipe(
+    Flag.withDescription("Check depth where no --depth matches (env RCPT_DEFAULT_DEPTH). Default: smtp"),
+    Flag.optional
+  ),
+  timing: Flag.Boolean("timing").pipe(
+    Flag.withDescription(
+      "Add a timing block (DNS, connect, TLS, SMTP per phase, connections) to each result (env RCPT_TIMING=true)"
+    ),
+    Flag.optional
+  ),
   greylistWait: Flag.String("greylist-wait").pipe(
     Flag.withMetavar("duration"),
     Flag.withDescription(
@@ -150,6 +193,13 @@ export interface Given {
   readonly perHostRate: Option.Option<number>
   readonly ca: ReadonlyArray<string>
   readonly greylistWait: Option.Option<string>
+  readonly fallbackSender: Option.Option<string>
+  readonly allowSpecialUse: ReadonlyArray<string>
+  readonly allow: ReadonlyArray<string>
+  readonly deny: ReadonlyArray<string>
+  readonly depth: ReadonlyArray<string>
+  readonly defaultDepth: Option.Option<DomainRules.Depth>
+  readonly timing: Option.Option<boolean>
 }
 
 /**
@@ -175,7 +225,14 @@ export const none: Given = {
   perHost: Option.none(),
   perHostRate: Option.none(),
   ca: [],
-  greylistWait: Option.none()
+  greylistWait: Option.none(),
+  fallbackSender: Option.none(),
+  allowSpecialUse: [],
+  allow: [],
+  deny: [],
+  depth: [],
+  defaultDepth: Option.none(),
+  timing: Option.none()
 }
 
 /**
@@ -326,6 +383,30 @@ export const resolve = (given: Given): Effect.Effect<Resolved, ExitCode.Exit, Fi
     const ca = yield* Effect.forEach(caFiles, (file) =>
       fs.readFileString(file).pipe(Effect.mapError((e) => ExitCode.noInput(`--ca ${file}: cannot read (${e.message})`)))
     )
+    /** Repeatable flag, else its comma-separated variable. */
+    const listOf = (given: ReadonlyArray<string>, name: string) =>
+      given.length > 0
+        ? Effect.succeed(given.flatMap(list))
+        : Effect.map(env(name), Option.match({ onNone: () => [], onSome: list }))
+    const fallbackSender = yield* pick(given.fallbackSender, "RCPT_FALLBACK_SENDER", Option.some, "an address")
+    const allowSpecialUse = yield* listOf(given.allowSpecialUse, "RCPT_ALLOW_SPECIAL_USE")
+    const allow = yield* listOf(given.allow, "RCPT_ALLOW")
+    const deny = yield* listOf(given.deny, "RCPT_DENY")
+    const depthItems = yield* listOf(given.depth, "RCPT_DEPTH")
+    const depth = DomainRules.parseDepths(depthItems)
+    if (depth === undefined) {
+      return yield* ExitCode.usage(
+        `--depth: expected pattern=syntax|dns|smtp, got ${JSON.stringify(depthItems.join(","))}`
+      )
+    }
+    const defaultDepth = yield* pick(
+      given.defaultDepth,
+      "RCPT_DEFAULT_DEPTH",
+      (t) =>
+        (DomainRules.depths as ReadonlyArray<string>).includes(t) ? Option.some(t as DomainRules.Depth) : Option.none(),
+      DomainRules.depths.join(" | ")
+    )
+    const timing = yield* bool(given.timing, "RCPT_TIMING")
     const waitText = yield* pick(given.greylistWait, "RCPT_GREYLIST_WAIT", Option.some, "a duration")
     const wait = Option.isSome(waitText)
       ? Option.some(yield* duration("--greylist-wait", waitText.value))
@@ -347,7 +428,14 @@ export const resolve = (given: Given): Effect.Effect<Resolved, ExitCode.Exit, Fi
       concurrency: Option.getOrUndefined(concurrency),
       perHost: Option.getOrUndefined(perHost),
       perHostRate: Option.getOrUndefined(perHostRate),
-      ca: ca.length > 0 ? ca : undefined
+      ca: ca.length > 0 ? ca : undefined,
+      fallbackSender: Option.getOrUndefined(fallbackSender),
+      allowSpecialUse: allowSpecialUse.length > 0 ? allowSpecialUse : undefined,
+      allow: allow.length > 0 ? allow : undefined,
+      deny: deny.length > 0 ? deny : undefined,
+      depth: Object.keys(depth).length > 0 ? depth : undefined,
+      defaultDepth: Option.getOrUndefined(defaultDepth),
+      timing: Option.getOrUndefined(timing)
     })
     return { verifier, greylistRetry: Option.map(wait, greylistSchedule) }
   })
@@ -394,5 +482,7 @@ const flagNames: Record<string, string> = {
   maxErrorsPerSession: "--max-errors-per-session",
   concurrency: "--concurrency",
   perHost: "--per-host",
-  perHostRate: "--per-host-rate"
+  perHostRate: "--per-host-rate",
+  fallbackSender: "--fallback-sender",
+  depth: "--depth"
 }

@@ -65,6 +65,7 @@ const withService = <A, E>(f: (service: Service) => Effect.Effect<A, E>, options
     })
     const verifier = NodeVerifier.layer({
       helo: "http.rcpt.test",
+      allowSpecialUse: ["test"],
       port: world.smtpPort,
       dnsServers: [world.dns],
       timeout: "10 seconds"

@@ -134,6 +134,7 @@ const verifyAgainst = (
         const server = yield* Hostile.serve(ADDRESS, world.smtpPort, behaviour)
         const layer = NodeVerifier.layer({
           helo: "verifier.rcpt.test",
+          allowSpecialUse: ["test"],
           port: world.smtpPort,
           dnsServers: [world.dns],
           timeout: ms(TIMEOUT),

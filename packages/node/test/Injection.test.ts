@@ -59,6 +59,7 @@ const world = MailWorld.start(MailWorld.demo).pipe(Effect.orDie)
 
 const options = (w: MailWorld.World): NodeVerifier.Options => ({
   helo: "verifier.rcpt.test",
+  allowSpecialUse: ["test"],
   port: w.smtpPort,
   dnsServers: [w.dns],
   timeout: "5 seconds"

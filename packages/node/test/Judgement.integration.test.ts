@@ -33,6 +33,7 @@ describe("accept-all providers end to end (MailWorld, NodeVerifier)", () => {
       const world = yield* MailWorld.start(m365World)
       const layer = NodeVerifier.layer({
         helo: "verifier.rcpt.test",
+        allowSpecialUse: ["test"],
         port: world.smtpPort,
         dnsServers: [world.dns],
         timeout: "10 seconds",

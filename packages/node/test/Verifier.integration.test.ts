@@ -20,6 +20,7 @@ const withWorld = <A, E>(
     const world = yield* MailWorld.start(spec)
     const layer = NodeVerifier.layer({
       helo: "verifier.rcpt.test",
+      allowSpecialUse: ["test"],
       port: world.smtpPort,
       dnsServers: [world.dns],
       timeout: "10 seconds",

@@ -55,7 +55,13 @@ export const reasons = [
   "connection_failed",
   "connection_closed",
   "dns_failure",
-  "syntax"
+  "syntax",
+  // Decided before any SMTP (issue 18): DNS strictness and the caller's rules.
+  "no_mail",
+  "special_use",
+  "not_checked",
+  "allowed",
+  "denied"
 ] as const
 
 /**

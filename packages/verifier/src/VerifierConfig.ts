@@ -7,6 +7,7 @@
  */
 import { Config, Context, Duration, Effect, Layer, Option, Schema } from "effect"
 import { Address, type Session } from "@rcpt/smtp"
+import * as DomainRules from "./DomainRules.ts"
 
 /**
  * @category models
@@ -41,6 +42,26 @@ export interface VerifierConfig {
   readonly perHostRate: number
   /** Extra trusted CA certificates (PEM) for STARTTLS. */
   readonly ca: ReadonlyArray<string>
+  /**
+   * The reverse path to ask again with when a server refuses the null sender `<>` (at MAIL or at
+   * RCPT). "": `postmaster@` the EHLO name.
+   */
+  readonly fallbackSender: string
+  /**
+   * Special-use names (RFC 6761: `test`, `localhost`, `invalid`, ...) to verify anyway, with
+   * implicit MX to non-public addresses under them: test worlds allow theirs (`["test"]`).
+   */
+  readonly allowSpecialUse: ReadonlyArray<string>
+  /** Addresses / domains always `deliverable`, never asked (patterns: see `DomainRules`). */
+  readonly allow: ReadonlyArray<string>
+  /** Addresses / domains always `undeliverable`, never asked. */
+  readonly deny: ReadonlyArray<string>
+  /** Check depth per pattern: `syntax`, `dns` or `smtp`. */
+  readonly depth: Readonly<Record<string, DomainRules.Depth>>
+  /** Check depth where no `depth` pattern matches. */
+  readonly defaultDepth: DomainRules.Depth
+  /** Add a timing block (DNS, connect, TLS, SMTP per phase, connections) to each result. */
+  readonly timing: boolean
 }
 
 /**
@@ -61,7 +82,14 @@ export const defaults: Omit<VerifierConfig, "helo"> = {
   concurrency: 32,
   perHost: 2,
   perHostRate: 0,
-  ca: []
+  ca: [],
+  fallbackSender: "",
+  allowSpecialUse: [],
+  allow: [],
+  deny: [],
+  depth: {},
+  defaultDepth: "smtp",
+  timing: false
 }
 
 /**
@@ -104,6 +132,11 @@ export const make = (
       const from = Address.parse(config.mailFrom)
       if (from._tag === "Failure") return yield* new InvalidConfig({ field: "mailFrom", message: from.failure.message })
     }
+    const fallback = config.fallbackSender === "" ? `postmaster@${clientName}` : config.fallbackSender
+    const parsedFallback = Address.parse(fallback)
+    if (parsedFallback._tag === "Failure") {
+      return yield* new InvalidConfig({ field: "fallbackSender", message: parsedFallback.failure.message })
+    }
     if (!(Number.isInteger(config.port) && config.port >= 1 && config.port <= 65535)) {
       return yield* new InvalidConfig({ field: "port", message: `port must be 1-65535, got ${config.port}` })
     }
@@ -120,8 +153,20 @@ export const make = (
     yield* positive("concurrency", config.concurrency)
     yield* positive("perHost", config.perHost)
     yield* positive("perHostRate", config.perHostRate, 0)
-    return { ...config, helo: clientName }
+    return { ...config, helo: clientName, fallbackSender: fallback }
   })
+
+/** A comma-separated list variable; empty when unset. */
+const list = (name: string) =>
+  Config.String(name).pipe(
+    Config.map((text) =>
+      text
+        .split(",")
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0)
+    ),
+    Config.withDefault<ReadonlyArray<string>>([])
+  )
 
 /**
  * @category services
@@ -139,7 +184,9 @@ export const layer = (
 
 /**
  * Reads `RCPT_HELO`, `RCPT_MAIL_FROM`, `RCPT_PORT`, `RCPT_TLS`, `RCPT_TIMEOUT`, `RCPT_VRFY`,
- * `RCPT_CONCURRENCY`, `RCPT_PER_HOST` from the `ConfigProvider` (the environment by default).
+ * `RCPT_CONCURRENCY`, `RCPT_PER_HOST`, `RCPT_FALLBACK_SENDER`, `RCPT_ALLOW_SPECIAL_USE`,
+ * `RCPT_ALLOW`, `RCPT_DENY` (comma-separated), `RCPT_DEPTH` (`pattern=depth`, comma-separated),
+ * `RCPT_DEFAULT_DEPTH`, `RCPT_TIMING` from the `ConfigProvider` (the environment by default).
  * `helo` falls back to the given default (the host's name, supplied by the platform layer).
  *
  * @category layers
@@ -157,8 +204,24 @@ export const layerConfig = (defaultHelo: string): Layer.Layer<Service, InvalidCo
         timeout: Config.Duration("RCPT_TIMEOUT").pipe(Config.withDefault(Duration.fromInputUnsafe(defaults.timeout))),
         vrfy: Config.Boolean("RCPT_VRFY").pipe(Config.withDefault(defaults.vrfy)),
         concurrency: Config.Int("RCPT_CONCURRENCY").pipe(Config.withDefault(defaults.concurrency)),
-        perHost: Config.Int("RCPT_PER_HOST").pipe(Config.withDefault(defaults.perHost))
+        perHost: Config.Int("RCPT_PER_HOST").pipe(Config.withDefault(defaults.perHost)),
+        fallbackSender: Config.String("RCPT_FALLBACK_SENDER").pipe(Config.withDefault(defaults.fallbackSender)),
+        allowSpecialUse: list("RCPT_ALLOW_SPECIAL_USE"),
+        allow: list("RCPT_ALLOW"),
+        deny: list("RCPT_DENY"),
+        depth: list("RCPT_DEPTH"),
+        defaultDepth: Config.Literals(DomainRules.depths, "RCPT_DEFAULT_DEPTH").pipe(
+          Config.withDefault(defaults.defaultDepth)
+        ),
+        timing: Config.Boolean("RCPT_TIMING").pipe(Config.withDefault(defaults.timing))
       })
-      return yield* make(read)
+      const depth = DomainRules.parseDepths(read.depth)
+      if (depth === undefined) {
+        return yield* new InvalidConfig({
+          field: "depth",
+          message: `RCPT_DEPTH: expected pattern=syntax|dns|smtp, comma-separated, got ${read.depth.join(",")}`
+        })
+      }
+      return yield* make({ ...read, depth })
     })
   )

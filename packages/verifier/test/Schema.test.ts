@@ -99,7 +99,7 @@ const verifications = Effect.gen(function* () {
   Effect.provide(
     Verifier.layer.pipe(
       Layer.provide([
-        VerifierConfig.layer({ helo: "verifier.rcpt.test", port: 25, catchAllProbe: false }),
+        VerifierConfig.layer({ helo: "verifier.rcpt.test", port: 25, catchAllProbe: false, allowSpecialUse: ["test"] }),
         zone,
         ScriptedTransport.layer([withTls])
       ])

@@ -64,7 +64,11 @@ const verify = (
 ) => {
   const transport = ScriptedTransport.make(scripts)
   const layer = Verifier.layer.pipe(
-    Layer.provide([VerifierConfig.layer({ helo: "verifier.rcpt.test", port: 25, ...config }), zone, transport.layer])
+    Layer.provide([
+      VerifierConfig.layer({ helo: "verifier.rcpt.test", port: 25, allowSpecialUse: ["test"], ...config }),
+      zone,
+      transport.layer
+    ])
   )
   return Effect.gen(function* () {
     const verifier = yield* Verifier.Verifier
@@ -346,7 +350,11 @@ describe("policies: Judgement.Judgement", () => {
         session("info@alpha.test", ok)
       ])
       const layer = Verifier.layer.pipe(
-        Layer.provide([VerifierConfig.layer({ helo: "verifier.rcpt.test", port: 25 }), zone, transport.layer])
+        Layer.provide([
+          VerifierConfig.layer({ helo: "verifier.rcpt.test", port: 25, allowSpecialUse: ["test"] }),
+          zone,
+          transport.layer
+        ])
       )
       const [before, after] = yield* Effect.gen(function* () {
         const verifier = yield* Verifier.Verifier

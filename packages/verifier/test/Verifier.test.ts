@@ -53,7 +53,13 @@ const run = <A, E>(
   const transport = ScriptedTransport.make(scripts)
   const layer = Verifier.layer.pipe(
     Layer.provide([
-      VerifierConfig.layer({ helo: "verifier.rcpt.test", catchAllProbe: false, pipelining: false, ...config }),
+      VerifierConfig.layer({
+        helo: "verifier.rcpt.test",
+        allowSpecialUse: ["test"],
+        catchAllProbe: false,
+        pipelining: false,
+        ...config
+      }),
       zone,
       transport.layer
     ])
