@@ -52,7 +52,7 @@ export const maxInFlight = 2 * window
  * @category models
  * @since 0.1.0
  */
-export interface BulkOptions {
+export interface RunOptions {
   /** A file, or `"-"` for standard input. */
   readonly input: string
   /** Append results here; standard output when none. */
@@ -73,7 +73,7 @@ export interface BulkOptions {
  * @since 0.1.0
  */
 export const run = (
-  options: BulkOptions,
+  options: RunOptions,
   resolved: Options.Resolved
 ): Effect.Effect<Progress.Counts, ExitCode.Exit, FileSystem.FileSystem | Stdio.Stdio | Scope.Scope> =>
   Effect.gen(function* () {

@@ -10,6 +10,7 @@
 import { Context, Schema } from "effect"
 import type { Duration, Effect, Option, Scope } from "effect"
 import type { Session } from "@rcpt/smtp"
+import type { Socks5Proxy } from "./Proxy.ts"
 
 /**
  * @category models
@@ -22,6 +23,13 @@ export interface ConnectOptions {
   readonly timeout: Duration.Input
   /** Implicit TLS (RFC 8314, port 465): the handshake right after connecting, before any SMTP. */
   readonly tls?: TlsOptions | undefined
+  /** The local address to send from (a source address of this host); the system's choice if absent. */
+  readonly localAddress?: string | undefined
+  /**
+   * Reach the host through this SOCKS5 proxy. `localAddress` then binds the connection to the
+   * proxy; the server sees the proxy's address.
+   */
+  readonly proxy?: Socks5Proxy | undefined
 }
 
 /**
@@ -67,7 +75,21 @@ export const TransportErrorReason = Schema.Literals([
   "Write",
   "Read",
   "Closed",
-  "Unknown"
+  "Unknown",
+  /** `localAddress` is not an address of this host (or is already taken). */
+  "LocalAddressUnavailable",
+  /** The proxy itself cannot be reached. */
+  "ProxyUnavailable",
+  /** The proxy refused the request (RFC 1928 replies 1, 2, 7, 8). */
+  "ProxyRefused",
+  /** The proxy refused our credentials (RFC 1929), or wants a method we do not offer. */
+  "ProxyAuthFailed",
+  /** The proxy could not reach the host (RFC 1928 replies 3 to 6). */
+  "ProxyTargetUnreachable",
+  /** The proxy answered the handshake with something that is not SOCKS5, or hung up during it. */
+  "ProxyProtocol",
+  /** The proxy did not finish the handshake in time. */
+  "ProxyTimeout"
 ])
 
 /**
@@ -75,6 +97,14 @@ export const TransportErrorReason = Schema.Literals([
  * @since 0.1.0
  */
 export type TransportErrorReason = typeof TransportErrorReason.Type
+
+/**
+ * Whether the failure is the proxy's (or the proxy's report about the host), not the host's own.
+ *
+ * @category predicates
+ * @since 0.1.0
+ */
+export const isProxyReason = (reason: TransportErrorReason): boolean => reason.startsWith("Proxy")
 
 /**
  * A connection that could not be opened, or broke.

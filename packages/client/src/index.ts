@@ -3,5 +3,6 @@
  *
  * @since 0.1.0
  */
+export * as Proxy from "./Proxy.ts"
 export * as SmtpClient from "./SmtpClient.ts"
 export * as SmtpTransport from "./SmtpTransport.ts"

@@ -1,130 +1,52 @@
 /**
- * The `SmtpTransport` for Node.js: TCP with `node:net`, STARTTLS with `node:tls`.
+ * The `SmtpTransport` for Node.js: a dial step, then `NodeConnection` over the socket it gives.
  *
- * **Why not effect's `NodeSocket`**: its `reader.upgrade` returns `void`, so the TLS session's
- * `authorized`, `authorizationError`, protocol and cipher, which every verification records, cannot
- * be read. This module therefore wraps `node:net` and `node:tls` itself (`Effect.callback`,
- * `Effect.acquireRelease`); it is the only place in rcpt that touches sockets.
- *
- * **Details**
- *
- * - `read` hands out chunks as they arrive from an internal queue filled by `'data'` events. The
- *   socket is paused when more than 256 KiB is queued and resumed once the queue is under 64 KiB.
- *   A read only takes a chunk when it completes, so a read interrupted while waiting (the driver
- *   wraps each read in `Effect.timeoutOption`) consumes nothing.
- * - `read` gives `None` after the peer's FIN or after the socket closed, and keeps giving it;
- *   chunks that arrived before are delivered first.
- * - `write` completes when Node has flushed the bytes to the kernel.
- * - `upgradeTls` drops every plaintext byte still queued (RFC 3207: the session reset its parser
- *   and must see nothing sent before the handshake), then runs `tls.connect` over the raw socket.
- * - With `tls` in the connect options (implicit TLS, port 465) the handshake runs before `connect`
- *   returns; a failed one fails the connect with `TlsHandshake`.
- * - Closing the scope destroys the socket (and the TLS socket); our listeners go with the `'close'`.
+ * The dial step follows the connect options: straight to the host, or through the SOCKS5 proxy
+ * given (`NodeSocks5`), bound to the local address given either way (`NodeDialer`). With `tls` in
+ * the options (implicit TLS, port 465) the handshake runs before `connect` returns; a failed one
+ * fails the connect with `TlsHandshake`. This module and the ones it names are the only places in
+ * rcpt that touch sockets.
  *
  * @since 0.1.0
  */
-import { Duration, Effect, Layer, Option } from "effect"
+import { Effect, Layer } from "effect"
 import type { Scope } from "effect"
-import * as Net from "node:net"
-import * as Tls from "node:tls"
-import {
-  SmtpTransport,
-  TransportError,
-  type ConnectOptions,
-  type Connection,
-  type TlsOptions,
-  type TransportErrorReason
-} from "@rcpt/client/SmtpTransport"
-import type { Session } from "@rcpt/smtp"
+import { SmtpTransport, type ConnectOptions, type TransportError } from "@rcpt/client/SmtpTransport"
+import * as Connection from "./NodeConnection.ts"
+import * as NodeDialer from "./NodeDialer.ts"
+import * as NodeSocks5 from "./NodeSocks5.ts"
 
 /**
- * Above this many queued bytes the socket is paused.
- *
  * @category constants
  * @since 0.1.0
  */
-export const highWaterMark = 256 * 1024
+export const highWaterMark = Connection.highWaterMark
 
 /**
- * Below this many queued bytes a paused socket is resumed.
- *
  * @category constants
  * @since 0.1.0
  */
-export const lowWaterMark = 64 * 1024
+export const lowWaterMark = Connection.lowWaterMark
 
 /**
- * A snapshot of a connection's read queue, for tests and diagnostics.
- *
  * @category models
  * @since 0.1.0
  */
-export interface Stats {
-  readonly queuedBytes: number
-  readonly paused: boolean
-  readonly tls: boolean
-}
+export type NodeConnection = Connection.NodeConnection
 
 /**
- * A `Connection` that also reports its read queue.
+ * Dials as the options say: direct or through the proxy, from the local address given.
  *
- * @category models
+ * @category constructors
  * @since 0.1.0
  */
-export interface NodeConnection extends Connection {
-  readonly stats: Effect.Effect<Stats>
-}
-
-interface State {
-  readonly raw: Net.Socket
-  tls: Tls.TLSSocket | undefined
-  /** The socket reads and writes go to: `raw`, then `tls` once the handshake is done. */
-  active: Net.Socket
-  chunks: Array<Uint8Array>
-  queued: number
-  paused: boolean
-  connected: boolean
-  secure: boolean
-  eof: boolean
-  /** Set by the first error, or by the scope closing; later reads fail with it. */
-  failure: TransportError | undefined
-  /** The error or close that ended a connect or a handshake in progress. */
-  pending: Error | undefined
-  readonly waiters: Set<() => void>
-}
-
-const endpoint = (host: string, port: number) => (Net.isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`)
-
-const errorCode = (error: unknown): string | undefined => {
-  const code = (error as { readonly code?: unknown } | null)?.code
-  return typeof code === "string" ? code : undefined
-}
-
-const connectReason = (error: unknown): TransportErrorReason => {
-  switch (errorCode(error)) {
-    case "ECONNREFUSED":
-      return "ConnectionRefused"
-    case "ECONNRESET":
-      return "ConnectionReset"
-    case "ETIMEDOUT":
-      return "ConnectTimeout"
-    case "EHOSTUNREACH":
-    case "ENETUNREACH":
-    case "EADDRNOTAVAIL":
-      return "HostUnreachable"
-    default:
-      return "Unknown"
-  }
-}
-
-const readReason = (error: unknown): TransportErrorReason => {
-  const code = errorCode(error)
-  return code === "ECONNRESET" || code === "EPIPE" ? "ConnectionReset" : "Read"
-}
-
-const ignore = () => {}
-
-const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error))
+export const dial = (options: ConnectOptions): Effect.Effect<Connection.Dialled, TransportError, Scope.Scope> =>
+  options.proxy !== undefined
+    ? NodeSocks5.dial(options.proxy, options)
+    : Effect.map(NodeDialer.tcp(options), (socket) => ({
+        socket,
+        remote: { address: socket.remoteAddress ?? options.host, port: socket.remotePort ?? options.port }
+      }))
 
 /**
  * Opens a connection; the scope closing destroys it.
@@ -134,250 +56,9 @@ const describe = (error: unknown): string => (error instanceof Error ? error.mes
  */
 export const connect = (options: ConnectOptions): Effect.Effect<NodeConnection, TransportError, Scope.Scope> =>
   Effect.gen(function* () {
-    const { host, port } = options
-    const where = endpoint(host, port)
-    const error = (reason: TransportErrorReason, message: string) =>
-      new TransportError({ reason, message: `${message} (${where})`, host, port })
-
-    const wake = (state: State) => {
-      const waiters = [...state.waiters]
-      state.waiters.clear()
-      for (const waiter of waiters) waiter()
-    }
-    // Resolves at the next event of any kind; the caller looks at the state again.
-    const changed = (state: State) =>
-      Effect.callback<void>((resume) => {
-        const waiter = () => resume(Effect.void)
-        state.waiters.add(waiter)
-        return Effect.sync(() => {
-          state.waiters.delete(waiter)
-        })
-      })
-
-    const onData = (state: State) => (chunk: Buffer) => {
-      state.chunks.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))
-      state.queued += chunk.byteLength
-      if (!state.paused && state.queued > highWaterMark) {
-        state.paused = true
-        state.active.pause()
-      }
-      wake(state)
-    }
-    const onEnd = (state: State) => () => {
-      state.eof = true
-      if (!state.connected || (state.tls !== undefined && !state.secure)) {
-        state.pending ??= new Error("connection closed by peer")
-      }
-      wake(state)
-    }
-    const onError = (state: State) => (cause: Error) => {
-      if (!state.connected || (state.tls !== undefined && !state.secure)) state.pending ??= cause
-      else if (!state.eof) state.failure ??= error(readReason(cause), `read failed: ${describe(cause)}`)
-      wake(state)
-    }
-
-    // One set of listeners per socket, so that they can be removed again.
-    const listen = (state: State, socket: Net.Socket) => {
-      const handlers = { data: onData(state), end: onEnd(state), close: onEnd(state), error: onError(state) }
-      socket.on("data", handlers.data)
-      socket.on("end", handlers.end)
-      socket.on("close", handlers.close)
-      socket.on("error", handlers.error)
-      return {
-        /** Stops reading from this socket; errors still land in the state. */
-        mute: () => {
-          socket.off("data", handlers.data)
-          socket.off("end", handlers.end)
-          socket.off("close", handlers.close)
-        },
-        /**
-         * Drops the error listener too. Node may still emit an error after `destroy()` (even once
-         * `socket.closed` is true), so a no-op takes its place until the 'close' event.
-         */
-        release: () => {
-          socket.off("error", handlers.error)
-          socket.on("error", ignore)
-          socket.once("close", () => socket.off("error", ignore))
-        }
-      }
-    }
-
-    const destroy = (state: State, listeners: Array<ReturnType<typeof listen>>) =>
-      Effect.sync(() => {
-        for (const l of listeners) l.mute()
-        state.tls?.destroy()
-        state.raw.destroy()
-        for (const l of listeners) l.release()
-        state.eof = true
-        state.failure ??= error("Closed", "connection closed")
-        state.chunks = []
-        state.queued = 0
-        wake(state)
-      })
-
-    const listeners: Array<ReturnType<typeof listen>> = []
-    const state = yield* Effect.acquireRelease(
-      Effect.sync((): State => {
-        const raw = Net.connect({ host, port })
-        raw.setNoDelay(true)
-        const state: State = {
-          raw,
-          tls: undefined,
-          active: raw,
-          chunks: [],
-          queued: 0,
-          paused: false,
-          connected: false,
-          secure: false,
-          eof: false,
-          failure: undefined,
-          pending: undefined,
-          waiters: new Set()
-        }
-        raw.once("connect", () => {
-          state.connected = true
-          wake(state)
-        })
-        listeners.push(listen(state, raw))
-        return state
-      }),
-      (state) => destroy(state, listeners)
-    )
-
-    const opened: Effect.Effect<void, TransportError> = Effect.suspend(() =>
-      state.connected
-        ? Effect.void
-        : state.pending !== undefined
-          ? Effect.fail(error(connectReason(state.pending), `connect failed: ${describe(state.pending)}`))
-          : Effect.flatMap(changed(state), () => opened)
-    )
-    yield* opened.pipe(
-      Effect.timeoutOrElse({
-        duration: options.timeout,
-        orElse: () =>
-          Effect.fail(
-            error(
-              "ConnectTimeout",
-              `connect timed out after ${Duration.format(Duration.fromInputUnsafe(options.timeout))}`
-            )
-          )
-      }),
-      Effect.onError(() => destroy(state, listeners))
-    )
-
-    const take = (): Uint8Array => {
-      const chunk = state.chunks.shift()!
-      state.queued -= chunk.byteLength
-      if (state.paused && state.queued < lowWaterMark) {
-        state.paused = false
-        state.active.resume()
-      }
-      return chunk
-    }
-
-    const read: Effect.Effect<Option.Option<Uint8Array>, TransportError> = Effect.suspend(() =>
-      state.chunks.length > 0
-        ? Effect.succeed(Option.some(take()))
-        : state.failure !== undefined
-          ? Effect.fail(state.failure)
-          : state.eof
-            ? Effect.succeed(Option.none())
-            : Effect.flatMap(changed(state), () => read)
-    )
-
-    const write = (bytes: Uint8Array): Effect.Effect<void, TransportError> =>
-      Effect.callback<void, TransportError>((resume) => {
-        if (state.failure !== undefined) return resume(Effect.fail(state.failure))
-        if (state.tls !== undefined && !state.secure) {
-          return resume(Effect.fail(error("Write", "write during the TLS handshake")))
-        }
-        state.active.write(bytes, (cause) =>
-          resume(cause ? Effect.fail(error("Write", `write failed: ${describe(cause)}`)) : Effect.void)
-        )
-      })
-
-    const handshake = (tls: Tls.TLSSocket): Effect.Effect<void, TransportError> =>
-      Effect.suspend(() =>
-        state.secure
-          ? Effect.void
-          : state.pending !== undefined
-            ? Effect.fail(error("TlsHandshake", `TLS handshake failed: ${describe(state.pending)}`))
-            : Effect.flatMap(changed(state), () => handshake(tls))
-      )
-
-    const upgradeTls = (tlsOptions: TlsOptions): Effect.Effect<Session.TlsInfo, TransportError> =>
-      Effect.suspend(() => {
-        if (state.tls !== undefined) return Effect.fail(error("TlsHandshake", "TLS is already established"))
-        if (state.failure !== undefined || state.eof) {
-          return Effect.fail(error("TlsHandshake", "connection closed before the TLS handshake"))
-        }
-        // RFC 3207: nothing the server sent in plaintext survives the upgrade.
-        listeners[0]?.mute()
-        state.chunks = []
-        state.queued = 0
-        while (state.raw.read() !== null) {
-          // drain what Node buffered while the socket was paused
-        }
-        state.paused = false
-        const servername = tlsOptions.servername
-        const tls = Tls.connect({
-          socket: state.raw,
-          rejectUnauthorized: tlsOptions.rejectUnauthorized,
-          minVersion: "TLSv1.2",
-          // SNI carries host names only (RFC 6066 section 3).
-          ...(servername !== "" && Net.isIP(servername) === 0 ? { servername } : {}),
-          // Without SNI Node checks the certificate against "localhost": name the host (or IP) we dialled.
-          ...(servername !== ""
-            ? {
-                checkServerIdentity: (_: string, cert: Tls.PeerCertificate) => Tls.checkServerIdentity(servername, cert)
-              }
-            : {}),
-          ...(tlsOptions.ca !== undefined ? { ca: [...tlsOptions.ca] } : {})
-        })
-        state.tls = tls
-        tls.once("secureConnect", () => {
-          state.secure = true
-          wake(state)
-        })
-        listeners.push(listen(state, tls))
-        return handshake(tls).pipe(
-          Effect.timeoutOrElse({
-            duration: tlsOptions.timeout,
-            orElse: () =>
-              Effect.fail(
-                error(
-                  "TlsHandshake",
-                  `TLS handshake timed out after ${Duration.format(Duration.fromInputUnsafe(tlsOptions.timeout))}`
-                )
-              )
-          }),
-          // A failed handshake leaves nothing to talk over: the connection is closed.
-          Effect.onError(() => destroy(state, listeners)),
-          Effect.map((): Session.TlsInfo => {
-            state.active = tls
-            const authorizationError: unknown = tls.authorizationError
-            return {
-              protocol: tls.getProtocol() ?? "unknown",
-              cipher: tls.getCipher().name,
-              authorized: tls.authorized,
-              authorizationError: Option.fromNullishOr(authorizationError).pipe(Option.map(String))
-            }
-          })
-        )
-      })
-
-    if (options.tls !== undefined) yield* upgradeTls(options.tls)
-
-    return {
-      remote: { address: state.raw.remoteAddress ?? host, port: state.raw.remotePort ?? port },
-      ...(state.raw.localAddress === undefined
-        ? {}
-        : { local: { address: state.raw.localAddress, port: state.raw.localPort ?? 0 } }),
-      read,
-      write,
-      upgradeTls,
-      stats: Effect.sync(() => ({ queuedBytes: state.queued, paused: state.paused, tls: state.secure }))
-    }
+    const conn = yield* Effect.flatMap(dial(options), Connection.fromSocket)
+    if (options.tls !== undefined) yield* conn.upgradeTls(options.tls)
+    return conn
   })
 
 /**

@@ -1,8 +1,12 @@
 /**
- * @rcpt/node: Node.js layers for rcpt: the TCP/TLS SMTP transport and DNS.
+ * @rcpt/node: Node.js layers for rcpt: the SMTP transport (dial steps and the connection over a
+ * socket) and DNS.
  *
  * @since 0.1.0
  */
+export * as NodeConnection from "./NodeConnection.ts"
+export * as NodeDialer from "./NodeDialer.ts"
 export * as NodeResolver from "./NodeResolver.ts"
 export * as NodeSmtpTransport from "./NodeSmtpTransport.ts"
+export * as NodeSocks5 from "./NodeSocks5.ts"
 export * as NodeVerifier from "./NodeVerifier.ts"

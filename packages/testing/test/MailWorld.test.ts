@@ -387,7 +387,8 @@ describe("MailWorld stats and lifecycle", () => {
       assert.strictEqual(stats.maxConcurrent["127.0.0.3"], 3)
       assert.strictEqual(stats.rcptCommands["127.0.0.3"], 4)
       assert.strictEqual(stats.connections["127.0.0.2"], 0)
-      assert.deepInclude(stats.commands, { host: "127.0.0.3", line: "RCPT TO:<u1@catchall.test>" })
+      assert.deepInclude(stats.commands, { host: "127.0.0.3", line: "RCPT TO:<u1@catchall.test>", client: "127.0.0.1" })
+      assert.deepStrictEqual(stats.clients["127.0.0.3"], { "127.0.0.1": 3 })
       assert.strictEqual(stats.commands.filter((entry) => entry.line === "EHLO client.test").length, 3)
 
       yield* world.resetStats

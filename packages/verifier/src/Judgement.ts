@@ -2,7 +2,7 @@
  * From evidence to the final verdict and a 0-100 score: a replaceable policy.
  *
  * A {@link Judge} is a plain function from {@link Evidence} (what the mail servers said, the catch-all probe, the risk
- * signals of @rcpt/signals) to a {@link Judgement} (verdict, reason, score). The verifier reads the judge in force from
+ * signals of @rcpt/signals) to a {@link Ruling} (verdict, reason, score). The verifier reads the judge in force from
  * the {@link Judgement} reference for every verification, so a different policy needs no new verifier: provide one
  * with {@link layer} or `Effect.provideService(Judgement.Judgement, judge)`. {@link make} builds a judge from a few
  * named {@link Rules}; anything else is a function that wraps {@link defaultJudge}.
@@ -73,8 +73,7 @@
  * @since 0.1.0
  */
 import { Context, Layer } from "effect"
-import type { Classify } from "@rcpt/smtp"
-import type { Reason, Signals, Verdict } from "./Verification.ts"
+import type { Outcome, Reason, Signals, Verdict } from "./Verification.ts"
 
 /**
  * Everything a judge may look at.
@@ -84,7 +83,7 @@ import type { Reason, Signals, Verdict } from "./Verification.ts"
  */
 export interface Evidence {
   /** What the mail servers (or DNS, or the syntax check) said. */
-  readonly smtp: Classify.Outcome
+  readonly smtp: Outcome
   /** `true`: the domain accepted a made-up mailbox. `false`: it refused one. `null`: not tested. */
   readonly catchAll: boolean | null
   readonly signals: Signals
@@ -94,7 +93,7 @@ export interface Evidence {
  * @category models
  * @since 0.1.0
  */
-export interface Judgement {
+export interface Ruling {
   readonly verdict: Verdict
   readonly reason: Reason
   /** 0-100, an integer; the verifier rounds and clamps whatever a judge returns (not a finite number: 0). */
@@ -105,7 +104,7 @@ export interface Judgement {
  * @category models
  * @since 0.1.0
  */
-export type Judge = (evidence: Evidence) => Judgement
+export type Judge = (evidence: Evidence) => Ruling
 
 /**
  * The numbers behind the score; see the module documentation for when each applies.

@@ -8,7 +8,8 @@
  * @since 0.1.0
  */
 import { Context, Duration, Option, Schedule } from "effect"
-import { Classify, type Session } from "@rcpt/smtp"
+import type { Session } from "@rcpt/smtp"
+import type * as Verification from "./Verification.ts"
 import * as DomainRules from "./DomainRules.ts"
 
 /**
@@ -88,7 +89,7 @@ export const timeoutFor =
  * @category predicates
  * @since 0.1.0
  */
-export const isGreylisting = (outcome: Classify.Outcome): boolean =>
+export const isGreylisting = (outcome: Verification.Outcome): boolean =>
   outcome.retryable &&
   (outcome.reason === "greylisted" || outcome.reason === "temporary_failure" || outcome.reason === "rate_limited")
 
@@ -113,7 +114,7 @@ export const greylistRetry: Schedule.Schedule<unknown, unknown> = Schedule.max([
  * @category policies
  * @since 0.1.0
  */
-export const retryAfter = (outcome: Classify.Outcome): Duration.Input | null => {
+export const retryAfter = (outcome: Verification.Outcome): Duration.Input | null => {
   if (outcome.verdict !== "unknown" || !outcome.retryable) return null
   switch (outcome.reason) {
     case "greylisted":
@@ -194,13 +195,13 @@ export const retryWithoutTls = (attempt: HostAttempt, mode: Session.TlsMode): bo
 export interface Policies {
   readonly phaseTimeouts: PhaseTimeouts
   readonly greylistRetry: Schedule.Schedule<unknown, unknown>
-  readonly isGreylisting: (outcome: Classify.Outcome) => boolean
+  readonly isGreylisting: (outcome: Verification.Outcome) => boolean
   readonly shouldFailover: (attempt: HostAttempt) => boolean
   readonly retryWithoutTls: (attempt: HostAttempt, mode: Session.TlsMode) => boolean
   /** Sessions to one address for one batch when the server hangs up mid-way (error limits). */
   readonly maxReconnects: number
   /** When to ask again about an `unknown` result (`retryAfter` on the result); null for none. */
-  readonly retryAfter: (outcome: Classify.Outcome) => Duration.Input | null
+  readonly retryAfter: (outcome: Verification.Outcome) => Duration.Input | null
   /**
    * Allow/deny lists and check depth per domain or address, on top of the config's (`allow`,
    * `deny`, `depth`): both apply, the most specific pattern wins.
@@ -237,4 +238,4 @@ export const Policy = Context.Reference<Policies>("@rcpt/verifier/Policy", { def
  * @category models
  * @since 0.1.0
  */
-export type Outcome = Classify.Outcome
+export type Outcome = Verification.Outcome

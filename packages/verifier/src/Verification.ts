@@ -27,12 +27,42 @@ export const Verdict = Schema.Literals(["deliverable", "undeliverable", "risky",
 export type Verdict = typeof Verdict.Type
 
 /**
- * The closed set of reasons: `Classify.reasons` from SMTP, plus the judge's own.
+ * Reasons the verifier finds itself, beside those of a reply (`Classify.reasons` in
+ * @rcpt/smtp): from DNS, the syntax check, a connection that never opened.
+ *
+ * @category constants
+ * @since 0.2.0
+ */
+export const findingReasons = [
+  "no_mail_hosts",
+  "dns_failure",
+  "syntax",
+  "connection_failed",
+  // Decided before any SMTP (issue 18): DNS strictness and the caller's rules.
+  "no_mail",
+  "special_use",
+  "not_checked",
+  "allowed",
+  "denied"
+] as const
+
+/**
+ * Reasons only a judge gives (see `Judgement`): what the catch-all probe and the risk signals
+ * make of an acceptance.
+ *
+ * @category constants
+ * @since 0.2.0
+ */
+export const judgeReasons = ["catch_all", "accepts_all", "disposable", "role_account"] as const
+
+/**
+ * The closed set of reasons: a reply's (`Classify.reasons`), the verifier's own findings, and the
+ * judge's.
  *
  * @category schemas
  * @since 0.1.0
  */
-export const Reason = Schema.Literals([...Classify.reasons, "disposable", "role_account"]).annotate({
+export const Reason = Schema.Literals([...Classify.reasons, ...findingReasons, ...judgeReasons]).annotate({
   description:
     "Why the verdict: the SMTP, DNS or syntax finding, or the judge's rule (catch_all, accepts_all, disposable, role_account)"
 })
@@ -42,6 +72,20 @@ export const Reason = Schema.Literals([...Classify.reasons, "disposable", "role_
  * @since 0.1.0
  */
 export type Reason = typeof Reason.Type
+
+/**
+ * What the mail servers, DNS or the syntax check said about an address, before the judge: a
+ * reply's outcome (`Classify.Outcome`) or one of the verifier's own findings.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface Outcome {
+  readonly verdict: Verdict
+  readonly reason: Classify.Reason | (typeof findingReasons)[number]
+  /** Asking again later may give another answer. */
+  readonly retryable: boolean
+}
 
 /**
  * A server reply as evidence.

@@ -15,7 +15,7 @@ const none: Signals = {
 const ok = { verdict: "deliverable", reason: "accepted", retryable: false } as const
 
 describe("Judgement.defaultJudge", () => {
-  const table: ReadonlyArray<readonly [string, Judgement.Evidence, Judgement.Judgement]> = [
+  const table: ReadonlyArray<readonly [string, Judgement.Evidence, Judgement.Ruling]> = [
     [
       "accepted",
       { smtp: ok, catchAll: false, signals: none },
@@ -88,8 +88,8 @@ describe("Judgement.defaultJudge", () => {
 
 // The rules as the module documentation states them, written out longhand: the oracle for `make()`.
 const documented: Judgement.Judge = ({ smtp, catchAll, signals }) => {
-  let verdict: Judgement.Judgement["verdict"] = smtp.verdict
-  let reason: Judgement.Judgement["reason"] = smtp.reason
+  let verdict: Judgement.Ruling["verdict"] = smtp.verdict
+  let reason: Judgement.Ruling["reason"] = smtp.reason
   let score = { deliverable: 95, risky: 50, unknown: 40, undeliverable: 2 }[verdict]
   if (verdict === "deliverable") {
     if (catchAll === true) {

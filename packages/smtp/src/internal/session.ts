@@ -7,14 +7,16 @@
 import { Data, Option } from "effect"
 import { domainText, type Mailbox } from "../Address.ts"
 import type * as Capabilities from "../Capabilities.ts"
-import * as Classify from "../Classify.ts"
 import * as Command from "../Command.ts"
 import type * as Reply from "../Reply.ts"
 import type * as ReplyParser from "../ReplyParser.ts"
 import * as dialogue from "./dialogue.ts"
+import type { Phase } from "./phase.ts"
+import { needsVrfy } from "./replyOutcome.ts"
 import { phaseOf, type TranscriptEntry } from "./dialogue.ts"
 
 export { log, note, type TranscriptEntry } from "./dialogue.ts"
+export type { Phase } from "./phase.ts"
 
 /**
  * `opportunistic`: STARTTLS when offered, a bad certificate is recorded, never fatal.
@@ -130,26 +132,6 @@ export type Action = dialogue.Action<SessionResult>
  * @since 0.1.0
  */
 export const Action = Data.taggedEnum<Action>()
-
-/**
- * What the machine waits for, named after the reply it expects.
- *
- * @category models
- * @since 0.1.0
- */
-export type Phase =
-  | "AwaitGreeting"
-  | "AwaitEhlo"
-  | "AwaitHelo"
-  | "AwaitStartTls"
-  | "AwaitTlsHandshake"
-  | "AwaitMail"
-  | "AwaitRcpt"
-  | "AwaitProbe"
-  | "AwaitRset"
-  | "AwaitVrfy"
-  | "AwaitQuit"
-  | "Done"
 
 /**
  * One reply the machine waits for; pipelined commands queue several.
@@ -355,6 +337,6 @@ export const wantsVrfy = (result: RecipientResult): boolean =>
   Option.isNone(result.skipped) || Option.contains(result.skipped, "MailRejected")
     ? Option.match(result.rcpt, {
         onNone: () => Option.contains(result.skipped, "MailRejected"),
-        onSome: Classify.needsVrfy
+        onSome: needsVrfy
       })
     : false

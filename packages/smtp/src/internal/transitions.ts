@@ -6,10 +6,10 @@
  */
 import { Option } from "effect"
 import * as Capabilities from "../Capabilities.ts"
-import * as Classify from "../Classify.ts"
 import * as Command from "../Command.ts"
 import * as Reply from "../Reply.ts"
 import { describeTls, upgrade } from "./dialogue.ts"
+import { isTooManyRecipients } from "./replyOutcome.ts"
 import {
   type Awaiting,
   domainOf,
@@ -198,7 +198,7 @@ const reply: { readonly [P in Awaiting["phase"]]: Handler } = {
     const index = "recipient" in awaiting ? awaiting.recipient : -1
     let state = s
     if (s.mailAccepted) {
-      state = Classify.isTooManyRecipients(reply)
+      state = isTooManyRecipients(reply)
         ? { ...s, deferred: [...s.deferred, index] }
         : {
             ...updateRecipient(s, index, (r) => ({ ...r, rcpt: Option.some(reply) })),
@@ -211,7 +211,7 @@ const reply: { readonly [P in Awaiting["phase"]]: Handler } = {
     const index = "probe" in awaiting ? awaiting.probe : -1
     const current = s.probes[index]
     // A transaction already at the server's recipient limit takes no probe: once more, in a new one.
-    return Classify.isTooManyRecipients(reply) && !(current?._tag === "Pending" && current.afterRset === true)
+    return isTooManyRecipients(reply) && !(current?._tag === "Pending" && current.afterRset === true)
       ? send(setProbe(s, index, { _tag: "Pending", afterRset: true }), [Command.rset], [{ phase: "AwaitRset" }])
       : afterTransaction(setProbe(s, index, { _tag: "Answered", reply }))
   },

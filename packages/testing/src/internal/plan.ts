@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import type { DomainSpec, HostSpec, WorldSpec } from "../MailWorld.ts"
+import type { DomainSpec, HostSpec, WorldSpec } from "./spec.ts"
 
 /**
  * Lower-case, trimmed, without one trailing dot.

@@ -21,7 +21,9 @@ export interface Snapshot {
   readonly connections: Record<string, number>
   readonly maxConcurrent: Record<string, number>
   readonly rcptCommands: Record<string, number>
-  readonly commands: ReadonlyArray<{ readonly host: string; readonly line: string }>
+  readonly commands: ReadonlyArray<{ readonly host: string; readonly line: string; readonly client: string }>
+  /** Connections per host address, by the client address they came from. */
+  readonly clients: Record<string, Record<string, number>>
 }
 
 /**
@@ -29,9 +31,9 @@ export interface Snapshot {
  * @since 0.1.0
  */
 export interface Recorder {
-  readonly opened: (host: string) => void
+  readonly opened: (host: string, client: string) => void
   readonly closed: (host: string) => void
-  readonly command: (host: string, line: string) => void
+  readonly command: (host: string, line: string, client: string) => void
   readonly snapshot: () => Snapshot
   readonly reset: () => void
 }
@@ -56,7 +58,8 @@ export const make = (hosts: ReadonlyArray<string>): Recorder => {
   const peak = new Map<string, number>()
   const rcpt = new Map<string, number>()
   // A ring buffer: `start` is the oldest entry once it is full.
-  let commands: Array<{ readonly host: string; readonly line: string }> = []
+  let commands: Array<{ readonly host: string; readonly line: string; readonly client: string }> = []
+  let clients = new Map<string, Map<string, number>>()
   let start = 0
   const zero = () => {
     for (const host of hosts) {
@@ -65,22 +68,26 @@ export const make = (hosts: ReadonlyArray<string>): Recorder => {
       rcpt.set(host, 0)
     }
     commands = []
+    clients = new Map()
     start = 0
   }
   for (const host of hosts) active.set(host, 0)
   zero()
   return {
-    opened: (host) => {
+    opened: (host, client) => {
       bump(connections, host, 1)
+      const byClient = clients.get(host) ?? new Map<string, number>()
+      clients.set(host, byClient)
+      bump(byClient, client, 1)
       const now = bump(active, host, 1)
       if (now > (peak.get(host) ?? 0)) peak.set(host, now)
     },
     closed: (host) => {
       bump(active, host, -1)
     },
-    command: (host, line) => {
+    command: (host, line, client) => {
       if (/^rcpt(\s|$)/i.test(line)) bump(rcpt, host, 1)
-      const entry = { host, line }
+      const entry = { host, line, client }
       if (commands.length < commandLimit) {
         commands.push(entry)
       } else {
@@ -92,7 +99,8 @@ export const make = (hosts: ReadonlyArray<string>): Recorder => {
       connections: record(connections),
       maxConcurrent: record(peak),
       rcptCommands: record(rcpt),
-      commands: [...commands.slice(start), ...commands.slice(0, start)]
+      commands: [...commands.slice(start), ...commands.slice(0, start)],
+      clients: Object.fromEntries(Array.from(clients, ([host, byClient]) => [host, record(byClient)]))
     }),
     reset: zero
   }

@@ -52,7 +52,7 @@ class WorldServer extends SMTPServer {
   // Same as SMTPServer.connect, with our connection class.
   override connect(socket: Socket | TLSSocket, socketOptions?: SMTPConnectionOptions | null): void {
     this.sockets.add(socket)
-    this.state.recorder.opened(this.plan.address)
+    this.state.recorder.opened(this.plan.address, socket.remoteAddress ?? "")
     const connection = new WorldConnection(this, socket, socketOptions)
     this.connections.add(connection)
     connection.on("error", (error: Error) => this._onError(error))
@@ -97,7 +97,7 @@ class WorldConnection extends SMTPConnection {
 
   override _onCommand(command: Buffer, callback?: () => void): void {
     const line = command.toString("utf8")
-    this.world.state.recorder.command(this.world.plan.address, line)
+    this.world.state.recorder.command(this.world.plan.address, line, this.rawSocket.remoteAddress ?? "")
     const limit = this.world.plan.spec.behaviour?.hardErrorLimit
     if (limit !== undefined && this.errors >= limit && this._ready && !this._upgrading) {
       return this.send(421, `4.7.0 ${this.name} Error: too many errors`) // closes the connection

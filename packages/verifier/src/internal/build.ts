@@ -4,7 +4,7 @@
  * @internal
  */
 import { Duration, Option } from "effect"
-import { Address, type Classify, Reply, type Session } from "@rcpt/smtp"
+import { Address, Reply, type Session } from "@rcpt/smtp"
 import type { Signals as SignalSet } from "@rcpt/signals"
 import type { Judge } from "../Judgement.ts"
 import type { MxPlan } from "../MxPlan.ts"
@@ -12,12 +12,13 @@ import {
   Verification,
   type Attempt,
   type CatchAllProbe,
+  type Outcome,
   type ReplyEvidence,
   type Signals,
   type Timing,
   type TlsEvidence
 } from "../Verification.ts"
-import type { Evidence } from "./check.ts"
+import type { Findings } from "./check.ts"
 
 const replyEvidence = (reply: Reply.Reply): ReplyEvidence => ({
   code: reply.code,
@@ -65,9 +66,7 @@ export const signalsOf = (
   }
 }
 
-export const planOutcome = (
-  plan: Exclude<MxPlan, { _tag: "Hosts" }>
-): { outcome: Classify.Outcome; detail: string } => {
+export const planOutcome = (plan: Exclude<MxPlan, { _tag: "Hosts" }>): { outcome: Outcome; detail: string } => {
   switch (plan._tag) {
     case "NullMx":
       return {
@@ -107,7 +106,7 @@ export const planOutcome = (
   }
 }
 
-const describe = (outcome: Classify.Outcome, evidence: Evidence | undefined): string => {
+const describe = (outcome: Outcome, evidence: Findings | undefined): string => {
   const mx = evidence === undefined ? undefined : Option.getOrUndefined(evidence.mx)
   const session = evidence === undefined ? undefined : Option.getOrUndefined(evidence.session)
   const rcpt = session === undefined ? undefined : Option.getOrUndefined(session.result.recipients[session.index]!.rcpt)
@@ -126,9 +125,9 @@ export interface BuildInput {
   readonly mailbox: Address.Mailbox | undefined
   readonly startedAt: number
   readonly now: number
-  readonly outcome: Classify.Outcome
+  readonly outcome: Outcome
   readonly detail?: string | undefined
-  readonly evidence?: Evidence | undefined
+  readonly evidence?: Findings | undefined
   readonly implicit: boolean
   /** The SMTP port, for the MX evidence; unused when no MX host was asked. */
   readonly port?: number | undefined
@@ -138,7 +137,7 @@ export interface BuildInput {
   readonly signals: SignalSet.Signals
   readonly judge: Judge
   /** The policy's `retryAfter`; none: no `retryAfter` on the result. */
-  readonly retryAfter?: ((outcome: Classify.Outcome) => Duration.Input | null) | undefined
+  readonly retryAfter?: ((outcome: Outcome) => Duration.Input | null) | undefined
   /** The DNS time, when a timing block is wanted (`VerifierConfig.timing`); none: `timing` is null. */
   readonly dnsMs?: number | undefined
 }
@@ -146,7 +145,7 @@ export interface BuildInput {
 const probeOf = (catchAll: boolean | null): CatchAllProbe =>
   catchAll === true ? "accepted" : catchAll === false ? "refused" : "not_checked"
 
-const timingOf = (dnsMs: number, evidence: Evidence | undefined): Timing => ({
+const timingOf = (dnsMs: number, evidence: Findings | undefined): Timing => ({
   dnsMs: Math.max(0, Math.round(dnsMs)),
   connectMs: Math.round(evidence?.timing.connectMs ?? 0),
   tlsMs: Math.round(evidence?.timing.tlsMs ?? 0),

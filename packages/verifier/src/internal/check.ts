@@ -14,13 +14,13 @@ import { type Address, Classify, Reply, Session } from "@rcpt/smtp"
 import { HostPermits } from "../HostPermits.ts"
 import type { MxHost } from "../MxPlan.ts"
 import * as Policy from "../Policy.ts"
-import type { Attempt } from "../Verification.ts"
+import type { Attempt, Outcome } from "../Verification.ts"
 import type { VerifierConfig } from "../VerifierConfig.ts"
 import { domainKey } from "./keys.ts"
 
 /** What is known about one recipient. */
-export interface Evidence {
-  readonly outcome: Classify.Outcome
+export interface Findings {
+  readonly outcome: Outcome
   /** The session that gave the outcome, and the recipient's index in it. */
   readonly session: Option.Option<{ readonly result: Session.SessionResult; readonly index: number }>
   readonly mx: Option.Option<{ readonly host: MxHost; readonly address: string }>
@@ -47,7 +47,7 @@ const addTiming = (into: ConnectionTiming, from: SmtpClient.Timing) => {
 }
 
 export interface Checked {
-  readonly evidence: ReadonlyArray<Evidence>
+  readonly evidence: ReadonlyArray<Findings>
   /** The deadline in force (set by the first connection when the context had none). */
   readonly deadline: number | undefined
   /**
@@ -77,11 +77,11 @@ export interface CheckContext {
 }
 
 const unanswered = (
-  outcome: Classify.Outcome,
+  outcome: Outcome,
   attempts: ReadonlyArray<Attempt> = [],
   timing: ConnectionTiming = noTiming(),
-  sender: Evidence["sender"] = { nullRefused: false, used: "" }
-): Evidence => ({
+  sender: Findings["sender"] = { nullRefused: false, used: "" }
+): Findings => ({
   outcome,
   session: Option.none(),
   mx: Option.none(),
@@ -158,7 +158,7 @@ export const check = (
   Effect.gen(function* () {
     const { config, policy } = ctx
     const permits = yield* HostPermits
-    const evidence: Array<Evidence> = mailboxes.map(() =>
+    const evidence: Array<Findings> = mailboxes.map(() =>
       unanswered({ verdict: "unknown", reason: "connection_failed", retryable: true })
     )
     const attempts: Array<Array<Attempt>> = mailboxes.map(() => [])

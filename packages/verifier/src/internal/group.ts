@@ -15,7 +15,7 @@ import { RiskSignals } from "../RiskSignals.ts"
 import type { Verification } from "../Verification.ts"
 import * as VerifierConfig from "../VerifierConfig.ts"
 import { build, planOutcome } from "./build.ts"
-import { check, type CheckContext, type Evidence } from "./check.ts"
+import { check, type CheckContext, type Findings } from "./check.ts"
 import { domainKey } from "./keys.ts"
 
 type Hosts = Extract<MxPlan.MxPlan, { _tag: "Hosts" }>
@@ -71,7 +71,7 @@ const firstPass = Effect.fn("Bulk.firstPass")(function* (plan: Hosts, mailboxes:
 const retryGreylisted = Effect.fn("Bulk.retryGreylisted")(function* (
   plan: Hosts,
   mailboxes: ReadonlyArray<Address.Mailbox>,
-  firstEvidence: ReadonlyArray<Evidence>,
+  firstEvidence: ReadonlyArray<Findings>,
   ctx: CheckContext
 ) {
   const evidence = [...firstEvidence]
@@ -104,7 +104,7 @@ const finish = Effect.fn("Bulk.finish")(function* (
   plan: Hosts,
   entries: ReadonlyArray<Entry>,
   startedAt: number,
-  evidence: ReadonlyArray<Evidence>,
+  evidence: ReadonlyArray<Findings>,
   indices: ReadonlyArray<number>,
   inconclusive: ReadonlySet<string>
 ) {

@@ -6,13 +6,13 @@
  * @internal
  */
 import { Clock, Effect, Option } from "effect"
-import { Address, type Classify } from "@rcpt/smtp"
+import { Address } from "@rcpt/smtp"
 import * as DomainRules from "../DomainRules.ts"
 import * as Judgement from "../Judgement.ts"
 import type * as MxPlan from "../MxPlan.ts"
 import * as Policy from "../Policy.ts"
 import { RiskSignals } from "../RiskSignals.ts"
-import type { Verification } from "../Verification.ts"
+import type { Outcome, Verification } from "../Verification.ts"
 import * as VerifierConfig from "../VerifierConfig.ts"
 import { build, planOutcome } from "./build.ts"
 
@@ -32,7 +32,7 @@ const decision = Effect.fn("Rules.decision")(function* (mailbox: Address.Mailbox
 const fixed = (
   input: string,
   mailbox: Address.Mailbox,
-  judgement: Judgement.Judgement & { readonly reason: Classify.Reason },
+  judgement: Judgement.Ruling & { readonly reason: Outcome["reason"] },
   detail: string,
   retryable = false
 ) =>
