@@ -15,5 +15,6 @@ export const projects = [
   pkg("signals"),
   pkg("http"),
   pkg("mailer"),
+  pkg("cluster"),
   pkg("store")
 ]

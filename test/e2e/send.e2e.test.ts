@@ -1,4 +1,4 @@
-// Sending through a real Postfix with Cyrus SASL (issue 9): @rcpt/mailer (NodeMailer + Mailer)
+// Sending through a real Postfix with Cyrus SASL (issue 9): @rcpt/mailer (Mailer, with NodeMailer from @rcpt/node)
 // and `rcpt send` against the mail world's 127.0.0.8 (test/e2e/mail-world/README.md): 587
 // (STARTTLS required, AUTH only under TLS), 465 (implicit TLS + AUTH), 25 (relay, no AUTH). Every
 // delivered message is read back from the Maildirs Postfix's virtual(8) wrote: one copy per
@@ -23,7 +23,8 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs"
 import * as Net from "node:net"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
-import { Mailer, NodeMailer } from "@rcpt/mailer"
+import { Mailer } from "@rcpt/mailer"
+import { NodeMailer } from "@rcpt/node"
 import type { MailerConfig, SendError } from "@rcpt/mailer"
 import PostalMime from "postal-mime"
 import {

@@ -11,7 +11,8 @@
  */
 import { Effect, FileSystem, Option, Path, Schedule } from "effect"
 import { Command, Flag } from "effect/cli"
-import { Mailer, NodeMailer } from "@rcpt/mailer"
+import { Mailer } from "@rcpt/mailer"
+import { NodeMailer } from "@rcpt/node"
 import type { MailMessage, SendError, SendResult } from "@rcpt/mailer"
 import type { Submission } from "@rcpt/smtp"
 import * as ExitCode from "./ExitCode.ts"

@@ -64,7 +64,7 @@ const secretFrom = (name: Option.Option<string>): Effect.Effect<Option.Option<Re
  * SIGTERM or SIGINT (`NodeRuntime.runMain` reports any interruption as 130). An interruption
  * without a signal (in-process use) is left alone.
  */
-const exitZeroOnSignal = Effect.acquireRelease(
+export const exitZeroOnSignal = Effect.acquireRelease(
   Effect.sync(() => {
     const state = { signalled: false }
     const listener = () => {

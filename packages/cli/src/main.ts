@@ -15,6 +15,7 @@ import * as Doctor from "./Doctor.ts"
 import * as ExitCode from "./ExitCode.ts"
 import * as Options from "./Options.ts"
 import * as Send from "./Send.ts"
+import * as Runner from "./Runner.ts"
 import * as Serve from "./Serve.ts"
 import * as Verify from "./Verify.ts"
 
@@ -203,7 +204,7 @@ export const rcpt = Command.make("rcpt").pipe(
       ExitCode.help
     ])
   ),
-  Command.withSubcommands([verify, bulk, demo, Serve.command, Send.command, Doctor.command])
+  Command.withSubcommands([verify, bulk, demo, Serve.command, Send.command, Runner.command, Doctor.command])
 )
 
 /**

@@ -3,6 +3,7 @@
  *
  * @since 0.1.0
  */
+export * as PhaseTimeouts from "./PhaseTimeouts.ts"
 export * as Proxy from "./Proxy.ts"
 export * as SmtpClient from "./SmtpClient.ts"
 export * as SmtpTransport from "./SmtpTransport.ts"

@@ -84,7 +84,7 @@ export const make = (
   })
 
 /**
- * The mailer as a layer; needs a transport (`NodeMailer.layer` brings the Node one).
+ * The mailer as a layer; needs a transport (`NodeMailer.layer` in @rcpt/node brings the Node one).
  *
  * @category layers
  * @since 0.1.0

@@ -5,28 +5,18 @@
  * @since 0.1.0
  */
 import { Duration, Effect, Option, Schedule, Schema } from "effect"
+import { PhaseTimeouts as ClientPhaseTimeouts } from "@rcpt/client"
 import { Address, type Sasl, type Submission } from "@rcpt/smtp"
 
 /**
- * Read timeouts per phase. RFC 5321 §4.5.3.2 gives the minimums a client should wait: 5 minutes
+ * Read timeouts per phase (the record and its phase mapping live in @rcpt/client's
+ * `PhaseTimeouts`), and one for a whole message. RFC 5321 §4.5.3.2 gives the minimums a client should wait: 5 minutes
  * for the greeting, MAIL and RCPT, 2 for DATA, 10 for the reply after the body.
  *
  * @category models
  * @since 0.1.0
  */
-export interface PhaseTimeouts {
-  readonly connect: Duration.Input
-  readonly greeting: Duration.Input
-  readonly ehlo: Duration.Input
-  readonly starttls: Duration.Input
-  readonly tlsHandshake: Duration.Input
-  readonly auth: Duration.Input
-  readonly rset: Duration.Input
-  readonly mail: Duration.Input
-  readonly rcpt: Duration.Input
-  readonly data: Duration.Input
-  readonly dataEnd: Duration.Input
-  readonly quit: Duration.Input
+export interface PhaseTimeouts extends ClientPhaseTimeouts.Submission {
   /** One try of one message, writes included. */
   readonly message: Duration.Input
 }
@@ -51,32 +41,13 @@ export const phaseTimeouts: PhaseTimeouts = {
   message: "20 minutes"
 }
 
-const byPhase: { readonly [P in Submission.Phase]: keyof PhaseTimeouts } = {
-  AwaitGreeting: "greeting",
-  AwaitEhlo: "ehlo",
-  AwaitHelo: "ehlo",
-  AwaitStartTls: "starttls",
-  AwaitTlsHandshake: "tlsHandshake",
-  AwaitAuth: "auth",
-  AwaitRset: "rset",
-  AwaitMail: "mail",
-  AwaitRcpt: "rcpt",
-  AwaitData: "data",
-  AwaitDataEnd: "dataEnd",
-  AwaitQuit: "quit",
-  Done: "quit"
-}
-
 /**
  * The read timeout for a submission phase.
  *
  * @category timeouts
  * @since 0.1.0
  */
-export const timeoutFor =
-  (timeouts: PhaseTimeouts) =>
-  (phase: string): Duration.Input =>
-    timeouts[byPhase[phase as Submission.Phase] ?? "quit"]
+export const timeoutFor: (timeouts: PhaseTimeouts) => (phase: string) => Duration.Input = ClientPhaseTimeouts.timeoutFor
 
 /**
  * Tries after a retryable failure: exponential from 5 s, with jitter, at most 3 more.

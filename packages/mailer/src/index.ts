@@ -6,6 +6,5 @@
 export * as Mailer from "./Mailer.ts"
 export * as MailerConfig from "./MailerConfig.ts"
 export * as MailMessage from "./MailMessage.ts"
-export * as NodeMailer from "./NodeMailer.ts"
 export * as SendError from "./SendError.ts"
 export * as SendResult from "./SendResult.ts"

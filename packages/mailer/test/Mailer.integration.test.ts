@@ -4,9 +4,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Schedule } from "effect"
 import PostalMime from "postal-mime"
+import { NodeMailer } from "@rcpt/node"
 import * as Mailer from "../src/Mailer.ts"
 import type * as MailerConfig from "../src/MailerConfig.ts"
-import * as NodeMailer from "../src/NodeMailer.ts"
 import * as TestServer from "./server.ts"
 
 const options = (port: number, overrides: Partial<MailerConfig.MailerConfig> = {}): NodeMailer.Options => ({

@@ -133,14 +133,16 @@ const limits: MailWorld.WorldSpec = {
     { name: "errors.test", mx: [{ host: "mx.errors.test", preference: 10 }], users: ["a"] },
     { name: "refuse.test", mx: [{ host: "mx.refuse.test", preference: 10 }], users: ["a"] },
     { name: "busy.test", mx: [{ host: "mx.busy.test", preference: 10 }], users: ["a"] },
-    { name: "slow.test", mx: [{ host: "mx.slow.test", preference: 10 }], users: ["a"] }
+    { name: "slow.test", mx: [{ host: "mx.slow.test", preference: 10 }], users: ["a"] },
+    { name: "anvil.test", mx: [{ host: "mx.anvil.test", preference: 10 }], users: ["a"] }
   ],
   hosts: [
     { name: "mx.limits.test", address: "127.0.0.20", behaviour: { maxRecipients: 2, pipelining: false } },
     { name: "mx.errors.test", address: "127.0.0.21", behaviour: { hardErrorLimit: 3 } },
     { name: "mx.refuse.test", address: "127.0.0.22", behaviour: { greeting: "554" } },
     { name: "mx.busy.test", address: "127.0.0.23", behaviour: { greeting: "421" } },
-    { name: "mx.slow.test", address: "127.0.0.24", behaviour: { greetingDelay: "300 millis" } }
+    { name: "mx.slow.test", address: "127.0.0.24", behaviour: { greetingDelay: "300 millis" } },
+    { name: "mx.anvil.test", address: "127.0.0.25", behaviour: { maxConnectionsPerClient: 2 } }
   ]
 }
 
@@ -358,6 +360,26 @@ describe("MailWorld SMTP", () => {
       assert.strictEqual(yield* slow.reply, "220 mx.slow.test ESMTP rcpt mail world")
       assert.isAtLeast(Date.now() - before, 250)
     })
+  )
+
+  it.live(
+    "maxConnectionsPerClient: a third connection from one address gets 421; after a close, a new one is let in",
+    () =>
+      Effect.gen(function* () {
+        const world = yield* MailWorld.start(limits)
+        const first = yield* connect("127.0.0.25", world.smtpPort)
+        assert.match(yield* first.reply, /^220 /)
+        const second = yield* connect("127.0.0.25", world.smtpPort)
+        assert.match(yield* second.reply, /^220 /)
+        const third = yield* connect("127.0.0.25", world.smtpPort)
+        assert.match(yield* third.reply, /^421 4\.7\.0 mx\.anvil\.test Error: too many connections from 127\.0\.0\.1/)
+        yield* third.closed
+        yield* first.command("QUIT")
+        yield* first.closed
+        yield* Effect.sleep("200 millis") // the server learns of both closes a moment after the client
+        const fourth = yield* connect("127.0.0.25", world.smtpPort)
+        assert.match(yield* fourth.reply, /^220 /)
+      })
   )
 
   it.live("a down host refuses connections; its name still resolves", () =>

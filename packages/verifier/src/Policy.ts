@@ -7,30 +7,21 @@
  *
  * @since 0.1.0
  */
-import { Context, Duration, Option, Schedule } from "effect"
+import { Context, type Duration, Option, Schedule } from "effect"
+import { PhaseTimeouts as ClientPhaseTimeouts } from "@rcpt/client"
 import type { Session } from "@rcpt/smtp"
 import type * as Verification from "./Verification.ts"
 import * as DomainRules from "./DomainRules.ts"
 
 /**
- * Read timeouts per phase. RFC 5321 §4.5.3.2 asks for minutes; a verifier that waits that long
- * for one address is useless, so these are shorter but still allow slow banners (20-30 s).
+ * Read timeouts per phase (the record and its phase mapping live in @rcpt/client's
+ * `PhaseTimeouts`). RFC 5321 §4.5.3.2 asks for minutes; a verifier that waits that long for one
+ * address is useless, so these are shorter but still allow slow banners (20-30 s).
  *
  * @category models
  * @since 0.1.0
  */
-export interface PhaseTimeouts {
-  readonly connect: Duration.Input
-  readonly greeting: Duration.Input
-  readonly ehlo: Duration.Input
-  readonly starttls: Duration.Input
-  readonly tlsHandshake: Duration.Input
-  readonly mail: Duration.Input
-  readonly rcpt: Duration.Input
-  readonly rset: Duration.Input
-  readonly vrfy: Duration.Input
-  readonly quit: Duration.Input
-}
+export type PhaseTimeouts = ClientPhaseTimeouts.Verification
 
 /**
  * @category constants
@@ -55,32 +46,7 @@ export const phaseTimeouts: PhaseTimeouts = {
  * @category timeouts
  * @since 0.1.0
  */
-export const timeoutFor =
-  (timeouts: PhaseTimeouts) =>
-  (phase: string): Duration.Input => {
-    switch (phase as Session.Phase) {
-      case "AwaitGreeting":
-        return timeouts.greeting
-      case "AwaitEhlo":
-      case "AwaitHelo":
-        return timeouts.ehlo
-      case "AwaitStartTls":
-        return timeouts.starttls
-      case "AwaitTlsHandshake":
-        return timeouts.tlsHandshake
-      case "AwaitMail":
-        return timeouts.mail
-      case "AwaitRcpt":
-      case "AwaitProbe":
-        return timeouts.rcpt
-      case "AwaitRset":
-        return timeouts.rset
-      case "AwaitVrfy":
-        return timeouts.vrfy
-      default:
-        return timeouts.quit
-    }
-  }
+export const timeoutFor: (timeouts: PhaseTimeouts) => (phase: string) => Duration.Input = ClientPhaseTimeouts.timeoutFor
 
 /**
  * Whether an outcome is worth asking again later: 4xx at RCPT (greylisting, "try again",

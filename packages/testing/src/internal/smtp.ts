@@ -42,6 +42,8 @@ class WorldServer extends SMTPServer {
   readonly plan: Plan.HostPlan
   readonly state: WorldState
   readonly sockets = new Set<Socket | TLSSocket>()
+  /** Open connections by client address, for `maxConnectionsPerClient`. */
+  readonly perClient = new Map<string, number>()
 
   constructor(plan: Plan.HostPlan, state: WorldState, options: SMTPServerOptions) {
     super(options)
@@ -52,6 +54,8 @@ class WorldServer extends SMTPServer {
   // Same as SMTPServer.connect, with our connection class.
   override connect(socket: Socket | TLSSocket, socketOptions?: SMTPConnectionOptions | null): void {
     this.sockets.add(socket)
+    const client = socket.remoteAddress ?? ""
+    this.perClient.set(client, (this.perClient.get(client) ?? 0) + 1)
     this.state.recorder.opened(this.plan.address, socket.remoteAddress ?? "")
     const connection = new WorldConnection(this, socket, socketOptions)
     this.connections.add(connection)
@@ -83,6 +87,10 @@ class WorldConnection extends SMTPConnection {
     if (this.open) {
       this.open = false
       this.world.sockets.delete(this.rawSocket)
+      const client = this.rawSocket.remoteAddress ?? ""
+      const open = (this.world.perClient.get(client) ?? 1) - 1
+      if (open <= 0) this.world.perClient.delete(client)
+      else this.world.perClient.set(client, open)
       this.world.state.recorder.closed(this.world.plan.address)
     }
     super._onClose()
@@ -155,6 +163,11 @@ const makeServer = (plan: Plan.HostPlan, state: WorldState): WorldServer => {
           return callback(
             refusal(554, `5.7.1 ${plan.name} Service unavailable; client [${session.remoteAddress}] blocked`)
           )
+        }
+        const max = behaviour.maxConnectionsPerClient
+        if (max !== undefined && (server.perClient.get(session.remoteAddress) ?? 0) > max) {
+          // Postfix's anvil limit (smtpd_client_connection_count_limit), in its words.
+          return callback(refusal(421, `4.7.0 ${plan.name} Error: too many connections from ${session.remoteAddress}`))
         }
         if (behaviour.greeting === "421") {
           return callback(refusal(421, `4.3.2 ${plan.name} Service currently unavailable`))

@@ -64,6 +64,8 @@ export interface HostSpec {
     readonly greetingDelay?: Duration.Input
     /** `"554"`: `554 5.7.1 ... Service unavailable` at connect; `"421"`: `421 4.3.2 ...`; either then closes. */
     readonly greeting?: "ok" | "554" | "421"
+    /** More simultaneous connections from one client address get `421 4.7.0 ... too many connections` (Postfix's anvil). */
+    readonly maxConnectionsPerClient?: number
     /** Nothing listens: connecting to the address is refused. The host still has its A record. */
     readonly down?: boolean
   }

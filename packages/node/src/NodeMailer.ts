@@ -1,16 +1,15 @@
 /**
- * The mailer on Node.js: the TCP/TLS transport from @rcpt/node and HMAC-MD5 (for CRAM-MD5) from
- * `node:crypto`. It lives here, not in @rcpt/node, so that @rcpt/node does not depend on the
- * mailer and the verifier's users do not install nodemailer.
+ * The mailer on Node.js: the TCP/TLS transport and HMAC-MD5 (for CRAM-MD5) from `node:crypto`.
+ * Here, in the platform package, so that @rcpt/mailer stays free of Node: a front end provides
+ * the transport by choosing this layer.
  *
  * @since 0.1.0
  */
 import { Layer } from "effect"
 import * as Crypto from "node:crypto"
 import * as Os from "node:os"
-import * as NodeSmtpTransport from "@rcpt/node/NodeSmtpTransport"
-import * as Mailer from "./Mailer.ts"
-import type * as MailerConfig from "./MailerConfig.ts"
+import { Mailer, type MailerConfig } from "@rcpt/mailer"
+import * as NodeSmtpTransport from "./NodeSmtpTransport.ts"
 
 /**
  * HMAC-MD5 (RFC 2104) from `node:crypto`.
