@@ -31,6 +31,7 @@ const withEntity = <A, E>(f: (world: MailWorld.World) => Effect.Effect<A, E, Job
       Layer.provide(
         Runner.layerVerifier({
           helo: "verifier.rcpt.test",
+          allowSpecialUse: ["test"],
           port: world.smtpPort,
           dnsServers: [world.dns],
           timeout: "10 seconds"

@@ -54,6 +54,8 @@ export const startRunner = (
             String(world.smtpPort),
             "--helo",
             "runner.rcpt.test",
+            "--allow-special-use",
+            "test",
             "--timeout",
             "10s",
             ...flags
@@ -81,7 +83,12 @@ export const member = (url: string, world: MailWorld.World) =>
   Layer.mergeAll(
     Runner.layerSharding({ runner: Option.none() }),
     JobStore.layer,
-    Runner.layerVerifier({ helo: "serve.rcpt.test", port: world.smtpPort, dnsServers: [world.dns] })
+    Runner.layerVerifier({
+      helo: "serve.rcpt.test",
+      allowSpecialUse: ["test"],
+      port: world.smtpPort,
+      dnsServers: [world.dns]
+    })
   ).pipe(Layer.provideMerge(Runner.layerPg(url)))
 
 /** Waits until `n` runners are registered and healthy, then lets the shards settle. */
