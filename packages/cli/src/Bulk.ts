@@ -11,10 +11,9 @@
  */
 import { Deferred, Effect, Exit, Fiber, FileSystem, Option, Semaphore, Stream } from "effect"
 import type { Scope, Stdio } from "effect"
-import { Bulk as VerifierBulk, type Verification, Verifier } from "@rcpt/verifier"
+import { Bulk as VerifierBulk, Lines, type Verification, Verifier } from "@rcpt/verifier"
 import * as ExitCode from "./ExitCode.ts"
 import * as Input from "./Input.ts"
-import * as Lines from "./Lines.ts"
 import type * as Options from "./Options.ts"
 import * as Output from "./Output.ts"
 import * as Progress from "./Progress.ts"

@@ -1,319 +1,60 @@
 /**
- * Address lists as streams, in constant memory: lines (from `Lines`, bounded) read as text (one
- * address a line) or CSV (one record a line; a quoted field may span lines).
- *
- * Text: blank lines and `#` comments are skipped, CRLF and a UTF-8 BOM are fine. CSV: chosen by
- * a `.csv` name or a first line with a comma; the address column is `--column`, else one named
- * like email/e-mail/mail/address, else the first whose first value has an "@". A line that
- * cannot be read (too long, broken quoting) is an {@link Item} of its own, not a failure.
+ * Address lists for `rcpt bulk`: a file or standard input opened and checked (missing,
+ * directory, UTF-16, binary: exit 66), then read by @rcpt/verifier's `AddressList` (text or CSV,
+ * in constant memory), its errors as exit codes.
  *
  * @since 0.1.0
  */
-import { Effect, FileSystem, Option, Result, Stdio, Stream } from "effect"
-import { parse as parseCsv } from "csv-parse/sync"
+import { Effect, FileSystem, Option, Stdio, Stream } from "effect"
+import { AddressList, Lines } from "@rcpt/verifier"
 import * as ExitCode from "./ExitCode.ts"
-import { type Line, maxLineBytes, sniffBytes } from "./Lines.ts"
 
-/** Physical lines a quoted CSV field may span before it counts as broken. */
-const maxRecordLines = 100
-
-/**
- * One input record: an address to verify, or a line that could not be read.
- *
- * @category models
- * @since 0.1.0
- */
-export type Item =
-  | { readonly _tag: "Address"; readonly line: number; readonly address: string }
-  | { readonly _tag: "Invalid"; readonly line: number; readonly address: string; readonly detail: string }
+const { sniffBytes } = Lines
 
 /**
  * @category models
  * @since 0.1.0
  */
-export interface Options {
-  /** Read as CSV from the first line on (a `.csv` name); otherwise a first line with a comma decides. */
-  readonly csv: boolean
-  /** The CSV column with the addresses. */
-  readonly column: Option.Option<string>
-}
-
-const isSkipped = (text: string) => {
-  const t = text.trim()
-  return t === "" || t.startsWith("#")
-}
-
-/** Bytes that are not UTF-8 decode to U+FFFD: such an address is not what the file says. */
-const notUtf8 = (text: string) => text.includes("\uFFFD")
-
-const notUtf8Detail = (where: string) =>
-  `${where} is not valid UTF-8 (Latin-1 or another encoding?): not verified; convert the file to UTF-8`
-
-const overlong = (l: Extract<Line, { _tag: "Overlong" }>): Item => ({
-  _tag: "Invalid",
-  line: l.line,
-  address: `${l.preview}… (line ${l.line}, ${l.bytes} bytes)`,
-  detail: `line ${l.line} is ${l.bytes} bytes long, over the ${maxLineBytes}-byte limit: not read`
-})
+export type Item = AddressList.Item
 
 /**
- * Whether a quoted CSV field is open at the end of `text`, given whether one was open before it.
- * A quote opens a field only at its start; `""` inside a quoted field is a quote.
- *
+ * @category models
+ * @since 0.1.0
+ */
+export type Options = AddressList.Options
+
+/**
  * @category csv
  * @since 0.1.0
  */
-export const quoteOpenAfter = (text: string, open: boolean): boolean => {
-  let quoted = open
-  let fieldStart = !open
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]
-    if (quoted) {
-      if (c === '"') {
-        if (text[i + 1] === '"') i++
-        else quoted = false
-      }
-      fieldStart = false
-    } else {
-      if (c === '"' && fieldStart) quoted = true
-      fieldStart = c === ","
-    }
-  }
-  return quoted
-}
+export const quoteOpenAfter = AddressList.quoteOpenAfter
 
 /**
- * One CSV record's fields, or the parser's complaint.
- *
  * @category csv
  * @since 0.1.0
  */
-export const parseRecord = (record: string): Result.Result<ReadonlyArray<string>, string> =>
-  Result.try({
-    try: () => parseCsv(record, { relax_quotes: true, relax_column_count: true }) as Array<Array<string>>,
-    catch: (e) => (e instanceof Error ? e.message : String(e))
-  }).pipe(
-    Result.flatMap((rows) =>
-      rows.length === 1 ? Result.succeed(rows[0]!) : Result.fail(`expected one record, got ${rows.length}`)
-    )
-  )
-
-const addressNames = [
-  "email",
-  "e-mail",
-  "mail",
-  "address",
-  "email address",
-  "e-mail address",
-  "email_address",
-  "emailaddress"
-]
-
-type CsvState =
-  | { readonly _tag: "Header" }
-  | { readonly _tag: "FirstRow"; readonly header: ReadonlyArray<string> }
-  | { readonly _tag: "Column"; readonly index: number; readonly name: string; readonly width: number }
+export const parseRecord = AddressList.parseRecord
 
 /**
- * Turns lines into input items: text or CSV, per `options` and the first line.
+ * `AddressList.items`, a list that cannot be read as exit 64 (a `--column` the header lacks) or
+ * 66 (binary, no address column).
  *
  * @category constructors
  * @since 0.1.0
  */
 export const items = <E, R>(
-  input: Stream.Stream<Line, E, R>,
+  input: Stream.Stream<Lines.Line, E, R>,
   options: Options
-): Stream.Stream<Item, E | ExitCode.Exit, R> => {
-  type Mode = { _tag: "Unknown" } | { _tag: "Text" } | ({ _tag: "Csv" } & { state: CsvState })
-  interface State {
-    mode: Mode
-    /** Lines of a CSV record whose quoted field is still open. */
-    pending: Array<{ readonly line: number; readonly text: string }>
-    pendingBytes: number
-    failed: boolean
-  }
-  type Out = Array<Item | { readonly _tag: "Fail"; readonly error: ExitCode.Exit }>
-  const fail = (s: State, error: ExitCode.Exit, out: Out) => {
-    s.failed = true
-    out.push({ _tag: "Fail", error })
-  }
-  const initial = (): State => ({
-    mode: options.csv ? { _tag: "Csv", state: { _tag: "Header" } } : { _tag: "Unknown" },
-    pending: [],
-    pendingBytes: 0,
-    failed: false
-  })
-
-  /** A complete CSV record (one or more lines) -> zero or one item. */
-  const csvRecord = (s: State, line: number, record: string, out: Out) => {
-    if (s.mode._tag !== "Csv") return
-    const parsed = parseRecord(record)
-    if (Result.isFailure(parsed)) {
-      out.push({ _tag: "Invalid", line, address: record.slice(0, 1024), detail: `CSV line ${line}: ${parsed.failure}` })
-      return
-    }
-    const fields = parsed.success.map((f) => f.trim())
-    const state = s.mode.state
-    switch (state._tag) {
-      case "Header": {
-        if (Option.isSome(options.column)) {
-          const want = options.column.value.trim().toLowerCase()
-          const index = fields.findIndex((f) => f.toLowerCase() === want)
-          if (index === -1) {
-            return fail(
-              s,
-              ExitCode.usage(`--column ${options.column.value}: no such column; the header has ${fields.join(", ")}`),
-              out
-            )
-          }
-          s.mode = { _tag: "Csv", state: { _tag: "Column", index, name: fields[index]!, width: fields.length } }
-          return
-        }
-        const named = fields.findIndex((f) => addressNames.includes(f.toLowerCase()))
-        if (named !== -1) {
-          s.mode = { _tag: "Csv", state: { _tag: "Column", index: named, name: fields[named]!, width: fields.length } }
-          return
-        }
-        // No header: a first line with an address is data.
-        const at = fields.findIndex((f) => f.includes("@"))
-        if (at !== -1) {
-          s.mode = {
-            _tag: "Csv",
-            state: { _tag: "Column", index: at, name: `column ${at + 1}`, width: fields.length }
-          }
-          emit(line, fields, at, `column ${at + 1}`, out)
-          return
-        }
-        s.mode = { _tag: "Csv", state: { _tag: "FirstRow", header: fields } }
-        return
-      }
-      case "FirstRow": {
-        const at = fields.findIndex((f) => f.includes("@"))
-        if (at === -1) {
-          return fail(
-            s,
-            ExitCode.noInput(
-              `CSV line ${line}: no address column: none is named email/e-mail/mail/address and no value has an "@"; pick one with --column (the header has ${state.header.join(", ")})`
-            ),
-            out
-          )
-        }
-        const name = state.header[at] ?? `column ${at + 1}`
-        s.mode = { _tag: "Csv", state: { _tag: "Column", index: at, name, width: state.header.length } }
-        emit(line, fields, at, name, out)
-        return
-      }
-      case "Column":
-        emit(line, fields, state.index, state.name, out)
-    }
-  }
-
-  const emit = (line: number, fields: ReadonlyArray<string>, index: number, name: string, out: Out) => {
-    const value = fields[index]
-    if (value === undefined || value === "") {
-      out.push({
-        _tag: "Invalid",
-        line,
-        address: fields.join(",").slice(0, 1024),
-        detail: `CSV line ${line}: no value in column ${name}`
-      })
-    } else if (notUtf8(value)) {
-      out.push({ _tag: "Invalid", line, address: value, detail: notUtf8Detail(`CSV line ${line}: the ${name} value`) })
-    } else out.push({ _tag: "Address", line, address: value })
-  }
-
-  /** Whether a multi-line record parses with as many fields as the header has. */
-  const plausible = (s: State, record: string) => {
-    if (s.mode._tag !== "Csv") return true
-    const state = s.mode.state
-    const width = state._tag === "Column" ? state.width : state._tag === "FirstRow" ? state.header.length : undefined
-    if (width === undefined) return true
-    const parsed = parseRecord(record)
-    return Result.isSuccess(parsed) && parsed.success.length === width
-  }
-
-  /** Gives up on an open quote: the first line is an error, the others are read again. */
-  const abandon = (s: State, out: Out) => {
-    const [first, ...rest] = s.pending
-    s.pending = []
-    s.pendingBytes = 0
-    if (first === undefined) return
-    out.push({
-      _tag: "Invalid",
-      line: first.line,
-      address: first.text.slice(0, 1024),
-      detail: `CSV line ${first.line}: broken quoting (a quoted field does not end on this line)`
-    })
-    for (const l of rest) csvLine(s, l.line, l.text, out)
-  }
-
-  const csvLine = (s: State, line: number, text: string, out: Out) => {
-    if (s.pending.length === 0) {
-      if (isSkipped(text)) return
-      if (!quoteOpenAfter(text, false)) return csvRecord(s, line, text, out)
-      s.pending.push({ line, text })
-      s.pendingBytes = text.length
-      return
-    }
-    s.pending.push({ line, text })
-    s.pendingBytes += text.length + 1
-    const open = s.pending.reduce((o, l) => quoteOpenAfter(l.text, o), false)
-    if (!open) {
-      const record = s.pending.map((l) => l.text).join("\n")
-      // A field over several lines must still give a whole record; else a stray quote ate lines.
-      if (!plausible(s, record)) return abandon(s, out)
-      const first = s.pending[0]!.line
-      s.pending = []
-      s.pendingBytes = 0
-      return csvRecord(s, first, record, out)
-    }
-    if (s.pendingBytes > maxLineBytes || s.pending.length > maxRecordLines) abandon(s, out)
-  }
-
-  return Stream.mapAccum(
-    input,
-    initial,
-    (s, l): readonly [State, Out] => {
-      if (s.failed) return [s, []]
-      const out: Out = []
-      switch (l._tag) {
-        case "Binary":
-          fail(s, ExitCode.noInput("binary data (a NUL byte in the first 8 KiB): not an address list"), out)
-          return [s, out]
-        case "Overlong":
-          if (s.mode._tag === "Csv") abandon(s, out)
-          out.push(overlong(l))
-          return [s, out]
-        case "Line": {
-          if (s.mode._tag === "Unknown") {
-            if (isSkipped(l.text)) return [s, out]
-            s.mode = l.text.includes(",") ? { _tag: "Csv", state: { _tag: "Header" } } : { _tag: "Text" }
-          }
-          if (s.mode._tag === "Text") {
-            if (isSkipped(l.text)) return [s, out]
-            const address = l.text.trim()
-            out.push(
-              notUtf8(address)
-                ? { _tag: "Invalid", line: l.line, address, detail: notUtf8Detail(`line ${l.line}`) }
-                : { _tag: "Address", line: l.line, address }
-            )
-          } else csvLine(s, l.line, l.text, out)
-          return [s, out]
-        }
-      }
-    },
-    {
-      onHalt: (s) => {
-        const out: Out = []
-        while (s.pending.length > 0) abandon(s, out)
-        return out
-      }
-    }
-  ).pipe(
-    // The accumulator cannot fail: a failure rides along as an element and surfaces here.
-    Stream.mapEffect((x) => (x._tag === "Fail" ? Effect.fail(x.error) : Effect.succeed(x)))
+): Stream.Stream<Item, E | ExitCode.Exit, R> =>
+  AddressList.items(input, options).pipe(
+    Stream.mapError((e) =>
+      e instanceof AddressList.AddressListError
+        ? e.reason === "no_such_column"
+          ? ExitCode.usage(e.message)
+          : ExitCode.noInput(e.message)
+        : e
+    )
   )
-}
 
 /**
  * An opened input: its bytes, and its size when it is a regular file.

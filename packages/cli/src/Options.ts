@@ -6,9 +6,10 @@
  *
  * @since 0.1.0
  */
-import { Config, Duration, Effect, FileSystem, Layer, Option, Schedule } from "effect"
+import { Config, Duration, Effect, FileSystem, Layer, Option, Result, Schedule } from "effect"
 import { Flag } from "effect/cli"
-import type { NodeVerifier } from "@rcpt/node"
+import { Proxy, type Routing, SourcePool } from "@rcpt/client"
+import { NodeRouting, type NodeVerifier } from "@rcpt/node"
 import { DomainRules, Policy, VerifierConfig } from "@rcpt/verifier"
 import * as ExitCode from "./ExitCode.ts"
 
@@ -162,6 +163,33 @@ export const flags = {
     ),
     Flag.optional
   ),
+  proxy: Flag.String("proxy").pipe(
+    Flag.withMetavar("socks5://[user:pass@]host:port"),
+    Flag.withDescription(
+      "Reach every MX host through this SOCKS5 proxy; socks5h:// lets the proxy resolve names (env RCPT_PROXY). A routing file can route hosts differently"
+    ),
+    Flag.optional
+  ),
+  sourceAddress: Flag.String("source-address").pipe(
+    Flag.withMetavar("ip"),
+    Flag.withDescription(
+      "Send from this local address, each with its PTR name as EHLO name; repeatable, used in turn (env RCPT_SOURCE_ADDRESSES, comma-separated)"
+    ),
+    Flag.atLeast(0)
+  ),
+  sourceSelection: Flag.Literals("source-selection", ["round-robin", "sticky", "weighted"]).pipe(
+    Flag.withDescription(
+      "How a source address is chosen: in turn, the same one per MX host, or by weight (env RCPT_SOURCE_SELECTION). Default: round-robin"
+    ),
+    Flag.optional
+  ),
+  routing: Flag.String("routing").pipe(
+    Flag.withMetavar("file"),
+    Flag.withDescription(
+      "Routing rules (YAML or JSON): proxy, source addresses, EHLO name and MAIL FROM per MX host suffix or provider (env RCPT_ROUTING)"
+    ),
+    Flag.optional
+  ),
   greylistWait: Flag.String("greylist-wait").pipe(
     Flag.withMetavar("duration"),
     Flag.withDescription(
@@ -193,6 +221,10 @@ export interface Given {
   readonly perHostRate: Option.Option<number>
   readonly ca: ReadonlyArray<string>
   readonly greylistWait: Option.Option<string>
+  readonly proxy: Option.Option<string>
+  readonly sourceAddress: ReadonlyArray<string>
+  readonly sourceSelection: Option.Option<SourcePool.SelectionName>
+  readonly routing: Option.Option<string>
   readonly fallbackSender: Option.Option<string>
   readonly allowSpecialUse: ReadonlyArray<string>
   readonly allow: ReadonlyArray<string>
@@ -232,7 +264,11 @@ export const none: Given = {
   deny: [],
   depth: [],
   defaultDepth: Option.none(),
-  timing: Option.none()
+  timing: Option.none(),
+  proxy: Option.none(),
+  sourceAddress: [],
+  sourceSelection: Option.none(),
+  routing: Option.none()
 }
 
 /**
@@ -412,7 +448,10 @@ export const resolve = (given: Given): Effect.Effect<Resolved, ExitCode.Exit, Fi
       ? Option.some(yield* duration("--greylist-wait", waitText.value))
       : Option.none()
 
+    const route = yield* resolveRouting(given)
+
     const verifier: NodeVerifier.Options = defined({
+      ...route,
       dnsServers: dnsServers.length > 0 ? dnsServers : undefined,
       port: Option.getOrUndefined(port),
       helo: Option.getOrUndefined(helo),
@@ -438,6 +477,61 @@ export const resolve = (given: Given): Effect.Effect<Resolved, ExitCode.Exit, Fi
       timing: Option.getOrUndefined(timing)
     })
     return { verifier, greylistRetry: Option.map(wait, greylistSchedule) }
+  })
+
+/**
+ * The routing flags (`--proxy`, `--source-address`, `--source-selection`, `--routing`) and their
+ * variables, read and checked: a bad value is 64 (never echoing a proxy password), an unreadable
+ * routing file 66.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const resolveRouting = (
+  given: Pick<Given, "proxy" | "sourceAddress" | "sourceSelection" | "routing">
+): Effect.Effect<NodeRouting.Options, ExitCode.Exit, FileSystem.FileSystem> =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const proxyText = Option.isSome(given.proxy) ? given.proxy : yield* env("RCPT_PROXY")
+    const flagName = Option.isSome(given.proxy) ? "--proxy" : "RCPT_PROXY"
+    const proxy = Option.isSome(proxyText) ? Proxy.parse(proxyText.value) : undefined
+    if (proxy !== undefined && Result.isFailure(proxy)) {
+      return yield* ExitCode.usage(`${flagName}: ${proxy.failure.message} (${proxy.failure.url})`)
+    }
+    const envSources = yield* env("RCPT_SOURCE_ADDRESSES")
+    const sourceAddresses =
+      given.sourceAddress.length > 0
+        ? given.sourceAddress.flatMap(list)
+        : Option.match(envSources, { onNone: () => [], onSome: list })
+    for (const address of sourceAddresses) {
+      const problem = SourcePool.validate({ address })
+      if (problem !== undefined) return yield* ExitCode.usage(`--source-address: ${problem}`)
+    }
+    const selection = yield* pick(
+      given.sourceSelection,
+      "RCPT_SOURCE_SELECTION",
+      (t) => (t in SourcePool.selections ? Option.some(t as SourcePool.SelectionName) : Option.none()),
+      Object.keys(SourcePool.selections).join(" | ")
+    )
+    const file = Option.isSome(given.routing) ? given.routing : yield* env("RCPT_ROUTING")
+    let routing: Routing.Routing | undefined
+    if (Option.isSome(file)) {
+      const text = yield* fs
+        .readFileString(file.value)
+        .pipe(Effect.mapError((e) => ExitCode.noInput(`--routing ${file.value}: cannot read (${e.message})`)))
+      const parsed = NodeRouting.parse(text)
+      if (Result.isFailure(parsed)) return yield* ExitCode.usage(`--routing ${file.value}: ${parsed.failure.message}`)
+      routing = parsed.success
+    }
+    const options: NodeRouting.Options = defined({
+      proxy: proxy === undefined ? undefined : Result.getOrUndefined(proxy),
+      sourceAddresses: sourceAddresses.length > 0 ? sourceAddresses : undefined,
+      selection: Option.getOrUndefined(selection),
+      routing
+    })
+    const checked = NodeRouting.combine(options)
+    if (Result.isFailure(checked)) return yield* ExitCode.usage(`invalid routing: ${checked.failure.message}`)
+    return options
   })
 
 /**

@@ -7,7 +7,7 @@
  */
 import { Effect, FileSystem, Option, Result, Stream } from "effect"
 import type { Scope } from "effect"
-import { Verification } from "@rcpt/verifier"
+import { ResultFormat, Verification } from "@rcpt/verifier"
 import * as ExitCode from "./ExitCode.ts"
 import { parseRecord } from "./Input.ts"
 
@@ -15,96 +15,55 @@ import { parseRecord } from "./Input.ts"
  * @category models
  * @since 0.1.0
  */
-export type Format = "jsonl" | "csv"
+export type Format = ResultFormat.Format
 
 /**
- * The CSV columns, in order.
- *
- * @category constants
- * @since 0.1.0
- */
-export const csvColumns = [
-  "address",
-  "verdict",
-  "reason",
-  "score",
-  "retryable",
-  "mx_host",
-  "mx_address",
-  "rcpt_code",
-  "rcpt_enhanced",
-  "rcpt_text",
-  "catch_all",
-  "disposable",
-  "role_account",
-  "free_provider",
-  "suggestion",
-  "detail"
-] as const
-
-/** One line per record: line breaks inside a value become spaces. */
-const flat = (text: string) => text.replace(/[\r\n]+/g, " ")
-
-/**
- * A CSV field: quoted when it holds a comma, a quote or edge spaces; null is empty.
+ * `ResultFormat.csvColumns` (the formats moved to @rcpt/verifier, shared with the jobs API).
  *
  * @category encoding
  * @since 0.1.0
  */
-export const csvField = (value: string | number | boolean | null): string => {
-  if (value === null) return ""
-  const text = flat(String(value))
-  return /[",]|^\s|\s$/.test(text) ? `"${text.replaceAll('"', '""')}"` : text
-}
+export const csvColumns = ResultFormat.csvColumns
 
 /**
- * @category encoding
- * @since 0.1.0
- */
-export const csvHeader = `${csvColumns.join(",")}\n`
-
-/**
- * One result as one CSV line (with its "\n").
+ * `ResultFormat.csvField` (the formats moved to @rcpt/verifier, shared with the jobs API).
  *
  * @category encoding
  * @since 0.1.0
  */
-export const csvLine = (v: Verification.Verification): string =>
-  [
-    v.address,
-    v.verdict,
-    v.reason,
-    v.score,
-    v.retryable,
-    v.mx?.host ?? null,
-    v.mx?.address ?? null,
-    v.rcpt?.code ?? null,
-    v.rcpt?.enhanced ?? null,
-    v.rcpt?.text ?? null,
-    v.catchAll,
-    v.signals.disposable,
-    v.signals.roleAccount,
-    v.signals.freeProvider,
-    v.signals.suggestion,
-    v.detail
-  ]
-    .map(csvField)
-    .join(",") + "\n"
+export const csvField = ResultFormat.csvField
 
 /**
- * One result as one JSON line (the encoded `Verification`, with its "\n").
+ * `ResultFormat.csvHeader` (the formats moved to @rcpt/verifier, shared with the jobs API).
  *
  * @category encoding
  * @since 0.1.0
  */
-export const jsonLine = (v: Verification.Verification): string => `${JSON.stringify(Verification.encode(v))}\n`
+export const csvHeader = ResultFormat.csvHeader
 
 /**
+ * `ResultFormat.csvLine` (the formats moved to @rcpt/verifier, shared with the jobs API).
+ *
  * @category encoding
  * @since 0.1.0
  */
-export const line = (format: Format, v: Verification.Verification): string =>
-  format === "csv" ? csvLine(v) : jsonLine(v)
+export const csvLine = ResultFormat.csvLine
+
+/**
+ * `ResultFormat.jsonLine` (the formats moved to @rcpt/verifier, shared with the jobs API).
+ *
+ * @category encoding
+ * @since 0.1.0
+ */
+export const jsonLine = ResultFormat.jsonLine
+
+/**
+ * `ResultFormat.line` (the formats moved to @rcpt/verifier, shared with the jobs API).
+ *
+ * @category encoding
+ * @since 0.1.0
+ */
+export const line = ResultFormat.line
 
 /**
  * What an input address is called in an output of `format` (CSV lines hold no line breaks).
@@ -112,7 +71,8 @@ export const line = (format: Format, v: Verification.Verification): string =>
  * @category resume
  * @since 0.1.0
  */
-export const key = (format: Format, address: string): string => (format === "csv" ? flat(address) : address)
+export const key = (format: Format, address: string): string =>
+  format === "csv" ? ResultFormat.flat(address) : address
 
 /**
  * Addresses already in the output, with how many times each: a multiset, so an address listed

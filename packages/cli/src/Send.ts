@@ -16,6 +16,7 @@ import { NodeMailer } from "@rcpt/node"
 import type { MailMessage, SendError, SendResult } from "@rcpt/mailer"
 import type { Submission } from "@rcpt/smtp"
 import * as ExitCode from "./ExitCode.ts"
+import * as Options from "./Options.ts"
 
 /**
  * sysexits(3) codes for a message not sent.
@@ -83,6 +84,10 @@ export const flags = {
     Flag.withDescription("Trust this CA certificate (PEM) too; repeatable"),
     Flag.atLeast(0)
   ),
+  proxy: Options.flags.proxy,
+  sourceAddress: Options.flags.sourceAddress,
+  sourceSelection: Options.flags.sourceSelection,
+  routing: Options.flags.routing,
   transcript: Flag.Boolean("transcript").pipe(
     Flag.withDescription("Print the SMTP dialogue (credentials masked)"),
     Flag.withDefault(false)
@@ -113,6 +118,10 @@ export interface Input {
   readonly helo: Option.Option<string>
   readonly ca: ReadonlyArray<string>
   readonly transcript: boolean
+  readonly proxy: Option.Option<string>
+  readonly sourceAddress: ReadonlyArray<string>
+  readonly sourceSelection: Option.Option<"round-robin" | "sticky" | "weighted">
+  readonly routing: Option.Option<string>
 }
 
 const usage = (message: string) => new ExitCode.Exit({ code: ExitCode.codes.usage, message })
@@ -183,6 +192,7 @@ const prepare = (input: Input) =>
       )
     )
     const ca = yield* Effect.forEach(input.ca, readText)
+    const route = yield* Options.resolveRouting(input)
     const mail: MailMessage.Mail = {
       from: input.from,
       to: input.to,
@@ -194,6 +204,7 @@ const prepare = (input: Input) =>
       attachments
     }
     const options: NodeMailer.Options = {
+      ...route,
       host: input.host,
       port: Option.getOrElse(input.port, () => (input.tls === "implicit" ? 465 : 587)),
       tls: input.tls,
@@ -226,7 +237,9 @@ export const run = (input: Input) =>
       return yield* Effect.result(mailer.send(mail))
     }).pipe(
       Effect.provide(NodeMailer.layer(options)),
-      Effect.mapError((e) => usage(`invalid ${e.field}: ${e.message}`))
+      Effect.mapError((e) =>
+        usage(e._tag === "InvalidConfig" ? `invalid ${e.field}: ${e.message}` : `invalid routing: ${e.message}`)
+      )
     )
     if (sent._tag === "Success") {
       if (input.transcript) yield* print(formatTranscript(sent.success.transcript))

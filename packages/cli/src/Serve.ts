@@ -10,7 +10,11 @@
  */
 import { Effect, Layer, Option, Redacted, References } from "effect"
 import { Command, Flag } from "effect/cli"
-import { Server } from "@rcpt/http"
+import { Jobs, Server } from "@rcpt/http"
+import { Database } from "@rcpt/store"
+import { mkdirSync } from "node:fs"
+import { homedir } from "node:os"
+import { join } from "node:path"
 import * as ExitCode from "./ExitCode.ts"
 import * as Options from "./Options.ts"
 import * as Verify from "./Verify.ts"
@@ -44,6 +48,46 @@ export const parseListen = (text: string): Option.Option<Listen> => {
   const host = match[1] ?? match[2] ?? ""
   return Option.some({ host: host === "" ? "127.0.0.1" : host, port: Number(match[3]) })
 }
+
+/**
+ * The default data directory: `$XDG_DATA_HOME/rcpt`, else `~/.local/share/rcpt`.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const defaultDataDir = (): string =>
+  join(process.env["XDG_DATA_HOME"] || join(homedir(), ".local", "share"), "rcpt")
+
+/**
+ * Where jobs are stored: `--db` when given (`sqlite:FILE` or `postgres://...`), else
+ * `sqlite:<data dir>/jobs.db` (the directory is created).
+ *
+ * @category parsing
+ * @since 0.1.0
+ */
+export const database = (
+  db: Option.Option<string>,
+  dataDir: Option.Option<string>
+): Effect.Effect<Database.Target, ExitCode.Exit> =>
+  Option.match(db, {
+    onSome: (text) =>
+      Option.match(Database.parse(text), {
+        onNone: () =>
+          Effect.fail(ExitCode.usage(`--db: expected sqlite:FILE or postgres://..., got ${JSON.stringify(text)}`)),
+        onSome: Effect.succeed
+      }),
+    onNone: () => {
+      const dir = Option.getOrElse(dataDir, defaultDataDir)
+      return Effect.try({
+        try: () => {
+          mkdirSync(dir, { recursive: true })
+          return { _tag: "Sqlite" as const, filename: join(dir, "jobs.db") }
+        },
+        catch: (e) =>
+          ExitCode.usage(`--data-dir ${dir}: cannot create it (${e instanceof Error ? e.message : String(e)})`)
+      })
+    }
+  })
 
 const isLoopback = (host: string) => host === "localhost" || host === "::1" || host.startsWith("127.")
 
@@ -92,7 +136,8 @@ export const exitZeroOnSignal = Effect.acquireRelease(
 export const run = (
   listen: Listen,
   secret: Option.Option<Redacted.Redacted>,
-  resolved: Options.Resolved
+  resolved: Options.Resolved,
+  db: Database.Target = { _tag: "Sqlite", filename: ":memory:" }
 ): Effect.Effect<never, ExitCode.Exit> =>
   Effect.gen(function* () {
     yield* exitZeroOnSignal
@@ -101,13 +146,19 @@ export const run = (
     }
     return yield* Layer.launch(
       Server.layer({ port: listen.port, host: listen.host, secret: Option.getOrUndefined(secret) }).pipe(
-        Layer.provide(Verify.layer(resolved))
+        // The store is built (migrations run, jobs resumed) before the server listens.
+        Layer.provide(Jobs.layer({ db }).pipe(Layer.provideMerge(Verify.layer(resolved))))
       )
     )
   }).pipe(
     Effect.scoped,
     Effect.catchTags({
       InvalidConfig: (e) => Effect.fail(Options.invalidConfig(e)),
+      InvalidRouting: (e) => Effect.fail(ExitCode.usage(`invalid routing: ${e.message}`)),
+      SqlError: (e) =>
+        Effect.fail(
+          new ExitCode.Exit({ code: cannotListen, message: `job store ${Database.describe(db)}: ${e.message}` })
+        ),
       ServeError: (e) =>
         Effect.fail(
           new ExitCode.Exit({
@@ -138,6 +189,18 @@ export const command = Command.make(
       ),
       Flag.optional
     ),
+    dataDir: Flag.String("data-dir").pipe(
+      Flag.withMetavar("DIR"),
+      Flag.withDescription(
+        "Where the embedded job store lives (jobs.db). Default: $XDG_DATA_HOME/rcpt or ~/.local/share/rcpt"
+      ),
+      Flag.optional
+    ),
+    db: Flag.String("db").pipe(
+      Flag.withMetavar("sqlite:FILE|postgres://..."),
+      Flag.withDescription("The job store's database (overrides --data-dir): a SQLite file, or PostgreSQL"),
+      Flag.optional
+    ),
     ...Options.flags
   },
   Effect.fn(function* (input) {
@@ -150,7 +213,8 @@ export const command = Command.make(
     })
     const secret = yield* secretFrom(input.secretEnv)
     const resolved = yield* Options.resolve(input)
-    return yield* run(listen, secret, resolved)
+    const db = yield* database(input.db, input.dataDir)
+    return yield* run(listen, secret, resolved, db)
   })
 ).pipe(
   Command.withShortDescription("Serve the verifier over HTTP (JSON API, OpenAPI, docs)"),
@@ -161,6 +225,11 @@ export const command = Command.make(
       "    POST /v1/verify {address}            -> a verification (the same JSON as verify --json)",
       "    POST /v1/verify/batch {addresses}    -> {results}, in order; at most 1,000 addresses",
       "    GET  /v1/health                      -> {status, version}",
+      "    POST /v1/jobs (a list: text, CSV, JSON, NDJSON, multipart) -> 202 {id, state}",
+      "    GET  /v1/jobs[/{id}[/results|/events]], DELETE /v1/jobs/{id}: progress, results, cancel",
+      "    GET  /                               -> a web page to upload lists and follow jobs",
+      "  Jobs are stored (--db / --data-dir) and survive a restart, even kill -9; the verifier",
+      "  flags below are the defaults every job runs with.",
       "    GET  /openapi.json, GET /docs        -> the OpenAPI document and its reference page",
       "  A mail server's answer (or silence) is never an HTTP error: it is a verification, with",
       "  verdict unknown when no answer could be had. 400 is a malformed request, 401 a missing",

@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import { Effect, Layer, Stream } from "effect"
+import { Routing } from "@rcpt/client"
 import { NodeVerifier } from "@rcpt/node"
 import { Verifier, VerifierConfig } from "@rcpt/verifier"
 import type { Verification } from "@rcpt/verifier"
@@ -19,11 +20,13 @@ import * as Table from "./Table.ts"
  * @category layers
  * @since 0.1.0
  */
-export const layer = (resolved: Options.Resolved): Layer.Layer<Verifier.Verifier, VerifierConfig.InvalidConfig> =>
+export const layer = (
+  resolved: Options.Resolved
+): Layer.Layer<Verifier.Verifier, VerifierConfig.InvalidConfig | Routing.InvalidRouting> =>
   Layer.merge(NodeVerifier.layer(resolved.verifier), Options.policyLayer(resolved))
 
 /**
- * Runs `effect` with the verifier; an invalid config is a usage error (exit 64).
+ * Runs `effect` with the verifier; an invalid config or routing is a usage error (exit 64).
  *
  * @category layers
  * @since 0.1.0
@@ -34,7 +37,13 @@ export const provide = <A, E, R>(
 ): Effect.Effect<A, E | ExitCode.Exit, Exclude<R, Verifier.Verifier>> =>
   effect.pipe(
     Effect.provide(layer(resolved)),
-    Effect.mapError((e) => (e instanceof VerifierConfig.InvalidConfig ? Options.invalidConfig(e) : e))
+    Effect.mapError((e) =>
+      e instanceof VerifierConfig.InvalidConfig
+        ? Options.invalidConfig(e)
+        : e instanceof Routing.InvalidRouting
+          ? ExitCode.usage(`invalid routing: ${e.message}`)
+          : e
+    )
   )
 
 /**

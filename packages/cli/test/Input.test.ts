@@ -1,7 +1,8 @@
 // Reading address lists: line splitting in any chunking, text and CSV records, bounds.
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Option, Stream } from "effect"
-import { ExitCode, Input, Lines, Options, Output } from "@rcpt/cli"
+import { ExitCode, Input, Options, Output } from "@rcpt/cli"
+import { Lines } from "@rcpt/verifier"
 
 const bytes = (text: string) => new TextEncoder().encode(text)
 

@@ -1,38 +1,12 @@
 // `rcpt serve` as a child process: listens on a free port (read from its log on stderr), answers
 // real HTTP requests against an in-process mail world, and stops with exit 0 on SIGTERM.
 import * as Net from "node:net"
-import type { ChildProcess } from "node:child_process"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Option } from "effect"
 import type { Scope } from "effect"
 import { MailWorld } from "@rcpt/testing"
 import * as Serve from "../src/Serve.ts"
-import { finish, rcpt, start, worldFlags } from "./helpers.ts"
-
-/** Starts `rcpt serve` in the scope (SIGKILLed at its end if still running). */
-const serve = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
-  Effect.acquireRelease(
-    Effect.sync(() => start(["serve", "--listen", "127.0.0.1:0", ...args], env)),
-    (child) => Effect.sync(() => child.exitCode === null && child.signalCode === null && child.kill("SIGKILL"))
-  )
-
-/** The URL from the `listening on` line on stderr; fails if the process ends first. */
-const listening = (child: ChildProcess): Effect.Effect<string> =>
-  Effect.callback<string>((resume) => {
-    let stderr = ""
-    const onData = (data: Buffer) => {
-      stderr += data.toString("utf8")
-      const match = /listening on (http:\/\/\S+)/.exec(stderr)
-      if (match !== null) {
-        child.stderr!.off("data", onData)
-        resume(Effect.succeed(match[1]!))
-      }
-    }
-    child.stderr!.on("data", onData)
-    child.once("exit", (code) =>
-      resume(Effect.die(new Error(`rcpt serve exited (${code}) before listening:\n${stderr}`)))
-    )
-  }).pipe(Effect.timeout("15 seconds"), Effect.orDie)
+import { finish, listening, rcpt, serve, worldFlags } from "./helpers.ts"
 
 const fetchJson = (url: string, init?: RequestInit) =>
   Effect.promise(() =>

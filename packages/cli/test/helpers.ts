@@ -128,3 +128,28 @@ export const countDiff = (actual: Iterable<string>, expected: Iterable<string>):
   for (const e of expected) diff.set(e, (diff.get(e) ?? 0) - 1)
   return [...diff.entries()].filter(([, n]) => n !== 0).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
 }
+
+/** Starts `rcpt serve` in the scope (SIGKILLed at its end if still running). */
+export const serve = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
+  Effect.acquireRelease(
+    Effect.sync(() => start(["serve", "--listen", "127.0.0.1:0", ...args], env)),
+    (child) => Effect.sync(() => child.exitCode === null && child.signalCode === null && child.kill("SIGKILL"))
+  )
+
+/** The URL from the `listening on` line on stderr; fails if the process ends first. */
+export const listening = (child: ChildProcess): Effect.Effect<string> =>
+  Effect.callback<string>((resume) => {
+    let stderr = ""
+    const onData = (data: Buffer) => {
+      stderr += data.toString("utf8")
+      const match = /listening on (http:\/\/\S+)/.exec(stderr)
+      if (match !== null) {
+        child.stderr!.off("data", onData)
+        resume(Effect.succeed(match[1]!))
+      }
+    }
+    child.stderr!.on("data", onData)
+    child.once("exit", (code) =>
+      resume(Effect.die(new Error(`rcpt serve exited (${code}) before listening:\n${stderr}`)))
+    )
+  }).pipe(Effect.timeout("15 seconds"), Effect.orDie)

@@ -10,6 +10,7 @@
  */
 import { Context, Effect, Layer, Option } from "effect"
 import type { Scope } from "effect"
+import { Dns } from "effect/net"
 import type { Socks5Proxy } from "./Proxy.ts"
 import * as Routing from "./Routing.ts"
 import * as SourcePool from "./SourcePool.ts"
@@ -110,3 +111,34 @@ export const layer = (
   routing: Routing.Routing,
   options?: Parameters<typeof make>[1]
 ): Layer.Layer<never, Routing.InvalidRouting> => Layer.effect(Router, make(routing, options))
+
+/**
+ * A source address's PTR name, for its EHLO name: the first name, without the trailing dot; None
+ * when there is none or the lookup fails (within 5 seconds).
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const reverseWith =
+  (dns: Dns.Dns["Service"]) =>
+  (address: string): Effect.Effect<Option.Option<string>> =>
+    dns.reverse(address).pipe(
+      Effect.map((names) => Option.some(String(names[0]).replace(/\.$/, ""))),
+      Effect.timeout("5 seconds"),
+      Effect.orElseSucceed(() => Option.none<string>())
+    )
+
+/**
+ * A router over `routing`, with PTR names from the `Dns` service.
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layerDns = (routing: Routing.Routing): Layer.Layer<never, Routing.InvalidRouting, Dns.Dns> =>
+  Layer.effect(
+    Router,
+    Effect.gen(function* () {
+      const dns = yield* Dns.Dns
+      return yield* make(routing, { reverse: reverseWith(dns) })
+    })
+  )

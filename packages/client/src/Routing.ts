@@ -26,6 +26,7 @@
  * @since 0.1.0
  */
 import { Option, Result, Schema } from "effect"
+import { Address } from "@rcpt/smtp"
 import * as Proxy from "./Proxy.ts"
 import * as SourcePool from "./SourcePool.ts"
 
@@ -178,6 +179,13 @@ export const decode = (input: unknown): Result.Result<Routing, InvalidRouting> =
         return fail(`${where}: proxy is neither a name from "proxies" nor a URL: ${parsed.failure.message}`)
       }
       proxy = parsed.success
+    }
+    // Names and addresses go into SMTP commands: they must be what RFC 5321 allows there.
+    if (given.helo !== undefined && Address.parseDomain(given.helo)._tag === "Failure") {
+      return fail(`${where}: helo ${JSON.stringify(given.helo)} is not a domain name or address literal`)
+    }
+    if (given.mailFrom !== undefined && given.mailFrom !== "" && Address.parse(given.mailFrom)._tag === "Failure") {
+      return fail(`${where}: mailFrom ${JSON.stringify(given.mailFrom)} is not an address`)
     }
     const sources = given.sourceAddresses?.map((s) => (typeof s === "string" ? { address: s } : s))
     for (const source of sources ?? []) {

@@ -11,7 +11,13 @@
  */
 import { Clock, Duration, Effect, Option } from "effect"
 import { Session } from "@rcpt/smtp"
-import { type Connection, SmtpTransport, type TlsOptions, type TransportError } from "./SmtpTransport.ts"
+import {
+  type ConnectOptions,
+  type Connection,
+  SmtpTransport,
+  type TlsOptions,
+  type TransportError
+} from "./SmtpTransport.ts"
 
 /**
  * The actions a machine can ask for; `Session.Action` is one.
@@ -91,6 +97,8 @@ export interface RunOptions {
   /** Nothing waits past this, counted from the call. */
   readonly deadline?: Duration.Input | undefined
   readonly tls: Omit<TlsOptions, "servername" | "timeout">
+  /** How to reach the host: through a proxy, from a source address (a `Router.Route`'s choice). */
+  readonly via?: Pick<ConnectOptions, "proxy" | "localAddress"> | undefined
   /** Filled in with the connection's timings (see {@link Timing}). */
   readonly timing?: Timing | undefined
 }
@@ -121,7 +129,12 @@ export const run = <S, R>(
       const start = yield* Clock.currentTimeMillis
       const deadline = options.deadline === undefined ? Infinity : start + Duration.toMillis(options.deadline)
       const timing = options.timing
-      const conn = yield* transport.connect({ host: options.host, port: options.port, timeout: options.connectTimeout })
+      const conn = yield* transport.connect({
+        ...options.via,
+        host: options.host,
+        port: options.port,
+        timeout: options.connectTimeout
+      })
       if (timing !== undefined) timing.connectMs += (yield* Clock.currentTimeMillis) - start
 
       // The time left for the reply awaited now: its phase's timeout, counted from when it began to

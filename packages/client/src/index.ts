@@ -5,5 +5,8 @@
  */
 export * as PhaseTimeouts from "./PhaseTimeouts.ts"
 export * as Proxy from "./Proxy.ts"
+export * as Router from "./Router.ts"
+export * as Routing from "./Routing.ts"
 export * as SmtpClient from "./SmtpClient.ts"
 export * as SmtpTransport from "./SmtpTransport.ts"
+export * as SourcePool from "./SourcePool.ts"

@@ -107,7 +107,9 @@ describe("Routing.decode refuses", () => {
       },
       /unique/
     ],
-    ["an unknown selection", { default: { selection: "random" } }, /Expected/]
+    ["an unknown selection", { default: { selection: "random" } }, /Expected/],
+    ["a helo with CR LF", { default: { helo: "a.test\r\nRCPT TO:<x@y>" } }, /helo .* is not a domain name/],
+    ["a mailFrom that is no address", { rules: [{ match: { mx: [".a"] }, mailFrom: "not an address" }] }, /mailFrom/]
   ]
   for (const [title, input, message] of bad) {
     it(title, () => {

@@ -24,6 +24,7 @@ import {
   OpenApi
 } from "effect/http-api"
 import { Verification } from "@rcpt/verifier"
+import { JobsGroup } from "./JobsApi.ts"
 
 /**
  * The version `/v1/health` reports and `/openapi.json` carries.
@@ -169,6 +170,7 @@ export class VerifyGroup extends HttpApiGroup.make("verify").add(verify, batch).
  */
 export class Api extends HttpApi.make("rcpt")
   .add(VerifyGroup)
+  .add(JobsGroup.middleware(Authorization))
   .middleware(HttpApiMiddleware.ProblemDetails)
   .annotateMerge(
     OpenApi.annotations({

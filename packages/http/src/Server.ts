@@ -26,7 +26,11 @@ import { createHash, timingSafeEqual } from "node:crypto"
 import { createServer } from "node:http"
 import type { Verification } from "@rcpt/verifier"
 import { Verifier } from "@rcpt/verifier"
+import type { JobStore } from "@rcpt/store"
 import * as Api from "./Api.ts"
+import type * as JobRunner from "./JobRunner.ts"
+import * as JobsServer from "./JobsServer.ts"
+import * as Page from "./Page.ts"
 
 /**
  * @category models
@@ -144,7 +148,7 @@ export const layerRoutes = (options: { readonly secret?: Redacted.Redacted | str
   Layer.mergeAll(
     HttpApiBuilder.layer(Api.Api, { openapiPath: "/openapi.json" }).pipe(
       Layer.provide(
-        layerHandlers.pipe(
+        Layer.mergeAll(layerHandlers, JobsServer.layerHandlers).pipe(
           Layer.provide([
             layerAuthorization(options.secret),
             HttpApiMiddleware.layerProblemDetails({ includeDetails: true })
@@ -153,7 +157,8 @@ export const layerRoutes = (options: { readonly secret?: Redacted.Redacted | str
       ),
       Layer.provide(limitBody)
     ),
-    HttpApiScalar.layer(Api.Api, { path: "/docs" })
+    HttpApiScalar.layer(Api.Api, { path: "/docs" }),
+    Page.layer
   )
 
 /**
@@ -166,7 +171,11 @@ export const layerRoutes = (options: { readonly secret?: Redacted.Redacted | str
  */
 export const layer = (
   options: Options
-): Layer.Layer<HttpServer.HttpServer, HttpServerError.ServeError, Verifier.Verifier> => {
+): Layer.Layer<
+  HttpServer.HttpServer,
+  HttpServerError.ServeError,
+  Verifier.Verifier | JobStore.JobStore | JobRunner.JobRunner
+> => {
   const listening = HttpServer.addressFormattedWith((url) =>
     Effect.logInfo(`rcpt http listening on ${url}`).pipe(Effect.annotateLogs({ url }))
   )

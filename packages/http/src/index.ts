@@ -1,8 +1,16 @@
 /**
  * @rcpt/http: the rcpt verifier as an HTTP service (`POST /v1/verify`, `POST /v1/verify/batch`,
- * `GET /v1/health`, `/openapi.json`, `/docs`), on Node.js.
+ * bulk jobs under `/v1/jobs`, `GET /v1/health`, `/openapi.json`, `/docs`, a web page at `/`), on
+ * Node.js.
  *
  * @since 0.1.0
  */
 export * as Api from "./Api.ts"
+export * as JobRunner from "./JobRunner.ts"
+export * as Jobs from "./Jobs.ts"
+export * as JobsApi from "./JobsApi.ts"
+export * as JobsServer from "./JobsServer.ts"
+export * as Page from "./Page.ts"
 export * as Server from "./Server.ts"
+export * as Upload from "./Upload.ts"
+export * as Webhooks from "./Webhooks.ts"

@@ -7,6 +7,7 @@ import { NodeVerifier } from "@rcpt/node"
 import { MailWorld } from "@rcpt/testing"
 import { Verification } from "@rcpt/verifier"
 import * as Api from "../src/Api.ts"
+import * as Jobs from "../src/Jobs.ts"
 import * as Server from "../src/Server.ts"
 
 interface Reply {
@@ -71,7 +72,7 @@ const withService = <A, E>(f: (service: Service) => Effect.Effect<A, E>, options
       timeout: "10 seconds"
     })
     const server = Server.layer({ port: 0, ...options }).pipe(
-      Layer.provide(verifier),
+      Layer.provide(Jobs.layerMemory.pipe(Layer.provideMerge(verifier), Layer.orDie)),
       Layer.provide([Logger.layer([capture]), Layer.succeed(References.MinimumLogLevel, "Info")])
     )
     return yield* HttpServer.addressFormattedWith((base) => {

@@ -1,22 +1,26 @@
 /**
  * The verifier on Node.js, ready to use: TCP/TLS transport, DNS (the system's resolver or the
- * name servers given), and the config with the host's name as the default EHLO name.
+ * name servers given), the config with the host's name as the default EHLO name, and routing
+ * (a SOCKS5 proxy, source addresses, rules per MX host: `NodeRouting`).
  *
  * @since 0.1.0
  */
 import { Effect, Layer } from "effect"
 import * as Os from "node:os"
 import { Verifier, VerifierConfig } from "@rcpt/verifier"
+import type { Routing } from "@rcpt/client"
 import * as NodeResolver from "./NodeResolver.ts"
+import * as NodeRouting from "./NodeRouting.ts"
 import * as NodeSmtpTransport from "./NodeSmtpTransport.ts"
 
 /**
- * Every config field, plus the DNS servers to ask (`ip` or `ip:port`; the system's by default).
+ * Every config field, the DNS servers to ask (`ip` or `ip:port`; the system's by default), and
+ * the routing options (`proxy`, `sourceAddresses`, `selection`, `routing`).
  *
  * @category models
  * @since 0.1.0
  */
-export interface Options extends Partial<VerifierConfig.VerifierConfig> {
+export interface Options extends Partial<VerifierConfig.VerifierConfig>, NodeRouting.Options {
   readonly dnsServers?: ReadonlyArray<string> | undefined
 }
 
@@ -44,10 +48,14 @@ export const platform = (dnsServers?: ReadonlyArray<string>) =>
  * @category layers
  * @since 0.1.0
  */
-export const layer = (options: Options = {}): Layer.Layer<Verifier.Verifier, VerifierConfig.InvalidConfig> => {
-  const { dnsServers, ...config } = options
+export const layer = (
+  options: Options = {}
+): Layer.Layer<Verifier.Verifier, VerifierConfig.InvalidConfig | Routing.InvalidRouting> => {
+  const { dnsServers, proxy, sourceAddresses, selection, routing, ...config } = options
+  const base = platform(dnsServers)
   return Verifier.layer.pipe(
-    Layer.provide([VerifierConfig.layer({ ...config, helo: config.helo ?? hostName() }), platform(dnsServers)])
+    Layer.provide(NodeRouting.layer({ proxy, sourceAddresses, selection, routing }).pipe(Layer.provide(base))),
+    Layer.provide([VerifierConfig.layer({ ...config, helo: config.helo ?? hostName() }), base])
   )
 }
 

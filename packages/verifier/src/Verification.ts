@@ -28,7 +28,8 @@ export type Verdict = typeof Verdict.Type
 
 /**
  * Reasons the verifier finds itself, beside those of a reply (`Classify.reasons` in
- * @rcpt/smtp): from DNS, the syntax check, a connection that never opened.
+ * @rcpt/smtp): from DNS, the syntax check, a connection that never opened (the proxy's
+ * failures apart: wrong credentials, refused by its rules, host unreachable from it, the rest).
  *
  * @category constants
  * @since 0.2.0
@@ -38,6 +39,10 @@ export const findingReasons = [
   "dns_failure",
   "syntax",
   "connection_failed",
+  "proxy_auth_failed",
+  "proxy_refused",
+  "proxy_unreachable",
+  "proxy_failed",
   // Decided before any SMTP (issue 18): DNS strictness and the caller's rules.
   "no_mail",
   "special_use",

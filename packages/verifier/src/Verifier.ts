@@ -13,7 +13,7 @@
  */
 import { Context, Effect, Layer, Stream } from "effect"
 import type { Dns } from "effect/net"
-import { SmtpTransport } from "@rcpt/client"
+import { Router, SmtpTransport } from "@rcpt/client"
 import * as Bulk from "./Bulk.ts"
 import * as CatchAllMemory from "./CatchAllMemory.ts"
 import * as HostPermits from "./HostPermits.ts"
@@ -60,13 +60,14 @@ export const RiskSignals = Risk.RiskSignals
  */
 export const make: Effect.Effect<Verifier["Service"], never, Bulk.Requirements> = Effect.gen(function* () {
   // Only these are fixed here: policies, judge and signals are read from the caller's context.
+  // The router (direct unless a layer gave one) holds source pools: state, so it is fixed too.
   const context = Context.pick(
     SmtpTransport.SmtpTransport,
     VerifierConfig.Service,
     MxCache.MxCache,
     CatchAllMemory.CatchAllMemory,
     HostPermits.HostPermits
-  )(yield* Effect.context<Bulk.Requirements>())
+  )(yield* Effect.context<Bulk.Requirements>()).pipe(Context.add(Router.Router, yield* Router.Router))
   return Verifier.of({
     verify: (address) => Bulk.verifyOne(address).pipe(Effect.provideContext(context)),
     verifyMany: (addresses, options) => Bulk.stream(addresses, options).pipe(Stream.provideContext(context))

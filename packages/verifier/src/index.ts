@@ -4,15 +4,18 @@
  *
  * @since 0.1.0
  */
+export * as AddressList from "./AddressList.ts"
 export * as Bulk from "./Bulk.ts"
 export * as CatchAllMemory from "./CatchAllMemory.ts"
 export * as Doctor from "./Doctor.ts"
 export * as DomainRules from "./DomainRules.ts"
 export * as HostPermits from "./HostPermits.ts"
 export * as Judgement from "./Judgement.ts"
+export * as Lines from "./Lines.ts"
 export * as MxCache from "./MxCache.ts"
 export * as MxPlan from "./MxPlan.ts"
 export * as Policy from "./Policy.ts"
+export * as ResultFormat from "./ResultFormat.ts"
 export * as RiskSignals from "./RiskSignals.ts"
 export * as SpecialUse from "./SpecialUse.ts"
 export * as Verification from "./Verification.ts"

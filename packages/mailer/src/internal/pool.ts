@@ -17,7 +17,7 @@
  */
 import { Effect, Option, Pool } from "effect"
 import type { Scope } from "effect"
-import { SmtpClient, SmtpTransport } from "@rcpt/client"
+import { Router, SmtpClient, SmtpTransport } from "@rcpt/client"
 import { Submission } from "@rcpt/smtp"
 import type { Built } from "../MailMessage.ts"
 import * as MailerConfig from "../MailerConfig.ts"
@@ -25,6 +25,8 @@ import { ConnectError, ConnectionLost } from "../SendError.ts"
 
 interface Pooled {
   readonly connection: SmtpTransport.Connection
+  /** The session config on this connection: the EHLO name is its route's (source address, rule). */
+  readonly config: Submission.Config
   ready: Option.Option<Submission.Ready>
   messages: number
   /** False once a session ended without holding the connection open, or broke. */
@@ -76,6 +78,7 @@ export const make = (
     const { host, port, timeouts } = config
     const base = sessionConfig(config)
     const tls = { rejectUnauthorized: config.rejectUnauthorized, ca: config.ca }
+    const router = yield* Router.Router
 
     const run = (item: Pooled, initial: Submission.Submission) =>
       SmtpClient.run(machine, initial, {
@@ -91,22 +94,33 @@ export const make = (
       Option.match(item.ready, {
         onNone: () => Effect.void,
         onSome: (ready) =>
-          run(item, Submission.resume({ ...base, keepOpen: false }, ready, [])).pipe(
+          run(item, Submission.resume({ ...item.config, keepOpen: false }, ready, [])).pipe(
             Effect.timeout(timeouts.quit),
             Effect.ignore
           )
       })
 
     const acquire = Effect.gen(function* () {
+      // The route (proxy, source address and its EHLO name) for this connection, held while it lives.
+      const route = yield* router.route(host)
       const connection = yield* transport.connect({
         host,
         port,
         timeout: timeouts.connect,
+        proxy: Option.getOrUndefined(route.proxy),
+        localAddress: Option.getOrUndefined(route.localAddress),
         ...(config.tls === "implicit"
           ? { tls: { ...tls, servername: base.servername, timeout: timeouts.tlsHandshake } }
           : {})
       })
-      const item: Pooled = { connection, ready: Option.none(), messages: 0, usable: true }
+      const clientName = Option.getOrElse(route.helo, () => base.clientName)
+      const item: Pooled = {
+        connection,
+        config: { ...base, clientName },
+        ready: Option.none(),
+        messages: 0,
+        usable: true
+      }
       // Added after the connection's own finalizer, so it runs first: QUIT, then close.
       yield* Effect.addFinalizer(() => Effect.suspend(() => quit(item)))
       return item
@@ -135,8 +149,8 @@ export const make = (
           const keepOpen = item.messages + 1 < config.maxMessages
           const message: Submission.Message = { envelope: built.envelope, body: built.body }
           const initial = Option.match(item.ready, {
-            onNone: () => Submission.make({ ...base, keepOpen }, [message]),
-            onSome: (ready) => Submission.resume({ ...base, keepOpen }, ready, [message])
+            onNone: () => Submission.make({ ...item.config, keepOpen }, [message]),
+            onSome: (ready) => Submission.resume({ ...item.config, keepOpen }, ready, [message])
           })
           item.messages++
           item.ready = Option.none()

@@ -9,12 +9,12 @@
  * @internal
  */
 import { Clock, Effect, Option } from "effect"
-import { SmtpClient, type SmtpTransport } from "@rcpt/client"
+import { Router, SmtpClient, type SmtpTransport } from "@rcpt/client"
 import { type Address, Classify, Reply, Session } from "@rcpt/smtp"
 import { HostPermits } from "../HostPermits.ts"
 import type { MxHost } from "../MxPlan.ts"
 import * as Policy from "../Policy.ts"
-import type { Attempt, Outcome } from "../Verification.ts"
+import type { Attempt, findingReasons, Outcome } from "../Verification.ts"
 import type { VerifierConfig } from "../VerifierConfig.ts"
 import { domainKey } from "./keys.ts"
 
@@ -147,6 +147,27 @@ const catchAllFrom = (result: Session.SessionResult, key: string): Option.Option
 }
 
 /**
+ * The reason for a connection that did not open: the proxy's failure when it was the proxy's
+ * (never `undeliverable`: nothing was learnt about the mailbox), else `connection_failed`.
+ */
+export const connectFailure = (reason: SmtpTransport.TransportErrorReason): (typeof findingReasons)[number] => {
+  switch (reason) {
+    case "ProxyAuthFailed":
+      return "proxy_auth_failed"
+    case "ProxyRefused":
+      return "proxy_refused"
+    case "ProxyTargetUnreachable":
+      return "proxy_unreachable"
+    case "ProxyUnavailable":
+    case "ProxyProtocol":
+    case "ProxyTimeout":
+      return "proxy_failed"
+    default:
+      return "connection_failed"
+  }
+}
+
+/**
  * Runs sessions until every recipient is answered, the hosts are exhausted, or a host gives a
  * definitive refusal.
  */
@@ -158,6 +179,7 @@ export const check = (
   Effect.gen(function* () {
     const { config, policy } = ctx
     const permits = yield* HostPermits
+    const router = yield* Router.Router
     const evidence: Array<Findings> = mailboxes.map(() =>
       unanswered({ verdict: "unknown", reason: "connection_failed", retryable: true })
     )
@@ -171,7 +193,9 @@ export const check = (
     // The null sender, until a server refuses it; then the configured real one, for good.
     let sender = ctx.sender ?? config.mailFrom
     let nullRefused = ctx.sender !== undefined && ctx.sender !== config.mailFrom
-    const senderNow = () => ({ nullRefused, used: sender })
+    // The reverse path of the last connection: what the evidence reports.
+    let lastFrom = sender
+    const senderNow = () => ({ nullRefused, used: lastFrom })
 
     search: for (const host of hosts) {
       for (const address of host.addresses) {
@@ -196,22 +220,28 @@ export const check = (
           }
           const batch = pending.slice(0, config.recipientsPerSession)
           const domains = new Set(batch.map((i) => domainKey(mailboxes[i]!.domain)))
-          const session = Session.make({
-            clientName: config.helo,
-            mailFrom: sender,
-            recipients: batch.map((i) => mailboxes[i]!),
-            probes: Array.from(probes).flatMap(([key, probe]) => (domains.has(key) ? [probe] : [])),
-            tls,
-            // An address literal has no name: SNI is left out and the certificate is checked against the IP.
-            servername: host.host.startsWith("[") ? address : host.host,
-            vrfy: config.vrfy ? "fallback" : "off",
-            pipelining: config.pipelining,
-            maxPipeline: config.maxPipeline,
-            maxVrfy: Session.defaults.maxVrfy,
-            maxErrors: config.maxErrorsPerSession
-          })
           const timing = SmtpClient.makeTiming()
+          // The reverse path this connection uses (a routing rule may name one; a refused <> does not come back).
+          let from = sender
           const run = yield* Effect.gen(function* () {
+            // The route (proxy, source address and its EHLO name) is chosen per connection, and a
+            // pooled source address is held until the connection closes.
+            const route = yield* router.route(host.host)
+            from = nullRefused ? sender : Option.getOrElse(route.mailFrom, () => sender)
+            const session = Session.make({
+              clientName: Option.getOrElse(route.helo, () => config.helo),
+              mailFrom: from,
+              recipients: batch.map((i) => mailboxes[i]!),
+              probes: Array.from(probes).flatMap(([key, probe]) => (domains.has(key) ? [probe] : [])),
+              tls,
+              // An address literal has no name: SNI is left out and the certificate is checked against the IP.
+              servername: host.host.startsWith("[") ? address : host.host,
+              vrfy: config.vrfy ? "fallback" : "off",
+              pipelining: config.pipelining,
+              maxPipeline: config.maxPipeline,
+              maxVrfy: Session.defaults.maxVrfy,
+              maxErrors: config.maxErrorsPerSession
+            })
             // The clock starts when a connection slot is ours, not while waiting for one.
             const start = yield* Clock.currentTimeMillis
             deadline ??= start + ctx.timeout
@@ -222,20 +252,26 @@ export const check = (
               phaseTimeout: Policy.timeoutFor(policy.phaseTimeouts),
               deadline: Math.max(0, deadline - start),
               tls: { rejectUnauthorized: false, ca: config.ca },
+              via: {
+                proxy: Option.getOrUndefined(route.proxy),
+                localAddress: Option.getOrUndefined(route.localAddress)
+              },
               timing
             })
-          }).pipe(permits.withPermit(address), Effect.result)
+          }).pipe(Effect.scoped, permits.withPermit(address), Effect.result)
+          lastFrom = from
 
           if (run._tag === "Failure") {
             const failed: Policy.HostAttempt = { _tag: "ConnectFailed", message: run.failure.message }
+            const reason = connectFailure(run.failure.reason)
             for (const i of batch) {
-              attempts[i]!.push({ host: host.host, address, outcome: "connection_failed", detail: run.failure.message })
+              attempts[i]!.push({ host: host.host, address, outcome: reason, detail: run.failure.message })
               addTiming(timings[i]!, timing)
             }
             for (const i of pending) {
               if (Option.isNone(evidence[i]!.session)) {
                 evidence[i] = unanswered(
-                  { verdict: "unknown", reason: "connection_failed", retryable: true },
+                  { verdict: "unknown", reason, retryable: true },
                   attempts[i],
                   timings[i],
                   senderNow()
@@ -251,7 +287,7 @@ export const check = (
           for (const i of batch) addTiming(timings[i]!, timing)
           // The server refused the null sender (at MAIL, or at RCPT as Postfix does): ask the
           // same host again with a real one. Never a mailbox verdict from that refusal.
-          const refusal = sender === "" ? senderRefusal(result, batch.length) : undefined
+          const refusal = from === "" ? senderRefusal(result, batch.length) : undefined
           if (refusal !== undefined) {
             for (const i of batch) {
               attempts[i]!.push({ host: host.host, address, outcome: "sender_rejected", detail: refusal })

@@ -1,0 +1,51 @@
+// The jobs service for tests: a MailWorld (DNS + SMTP on loopback), the server with an in-memory
+// job store on 127.0.0.1 port 0, and `fetch` against it.
+import { Effect, Layer, Logger } from "effect"
+import { HttpServer } from "effect/http"
+import { NodeVerifier } from "@rcpt/node"
+import { MailWorld } from "@rcpt/testing"
+import * as Jobs from "../src/Jobs.ts"
+import * as Server from "../src/Server.ts"
+
+export interface Reply {
+  readonly status: number
+  readonly contentType: string | null
+  readonly text: string
+}
+
+export interface Service {
+  readonly base: string
+  readonly request: (path: string, init?: RequestInit) => Effect.Effect<Reply>
+  readonly upload: (body: NonNullable<RequestInit["body"]>, contentType: string, query?: string) => Effect.Effect<Reply>
+}
+
+export const withService = <A, E>(f: (service: Service) => Effect.Effect<A, E>) =>
+  Effect.gen(function* () {
+    const world = yield* MailWorld.start(MailWorld.demo)
+    const verifier = NodeVerifier.layer({
+      helo: "jobs.rcpt.test",
+      allowSpecialUse: ["test"],
+      port: world.smtpPort,
+      dnsServers: [world.dns],
+      timeout: "10 seconds"
+    })
+    const server = Server.layer({ port: 0 }).pipe(
+      Layer.provide(Jobs.layerMemory.pipe(Layer.provideMerge(verifier), Layer.orDie)),
+      Layer.provide(Logger.layer([]))
+    )
+    return yield* HttpServer.addressFormattedWith((base) => {
+      const request = (path: string, init?: RequestInit) =>
+        Effect.promise(() =>
+          fetch(`${base}${path}`, init).then((r) =>
+            r.text().then((text) => ({ status: r.status, contentType: r.headers.get("content-type"), text }))
+          )
+        )
+      const upload = (body: NonNullable<RequestInit["body"]>, contentType: string, query = "") =>
+        request(`/v1/jobs${query}`, {
+          method: "POST",
+          body,
+          headers: contentType === "" ? {} : { "content-type": contentType }
+        })
+      return f({ base, request, upload })
+    }).pipe(Effect.provide(server))
+  }).pipe(Effect.scoped)

@@ -1,0 +1,108 @@
+/**
+ * Results as lines, the formats `rcpt bulk` writes and the jobs API serves: JSON lines (the
+ * encoded `Verification`) or CSV with fixed columns. One result is one line: line breaks inside a
+ * value become spaces, so a remote server's text can never forge a record.
+ *
+ * @since 0.1.0
+ */
+import * as Verification from "./Verification.ts"
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type Format = "jsonl" | "csv"
+
+/**
+ * The CSV columns, in order.
+ *
+ * @category constants
+ * @since 0.1.0
+ */
+export const csvColumns = [
+  "address",
+  "verdict",
+  "reason",
+  "score",
+  "retryable",
+  "mx_host",
+  "mx_address",
+  "rcpt_code",
+  "rcpt_enhanced",
+  "rcpt_text",
+  "catch_all",
+  "disposable",
+  "role_account",
+  "free_provider",
+  "suggestion",
+  "detail"
+] as const
+
+/**
+ * One line per record: line breaks inside a value become spaces.
+ *
+ * @category encoding
+ * @since 0.1.0
+ */
+export const flat = (text: string): string => text.replace(/[\r\n]+/g, " ")
+
+/**
+ * A CSV field: quoted when it holds a comma, a quote or edge spaces; null is empty.
+ *
+ * @category encoding
+ * @since 0.1.0
+ */
+export const csvField = (value: string | number | boolean | null): string => {
+  if (value === null) return ""
+  const text = flat(String(value))
+  return /[",]|^\s|\s$/.test(text) ? `"${text.replaceAll('"', '""')}"` : text
+}
+
+/**
+ * @category encoding
+ * @since 0.1.0
+ */
+export const csvHeader = `${csvColumns.join(",")}\n`
+
+/**
+ * One result as one CSV line (with its "\n").
+ *
+ * @category encoding
+ * @since 0.1.0
+ */
+export const csvLine = (v: Verification.Verification): string =>
+  [
+    v.address,
+    v.verdict,
+    v.reason,
+    v.score,
+    v.retryable,
+    v.mx?.host ?? null,
+    v.mx?.address ?? null,
+    v.rcpt?.code ?? null,
+    v.rcpt?.enhanced ?? null,
+    v.rcpt?.text ?? null,
+    v.catchAll,
+    v.signals.disposable,
+    v.signals.roleAccount,
+    v.signals.freeProvider,
+    v.signals.suggestion,
+    v.detail
+  ]
+    .map(csvField)
+    .join(",") + "\n"
+
+/**
+ * One result as one JSON line (the encoded `Verification`, with its "\n").
+ *
+ * @category encoding
+ * @since 0.1.0
+ */
+export const jsonLine = (v: Verification.Verification): string => `${JSON.stringify(Verification.encode(v))}\n`
+
+/**
+ * @category encoding
+ * @since 0.1.0
+ */
+export const line = (format: Format, v: Verification.Verification): string =>
+  format === "csv" ? csvLine(v) : jsonLine(v)
