@@ -72,6 +72,8 @@ interface Job {
   readonly state: string
   readonly total: number
   readonly done: number
+  readonly startedAt: string | null
+  readonly finishedAt: string | null
 }
 
 const upload = async () => {
@@ -201,7 +203,9 @@ const overhead = async () => {
         addresses: corpus.addresses.length,
         bulkSeconds: round(bulkSeconds),
         jobSeconds: round(jobSeconds),
-        ratio: round(jobSeconds / bulkSeconds)
+        ratio: round(jobSeconds / bulkSeconds),
+        // The job's own run (queued to done), without the server's start and the upload.
+        jobRunSeconds: round((Date.parse(job.finishedAt!) - Date.parse(job.startedAt!)) / 1000)
       },
       template
     }

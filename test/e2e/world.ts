@@ -73,7 +73,7 @@ export const assertWorldUp = async (): Promise<void> => {
   } catch (e) {
     problems.push(`DNS ${dnsServer}: ${(e as Error).message}`)
   }
-  for (const ip of ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6", "127.0.0.7", "127.0.0.10"]) {
+  for (const ip of ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6", "127.0.0.7", "127.0.0.13"]) {
     try {
       const line = await banner(ip, smtpPort)
       if (!line.startsWith("220 ")) problems.push(`${ip}:${smtpPort} greets with ${JSON.stringify(line)}`)
@@ -88,3 +88,12 @@ export const assertWorldUp = async (): Promise<void> => {
     )
   }
 }
+
+/** SOCKS5 (issue 16): Dante on this address and port, user/password (RFC 1929). */
+export const socksHost = "127.0.0.10"
+export const socksPort = 1080
+/** The address Dante connects onward from: what the servers behind it see. */
+export const socksExternal = "127.0.0.11"
+export const socksUser = "rcptproxy"
+/** up.sh's MAIL_WORLD_SOCKS_PASSWORD. */
+export const socksPassword = process.env["MAIL_WORLD_SOCKS_PASSWORD"] ?? "proxy-e2e-pw"

@@ -137,23 +137,34 @@ export const run = (
   listen: Listen,
   secret: Option.Option<Redacted.Redacted>,
   resolved: Options.Resolved,
-  db: Database.Target = { _tag: "Sqlite", filename: ":memory:" }
+  db: Database.Target = { _tag: "Sqlite", filename: ":memory:" },
+  cluster = false
 ): Effect.Effect<never, ExitCode.Exit> =>
   Effect.gen(function* () {
     yield* exitZeroOnSignal
+    if (cluster && db._tag !== "Postgres") {
+      return yield* ExitCode.usage("--cluster: the cluster needs --db postgres://... (its runners share that database)")
+    }
+    const jobs =
+      cluster && db._tag === "Postgres"
+        ? (yield* Effect.promise(() => import("./ClusterJobs.ts"))).layer(db.url, resolved.verifier)
+        : Jobs.layer({ db })
     if (!isLoopback(listen.host) && Option.isNone(secret)) {
       yield* Effect.logWarning(`listening on ${listen.host} without --secret-env: anyone who can reach it can use it`)
     }
     return yield* Layer.launch(
       Server.layer({ port: listen.port, host: listen.host, secret: Option.getOrUndefined(secret) }).pipe(
         // The store is built (migrations run, jobs resumed) before the server listens.
-        Layer.provide(Jobs.layer({ db }).pipe(Layer.provideMerge(Verify.layer(resolved))))
+        Layer.provide(jobs.pipe(Layer.provideMerge(Verify.layer(resolved))))
       )
     )
   }).pipe(
     Effect.scoped,
     Effect.catchTags({
       InvalidConfig: (e) => Effect.fail(Options.invalidConfig(e)),
+      ConfigError: (e) => Effect.fail(ExitCode.usage(`cluster settings: ${e.message}`)),
+      SocketServerError: (e) =>
+        Effect.fail(new ExitCode.Exit({ code: cannotListen, message: `cluster: cannot listen: ${e.message}` })),
       InvalidRouting: (e) => Effect.fail(ExitCode.usage(`invalid routing: ${e.message}`)),
       SqlError: (e) =>
         Effect.fail(
@@ -201,6 +212,11 @@ export const command = Command.make(
       Flag.withDescription("The job store's database (overrides --data-dir): a SQLite file, or PostgreSQL"),
       Flag.optional
     ),
+    cluster: Flag.Boolean("cluster").pipe(
+      Flag.withDescription(
+        "Dispatch jobs to `rcpt runner` processes sharing --db postgres://... instead of verifying here"
+      )
+    ),
     ...Options.flags
   },
   Effect.fn(function* (input) {
@@ -214,7 +230,7 @@ export const command = Command.make(
     const secret = yield* secretFrom(input.secretEnv)
     const resolved = yield* Options.resolve(input)
     const db = yield* database(input.db, input.dataDir)
-    return yield* run(listen, secret, resolved, db)
+    return yield* run(listen, secret, resolved, db, input.cluster)
   })
 ).pipe(
   Command.withShortDescription("Serve the verifier over HTTP (JSON API, OpenAPI, docs)"),
@@ -229,7 +245,8 @@ export const command = Command.make(
       "    GET  /v1/jobs[/{id}[/results|/events]], DELETE /v1/jobs/{id}: progress, results, cancel",
       "    GET  /                               -> a web page to upload lists and follow jobs",
       "  Jobs are stored (--db / --data-dir) and survive a restart, even kill -9; the verifier",
-      "  flags below are the defaults every job runs with.",
+      "  flags below are the defaults every job runs with. With --cluster (and --db postgres://...)",
+      "  jobs run on `rcpt runner` processes instead:  GET /v1/cluster -> runners, health, backlog.",
       "    GET  /openapi.json, GET /docs        -> the OpenAPI document and its reference page",
       "  A mail server's answer (or silence) is never an HTTP error: it is a verification, with",
       "  verdict unknown when no answer could be had. 400 is a malformed request, 401 a missing",

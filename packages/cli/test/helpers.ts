@@ -24,9 +24,13 @@ export const cleanEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv 
   for (const [k, v] of Object.entries(process.env)) {
     if (!k.startsWith("RCPT_") && k !== "NO_COLOR" && k !== "FORCE_COLOR") env[k] = v
   }
+  // `rcpt serve` keeps its job store in the data directory: a throwaway one, never the user's.
   // The test worlds are .test (RFC 6761): allowed, as a deployment never would.
-  return { ...env, RCPT_ALLOW_SPECIAL_USE: "test", ...extra }
+  return { ...env, XDG_DATA_HOME: dataHome, RCPT_ALLOW_SPECIAL_USE: "test", ...extra }
 }
+
+const dataHome = Fs.mkdtempSync(Path.join(Os.tmpdir(), "rcpt-cli-data-"))
+process.on("exit", () => Fs.rmSync(dataHome, { recursive: true, force: true }))
 
 export const start = (args: ReadonlyArray<string>, env: Record<string, string> = {}): ChildProcess =>
   spawn(process.execPath, [bin, ...args], { env: cleanEnv(env), stdio: ["pipe", "pipe", "pipe"] })
@@ -152,4 +156,4 @@ export const listening = (child: ChildProcess): Effect.Effect<string> =>
     child.once("exit", (code) =>
       resume(Effect.die(new Error(`rcpt serve exited (${code}) before listening:\n${stderr}`)))
     )
-  }).pipe(Effect.timeout("15 seconds"), Effect.orDie)
+  }).pipe(Effect.timeout("60 seconds"), Effect.orDie)

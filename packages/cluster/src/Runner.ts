@@ -17,7 +17,6 @@ import { RunnerAddress } from "effect/cluster"
 import type { ShardingConfig } from "effect/cluster"
 import { NodeVerifier } from "@rcpt/node"
 import { JobStore } from "@rcpt/store"
-import { Verifier, VerifierConfig } from "@rcpt/verifier"
 import * as Worker from "./Worker.ts"
 
 /**
@@ -47,20 +46,14 @@ export const layerPg = (url: string) =>
   PgClient.layer({ url: Redacted.make(url), maxConnections: 8, connectTimeout: Duration.seconds(10) })
 
 /**
- * What the bulk engine runs on in this process (`Bulk.Requirements`): the Node transport and DNS,
- * the config, and in-memory shared state. In-memory is right for a runner: the MX host entity
+ * What the bulk engine runs on in this process (`Bulk.Requirements`, the routes included):
+ * `NodeVerifier.layerRequirements`. In-memory state is right for a runner: the MX host entity
  * lives on one runner at a time, so its per-host permits and catch-all memory are the cluster's.
  *
  * @category layers
  * @since 0.1.0
  */
-export const layerVerifier = (options: NodeVerifier.Options = {}) => {
-  const { dnsServers, ...config } = options
-  return Verifier.layerMemoryState.pipe(
-    Layer.provideMerge(NodeVerifier.platform(dnsServers)),
-    Layer.provideMerge(VerifierConfig.layer({ ...config, helo: config.helo ?? NodeVerifier.hostName() }))
-  )
-}
+export const layerVerifier = NodeVerifier.layerRequirements
 
 /**
  * @category models

@@ -144,5 +144,52 @@ if (pg._tag === "Failure") {
         }).pipe(Effect.scoped),
       240_000
     )
+
+    it.live(
+      "rcpt serve --cluster: a job posted over HTTP runs on the runners; GET /v1/cluster lists them",
+      () =>
+        Effect.gen(function* () {
+          const mail = yield* MailWorld.start(world)
+          const runners = yield* Effect.forEach([1, 2], () => Harness.startRunner(url, mail, flags))
+          const base = yield* Harness.startServe(url, mail)
+          const list = addresses.slice(0, 400)
+          const created = yield* Effect.promise(() =>
+            fetch(`${base}/v1/jobs`, {
+              method: "POST",
+              headers: { "content-type": "text/plain" },
+              body: list.join("\n")
+            })
+          )
+          assert.strictEqual(created.status, 202)
+          const { id } = (yield* Effect.promise(() => created.json())) as { id: string }
+          const job = yield* Effect.promise(() =>
+            fetch(`${base}/v1/jobs/${id}`).then((r) => r.json() as Promise<{ state: string; done: number }>)
+          ).pipe(
+            Effect.repeat({ until: (j) => j.state === "done", schedule: Schedule.spaced("250 millis") }),
+            Effect.timeout("120 seconds")
+          )
+          assert.strictEqual(job.done, list.length)
+          const lines = (yield* Effect.promise(() =>
+            fetch(`${base}/v1/jobs/${id}/results?format=jsonl`).then((r) => r.text())
+          ))
+            .split("\n")
+            .filter((l) => l !== "")
+          assert.strictEqual(lines.length, list.length)
+          const byRunner = new Set(lines.map((l) => (JSON.parse(l) as { runner?: string }).runner))
+          assert.isTrue(
+            [...byRunner].every((r) => runners.some((x) => x.name === r)),
+            [...byRunner].join(",")
+          )
+          const status = (yield* Effect.promise(() => fetch(`${base}/v1/cluster`).then((r) => r.json()))) as {
+            mode: string
+            runners: ReadonlyArray<{ address: string; healthy: boolean }>
+          }
+          assert.strictEqual(status.mode, "cluster")
+          // Runners of an earlier test in this database may still be listed (unhealthy or stale).
+          const healthy = new Set(status.runners.filter((r) => r.healthy).map((r) => r.address))
+          for (const r of runners) assert.isTrue(healthy.has(r.name), `${r.name} listed healthy`)
+        }).pipe(Effect.scoped),
+      240_000
+    )
   })
 }

@@ -72,6 +72,36 @@ export const startRunner = (
     )
   })
 
+/**
+ * `rcpt serve --db url --cluster` as a child process; resolves to its base URL once it listens.
+ * SIGKILLed with the scope if still running.
+ */
+export const startServe = (url: string, world: MailWorld.World): Effect.Effect<string, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.sync(() =>
+      spawn(
+        process.execPath,
+        [bin, "serve", "--listen", "127.0.0.1:0", "--db", url, "--cluster", "--dns-server", world.dns],
+        { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, NO_COLOR: "1" } }
+      )
+    ),
+    (child) => Effect.sync(() => child.exitCode === null && child.kill("SIGKILL"))
+  ).pipe(
+    Effect.flatMap((child) =>
+      Effect.callback<string>((resume) => {
+        let log = ""
+        child.stderr!.setEncoding("utf8").on("data", (d: string) => {
+          log += d
+          const match = /listening on (http:\/\/\S+)/.exec(log)
+          if (match !== null) resume(Effect.succeed(match[1]!))
+        })
+        child.once("exit", (code) => resume(Effect.die(new Error(`rcpt serve exited (${code}):\n${log}`))))
+      })
+    ),
+    Effect.timeout("120 seconds"),
+    Effect.orDie
+  )
+
 export const exited = (child: ChildProcess) =>
   Effect.callback<void>((resume) => {
     if (child.exitCode !== null || child.signalCode !== null) return resume(Effect.void)

@@ -24,6 +24,7 @@ import {
   OpenApi
 } from "effect/http-api"
 import { Verification } from "@rcpt/verifier"
+import { ClusterGroup } from "./ClusterApi.ts"
 import { JobsGroup } from "./JobsApi.ts"
 
 /**
@@ -171,6 +172,7 @@ export class VerifyGroup extends HttpApiGroup.make("verify").add(verify, batch).
 export class Api extends HttpApi.make("rcpt")
   .add(VerifyGroup)
   .add(JobsGroup.middleware(Authorization))
+  .add(ClusterGroup.middleware(Authorization))
   .middleware(HttpApiMiddleware.ProblemDetails)
   .annotateMerge(
     OpenApi.annotations({

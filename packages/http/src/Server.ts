@@ -28,6 +28,8 @@ import type { Verification } from "@rcpt/verifier"
 import { Verifier } from "@rcpt/verifier"
 import type { JobStore } from "@rcpt/store"
 import * as Api from "./Api.ts"
+import * as ClusterApi from "./ClusterApi.ts"
+import * as JobsApi from "./JobsApi.ts"
 import type * as JobRunner from "./JobRunner.ts"
 import * as JobsServer from "./JobsServer.ts"
 import * as Page from "./Page.ts"
@@ -132,6 +134,25 @@ export const layerHandlers = HttpApiBuilder.group(Api.Api, "verify", (handlers) 
   })
 )
 
+/**
+ * The `cluster` group: the status from `ClusterApi.ClusterInfo` (503 when its database fails).
+ *
+ * @category layers
+ * @since 0.2.0
+ */
+export const layerClusterHandlers = HttpApiBuilder.group(Api.Api, "cluster", (handlers) =>
+  Effect.gen(function* () {
+    const info = yield* ClusterApi.ClusterInfo
+    return handlers.handle("status", () =>
+      info.status.pipe(
+        Effect.mapError(
+          (e) => new JobsApi.StorageUnavailable({ detail: `the cluster's database is unavailable: ${e.message}` })
+        )
+      )
+    )
+  })
+)
+
 /** Caps the bodies the API's routes read at {@link maxBodySize} (413 past it). */
 const limitBody = HttpRouter.middleware((effect) =>
   Effect.provideService(effect, HttpIncomingMessage.MaxBodySize, maxBodySize)
@@ -148,7 +169,7 @@ export const layerRoutes = (options: { readonly secret?: Redacted.Redacted | str
   Layer.mergeAll(
     HttpApiBuilder.layer(Api.Api, { openapiPath: "/openapi.json" }).pipe(
       Layer.provide(
-        Layer.mergeAll(layerHandlers, JobsServer.layerHandlers).pipe(
+        Layer.mergeAll(layerHandlers, JobsServer.layerHandlers, layerClusterHandlers).pipe(
           Layer.provide([
             layerAuthorization(options.secret),
             HttpApiMiddleware.layerProblemDetails({ includeDetails: true })

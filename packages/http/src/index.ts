@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 export * as Api from "./Api.ts"
+export * as ClusterApi from "./ClusterApi.ts"
 export * as JobRunner from "./JobRunner.ts"
 export * as Jobs from "./Jobs.ts"
 export * as JobsApi from "./JobsApi.ts"

@@ -156,6 +156,42 @@ describe("POST /v1/jobs", () => {
   )
 })
 
+describe("tenants", () => {
+  it.live("a job belongs to the token that created it: another token gets 404 and an empty list", () =>
+    withService((service) =>
+      Effect.gen(function* () {
+        const as = (token: string) => ({ authorization: `Bearer ${token}` })
+        const created = yield* service.request("/v1/jobs", {
+          method: "POST",
+          body: "alice@alpha.test\n",
+          headers: { "content-type": "text/plain", ...as("token-a") }
+        })
+        assert.strictEqual(created.status, 202, created.text)
+        const id = job(created).id
+        for (const path of [`/v1/jobs/${id}`, `/v1/jobs/${id}/results`, `/v1/jobs/${id}/events`]) {
+          assert.strictEqual((yield* service.request(path, { headers: as("token-b") })).status, 404, path)
+          assert.strictEqual((yield* service.request(path)).status, 404, `${path} without a token`)
+        }
+        const cancel = yield* service.request(`/v1/jobs/${id}`, { method: "DELETE", headers: as("token-b") })
+        assert.strictEqual(cancel.status, 404)
+        assert.deepStrictEqual(
+          JSON.parse((yield* service.request("/v1/jobs", { headers: as("token-b") })).text).jobs,
+          []
+        )
+        const mine = yield* service.request(`/v1/jobs/${id}`, { headers: as("token-a") })
+        assert.strictEqual(mine.status, 200)
+        assert.notStrictEqual(job(mine).state, "cancelled")
+        assert.deepStrictEqual(
+          JSON.parse((yield* service.request("/v1/jobs", { headers: as("token-a") })).text).jobs.map(
+            (j: { id: string }) => j.id
+          ),
+          [id]
+        )
+      })
+    )
+  )
+})
+
 describe("GET /v1/jobs/{id}/events, DELETE /v1/jobs/{id}", () => {
   it.live("progress arrives as Server-Sent Events until the job is done", () =>
     withService((service) =>

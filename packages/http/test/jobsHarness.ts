@@ -19,7 +19,10 @@ export interface Service {
   readonly upload: (body: NonNullable<RequestInit["body"]>, contentType: string, query?: string) => Effect.Effect<Reply>
 }
 
-export const withService = <A, E>(f: (service: Service) => Effect.Effect<A, E>) =>
+export const withService = <A, E>(
+  f: (service: Service) => Effect.Effect<A, E>,
+  jobs: typeof Jobs.layerMemory = Jobs.layerMemory
+) =>
   Effect.gen(function* () {
     const world = yield* MailWorld.start(MailWorld.demo)
     const verifier = NodeVerifier.layer({
@@ -30,7 +33,7 @@ export const withService = <A, E>(f: (service: Service) => Effect.Effect<A, E>) 
       timeout: "10 seconds"
     })
     const server = Server.layer({ port: 0 }).pipe(
-      Layer.provide(Jobs.layerMemory.pipe(Layer.provideMerge(verifier), Layer.orDie)),
+      Layer.provide(jobs.pipe(Layer.provideMerge(verifier), Layer.orDie)),
       Layer.provide(Logger.layer([]))
     )
     return yield* HttpServer.addressFormattedWith((base) => {

@@ -8,6 +8,7 @@
 import { Effect, Layer } from "effect"
 import * as Os from "node:os"
 import { Verifier, VerifierConfig } from "@rcpt/verifier"
+import type { Bulk } from "@rcpt/verifier"
 import type { Routing } from "@rcpt/client"
 import * as NodeResolver from "./NodeResolver.ts"
 import * as NodeRouting from "./NodeRouting.ts"
@@ -45,19 +46,34 @@ export const platform = (dnsServers?: ReadonlyArray<string>) =>
   )
 
 /**
+ * What the bulk engine runs on (`Bulk.Requirements`) with the routes in force: the transport, DNS,
+ * config, routing (proxy, source addresses) and in-memory shared state. For callers of `Bulk`
+ * itself, such as a cluster runner; {@link layer} builds the `Verifier` over it.
+ *
+ * @category layers
+ * @since 0.2.0
+ */
+export const layerRequirements = (
+  options: Options = {}
+): Layer.Layer<Bulk.Requirements, VerifierConfig.InvalidConfig | Routing.InvalidRouting> => {
+  const { dnsServers, proxy, sourceAddresses, selection, routing, ...config } = options
+  const base = platform(dnsServers)
+  return Verifier.layerMemoryState.pipe(
+    Layer.provideMerge(
+      Layer.mergeAll(base, NodeRouting.layer({ proxy, sourceAddresses, selection, routing }).pipe(Layer.provide(base)))
+    ),
+    Layer.provideMerge(VerifierConfig.layer({ ...config, helo: config.helo ?? hostName() }))
+  )
+}
+
+/**
  * @category layers
  * @since 0.1.0
  */
 export const layer = (
   options: Options = {}
-): Layer.Layer<Verifier.Verifier, VerifierConfig.InvalidConfig | Routing.InvalidRouting> => {
-  const { dnsServers, proxy, sourceAddresses, selection, routing, ...config } = options
-  const base = platform(dnsServers)
-  return Verifier.layer.pipe(
-    Layer.provide(NodeRouting.layer({ proxy, sourceAddresses, selection, routing }).pipe(Layer.provide(base))),
-    Layer.provide([VerifierConfig.layer({ ...config, helo: config.helo ?? hostName() }), base])
-  )
-}
+): Layer.Layer<Verifier.Verifier, VerifierConfig.InvalidConfig | Routing.InvalidRouting> =>
+  Verifier.layerWithState.pipe(Layer.provide(layerRequirements(options)))
 
 /**
  * The config from the environment (see `VerifierConfig.layerConfig`) plus `RCPT_DNS_SERVERS`

@@ -5,6 +5,14 @@
  */
 
 /**
+ * Mailbox providers and security gateways recognised from MX host names.
+ *
+ * @category modules
+ * @since 0.1.0
+ */
+export * as Providers from "./Providers.ts"
+
+/**
  * Disposable and free-provider domains, role accounts, domain typos and accept-all MX providers.
  *
  * @category modules

@@ -8,6 +8,18 @@
  * with the position of the offending character. Domains are normalised to the
  * lower-case A-label form that goes on the wire.
  *
+ * Non-ASCII text (RFC 6531) must also look like what it is, since an address is shown in logs,
+ * tables and CSV files: a local part is refused when it holds an invisible character (format
+ * characters such as U+200B ZERO WIDTH SPACE, other default-ignorable code points, non-ASCII
+ * spaces), a bidi override or isolate (U+202A-U+202E, U+2066-U+2069), a private-use, unassigned
+ * or non-character code point, a combining mark with nothing of its own to attach to (first, or
+ * after a dot), or when it is not in Unicode NFC (`me.\u037E` becomes `me.;` under NFC). Each has
+ * its own reason. A domain goes through UTS #46, which maps case and width and silently drops
+ * default-ignorable code points (U+200B, U+00AD SOFT HYPHEN, U+2060, U+FEFF, variation
+ * selectors...): `exa\u200Bmple.com` would become `example.com`. Such input is refused as
+ * `InvisibleCharacter` rather than verified under a name the user cannot see; ZWNJ and ZWJ are
+ * left to UTS #46's joiner rules (they are kept, not dropped, where IDNA 2008 allows them).
+ *
  * @since 0.1.0
  */
 // Pulls the tr46 typings into any program that type-checks this file, not only this package's.
@@ -68,6 +80,12 @@ export type AddressErrorReason =
   | "InvalidDomain"
   | "InvalidAddressLiteral"
   | "AddressTooLong"
+  | "InvisibleCharacter"
+  | "BidiControl"
+  | "PrivateUseCharacter"
+  | "UnassignedCharacter"
+  | "LeadingCombiningMark"
+  | "NotNormalized"
 
 /**
  * An address or domain that cannot be used. `position` is the 0-based index (a
@@ -106,6 +124,16 @@ const HEX_GROUP = /^[0-9A-Fa-f]{1,4}$/
 const OCTET = /^(?:0|[1-9][0-9]{0,2})$/
 const ESCAPES: Record<number, string> = { 0: "\\0", 9: "\\t", 10: "\\n", 13: "\\r" }
 const ANGLE_HINT = " (angle brackets belong to the SMTP command, not to the address)"
+
+// Unicode classes the local part and the domain are checked against (general categories and
+// binary properties, as Node's ICU knows them).
+const BIDI_CONTROL = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/
+const IGNORABLE = /[\p{Default_Ignorable_Code_Point}\p{Cf}\p{Z}]/u
+const JOINER = /[\u200C\u200D]/
+const PRIVATE_USE = /\p{Co}/u
+const UNASSIGNED = /\p{Cn}/u
+const NONCHARACTER = /\p{Noncharacter_Code_Point}/u
+const MARK = /\p{M}/u
 
 const encoder = new TextEncoder()
 const octets = (text: string): number => encoder.encode(text).length
@@ -162,6 +190,71 @@ const findAt = (input: string): { readonly at: number; readonly quote: number } 
   return { at, quote }
 }
 
+const codePointName = (c: number): string => `U+${c.toString(16).toUpperCase().padStart(4, "0")}`
+
+// What makes a non-ASCII code point of a local part unsafe to show, if anything. `first` is true
+// when nothing of the address's own precedes it to combine with (start of the text, or a dot).
+const unsafeInLocalPart = (
+  ch: string,
+  first: boolean
+): { readonly reason: AddressErrorReason; readonly what: string } | undefined => {
+  if (BIDI_CONTROL.test(ch)) return { reason: "BidiControl", what: "bidi control" }
+  if (IGNORABLE.test(ch)) return { reason: "InvisibleCharacter", what: "invisible or blank character" }
+  if (PRIVATE_USE.test(ch)) return { reason: "PrivateUseCharacter", what: "private-use character" }
+  if (UNASSIGNED.test(ch)) {
+    const what = NONCHARACTER.test(ch) ? "non-character" : "unassigned code point"
+    return { reason: "UnassignedCharacter", what }
+  }
+  if (first && MARK.test(ch)) return { reason: "LeadingCombiningMark", what: "combining mark with no base character" }
+  return undefined
+}
+
+// Non-ASCII text of the local part: every code point must be visible, assigned and public, and
+// the whole in NFC, so what is shown is what is sent.
+const checkUnicode = (input: string, local: string): AddressError | undefined => {
+  if (!NON_ASCII.test(local)) return undefined
+  const start = local.startsWith('"') ? 1 : 0
+  for (let i = start; i < local.length; i++) {
+    const c = local.codePointAt(i)!
+    if (c < 0x80) continue
+    const ch = String.fromCodePoint(c)
+    const unsafe = unsafeInLocalPart(ch, i === start || local[i - 1] === ".")
+    if (unsafe !== undefined) {
+      return error(input, unsafe.reason, `${unsafe.what} ${codePointName(c)} in the local part`, i)
+    }
+    if (c > 0xffff) i++
+  }
+  const nfc = local.normalize("NFC")
+  if (nfc === local) return undefined
+  let i = 0
+  while (nfc[i] === local[i]) i++
+  return error(
+    input,
+    "NotNormalized",
+    `the local part is not in Unicode NFC (NFC would write it ${JSON.stringify(nfc)})`,
+    i
+  )
+}
+
+// UTS #46 drops default-ignorable code points from a domain without a word; the name verified
+// would not be the name shown. ZWNJ/ZWJ are kept where IDNA 2008's joiner rules allow them.
+const checkDomainUnicode = (input: string, start: number): AddressError | undefined => {
+  for (let i = start; i < input.length; i++) {
+    const c = input.codePointAt(i)!
+    if (c < 0x80) continue
+    const ch = String.fromCodePoint(c)
+    if (BIDI_CONTROL.test(ch)) {
+      return error(input, "BidiControl", `bidi control ${codePointName(c)} in the domain`, i)
+    }
+    if (IGNORABLE.test(ch) && !JOINER.test(ch)) {
+      const message = `invisible or blank character ${codePointName(c)} in the domain (UTS #46 would drop or refuse it)`
+      return error(input, "InvisibleCharacter", message, i)
+    }
+    if (c > 0xffff) i++
+  }
+  return undefined
+}
+
 const checkDotAtom = (input: string, local: string): AddressError | undefined => {
   for (let i = 0; i < local.length; i++) {
     if (local[i] === ".") {
@@ -193,7 +286,8 @@ const checkQuoted = (input: string, local: string): AddressError | undefined => 
 
 const checkLocalPart = (input: string, local: string): AddressError | undefined => {
   if (local.length === 0) return error(input, "EmptyLocalPart", 'the local part before "@" is empty', 0)
-  const invalid = local.startsWith('"') ? checkQuoted(input, local) : checkDotAtom(input, local)
+  const invalid =
+    (local.startsWith('"') ? checkQuoted(input, local) : checkDotAtom(input, local)) ?? checkUnicode(input, local)
   if (invalid !== undefined) return invalid
   const size = octets(local)
   return size > 64 ? error(input, "LocalPartTooLong", `local part is ${size} octets, the limit is 64`) : undefined
@@ -300,6 +394,8 @@ const domainNameAt = (input: string, start: number): Result.Result<Domain, Addre
       return fail(input, "InvalidDomain", badCharacter(input, start + i, " in the domain"), start + i)
     }
   }
+  const invisible = checkDomainUnicode(input, start)
+  if (invisible !== undefined) return Result.fail(invisible)
   const { strict, form, unicode } = idna(name)
   const refused = `"${name}" is not a valid domain name (UTS #46)`
   if (form === null) return fail(input, "InvalidDomain", refused)

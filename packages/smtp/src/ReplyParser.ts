@@ -107,6 +107,18 @@ const fail = (reason: RemoteProtocolError["reason"], message: string): ParseResu
   error: new RemoteProtocolError({ reason, message })
 })
 
+// `length` octets of the current line are in (its CRLF not counted). The line limit and the reply limit are crossed
+// at fixed lengths, so whichever comes first is the error, however the bytes were split: a server that never ends its
+// line is stopped by the reply limit when that is the lower one (aiosmtplib's MAX_RESPONSE_LENGTH case).
+const overLimit = (state: ReplyParser, length: number): ParseResult | undefined => {
+  const lineAt = state.limits.maxLineLength + 1
+  const replyAt = state.limits.maxReplyBytes - state.replyBytes + 1
+  if (length < Math.min(lineAt, replyAt)) return undefined
+  return lineAt <= replyAt
+    ? fail("LineTooLong", `a reply line exceeds ${state.limits.maxLineLength} octets`)
+    : fail("ReplyTooLong", `a reply exceeds ${state.limits.maxReplyBytes} octets`)
+}
+
 /**
  * Takes the next complete reply out of the buffer, if there is one.
  *
@@ -120,16 +132,14 @@ export const next = (parser: ReplyParser): ParseResult => {
     if (lf === -1) {
       // A trailing CR may be the first half of the CRLF ending a line of exactly maxLineLength octets.
       const pending = state.buffer.length - (state.buffer[state.buffer.length - 1] === CR ? 1 : 0)
-      if (pending > state.limits.maxLineLength) {
-        return fail("LineTooLong", `a reply line exceeds ${state.limits.maxLineLength} octets`)
-      }
+      const over = overLimit(state, pending)
+      if (over !== undefined) return over
       return { _tag: "NeedMoreData", parser: state }
     }
     // Servers end lines with CRLF; a bare LF is tolerated, never required.
     const end = lf > 0 && state.buffer[lf - 1] === CR ? lf - 1 : lf
-    if (end > state.limits.maxLineLength) {
-      return fail("LineTooLong", `a reply line exceeds ${state.limits.maxLineLength} octets`)
-    }
+    const over = overLimit(state, end)
+    if (over !== undefined) return over
     const line = decoder.decode(state.buffer.subarray(0, end))
     const rest = state.buffer.subarray(lf + 1)
     const m = linePattern.exec(line)

@@ -156,7 +156,7 @@ const cases: ReadonlyArray<readonly [string, Mailbox | Refusal]> = [
   ["a@b[1.2.3.4]", no("InvalidDomain", 3)],
   ["a@xn--zz.com", no("InvalidDomain")],
   ["a@bücher.de.", no("InvalidDomain")],
-  ["a@\u00ad.com", no("InvalidDomain")],
+  ["a@\u00ad.com", no("InvisibleCharacter", 2)],
   ["a@a\u200db.com", no("InvalidDomain")],
   ["a@1שלום.com", no("InvalidDomain")],
   ["a@xn--ü.de", no("InvalidDomain")],
@@ -243,7 +243,50 @@ const cases: ReadonlyArray<readonly [string, Mailbox | Refusal]> = [
   ["a\ud800@b.com", no("ForbiddenCharacter", 1)],
   ["a\udc00@b.com", no("ForbiddenCharacter", 1)],
   ["a\ud800b@c.com", no("ForbiddenCharacter", 1)],
-  ["a@b.com\ud800", no("ForbiddenCharacter", 7)]
+  ["a@b.com\ud800", no("ForbiddenCharacter", 7)],
+  // Unicode that would hide or disguise what the local part says (RFC 6531 allows it; rcpt does not)
+  ["\u200B@example.com", no("InvisibleCharacter", 0)],
+  ["a\u200Bb@example.com", no("InvisibleCharacter", 1)],
+  ["a\u00ADb@example.com", no("InvisibleCharacter", 1)],
+  ["a\u2060b@example.com", no("InvisibleCharacter", 1)],
+  ["a\uFEFFb@example.com", no("InvisibleCharacter", 1)],
+  ["a\u200Db@example.com", no("InvisibleCharacter", 1)],
+  ["a\u3164b@example.com", no("InvisibleCharacter", 1)],
+  ["a\u2005b@example.com", no("InvisibleCharacter", 1)],
+  ['"a\u00A0b"@example.com', no("InvisibleCharacter", 2)],
+  ["\u{E0041}@example.com", no("InvisibleCharacter", 0)],
+  ["\u202Dforward-\u202Ereversed@example.com", no("BidiControl", 0)],
+  ["a\u2067b@example.com", no("BidiControl", 1)],
+  ["a\u061Cb@example.com", no("BidiControl", 1)],
+  ['"\u200Fx"@example.com', no("BidiControl", 1)],
+  ["\uE000@example.com", no("PrivateUseCharacter", 0)],
+  ["ab\u{10FDEF}@example.com", no("PrivateUseCharacter", 2)],
+  ["\uFDEF@example.com", no("UnassignedCharacter", 0)],
+  ["a\uFFFE@example.com", no("UnassignedCharacter", 1)],
+  ["\u{10FFFF}b@example.com", no("UnassignedCharacter", 0)],
+  ["a\u0378@example.com", no("UnassignedCharacter", 1)],
+  ["\u0300a@example.com", no("LeadingCombiningMark", 0)],
+  ["a.\u0301b@example.com", no("LeadingCombiningMark", 2)],
+  ['"\u0301"@example.com', no("LeadingCombiningMark", 1)],
+  ["me.\u037E@example.com", no("NotNormalized", 3)],
+  ["s\u0323\u0307@example.com", no("NotNormalized", 0)],
+  ["e\u0301@example.com", no("NotNormalized", 0)],
+  ["\uFB2C@example.com", no("NotNormalized", 0)],
+  // ...and what stays: combining marks on a base, astral letters, NFC text
+  ["\u00E9@example.com", ok("\u00E9", com, true)],
+  ["\u1E69@example.com", ok("\u1E69", com, true)],
+  ["a\u0301\u0302@example.com", no("NotNormalized", 0)],
+  ["\u0915\u094D\u0937@example.com", ok("\u0915\u094D\u0937", com, true)],
+  ["\u{10437}\u{24B62}@example.com", ok("\u{10437}\u{24B62}", com, true)],
+  ["\uFF20@example.com", ok("\uFF20", com, true)],
+  // A domain: UTS #46 drops default-ignorable code points without a word, so they are refused
+  ["a@exa\u200Bmple.com", no("InvisibleCharacter", 5)],
+  ["a@exa\uFE0Fmple.com", no("InvisibleCharacter", 5)],
+  ["a@exa\u{E0100}mple.com", no("InvisibleCharacter", 5)],
+  ["a@exa\u3000mple.com", no("InvisibleCharacter", 5)],
+  ["a@exa\u202Emple.com", no("BidiControl", 5)],
+  // ZWNJ where IDNA 2008's joiner rule allows it is kept, not dropped
+  ["a@\u0628\u200C\u0628.com", ok("a", dns("xn--ngba799q.com", "\u0628\u200C\u0628.com"))]
 ]
 
 const label = (input: string): string => {
@@ -290,6 +333,26 @@ describe("Address error messages", () => {
     assert.strictEqual(message("a@b.example\nDATA"), 'bad character "\\n" at position 11')
     assert.strictEqual(message("a@b\u007f"), 'bad character "\\u007f" at position 3')
     assert.strictEqual(message("a\u2028@b"), 'bad character "\\u2028" at position 1')
+  })
+
+  it("names unsafe Unicode by code point and says what NFC would make of it", () => {
+    assert.strictEqual(message("a\u200Bb@x.com"), "invisible or blank character U+200B in the local part at position 1")
+    assert.strictEqual(message("\u202Ex@x.com"), "bidi control U+202E in the local part at position 0")
+    assert.strictEqual(message("\uFDD0@x.com"), "non-character U+FDD0 in the local part at position 0")
+    assert.strictEqual(message("\u0378@x.com"), "unassigned code point U+0378 in the local part at position 0")
+    assert.strictEqual(message("\u{F0000}@x.com"), "private-use character U+F0000 in the local part at position 0")
+    assert.strictEqual(
+      message("\u0300@x.com"),
+      "combining mark with no base character U+0300 in the local part at position 0"
+    )
+    assert.strictEqual(
+      message("me.\u037E@x.com"),
+      'the local part is not in Unicode NFC (NFC would write it "me.;") at position 3'
+    )
+    assert.strictEqual(
+      message("a@exa\u00ADmple.com"),
+      "invisible or blank character U+00AD in the domain (UTS #46 would drop or refuse it) at position 5"
+    )
   })
 
   it("states the octet limits", () => {

@@ -156,7 +156,41 @@ const rcpt: ReadonlyArray<readonly [wire: string, expected: Classify.Outcome]> =
   ],
   ["451 4.3.0 Temporary lookup failure", o("unknown", "temporary_failure", true)],
   ["421 4.7.0 mx.example.com Error: too many errors", o("unknown", "service_unavailable", true)],
-  [gmail421, o("unknown", "service_unavailable", true)]
+  [gmail421, o("unknown", "service_unavailable", true)],
+  // Found by the outside corpora (test/fixtures/sisimai, zone-mta): wording about us beats a mailbox code...
+  [
+    "550 5.2.1 Mailbox unavailable. Your IP address 192.0.2.1 is blacklisted using SPAMHAUS-XBL.",
+    o("unknown", "blocked")
+  ],
+  ["553 5.3.0 192.0.2.1 Rejected - see http://www.spamhaus.org", blocked],
+  ["554 5.5.4 Your IP 192.0.2.1 address has a bad reputation", blocked],
+  ["550 5.1.1 <a@b>... Relay denied", o("unknown", "relay_denied")],
+  ["550 Sender verify failed", o("unknown", "sender_rejected")],
+  ["550 too many connections from your host", o("unknown", "rate_limited")],
+  ["550 5.4.317 STARTTLS is required to send mail", o("unknown", "tls_required")],
+  ["550 too many recipients", o("unknown", "too_many_recipients")],
+  ["550 5.7.26 This mail has been blocked because the sender is unauthenticated (SPF, DKIM)", blocked],
+  // ...an enhanced code that names us, or settles something other than the mailbox...
+  ["550 5.1.7 unknown sender address", o("unknown", "sender_rejected")],
+  ["550 5.1.8 bad sender's system address", o("unknown", "sender_rejected")],
+  ["550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup", unknownMailbox],
+  ["550 5.1.10 Recipient address has null MX", o("undeliverable", "null_mx")],
+  ["550 5.5.0 Requested action not taken: mailbox unavailable", unknownMailbox],
+  ["550 5.6.0 message content rejected", o("unknown", "server_error")],
+  ["550 5.7.1 email quota exceeded", o("risky", "mailbox_full")],
+  ["501 5.7.11 syntax error", protocolError],
+  // ...and text with no enhanced code: mailbox words, domain words, then weaker refusal words, then the code.
+  ["550 user is over the quota", o("risky", "mailbox_full")],
+  ["550 mailbox is frozen", o("undeliverable", "mailbox_disabled")],
+  ["550 host or domain name not found", o("undeliverable", "no_such_domain")],
+  ["550 rejected for policy reasons", blocked],
+  ["550 Blocked - see https://ipcheck.proofpoint.com/?ip=192.0.2.1", blocked],
+  // 4xx: the server's own trouble, "later" words, sender codes, 4.7.x policy.
+  ["450 4.7.500 Server busy. Please try again later from [192.0.2.2]", o("unknown", "temporary_failure", true)],
+  ["451 4.3.0 Please try again", o("unknown", "greylisted", true)],
+  ["450 4.1.8 <a@b>: Sender address rejected: Domain not found", o("unknown", "sender_rejected", true)],
+  ["450 4.7.0 temporarily refused", o("unknown", "blocked", true)],
+  ["451 Sending denied by local policy", o("unknown", "blocked", true)]
 ]
 
 const other: ReadonlyArray<readonly [phase: Phase, wire: string, expected: Classify.Outcome]> = [

@@ -397,6 +397,8 @@ describe("ReplyParser", () => {
         // 3 lines, 30 octets.
         ["250-abcdef\r\n250-abcde\r\n250 a\r\n", [r(250, undefined, "abcdef", "abcde", "a")]],
         ["250-abcdef\r\n250-abcdef\r\n250 a\r\n", "ReplyTooLong"],
+        // An unfinished line counts too: 24 octets of lines and 7 pending are over 30 before any line end.
+        ["250-abcdef\r\n250-abcdef\r\n250 abc", "ReplyTooLong"],
         ["250-a\r\n250-b\r\n250-c\r\n250 d\r\n", "TooManyLines"],
         // The limits are per reply, not per stream.
         [

@@ -39,6 +39,10 @@ export interface Server {
   readonly url: string
   readonly port: number
   readonly dataDir: string
+  /** Stops the server (a database outage), keeping its data. */
+  readonly stop: Effect.Effect<void, PostgresUnavailable>
+  /** Starts it again after `stop`, on the same port and data. */
+  readonly restart: Effect.Effect<void, PostgresUnavailable>
 }
 
 /** The directory with initdb/pg_ctl: the newest /usr/lib/postgresql/N/bin, else PATH. */
@@ -83,6 +87,23 @@ const describe = (e: unknown) => {
   return String(e)
 }
 
+const pgStart = (bin: string, root: string, dataDir: string, port: number) =>
+  run(join(bin, "pg_ctl"), [
+    "-D",
+    dataDir,
+    "-w",
+    "-t",
+    "30",
+    "-l",
+    join(root, "log"),
+    "-o",
+    `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories=${root} -c fsync=off -c synchronous_commit=off -c full_page_writes=off`,
+    "start"
+  ])
+
+const pgStop = (bin: string, dataDir: string, mode: "fast" | "immediate") =>
+  run(join(bin, "pg_ctl"), ["-D", dataDir, "-m", mode, "-w", "stop"])
+
 /**
  * Starts a server for the scope. Fails with {@link PostgresUnavailable} when there are no binaries
  * (install Debian's `postgresql`) or they cannot run.
@@ -104,18 +125,7 @@ export const start: Effect.Effect<Server, PostgresUnavailable, Scope.Scope> = Ef
         if (isRoot()) chownSync(root, Number(execFileSync("id", ["-u", "postgres"]).toString()), 0)
         try {
           run(join(bin, "initdb"), ["-D", dataDir, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale"])
-          run(join(bin, "pg_ctl"), [
-            "-D",
-            dataDir,
-            "-w",
-            "-t",
-            "30",
-            "-l",
-            join(root, "log"),
-            "-o",
-            `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories=${root} -c fsync=off -c synchronous_commit=off -c full_page_writes=off`,
-            "start"
-          ])
+          pgStart(bin, root, dataDir, port)
         } catch (e) {
           rmSync(root, { recursive: true, force: true })
           throw e
@@ -128,10 +138,24 @@ export const start: Effect.Effect<Server, PostgresUnavailable, Scope.Scope> = Ef
   (server) =>
     Effect.sync(() => {
       try {
-        run(join(server.bin, "pg_ctl"), ["-D", server.dataDir, "-m", "immediate", "-w", "stop"])
+        pgStop(server.bin, server.dataDir, "immediate")
       } catch {
         // Already gone: nothing to stop.
       }
       rmSync(server.root, { recursive: true, force: true })
     })
-).pipe(Effect.map(({ url, port, dataDir }) => ({ url, port, dataDir })))
+).pipe(
+  Effect.map(({ url, port, dataDir, root, bin }) => ({
+    url,
+    port,
+    dataDir,
+    stop: Effect.try({
+      try: () => pgStop(bin, dataDir, "fast"),
+      catch: (e) => new PostgresUnavailable({ reason: describe(e) })
+    }),
+    restart: Effect.try({
+      try: () => pgStart(bin, root, dataDir, port),
+      catch: (e) => new PostgresUnavailable({ reason: describe(e) })
+    })
+  }))
+)

@@ -30,6 +30,7 @@ expected() {
     postgrey) echo postgrey ;;
     postfix) echo master ;;
     opensmtpd) echo smtpd ;;
+    danted) echo danted ;;
     *) echo "" ;;
   esac
 }

@@ -8,6 +8,7 @@
 import { Option } from "effect"
 import type { Phase } from "./phase.ts"
 import * as Reply from "../Reply.ts"
+import { phrases } from "./replyPhrases.ts"
 
 /**
  * @category models
@@ -65,88 +66,7 @@ export interface Outcome {
   readonly retryable: boolean
 }
 
-/**
- * Lower-case fragments of reply text, by what they mean. Matched as substrings, in the order the
- * classifier asks; edit here, nowhere else.
- *
- * @category constants
- * @since 0.1.0
- */
-export const phrases = {
-  unknownUser: [
-    "user unknown",
-    "unknown user",
-    "no such user",
-    "no such mailbox",
-    "no such recipient",
-    "does not exist",
-    "doesn't exist",
-    "dosn't exist",
-    "unknown recipient",
-    "recipient unknown",
-    "recipient not found",
-    "invalid recipient",
-    "user not found",
-    "mailbox not found",
-    "invalid mailbox",
-    "not a valid mailbox",
-    "unknown local part",
-    "unrouteable address",
-    "no mailbox here",
-    "address unknown",
-    "utilisateur inconnu",
-    "no longer available"
-  ],
-  disabled: ["disabled", "discontinued", "inactive", "deactivated", "suspended", "no longer active"],
-  full: [
-    "mailbox full",
-    "mailbox is full",
-    "quota exceeded",
-    "over quota",
-    "overquota",
-    "out of storage",
-    "insufficient storage",
-    "exceeded storage",
-    "mailbox size limit",
-    "too many messages"
-  ],
-  relay: ["relay access denied", "relaying denied", "relay not permitted", "not permitted to relay", "unable to relay"],
-  tlsRequired: ["starttls", "tls required", "encryption required", "must use tls"],
-  greylist: ["greylist", "graylist", "grey list", "gray list", "try again later", "try later", "retry later"],
-  rateLimit: ["receiving mail at a rate", "rate limit", "too many connections", "too many requests"],
-  tooManyRecipients: ["too many recipients", "recipient limit"],
-  blocklist: [
-    "blacklist",
-    "black list",
-    "blocklist",
-    "block list",
-    "blocked",
-    "spamhaus",
-    "spamcop",
-    "dnsbl",
-    "banned",
-    "access denied",
-    "reputation",
-    "listed at",
-    "listed in",
-    "client host rejected",
-    "reverse dns",
-    "reverse hostname",
-    "ptr record"
-  ],
-  nullMx: ["null mx"],
-  /** About our MAIL FROM, not the mailbox: Postfix's "Sender address rejected", refusals of `<>`. */
-  sender: [
-    "sender address rejected",
-    "sender rejected",
-    "sender not accepted",
-    "sender refused",
-    "null sender",
-    "empty sender",
-    "sender verify failed",
-    "bounce address"
-  ]
-} as const satisfies Record<string, ReadonlyArray<string>>
+export { phrases } from "./replyPhrases.ts"
 
 /**
  * @category predicates
@@ -173,26 +93,34 @@ export const isTooManyRecipients = (reply: Reply.Reply): boolean =>
     ? enhanced(reply) === "4.5.3" || (Option.isNone(reply.enhanced) && says(reply, "tooManyRecipients"))
     : false
 
-/**
- * Whether a reply refuses the reverse path (MAIL FROM) rather than the recipient: sender
- * wording or the sender's enhanced codes (5.1.7, 5.1.8), unless it names a blocklist (then the
- * client is refused, whatever the sender). Asking again with another sender may help.
- */
-export const refusesSender = (reply: Reply.Reply): boolean => {
-  const e = enhanced(reply)
-  if (!(e.endsWith(".1.7") || e.endsWith(".1.8") || says(reply, "sender"))) return false
-  // "Access denied" is Postfix's stock text for any REJECT: about the sender here.
-  const text = Reply.text(reply).toLowerCase()
-  return !phrases.blocklist.some((p) => p !== "access denied" && text.includes(p))
+const isSyntaxError = (reply: Reply.Reply): boolean => (reply.code >= 500 && reply.code <= 504) || reply.code === 555
+
+// A reply that names us (our IP, host, sender, relaying, authentication, rate) as the reason, whatever its code.
+const aboutUs = (reply: Reply.Reply, retryable: boolean): Outcome | undefined => {
+  if (says(reply, "relay")) return outcome("unknown", "relay_denied", retryable)
+  if (says(reply, "sender")) return outcome("unknown", "sender_rejected", retryable)
+  if (says(reply, "rateLimit")) return outcome("unknown", "rate_limited", retryable)
+  if (says(reply, "tlsRequired")) return outcome("unknown", "tls_required", retryable)
+  if (says(reply, "tooManyRecipients")) return outcome("unknown", "too_many_recipients", retryable)
+  if (says(reply, "blocklist") || says(reply, "auth")) return outcome("unknown", "blocked", retryable)
+  return undefined
 }
 
 const permanentRcpt = (reply: Reply.Reply): Outcome => {
   const e = enhanced(reply)
-  // Enhanced codes first: they are the server's own classification.
-  if (e === "5.1.10" || says(reply, "nullMx")) return outcome("undeliverable", "null_mx")
-  // "550 5.7.1 <>: Sender address rejected": our MAIL FROM was refused (at RCPT, as Postfix delays
-  // rejections), not the mailbox. 5.1.7 / 5.1.8 are the sender's own codes.
-  if (refusesSender(reply)) return outcome("unknown", "sender_rejected")
+  // X.1.10 is RFC 7505's null MX, but Microsoft 365 sends "550 5.1.10 RESOLVER.ADR.RecipientNotFound" for a user.
+  if (e === "5.1.10" || says(reply, "nullMx")) {
+    return says(reply, "unknownUser")
+      ? outcome("undeliverable", "mailbox_unknown")
+      : outcome("undeliverable", "null_mx")
+  }
+  // A server that names us has not answered about the mailbox, whatever code it chose (5.1.1 and 5.2.1 are misused
+  // for blocklist refusals, e.g. "550 5.2.1 Mailbox unavailable. Your IP address ... is blacklisted").
+  const us = aboutUs(reply, false)
+  if (us !== undefined) return us
+  // 500-504 and 555 are command and syntax errors (RFC 5321 §4.2.3), whatever enhanced code rides along.
+  if (isSyntaxError(reply)) return outcome("unknown", "protocol_error")
+  // Enhanced codes next: they are the server's own classification.
   if (e === "5.2.2") return outcome("risky", "mailbox_full")
   if (e === "5.2.1") return outcome("undeliverable", "mailbox_disabled")
   if (e === "5.1.1" || e === "5.1.0" || e === "5.1.3") {
@@ -201,6 +129,8 @@ const permanentRcpt = (reply: Reply.Reply): Outcome => {
       : outcome("undeliverable", "mailbox_unknown")
   }
   if (e === "5.1.6") return outcome("undeliverable", "mailbox_moved")
+  // X.1.7 / X.1.8: the sender's address or system (RFC 3463 §3.2), i.e. our MAIL FROM.
+  if (e === "5.1.7" || e === "5.1.8") return outcome("unknown", "sender_rejected")
   if (e === "5.1.2") return outcome("undeliverable", "no_such_domain")
   if (e.endsWith(".6.7")) return outcome("unknown", "smtputf8_unsupported")
   // Microsoft 365 directory-based edge blocking: "550 5.4.1 Recipient address rejected: Access denied".
@@ -208,22 +138,23 @@ const permanentRcpt = (reply: Reply.Reply): Outcome => {
     return outcome("undeliverable", "mailbox_unknown")
   }
   if (e.startsWith("5.7.")) {
-    if (says(reply, "relay")) return outcome("unknown", "relay_denied")
-    // Blocklist wording before user wording: "PTR record does not exist" is about us, not the mailbox.
-    if (says(reply, "blocklist")) return outcome("unknown", "blocked")
+    // Wording about us was read above: "PTR record does not exist" is about us, not the mailbox.
     if (says(reply, "unknownUser")) return outcome("undeliverable", "mailbox_unknown")
-    if (says(reply, "tlsRequired")) return outcome("unknown", "tls_required")
+    if (says(reply, "full")) return outcome("risky", "mailbox_full")
     return outcome("unknown", "blocked")
   }
-  if (e.startsWith("5.5.")) return outcome("unknown", "protocol_error")
+  // X.5.0 is "other or undefined protocol status": Outlook.com's unknown user is "550 5.5.0 ... mailbox unavailable".
+  if (e.startsWith("5.5.") && e !== "5.5.0") return outcome("unknown", "protocol_error")
   if (e.startsWith("5.3.") || e.startsWith("5.4.")) return outcome("unknown", "server_error")
   // No enhanced code, or one that settles nothing (5.0.0): the text, then the code.
   if (says(reply, "disabled")) return outcome("undeliverable", "mailbox_disabled")
   if (says(reply, "full")) return outcome("risky", "mailbox_full")
   if (says(reply, "unknownUser")) return outcome("undeliverable", "mailbox_unknown")
-  if (says(reply, "relay")) return outcome("unknown", "relay_denied")
-  if (says(reply, "tlsRequired")) return outcome("unknown", "tls_required")
-  if (says(reply, "blocklist")) return outcome("unknown", "blocked")
+  if (says(reply, "noDomain")) return outcome("undeliverable", "no_such_domain")
+  if (says(reply, "policy")) return outcome("unknown", "blocked")
+  // An enhanced code that names something other than the mailbox's existence (X.1.4 ambiguous, X.1.5 valid, X.2.0,
+  // X.2.4 list expansion, X.6.x media...) is not "mailbox unknown", whatever the reply code.
+  if (e !== "" && e !== "5.0.0" && e !== "5.5.0") return outcome("unknown", "server_error")
   switch (reply.code) {
     case 550:
     case 553:
@@ -233,27 +164,28 @@ const permanentRcpt = (reply: Reply.Reply): Outcome => {
       return outcome("undeliverable", "mailbox_moved")
     case 552:
       return outcome("risky", "mailbox_full")
-    case 500:
-    case 501:
-    case 502:
-    case 503:
-    case 504:
-    case 555:
-      return outcome("unknown", "protocol_error")
     default:
       return outcome("unknown", "blocked")
   }
 }
 
-const transient = (reply: Reply.Reply): Outcome => {
+const transient = (reply: Reply.Reply, phase: Phase): Outcome => {
   const e = enhanced(reply)
+  // 421: the service is closing the channel (RFC 5321 §3.8), whatever it says about why.
   if (reply.code === 421) return outcome("unknown", "service_unavailable", true)
   if (isTooManyRecipients(reply)) return outcome("unknown", "too_many_recipients", true)
   if (e === "4.2.2" || says(reply, "full")) return outcome("risky", "mailbox_full", true)
   if (says(reply, "greylist")) return outcome("unknown", "greylisted", true)
-  if (refusesSender(reply)) return outcome("unknown", "sender_rejected", true)
-  if (e === "4.2.1" || says(reply, "rateLimit")) return outcome("unknown", "rate_limited", true)
-  if (says(reply, "blocklist")) return outcome("unknown", "blocked", true)
+  if (e === "4.2.1") return outcome("unknown", "rate_limited", true)
+  if (e === "4.1.7" || e === "4.1.8") return outcome("unknown", "sender_rejected", true)
+  const us = aboutUs(reply, true)
+  if (us !== undefined) return us
+  if (says(reply, "serverTrouble")) return outcome("unknown", "temporary_failure", true)
+  if (says(reply, "later")) return outcome("unknown", "greylisted", true)
+  // 4.7.x at MAIL or RCPT: a temporary security or policy refusal (RFC 3463 §3.8), e.g. Postfix's 450 4.7.1 for a
+  // client without PTR. Elsewhere (454 4.7.0 to STARTTLS) it is the server's own trouble.
+  const envelope = phase === "AwaitMail" || phase === "AwaitRcpt" || phase === "AwaitProbe"
+  if (envelope && (e.startsWith("4.7.") || says(reply, "policy"))) return outcome("unknown", "blocked", true)
   return outcome("unknown", "temporary_failure", true)
 }
 
@@ -270,7 +202,7 @@ export const classify = (phase: Phase, reply: Reply.Reply): Outcome => {
     // 252: "cannot VRFY user, but will accept message and attempt delivery" proves nothing.
     if (Reply.isPositive(reply)) return outcome("unknown", "cannot_verify")
     if (reply.code < 400) return outcome("unknown", "protocol_error")
-    if (Reply.isTransient(reply)) return transient(reply)
+    if (Reply.isTransient(reply)) return transient(reply, phase)
     if (phase === "AwaitVrfy" && (reply.code === 500 || reply.code === 502 || reply.code === 504)) {
       return outcome("unknown", "cannot_verify")
     }
@@ -278,9 +210,8 @@ export const classify = (phase: Phase, reply: Reply.Reply): Outcome => {
   }
   // Replies before RCPT say nothing about the mailbox: at best why we could not ask.
   if (Reply.isPositive(reply) || reply.code < 400) return outcome("unknown", "protocol_error")
-  if (Reply.isTransient(reply)) return transient(reply)
+  if (Reply.isTransient(reply)) return transient(reply, phase)
   if (reply.code === 530 || says(reply, "tlsRequired")) return outcome("unknown", "tls_required")
-  if (phase === "AwaitMail" && refusesSender(reply)) return outcome("unknown", "sender_rejected")
   if (says(reply, "blocklist") || enhanced(reply).startsWith("5.7.") || reply.code === 554) {
     return outcome("unknown", "blocked")
   }
