@@ -426,7 +426,7 @@ describe("Session: pipelining (RFC 2920)", () => {
       `
     )
     assert.deepStrictEqual(rcptCodes(r), [undefined, undefined])
-    assert.deepStrictEqual(verdicts(r), ["unknown/sender_rejected", "unknown/sender_rejected"])
+    assert.deepStrictEqual(verdicts(r), ["unknown/blocked", "unknown/blocked"])
     assert.deepStrictEqual(
       r.result.recipients.map((x) => x.skipped),
       [Option.some("MailRejected"), Option.some("MailRejected")]

@@ -92,6 +92,10 @@ const unanswered = (
 
 /** The first refusal of the reverse path in a session (at MAIL, or a recipient's RCPT), if any. */
 const senderRefusal = (result: Session.SessionResult, batch: number): string | undefined => {
+  // Any permanent refusal of MAIL FROM:<> is a refusal of the null sender, whatever its wording.
+  if (result.end._tag === "Rejected" && result.end.phase === "AwaitMail" && result.end.reply.code >= 500) {
+    return Reply.format(result.end.reply).split("\n")[0]!
+  }
   for (let k = 0; k < batch; k++) {
     if (Classify.recipient(result, k).reason !== "sender_rejected") continue
     const rcpt = Option.getOrUndefined(result.recipients[k]!.rcpt)
