@@ -110,6 +110,9 @@ export const contenders: ReadonlyArray<Contender> = [
       ctx.list,
       "-o",
       ctx.out,
+      // The bench world is on loopback, which the target policy refuses unless opened.
+      "--allow-target",
+      "127.0.0.0/8",
       "--dns-server",
       ctx.dns,
       "--port",

@@ -46,6 +46,8 @@ if (import.meta.main) {
   }).pipe(
     Effect.provide(
       NodeVerifier.layer({
+        // The servers are on loopback, which the target policy refuses unless opened.
+        allowTargets: ["127.0.0.0/8"],
         helo: "bench.rcpt.test",
         allowSpecialUse: ["test"],
         port: Number(port),

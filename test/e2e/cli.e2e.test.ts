@@ -23,6 +23,8 @@ const env: NodeJS.ProcessEnv = {
   ...process.env,
   // The same settings as the flags below: whichever the CLI reads, it never asks the system's DNS.
   RCPT_DNS_SERVERS: dnsServer,
+  // The servers are on loopback, which the target policy refuses unless opened.
+  RCPT_ALLOW_TARGETS: "127.0.0.0/8",
   RCPT_HELO: helo,
   RCPT_ALLOW_SPECIAL_USE: "test",
   RCPT_PORT: String(smtpPort),
@@ -114,7 +116,16 @@ const jsonLines = (text: string): Array<Record<string, unknown>> =>
 
 const outcome = (r: Record<string, unknown>) => `${String(r["verdict"])}/${String(r["reason"])}`
 
-const commonFlags = ["--dns-server", dnsServer, "--port", String(smtpPort), "--helo", helo]
+const commonFlags = [
+  "--allow-target",
+  "127.0.0.0/8",
+  "--dns-server",
+  dnsServer,
+  "--port",
+  String(smtpPort),
+  "--helo",
+  helo
+]
 
 const show = (ran: Ran) =>
   `exit ${ran.status}${ran.signal === null ? "" : ` (${ran.signal})`}\n--- stdout\n${ran.stdout.slice(0, 2000)}\n--- stderr\n${ran.stderr.slice(0, 2000)}`

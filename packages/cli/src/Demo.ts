@@ -95,7 +95,9 @@ export const run: Effect.Effect<void, ExitCode.Exit, FileSystem.FileSystem | Pat
         // The demo world is .test (RFC 6761): allowed here, refused by default.
         allowSpecialUse: ["test"],
         timeout: "10 seconds",
-        ca: [MailWorld.certificate]
+        ca: [MailWorld.certificate],
+        // The demo world is on loopback: opened explicitly, as the target policy refuses it by default.
+        allowTargets: ["127.0.0.0/8"]
       },
       greylistRetry: Option.some(Options.greylistSchedule(Duration.seconds(1)))
     }

@@ -30,6 +30,14 @@ export type Options = AddressList.Options
 export const quoteOpenAfter = AddressList.quoteOpenAfter
 
 /**
+ * `AddressList.splitAddresses`: the addresses on one text line.
+ *
+ * @category text
+ * @since 0.1.0
+ */
+export const splitAddresses = AddressList.splitAddresses
+
+/**
  * @category csv
  * @since 0.1.0
  */

@@ -163,6 +163,27 @@ export const flags = {
     ),
     Flag.optional
   ),
+  allowTarget: Flag.String("allow-target").pipe(
+    Flag.withMetavar("cidr"),
+    Flag.withDescription(
+      "Open a special-purpose range (loopback, private, link-local, ...: refused by default, so a domain cannot point the verifier at internal hosts) to dialling, e.g. 127.0.0.0/8 or fd00::/8; repeatable (env RCPT_ALLOW_TARGETS, comma-separated)"
+    ),
+    Flag.atLeast(0)
+  ),
+  maxMxHosts: Flag.Int("max-mx-hosts").pipe(
+    Flag.withMetavar("n"),
+    Flag.withDescription(
+      `MX hosts tried per domain, in preference order (env RCPT_MAX_MX_HOSTS). Default: ${VerifierConfig.defaults.maxMxHosts}`
+    ),
+    Flag.optional
+  ),
+  maxAddressesPerHost: Flag.Int("max-addresses-per-host").pipe(
+    Flag.withMetavar("n"),
+    Flag.withDescription(
+      `Addresses tried per MX host (env RCPT_MAX_ADDRESSES_PER_HOST). Default: ${VerifierConfig.defaults.maxAddressesPerHost}`
+    ),
+    Flag.optional
+  ),
   proxy: Flag.String("proxy").pipe(
     Flag.withMetavar("socks5://[user:pass@]host:port"),
     Flag.withDescription(
@@ -220,6 +241,9 @@ export interface Given {
   readonly perHost: Option.Option<number>
   readonly perHostRate: Option.Option<number>
   readonly ca: ReadonlyArray<string>
+  readonly allowTarget: ReadonlyArray<string>
+  readonly maxMxHosts: Option.Option<number>
+  readonly maxAddressesPerHost: Option.Option<number>
   readonly greylistWait: Option.Option<string>
   readonly proxy: Option.Option<string>
   readonly sourceAddress: ReadonlyArray<string>
@@ -268,7 +292,10 @@ export const none: Given = {
   proxy: Option.none(),
   sourceAddress: [],
   sourceSelection: Option.none(),
-  routing: Option.none()
+  routing: Option.none(),
+  allowTarget: [],
+  maxMxHosts: Option.none(),
+  maxAddressesPerHost: Option.none()
 }
 
 /**
@@ -443,6 +470,13 @@ export const resolve = (given: Given): Effect.Effect<Resolved, ExitCode.Exit, Fi
       DomainRules.depths.join(" | ")
     )
     const timing = yield* bool(given.timing, "RCPT_TIMING")
+    const envTargets = yield* env("RCPT_ALLOW_TARGETS")
+    const allowTargets =
+      given.allowTarget.length > 0
+        ? given.allowTarget.flatMap(list)
+        : Option.match(envTargets, { onNone: () => [], onSome: list })
+    const maxMxHosts = yield* int(given.maxMxHosts, "RCPT_MAX_MX_HOSTS")
+    const maxAddressesPerHost = yield* int(given.maxAddressesPerHost, "RCPT_MAX_ADDRESSES_PER_HOST")
     const waitText = yield* pick(given.greylistWait, "RCPT_GREYLIST_WAIT", Option.some, "a duration")
     const wait = Option.isSome(waitText)
       ? Option.some(yield* duration("--greylist-wait", waitText.value))
@@ -474,7 +508,10 @@ export const resolve = (given: Given): Effect.Effect<Resolved, ExitCode.Exit, Fi
       deny: deny.length > 0 ? deny : undefined,
       depth: Object.keys(depth).length > 0 ? depth : undefined,
       defaultDepth: Option.getOrUndefined(defaultDepth),
-      timing: Option.getOrUndefined(timing)
+      timing: Option.getOrUndefined(timing),
+      allowTargets: allowTargets.length > 0 ? allowTargets : undefined,
+      maxMxHosts: Option.getOrUndefined(maxMxHosts),
+      maxAddressesPerHost: Option.getOrUndefined(maxAddressesPerHost)
     })
     return { verifier, greylistRetry: Option.map(wait, greylistSchedule) }
   })
@@ -578,5 +615,8 @@ const flagNames: Record<string, string> = {
   perHost: "--per-host",
   perHostRate: "--per-host-rate",
   fallbackSender: "--fallback-sender",
-  depth: "--depth"
+  depth: "--depth",
+  allowTargets: "--allow-target",
+  maxMxHosts: "--max-mx-hosts",
+  maxAddressesPerHost: "--max-addresses-per-host"
 }

@@ -72,7 +72,7 @@ export const line = ResultFormat.line
  * @since 0.1.0
  */
 export const key = (format: Format, address: string): string =>
-  format === "csv" ? ResultFormat.flat(address) : address
+  format === "csv" ? ResultFormat.csvText(address) : address
 
 /**
  * Addresses already in the output, with how many times each: a multiset, so an address listed
@@ -115,6 +115,23 @@ export interface Writer {
 const encoder = new TextEncoder()
 
 /**
+ * What went wrong in a write, in the system's words ("no space left on device"). Effect 4.1's
+ * `PlatformError` has no reason for ENOSPC and says "Unknown: FileSystem.writeAll (21)"; the Node
+ * error it keeps as `cause` carries the errno and its text, so that is read here (one place).
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export const ioMessage = (error: { readonly message: string; readonly cause?: unknown }): string => {
+  const cause = error.cause
+  if (cause instanceof Error && typeof (cause as NodeJS.ErrnoException).code === "string") {
+    // Node's form: "ENOSPC: no space left on device, write"
+    return /^[A-Z0-9_]+: (.*?)(?:, [a-z]+(?: .*)?)?$/.exec(cause.message)?.[1] ?? cause.message
+  }
+  return error.message
+}
+
+/**
  * Results on standard output (CSV: the header comes with the first result).
  *
  * @category constructors
@@ -123,24 +140,27 @@ const encoder = new TextEncoder()
 export const stdout = (format: Format): Effect.Effect<Writer> =>
   Effect.sync(() => {
     let header = format === "csv"
-    // A reader that went away (`rcpt bulk list | head`) ends the run quietly, as SIGPIPE would.
-    let closed = false
-    process.stdout.on("error", () => {
-      closed = true
+    // A reader that went away (`rcpt bulk list | head`) ends the run quietly, as SIGPIPE would;
+    // any other failure (a full disk behind `> file`) is an error that says what happened.
+    let failed: Error | undefined
+    const failure = (error: Error) =>
+      (error as NodeJS.ErrnoException).code === "EPIPE"
+        ? ExitCode.silent(ExitCode.codes.brokenPipe)
+        : ExitCode.cannotCreate(
+            `standard output: cannot write (${ioMessage({ message: error.message, cause: error })})`
+          )
+    process.stdout.on("error", (error) => {
+      failed = error
     })
     return {
       write: (v) =>
         Effect.callback<void, ExitCode.Exit>((resume) => {
-          if (closed) return resume(Effect.fail(ExitCode.silent(ExitCode.codes.brokenPipe)))
+          if (failed !== undefined) return resume(Effect.fail(failure(failed)))
           const text = header ? csvHeader + line(format, v) : line(format, v)
           header = false
           // Waiting for the write keeps a slow reader's backlog out of this process's memory.
           process.stdout.write(text, (error) =>
-            resume(
-              error === undefined || error === null
-                ? Effect.void
-                : Effect.fail(ExitCode.silent(ExitCode.codes.brokenPipe))
-            )
+            resume(error === undefined || error === null ? Effect.void : Effect.fail(failure(error)))
           )
         })
     }
@@ -256,9 +276,9 @@ export const toFile = (
     }
     const file = yield* fs
       .open(path, { flag: "a" })
-      .pipe(Effect.mapError((e) => cannot(`cannot open for appending (${e.message})`)))
+      .pipe(Effect.mapError((e) => cannot(`cannot open for appending (${ioMessage(e)})`)))
     const append = (text: string) =>
-      file.writeAll(encoder.encode(text)).pipe(Effect.mapError((e) => cannot(`cannot write (${e.message})`)))
+      file.writeAll(encoder.encode(text)).pipe(Effect.mapError((e) => cannot(`cannot write (${ioMessage(e)})`)))
     const now = Number((yield* file.stat.pipe(Effect.mapError((e) => cannot(e.message)))).size)
     // The CSV header goes out with the first result, in the same write: a run that fails before
     // any result leaves the file empty, so it can simply be run again.

@@ -9,11 +9,12 @@
  *
  * @since 0.1.0
  */
-import { Effect, FileSystem, Option, Path, Schedule } from "effect"
+import { Effect, FileSystem, Option, Path, Result, Schedule } from "effect"
 import { Command, Flag } from "effect/cli"
 import { Mailer } from "@rcpt/mailer"
 import { NodeMailer } from "@rcpt/node"
 import type { MailMessage, SendError, SendResult } from "@rcpt/mailer"
+import { Address } from "@rcpt/smtp"
 import type { Submission } from "@rcpt/smtp"
 import * as ExitCode from "./ExitCode.ts"
 import * as Options from "./Options.ts"
@@ -163,9 +164,35 @@ export const formatResult = (result: SendResult.SendResult): string => {
   ].join("\n")
 }
 
+/**
+ * A `--from/--to/--cc/--bcc` value as exactly one mailbox (a bare `local@domain`, trimmed), or a
+ * usage error: the mailer would read `a@x, b@y` as two recipients and `a@x\r\nBcc: v@evil` as a
+ * header, so a list or anything else in one value is refused.
+ *
+ * @category parsing
+ * @since 0.1.0
+ */
+export const oneMailbox = (flag: string, value: string): Effect.Effect<string, ExitCode.Exit> => {
+  const text = value.trim()
+  const parsed = Address.parse(text)
+  return Result.isSuccess(parsed)
+    ? Effect.succeed(text)
+    : Effect.fail(
+        usage(
+          `${flag} ${JSON.stringify(value)}: expected exactly one address (give the flag once per recipient): ${parsed.failure.message}`
+        )
+      )
+}
+
 /** Reads the files and the password, and builds the message and the mailer options. */
 const prepare = (input: Input) =>
   Effect.gen(function* () {
+    const from = yield* oneMailbox("--from", input.from)
+    const mailboxes = (flag: string, values: ReadonlyArray<string>) =>
+      Effect.forEach(values, (v) => oneMailbox(flag, v))
+    const to = yield* mailboxes("--to", input.to)
+    const cc = yield* mailboxes("--cc", input.cc)
+    const bcc = yield* mailboxes("--bcc", input.bcc)
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const noInput = (file: string) => (e: { readonly message: string }) =>
@@ -194,10 +221,10 @@ const prepare = (input: Input) =>
     const ca = yield* Effect.forEach(input.ca, readText)
     const route = yield* Options.resolveRouting(input)
     const mail: MailMessage.Mail = {
-      from: input.from,
-      to: input.to,
-      cc: input.cc,
-      bcc: input.bcc,
+      from,
+      to,
+      cc,
+      bcc,
       subject: input.subject,
       text,
       html,

@@ -4,13 +4,19 @@
  *
  * The bound address is logged on stderr (`rcpt http listening on http://host:port`), so
  * `--listen 127.0.0.1:0` can be used and the port read from there. SIGTERM or SIGINT stops it
- * gracefully (requests in flight finish) and exits 0: for a server, that is the normal stop.
+ * gracefully (no new connections; requests in flight get `--grace`, 30 s, to finish, then 503)
+ * and exits 0: for a server, that is the normal stop.
+ *
+ * Without `--secret-env`, `--token-env` or `--token-file` it listens only on loopback (exit 64
+ * otherwise). Limits: `--max-connections`, `--max-requests-per-token` (429), `--max-requests`
+ * (503), `--request-timeout` (a request, body included, must arrive within it: 408),
+ * `--allowed-host` (other `Host` names get 421).
  *
  * @since 0.1.0
  */
-import { Effect, Layer, Option, Redacted, References } from "effect"
+import { Duration, Effect, Layer, Option, Redacted, References } from "effect"
 import { Command, Flag } from "effect/cli"
-import { Jobs, Server } from "@rcpt/http"
+import { Admission, Jobs, Server, Tokens } from "@rcpt/http"
 import { Database } from "@rcpt/store"
 import { mkdirSync } from "node:fs"
 import { homedir } from "node:os"
@@ -89,8 +95,6 @@ export const database = (
     }
   })
 
-const isLoopback = (host: string) => host === "localhost" || host === "::1" || host.startsWith("127.")
-
 /** The secret from the variable named by `--secret-env`: must be set and not empty. */
 const secretFrom = (name: Option.Option<string>): Effect.Effect<Option.Option<Redacted.Redacted>, ExitCode.Exit> =>
   Option.match(name, {
@@ -127,21 +131,39 @@ export const exitZeroOnSignal = Effect.acquireRelease(
 )
 
 /**
- * Serves until interrupted. A bad verifier config fails with exit 64, an address that cannot be
- * listened on with {@link cannotListen}.
+ * What `serve` runs with, besides the verifier's options.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ServeOptions {
+  readonly listen: Listen
+  readonly secret: Option.Option<Redacted.Redacted>
+  readonly tokens: Option.Option<Tokens.Tokens>
+  readonly allowedHosts: ReadonlyArray<string>
+  readonly maxConnections: number
+  readonly maxRequestsPerToken: number
+  readonly maxRequests: number
+  readonly requestTimeout: Duration.Duration
+  readonly grace: Duration.Duration
+}
+
+/**
+ * Serves until interrupted. A bad verifier config, or a listen address beyond loopback without a
+ * credential, fails with exit 64; an address that cannot be listened on with {@link cannotListen}.
  *
  * @category running
  * @since 0.1.0
  */
 export const run = (
-  listen: Listen,
-  secret: Option.Option<Redacted.Redacted>,
+  options: ServeOptions,
   resolved: Options.Resolved,
   db: Database.Target = { _tag: "Sqlite", filename: ":memory:" },
   cluster = false
 ): Effect.Effect<never, ExitCode.Exit> =>
   Effect.gen(function* () {
     yield* exitZeroOnSignal
+    const { listen } = options
     if (cluster && db._tag !== "Postgres") {
       return yield* ExitCode.usage("--cluster: the cluster needs --db postgres://... (its runners share that database)")
     }
@@ -149,11 +171,18 @@ export const run = (
       cluster && db._tag === "Postgres"
         ? (yield* Effect.promise(() => import("./ClusterJobs.ts"))).layer(db.url, resolved.verifier)
         : Jobs.layer({ db })
-    if (!isLoopback(listen.host) && Option.isNone(secret)) {
-      yield* Effect.logWarning(`listening on ${listen.host} without --secret-env: anyone who can reach it can use it`)
-    }
     return yield* Layer.launch(
-      Server.layer({ port: listen.port, host: listen.host, secret: Option.getOrUndefined(secret) }).pipe(
+      Server.layer({
+        port: listen.port,
+        host: listen.host,
+        secret: Option.getOrUndefined(options.secret),
+        tokens: Option.getOrUndefined(options.tokens),
+        allowedHosts: options.allowedHosts.length > 0 ? options.allowedHosts : undefined,
+        maxConnections: options.maxConnections,
+        limits: { perCaller: options.maxRequestsPerToken, total: options.maxRequests },
+        requestTimeout: options.requestTimeout,
+        gracePeriod: options.grace
+      }).pipe(
         // The store is built (migrations run, jobs resumed) before the server listens.
         Layer.provide(jobs.pipe(Layer.provideMerge(Verify.layer(resolved))))
       )
@@ -162,6 +191,7 @@ export const run = (
     Effect.scoped,
     Effect.catchTags({
       InvalidConfig: (e) => Effect.fail(Options.invalidConfig(e)),
+      OpenListen: (e) => Effect.fail(ExitCode.usage(e.message)),
       ConfigError: (e) => Effect.fail(ExitCode.usage(`cluster settings: ${e.message}`)),
       SocketServerError: (e) =>
         Effect.fail(new ExitCode.Exit({ code: cannotListen, message: `cluster: cannot listen: ${e.message}` })),
@@ -174,12 +204,49 @@ export const run = (
         Effect.fail(
           new ExitCode.Exit({
             code: cannotListen,
-            message: `cannot listen on ${listen.host}:${listen.port}: ${e.cause instanceof Error ? e.cause.message : String(e.cause)}`
+            message: `cannot listen on ${options.listen.host}:${options.listen.port}: ${e.cause instanceof Error ? e.cause.message : String(e.cause)}`
           })
         )
     }),
     Effect.provideService(References.LogToStderr, true)
   )
+
+/** A flag's value, else the environment variable's, else `fallback`. */
+const orEnv = (given: Option.Option<string>, variable: string): Option.Option<string> =>
+  Option.isSome(given) ? given : Option.fromNullishOr(process.env[variable]).pipe(Option.filter((v) => v !== ""))
+
+const positive = (what: string, text: string): Effect.Effect<number, ExitCode.Exit> =>
+  /^\s*\d+\s*$/.test(text) && Number(text) > 0
+    ? Effect.succeed(Number(text))
+    : Effect.fail(ExitCode.usage(`${what}: expected a positive integer, got ${JSON.stringify(text)}`))
+
+const durationOf = (what: string, text: string): Effect.Effect<Duration.Duration, ExitCode.Exit> =>
+  Option.match(Options.parseDuration(text), {
+    onNone: () => Effect.fail(ExitCode.usage(`${what}: expected a duration like "30s", got ${JSON.stringify(text)}`)),
+    onSome: Effect.succeed
+  })
+
+/** The tokens of `--token-env` and `--token-file` together (none when neither is given). */
+const tokensFrom = (
+  variable: Option.Option<string>,
+  file: Option.Option<string>
+): Effect.Effect<Option.Option<Tokens.Tokens>, ExitCode.Exit> =>
+  Effect.gen(function* () {
+    const sources: Array<Tokens.Tokens> = []
+    if (Option.isSome(variable)) {
+      const values = Tokens.parse(process.env[variable.value] ?? "")
+      if (values.length === 0) {
+        return yield* ExitCode.usage(`--token-env ${variable.value}: the variable is not set or holds no token`)
+      }
+      sources.push(Tokens.fromValues(values))
+    }
+    if (Option.isSome(file)) {
+      sources.push(
+        yield* Tokens.fromFile(file.value).pipe(Effect.mapError((e) => ExitCode.noInput(`--token-file: ${e.message}`)))
+      )
+    }
+    return sources.length === 0 ? Option.none() : Option.some(Tokens.combine(sources))
+  })
 
 /**
  * @category commands
@@ -197,6 +264,62 @@ export const command = Command.make(
       Flag.withMetavar("VAR"),
       Flag.withDescription(
         "Name of an environment variable holding a shared secret: /v1/verify* then need it in the x-rcpt-secret header (else 401)"
+      ),
+      Flag.optional
+    ),
+    tokenEnv: Flag.String("token-env").pipe(
+      Flag.withMetavar("VAR"),
+      Flag.withDescription(
+        "Name of an environment variable holding bearer tokens (separated by spaces, commas or newlines): /v1/verify* then accept Authorization: Bearer <token>"
+      ),
+      Flag.optional
+    ),
+    tokenFile: Flag.String("token-file").pipe(
+      Flag.withMetavar("file"),
+      Flag.withDescription(
+        "File of bearer tokens, one a line (# comments); re-read when it changes, so tokens rotate without a restart (env RCPT_TOKEN_FILE)"
+      ),
+      Flag.optional
+    ),
+    allowedHost: Flag.String("allowed-host").pipe(
+      Flag.withMetavar("name"),
+      Flag.withDescription(
+        'A name clients reach the service by (the Host header); repeatable (env RCPT_ALLOWED_HOSTS, comma-separated). IP addresses and localhost are always accepted; other names get 421. "*" accepts any'
+      ),
+      Flag.atLeast(0)
+    ),
+    maxConnections: Flag.String("max-connections").pipe(
+      Flag.withMetavar("n"),
+      Flag.withDescription(
+        `Open connections at most (env RCPT_MAX_CONNECTIONS). Default: ${Server.defaults.maxConnections}`
+      ),
+      Flag.optional
+    ),
+    maxRequestsPerToken: Flag.String("max-requests-per-token").pipe(
+      Flag.withMetavar("n"),
+      Flag.withDescription(
+        `Verification requests in flight per token (or per secret, or in all when open); more get 429 with Retry-After (env RCPT_MAX_REQUESTS_PER_TOKEN). Default: ${Admission.defaultLimits.perCaller}`
+      ),
+      Flag.optional
+    ),
+    maxRequests: Flag.String("max-requests").pipe(
+      Flag.withMetavar("n"),
+      Flag.withDescription(
+        `Verification requests in flight in all; more get 503 with Retry-After (env RCPT_MAX_REQUESTS). Default: ${Admission.defaultLimits.total}`
+      ),
+      Flag.optional
+    ),
+    requestTimeout: Flag.String("request-timeout").pipe(
+      Flag.withMetavar("duration"),
+      Flag.withDescription(
+        "Time for a whole request, body included, to arrive; a slower one gets 408 and is cut (env RCPT_REQUEST_TIMEOUT). Default: 30s"
+      ),
+      Flag.optional
+    ),
+    grace: Flag.String("grace").pipe(
+      Flag.withMetavar("duration"),
+      Flag.withDescription(
+        "On SIGTERM/Ctrl-C, time requests in flight get to finish before they are cut with 503 (env RCPT_GRACE). Default: 30s"
       ),
       Flag.optional
     ),
@@ -228,16 +351,68 @@ export const command = Command.make(
       onSome: Effect.succeed
     })
     const secret = yield* secretFrom(input.secretEnv)
+    const tokens = yield* tokensFrom(input.tokenEnv, orEnv(input.tokenFile, "RCPT_TOKEN_FILE"))
+    const hosts = orEnv(Option.none(), "RCPT_ALLOWED_HOSTS")
+    const allowedHosts =
+      input.allowedHost.length > 0
+        ? input.allowedHost
+        : Option.match(hosts, {
+            onNone: () => [],
+            onSome: (h) =>
+              h
+                .split(",")
+                .map((x) => x.trim())
+                .filter((x) => x !== "")
+          })
+    const count = (flag: Option.Option<string>, variable: string, name: string, fallback: number) =>
+      Option.match(orEnv(flag, variable), { onNone: () => Effect.succeed(fallback), onSome: (t) => positive(name, t) })
+    const time = (flag: Option.Option<string>, variable: string, name: string, fallback: Duration.Duration) =>
+      Option.match(orEnv(flag, variable), {
+        onNone: () => Effect.succeed(fallback),
+        onSome: (t) => durationOf(name, t)
+      })
+    const options: ServeOptions = {
+      listen,
+      secret,
+      tokens,
+      allowedHosts,
+      maxConnections: yield* count(
+        input.maxConnections,
+        "RCPT_MAX_CONNECTIONS",
+        "--max-connections",
+        Server.defaults.maxConnections
+      ),
+      maxRequestsPerToken: yield* count(
+        input.maxRequestsPerToken,
+        "RCPT_MAX_REQUESTS_PER_TOKEN",
+        "--max-requests-per-token",
+        Admission.defaultLimits.perCaller
+      ),
+      maxRequests: yield* count(
+        input.maxRequests,
+        "RCPT_MAX_REQUESTS",
+        "--max-requests",
+        Admission.defaultLimits.total
+      ),
+      requestTimeout: yield* time(
+        input.requestTimeout,
+        "RCPT_REQUEST_TIMEOUT",
+        "--request-timeout",
+        Server.defaults.requestTimeout
+      ),
+      grace: yield* time(input.grace, "RCPT_GRACE", "--grace", Server.defaults.gracePeriod)
+    }
     const resolved = yield* Options.resolve(input)
     const db = yield* database(input.db, input.dataDir)
-    return yield* run(listen, secret, resolved, db, input.cluster)
+    return yield* run(options, resolved, db, input.cluster)
   })
 ).pipe(
   Command.withShortDescription("Serve the verifier over HTTP (JSON API, OpenAPI, docs)"),
   // The help formatter indents only a description's first line: the rest carry their own indent.
   Command.withDescription(
     [
-      "Serve the verifier over HTTP until SIGTERM or Ctrl-C (then exit 0, after requests in flight):",
+      "Serve the verifier over HTTP until SIGTERM or Ctrl-C (then exit 0: requests in flight get",
+      "  --grace, 30 s, to finish, then 503):",
       "    POST /v1/verify {address}            -> a verification (the same JSON as verify --json)",
       "    POST /v1/verify/batch {addresses}    -> {results}, in order; at most 1,000 addresses",
       "    GET  /v1/health                      -> {status, version}",
@@ -250,14 +425,19 @@ export const command = Command.make(
       "    GET  /openapi.json, GET /docs        -> the OpenAPI document and its reference page",
       "  A mail server's answer (or silence) is never an HTTP error: it is a verification, with",
       "  verdict unknown when no answer could be had. 400 is a malformed request, 401 a missing",
-      "  or wrong secret. Exit codes: 0 stopped by a signal; 64 usage error; 69 cannot listen."
+      "  or wrong secret/token, 408 a request slower than --request-timeout, 415 a body not sent",
+      "  as application/json, 421 a Host header not naming the service, 429 a token over",
+      "  --max-requests-per-token, 503 the service over --max-requests (both with Retry-After).",
+      "  Without --secret-env/--token-env/--token-file it listens only on loopback.",
+      "  Exit codes: 0 stopped by a signal; 64 usage error; 66 unreadable token file; 69 cannot listen."
     ].join("\n")
   ),
   Command.withExamples([
     { command: "rcpt serve", description: "On 127.0.0.1:8080" },
     {
-      command: "RCPT_SECRET=... rcpt serve --listen 0.0.0.0:8080 --secret-env RCPT_SECRET --helo mx.mydomain.example",
-      description: "On every interface, with a shared secret"
+      command:
+        "rcpt serve --listen 0.0.0.0:8080 --token-file /etc/rcpt/tokens --allowed-host rcpt.internal --helo mx.mydomain.example",
+      description: "On every interface, with bearer tokens from a file (edit it to rotate them)"
     }
   ])
 )

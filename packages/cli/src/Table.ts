@@ -3,10 +3,13 @@
  * RCPT code and a short detail; optionally the SMTP dialogue under each row.
  *
  * Colour only when asked for ({@link colorEnabled}: stdout is a terminal and `NO_COLOR` is
- * unset or empty).
+ * unset or empty). Every cell and transcript line from input or a server passes through
+ * `Printable.escapeControls`: a hostile reply cannot retitle or clear the terminal, move the
+ * cursor, or reorder the row with bidi overrides.
  *
  * @since 0.1.0
  */
+import { Printable } from "@rcpt/verifier"
 import type { Verification } from "@rcpt/verifier"
 
 /**
@@ -66,13 +69,14 @@ const cut = (text: string, max: number) => (text.length <= max ? text : `${text.
  */
 export const render = (results: ReadonlyArray<Verification.Verification>, options: Options): string => {
   const header = ["ADDRESS", "VERDICT", "REASON", "MX", "RCPT", "DETAIL"]
+  const shown = Printable.escapeControls
   const rows = results.map((v) => [
-    v.address,
+    shown(v.address),
     v.verdict,
     v.reason,
-    v.mx?.host ?? "-",
+    shown(v.mx?.host ?? "-"),
     v.rcpt === null ? "-" : [v.rcpt.code, v.rcpt.enhanced].filter((x) => x !== null).join(" "),
-    v.detail.replace(/\s+/g, " ")
+    shown(v.detail.replace(/[ \t\r\n]+/g, " "))
   ])
   const widths = header.slice(0, 5).map((h, i) => Math.max(h.length, ...rows.map((r) => Math.min(r[i]!.length, 48))))
   const used = widths.reduce((a, b) => a + b + 2, 0)
@@ -95,7 +99,7 @@ export const render = (results: ReadonlyArray<Verification.Verification>, option
     lines.push(cells.join("  ").trimEnd())
     if (options.transcript) {
       for (const t of v.transcript) {
-        const text = `    ${t.direction}: ${t.text}`
+        const text = `    ${t.direction}: ${shown(t.text)}`
         lines.push(options.color && t.direction !== "C" ? `${ansi.grey}${text}${ansi.reset}` : text)
       }
       if (v.transcript.length === 0) lines.push("    (no SMTP dialogue)")

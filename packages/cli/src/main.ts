@@ -8,11 +8,13 @@
  * @since 0.1.0
  */
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
-import { Cause, Console, Effect, Exit, Option, References, Runtime } from "effect"
+import { Cause, Console, Effect, Exit, Logger, Option, References, Runtime } from "effect"
+import { Printable } from "@rcpt/verifier"
 import { Argument, CliError, CliOutput, Command, Flag } from "effect/cli"
 import * as Bulk from "./Bulk.ts"
 import * as Doctor from "./Doctor.ts"
 import * as ExitCode from "./ExitCode.ts"
+import * as Log from "./Log.ts"
 import * as Options from "./Options.ts"
 import * as Send from "./Send.ts"
 import * as Runner from "./Runner.ts"
@@ -236,7 +238,11 @@ export const exitCode = <E>(cause: Cause.Cause<E>): Effect.Effect<number, E> => 
   if (Option.isSome(error)) {
     const e: unknown = error.value
     if (e instanceof ExitCode.Exit) {
-      return Effect.as(e.message === "" ? Effect.void : Console.error(`rcpt: ${e.message}`), e.code)
+      // Messages may quote input (a column name, a file's line): escaped like every other output.
+      return Effect.as(
+        e.message === "" ? Effect.void : Console.error(`rcpt: ${Printable.escapeControls(e.message)}`),
+        e.code
+      )
     }
     if (CliError.isCliError(e)) {
       // A ShowHelp without errors is plain help (e.g. `rcpt` alone); the rest were shown already.
@@ -255,6 +261,7 @@ export const exitCode = <E>(cause: Cause.Cause<E>): Effect.Effect<number, E> => 
 export const program = Command.run(rcpt, { version }).pipe(
   // Logs (e.g. the verifier's EHLO warning) on stderr: stdout carries results only.
   Effect.provideService(References.LogToStderr, true),
+  Effect.provide(Logger.layer([Log.escaping(Logger.defaultLogger)])),
   Effect.provide(CliOutput.layerPresenter(presenter)),
   Effect.provide(NodeServices.layer),
   Effect.matchCauseEffect({ onSuccess: () => Effect.succeed(ExitCode.codes.ok), onFailure: exitCode })

@@ -179,3 +179,72 @@ describe("Options.parseDuration and ExitCode.fromVerdicts", () => {
     assert.strictEqual(ExitCode.fromVerdicts(["risky", "undeliverable", "unknown"]), 1)
   })
 })
+
+describe("text lines with several addresses", () => {
+  it.effect("commas, semicolons and whitespace: every address an item of its own, nothing dropped", () =>
+    Effect.gen(function* () {
+      const items = yield* read(
+        'bob@x.test, erin@y.test, frank@z.test\nann@a.test;ben@b.test  cy@c.test\n"john doe"@q.test dee@d.test\nsolo@s.test\n'
+      )
+      assert.deepStrictEqual(summary(items), [
+        "1:bob@x.test",
+        "1:erin@y.test",
+        "1:frank@z.test",
+        "2:ann@a.test",
+        "2:ben@b.test",
+        "2:cy@c.test",
+        '3:"john doe"@q.test',
+        "3:dee@d.test",
+        "4:solo@s.test"
+      ])
+    })
+  )
+
+  it.effect("a part without @ gets its own (syntax) result; one @ on a line: read whole; CSV still CSV", () =>
+    Effect.gen(function* () {
+      const text = yield* read("alice@x.test\nbob@x.test, carl@x.test, not-an-address\ndora@x.test junk\n")
+      assert.deepStrictEqual(summary(text), [
+        "1:alice@x.test",
+        "2:bob@x.test",
+        "2:carl@x.test",
+        "2:not-an-address",
+        "3:dora@x.test junk"
+      ])
+      const csv = yield* read("email,name\nbob@x.test,Bob\n")
+      assert.deepStrictEqual(summary(csv), ["2:bob@x.test"])
+      const headerless = yield* read("bob@x.test,Bob Smith\nerin@y.test,Erin\n")
+      assert.deepStrictEqual(summary(headerless), ["1:bob@x.test", "2:erin@y.test"])
+    })
+  )
+
+  it("splitAddresses", () => {
+    assert.deepStrictEqual(Input.splitAddresses(" a@b , c@d;e@f\tg@h "), ["a@b", "c@d", "e@f", "g@h"])
+    assert.deepStrictEqual(Input.splitAddresses('"a, b"@c d@e'), ['"a, b"@c', "d@e"])
+    assert.deepStrictEqual(Input.splitAddresses('"a\\" b"@c'), ['"a\\" b"@c'])
+    assert.deepStrictEqual(Input.splitAddresses(" ,; "), [])
+  })
+})
+
+describe("output safety", () => {
+  const hostile = {
+    address: "+cmd@x.test",
+    verdict: "undeliverable" as const,
+    reason: "mailbox_unknown" as const,
+    detail: "550 \u001b]0;pwned\u0007\u001b[2J =cmd \u202eELBAREVILED",
+    text: '=HYPERLINK("http://evil.example","x") \u001b[32mDELIVERABLE\u001b[0m'
+  }
+
+  it("CSV cells: formulas neutralised, controls escaped; --resume reads the same key back", () => {
+    assert.strictEqual(Output.csvField(hostile.address), "'+cmd@x.test")
+    assert.strictEqual(Output.csvField("-1@x.test"), "'-1@x.test")
+    assert.strictEqual(Output.csvField("@x"), "'@x")
+    assert.strictEqual(Output.csvField("\t=1"), "'\t=1")
+    assert.strictEqual(
+      Output.csvField(hostile.text),
+      '"\'=HYPERLINK(""http://evil.example"",""x"") \\e[32mDELIVERABLE\\e[0m"'
+    )
+    assert.strictEqual(Output.csvField(0.5), "0.5")
+    assert.strictEqual(Output.key("csv", hostile.address), "'+cmd@x.test")
+    assert.strictEqual(Output.key("jsonl", hostile.address), "+cmd@x.test")
+  })
+})

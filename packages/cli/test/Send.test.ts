@@ -4,6 +4,7 @@ import * as Path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as TestServer from "../../mailer/test/server.ts"
+import * as Send from "../src/Send.ts"
 import { rcpt, tempDir } from "./helpers.ts"
 
 const common = (port: number, dir: string) => {
@@ -105,4 +106,52 @@ describe("rcpt send", () => {
       }),
     30_000
   )
+
+  it.live(
+    "one mailbox per --from/--to/--cc/--bcc: a list or a header injection is exit 64 and nothing is sent",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* TestServer.start()
+        const dir = yield* tempDir
+        const base = common(server.port, dir)
+        const send = (flag: string, value: string) => {
+          const values: Record<string, string> = { "--from": "ann@example.net", "--to": "bob@example.com" }
+          values[flag] = value
+          return rcpt([...base, ...Object.entries(values).flat(), "--subject", "x", "--text", "y"])
+        }
+        const ran = yield* Effect.all(
+          [
+            send("--to", "bob@example.com, eve@example.org"),
+            send("--to", "bob@example.com\r\nBcc: v@evil.example"),
+            send("--from", "ann@example.net; eve@example.org"),
+            send("--cc", "Carol <carol@example.com>, dan@example.com")
+          ],
+          { concurrency: "unbounded" }
+        )
+        for (const r of ran) {
+          assert.strictEqual(r.code, 64, r.stderr)
+          assert.include(r.stderr, "expected exactly one address")
+        }
+        assert.strictEqual(server.received.length, 0)
+      }),
+    60_000
+  )
+})
+
+describe("Send.oneMailbox", () => {
+  const table: ReadonlyArray<readonly [string, string | undefined]> = [
+    ["bob@example.com", "bob@example.com"],
+    ["  bob@example.com ", "bob@example.com"],
+    ['"bob, jr"@example.com', '"bob, jr"@example.com'],
+    ["bob@example.com, eve@example.org", undefined],
+    ["bob@example.com;eve@example.org", undefined],
+    ["bob@example.com eve@example.org", undefined],
+    ["bob@example.com\r\nBcc: v@evil.example", undefined],
+    ["Bob <bob@example.com>", undefined],
+    ["", undefined]
+  ]
+  it.each(table)("%j -> %j", (value, expected) => {
+    const result = Effect.runSync(Effect.result(Send.oneMailbox("--to", value)))
+    assert.strictEqual(result._tag === "Success" ? result.success : undefined, expected)
+  })
 })

@@ -2,7 +2,7 @@
 // real HTTP requests against an in-process mail world, and stops with exit 0 on SIGTERM.
 import * as Net from "node:net"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Option } from "effect"
+import { Effect, Fiber, Option } from "effect"
 import type { Scope } from "effect"
 import { MailWorld } from "@rcpt/testing"
 import * as Serve from "../src/Serve.ts"
@@ -86,6 +86,63 @@ describe("rcpt serve", { timeout: 30_000 }, () => {
       assert.strictEqual(badListen.code, 64, badListen.stderr)
       assert.include(badListen.stderr, "--listen")
     })
+  )
+
+  it.live("without a credential it refuses to listen beyond loopback (exit 64, saying why)", () =>
+    Effect.gen(function* () {
+      const ran = yield* rcpt(["serve", "--listen", "0.0.0.0:0"])
+      assert.strictEqual(ran.code, 64, ran.stderr)
+      assert.include(ran.stderr, "refusing to listen on 0.0.0.0 without a secret or tokens")
+      const badLimit = yield* rcpt(["serve", "--listen", "127.0.0.1:0", "--max-requests", "0"])
+      assert.strictEqual(badLimit.code, 64, badLimit.stderr)
+      assert.include(badLimit.stderr, "--max-requests")
+    })
+  )
+
+  it.live("--token-env: bearer tokens; a 404 is one log line without a stack", () =>
+    withWorld((flags) =>
+      Effect.gen(function* () {
+        const child = yield* serve([...flags, "--token-env", "SERVE_TEST_TOKENS"], { SERVE_TEST_TOKENS: "t1, t2" })
+        const url = yield* listening(child)
+        const verify = (token: string) =>
+          postJson(`${url}/v1/verify`, { address: "alice@alpha.test" }, { authorization: `Bearer ${token}` })
+        assert.strictEqual((yield* verify("t2")).status, 200)
+        assert.strictEqual((yield* verify("t3")).status, 401)
+        assert.strictEqual((yield* fetchJson(`${url}/no/such/route`)).status, 404)
+        child.kill("SIGTERM")
+        const ran = yield* finish(child)
+        assert.strictEqual(ran.code, 0, ran.stderr)
+        assert.notMatch(ran.stderr, /RouteNotFound|\n\s+at /)
+      })
+    )
+  )
+
+  it.live("SIGTERM drains: a request in flight still gets its answer, then exit 0", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const world = yield* MailWorld.start({
+          ...MailWorld.demo,
+          domains: [
+            ...MailWorld.demo.domains,
+            { name: "slow.test", mx: [{ host: "mx.slow.test", preference: 10 }], users: ["alice"] }
+          ],
+          hosts: [
+            ...MailWorld.demo.hosts,
+            { name: "mx.slow.test", address: "127.0.0.9", behaviour: { greetingDelay: "2 seconds" } }
+          ]
+        })
+        const child = yield* serve([...worldFlags(world), "--grace", "20s"])
+        const url = yield* listening(child)
+        const inFlight = yield* postJson(`${url}/v1/verify`, { address: "alice@slow.test" }).pipe(Effect.forkChild)
+        yield* Effect.sleep("700 millis")
+        child.kill("SIGTERM")
+        const answered = yield* Fiber.join(inFlight)
+        assert.strictEqual(answered.status, 200)
+        assert.strictEqual((answered.body as { verdict: string }).verdict, "deliverable")
+        const ran = yield* finish(child)
+        assert.strictEqual(ran.code, 0, ran.stderr)
+      })
+    )
   )
 
   it.live(`a port in use: exit ${Serve.cannotListen}`, () =>

@@ -129,6 +129,7 @@ describe("rcpt verify", { timeout: 30_000 }, () => {
       Effect.gen(function* () {
         const env = {
           RCPT_DNS_SERVERS: world.dns,
+          RCPT_ALLOW_TARGETS: "127.0.0.0/8",
           RCPT_PORT: String(world.smtpPort),
           RCPT_HELO: "env.rcpt.test",
           RCPT_TIMEOUT: "10s"

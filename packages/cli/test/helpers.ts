@@ -54,6 +54,8 @@ export const rcpt = (args: ReadonlyArray<string>, env: Record<string, string> = 
 
 /** Flags that point the CLI at a mail world. */
 export const worldFlags = (world: MailWorld.World): ReadonlyArray<string> => [
+  "--allow-target",
+  "127.0.0.0/8",
   "--dns-server",
   world.dns,
   "--port",

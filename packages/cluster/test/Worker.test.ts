@@ -32,6 +32,8 @@ const withEntity = <A, E>(f: (world: MailWorld.World) => Effect.Effect<A, E, Job
         Runner.layerVerifier({
           helo: "verifier.rcpt.test",
           allowSpecialUse: ["test"],
+          // The world is on loopback, which the target policy refuses unless opened.
+          allowTargets: ["127.0.0.0/8"],
           port: world.smtpPort,
           dnsServers: [world.dns],
           timeout: "10 seconds"

@@ -48,6 +48,8 @@ export const startRunner = (
             url,
             "--listen",
             `127.0.0.1:${port}`,
+            "--allow-target",
+            "127.0.0.0/8",
             "--dns-server",
             world.dns,
             "--port",
@@ -81,7 +83,19 @@ export const startServe = (url: string, world: MailWorld.World): Effect.Effect<s
     Effect.sync(() =>
       spawn(
         process.execPath,
-        [bin, "serve", "--listen", "127.0.0.1:0", "--db", url, "--cluster", "--dns-server", world.dns],
+        [
+          bin,
+          "serve",
+          "--listen",
+          "127.0.0.1:0",
+          "--db",
+          url,
+          "--cluster",
+          "--allow-target",
+          "127.0.0.0/8",
+          "--dns-server",
+          world.dns
+        ],
         { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, NO_COLOR: "1" } }
       )
     ),
@@ -117,7 +131,8 @@ export const member = (url: string, world: MailWorld.World) =>
       helo: "serve.rcpt.test",
       allowSpecialUse: ["test"],
       port: world.smtpPort,
-      dnsServers: [world.dns]
+      dnsServers: [world.dns],
+      allowTargets: ["127.0.0.0/8"]
     })
   ).pipe(Layer.provideMerge(Runner.layerPg(url)))
 

@@ -8,8 +8,11 @@
  *
  * Nothing a mail server does is an HTTP error: a timeout, a block or a 4xx is a `Verification`
  * with verdict `unknown`, returned with 200. HTTP errors are about the request only: a body that
- * fails the schema is a 400 RFC 9457 problem listing every issue, a missing or wrong
- * `x-rcpt-secret` (when the server has a secret) a 401 problem.
+ * fails the schema is a 400 RFC 9457 problem listing every issue, a missing or wrong credential
+ * (`x-rcpt-secret` or `Authorization: Bearer`, when the server has any) a 401 problem, a caller
+ * over its concurrent-request limit a 429 (with `Retry-After`), the whole service over its limit
+ * a 503 (with `Retry-After`). Requests without `Content-Type: application/json` get 415, requests
+ * whose `Host` is not one of the service's names 421 (see `Guard`).
  *
  * @since 0.1.0
  */
@@ -111,8 +114,35 @@ export class Unauthorized extends HttpApiError.Problem<Unauthorized>()("Unauthor
 }) {}
 
 /**
- * The shared-secret check on the verification endpoints (see `Server.layerAuthorization`). With no
- * secret configured every request passes.
+ * 429: the caller (its token, the shared secret, or everyone on an open service) already has as
+ * many requests in flight as it may. Sent with `Retry-After`.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class TooManyRequests extends HttpApiError.Problem<TooManyRequests>()("TooManyRequests", {
+  type: "about:blank",
+  status: 429,
+  title: "Too Many Requests"
+}) {}
+
+/**
+ * 503: the service already has as many requests in flight as it takes, all callers together (or
+ * it is shutting down). Sent with `Retry-After`.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class ServiceUnavailable extends HttpApiError.Problem<ServiceUnavailable>()("ServiceUnavailable", {
+  type: "about:blank",
+  status: 503,
+  title: "Service Unavailable"
+}) {}
+
+/**
+ * The credential check on the verification endpoints (see `Server.layerAuthorization`): the shared
+ * secret in `x-rcpt-secret`, or one of the bearer tokens. With neither configured every request
+ * passes (the server allows that only on a loopback address).
  *
  * @category middleware
  * @since 0.1.0
@@ -125,8 +155,25 @@ export class Authorization extends HttpApiMiddleware.Service<Authorization>()("@
         OpenApi.Description,
         "The server's shared secret, when it was started with one (compared in constant time)."
       )
+    ),
+    bearer: HttpApiSecurity.bearer.pipe(
+      HttpApiSecurity.annotate(
+        OpenApi.Description,
+        "One of the server's bearer tokens (--token-env / --token-file; the file is re-read when it changes)."
+      )
     )
   }
+}) {}
+
+/**
+ * The concurrency limits on the verification endpoints (see `Server.layerAdmission`): runs inside
+ * {@link Authorization}, so it counts by the caller the credential names, and before the body is read.
+ *
+ * @category middleware
+ * @since 0.1.0
+ */
+export class Admission extends HttpApiMiddleware.Service<Admission>()("@rcpt/http/Admission", {
+  error: [TooManyRequests, ServiceUnavailable]
 }) {}
 
 const verify = HttpApiEndpoint.post("verify", "/v1/verify", {
@@ -155,13 +202,18 @@ const health = HttpApiEndpoint.get("health", "/v1/health", { success: Health }).
 )
 
 /**
- * The endpoints. `verify` and `batch` carry {@link Authorization}; `health` does not, so probes
- * need no secret.
+ * The endpoints. `verify` and `batch` carry {@link Authorization} (outside) and {@link Admission}
+ * (inside: the first middleware added is the innermost); `health` carries neither, so probes need
+ * no secret.
  *
  * @category api
  * @since 0.1.0
  */
-export class VerifyGroup extends HttpApiGroup.make("verify").add(verify, batch).middleware(Authorization).add(health) {}
+export class VerifyGroup extends HttpApiGroup.make("verify")
+  .add(verify, batch)
+  .middleware(Admission)
+  .middleware(Authorization)
+  .add(health) {}
 
 /**
  * The API: the `verify` group, with request validation failures rendered as RFC 9457 problems.

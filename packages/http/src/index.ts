@@ -5,13 +5,16 @@
  *
  * @since 0.1.0
  */
+export * as Admission from "./Admission.ts"
 export * as Api from "./Api.ts"
 export * as ClusterApi from "./ClusterApi.ts"
+export * as Guard from "./Guard.ts"
 export * as JobRunner from "./JobRunner.ts"
 export * as Jobs from "./Jobs.ts"
 export * as JobsApi from "./JobsApi.ts"
 export * as JobsServer from "./JobsServer.ts"
 export * as Page from "./Page.ts"
 export * as Server from "./Server.ts"
+export * as Tokens from "./Tokens.ts"
 export * as Upload from "./Upload.ts"
 export * as Webhooks from "./Webhooks.ts"

@@ -65,6 +65,8 @@ const withService = <A, E>(f: (service: Service) => Effect.Effect<A, E>, options
       logs.push((Array.isArray(message) ? message : [message]).map(String).join(" "))
     })
     const verifier = NodeVerifier.layer({
+      // The servers are on loopback, which the target policy refuses unless opened.
+      allowTargets: ["127.0.0.0/8"],
       helo: "http.rcpt.test",
       allowSpecialUse: ["test"],
       port: world.smtpPort,

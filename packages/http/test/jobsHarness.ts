@@ -28,6 +28,8 @@ export const withService = <A, E>(
     const verifier = NodeVerifier.layer({
       helo: "jobs.rcpt.test",
       allowSpecialUse: ["test"],
+      // The world is on loopback, which the target policy refuses unless opened.
+      allowTargets: ["127.0.0.0/8"],
       port: world.smtpPort,
       dnsServers: [world.dns],
       timeout: "10 seconds"
@@ -47,7 +49,8 @@ export const withService = <A, E>(
         request(`/v1/jobs${query}`, {
           method: "POST",
           body,
-          headers: contentType === "" ? {} : { "content-type": contentType }
+          // x-requested-with: uploads that are not JSON need a header a cross-origin page cannot send (Guard).
+          headers: { "x-requested-with": "test", ...(contentType === "" ? {} : { "content-type": contentType }) }
         })
       return f({ base, request, upload })
     }).pipe(Effect.provide(server))

@@ -19,6 +19,8 @@ const withWorld = <A, E>(
   Effect.gen(function* () {
     const world = yield* MailWorld.start(spec)
     const layer = NodeVerifier.layer({
+      // The servers are on loopback, which the target policy refuses unless opened.
+      allowTargets: ["127.0.0.0/8"],
       helo: "verifier.rcpt.test",
       allowSpecialUse: ["test"],
       port: world.smtpPort,

@@ -3,10 +3,13 @@
  * address a line) or CSV (one record a line; a quoted field may span lines). What `rcpt bulk`
  * reads from a file and `POST /v1/jobs` from an upload.
  *
- * Text: blank lines and `#` comments are skipped, CRLF and a UTF-8 BOM are fine. CSV: chosen by
- * a `.csv` name or a first line with a comma; the address column is `--column`, else one named
- * like email/e-mail/mail/address, else the first whose first value has an "@". A line that
- * cannot be read (too long, broken quoting) is an {@link Item} of its own, not a failure.
+ * Text: blank lines and `#` comments are skipped, CRLF and a UTF-8 BOM are fine; a line may hold
+ * several addresses separated by commas, semicolons or whitespace, and each is an item of its own
+ * (a line with fewer than two "@" is read whole: nothing on a line is dropped). CSV: chosen by a
+ * `.csv` name or a first line with a comma that is not such a list of addresses; the address
+ * column is `--column`, else one named like email/e-mail/mail/address, else the first whose first
+ * value has an "@". A line that cannot be read (too long, broken quoting) is an {@link Item} of
+ * its own, not a failure.
  *
  * @since 0.1.0
  */
@@ -48,6 +51,41 @@ export interface Options {
   readonly csv: boolean
   /** The CSV column with the addresses. */
   readonly column: Option.Option<string>
+}
+
+/**
+ * The addresses on a text line: separated by commas, semicolons or whitespace outside a quoted
+ * local part (`"john doe"@example.com` stays whole).
+ *
+ * @category text
+ * @since 0.1.0
+ */
+export const splitAddresses = (line: string): ReadonlyArray<string> => {
+  const out: Array<string> = []
+  let current = ""
+  let quoted = false
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!
+    if (quoted) {
+      current += c
+      if (c === "\\" && i + 1 < line.length) current += line[++i]
+      else if (c === '"') quoted = false
+    } else if (c === '"') {
+      quoted = true
+      current += c
+    } else if (c === "," || c === ";" || /\s/.test(c)) {
+      if (current !== "") out.push(current)
+      current = ""
+    } else current += c
+  }
+  if (current !== "") out.push(current)
+  return out
+}
+
+/** A first line that is a list of addresses (each part has an "@"), not a CSV header or record. */
+const isAddressList = (line: string) => {
+  const parts = splitAddresses(line)
+  return parts.length > 0 && parts.every((p) => p.includes("@"))
 }
 
 const isSkipped = (text: string) => {
@@ -310,16 +348,24 @@ export const items = <E, R>(
         case "Line": {
           if (s.mode._tag === "Unknown") {
             if (isSkipped(l.text)) return [s, out]
-            s.mode = l.text.includes(",") ? { _tag: "Csv", state: { _tag: "Header" } } : { _tag: "Text" }
+            s.mode =
+              l.text.includes(",") && !isAddressList(l.text)
+                ? { _tag: "Csv", state: { _tag: "Header" } }
+                : { _tag: "Text" }
           }
           if (s.mode._tag === "Text") {
             if (isSkipped(l.text)) return [s, out]
-            const address = l.text.trim()
-            out.push(
-              notUtf8(address)
-                ? { _tag: "Invalid", line: l.line, address, detail: notUtf8Detail(`line ${l.line}`) }
-                : { _tag: "Address", line: l.line, address }
-            )
+            // Several addresses on a line are each an item; a line with at most one "@" is read whole
+            // (it is one address, or one syntax result), so nothing on it is ever dropped.
+            const parts = splitAddresses(l.text)
+            const addresses = parts.filter((p) => p.includes("@")).length > 1 ? parts : [l.text.trim()]
+            for (const address of addresses) {
+              out.push(
+                notUtf8(address)
+                  ? { _tag: "Invalid", line: l.line, address, detail: notUtf8Detail(`line ${l.line}`) }
+                  : { _tag: "Address", line: l.line, address }
+              )
+            }
           } else csvLine(s, l.line, l.text, out)
           return [s, out]
         }

@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import * as Printable from "./Printable.ts"
 import * as Verification from "./Verification.ts"
 
 /**
@@ -47,14 +48,25 @@ export const csvColumns = [
 export const flat = (text: string): string => text.replace(/[\r\n]+/g, " ")
 
 /**
- * A CSV field: quoted when it holds a comma, a quote or edge spaces; null is empty.
+ * The text a CSV cell holds for a string from input or a server: on one line, other controls and
+ * bidi overrides escaped, and a leading `= + - @ TAB CR` neutralised with a quote (OWASP's advice
+ * against formula injection: `+cmd@x` is a valid address, a reply text can be anything).
+ *
+ * @category encoding
+ * @since 0.1.0
+ */
+export const csvText = (text: string): string => Printable.neutraliseFormula(Printable.escapeControls(flat(text)))
+
+/**
+ * A CSV field: strings through {@link csvText}; quoted when it holds a comma, a quote or edge
+ * spaces; null is empty. Numbers and booleans are rcpt's own and written as they are.
  *
  * @category encoding
  * @since 0.1.0
  */
 export const csvField = (value: string | number | boolean | null): string => {
   if (value === null) return ""
-  const text = flat(String(value))
+  const text = typeof value === "string" ? csvText(value) : String(value)
   return /[",]|^\s|\s$/.test(text) ? `"${text.replaceAll('"', '""')}"` : text
 }
 

@@ -29,7 +29,8 @@ export type Verdict = typeof Verdict.Type
 /**
  * Reasons the verifier finds itself, beside those of a reply (`Classify.reasons` in
  * @rcpt/smtp): from DNS, the syntax check, a connection that never opened (the proxy's
- * failures apart: wrong credentials, refused by its rules, host unreachable from it, the rest).
+ * failures apart: wrong credentials, refused by its rules, host unreachable from it, the rest), a target the
+ * `TargetPolicy` refused to dial (`target_refused`: a special-purpose range).
  *
  * @category constants
  * @since 0.2.0
@@ -48,7 +49,8 @@ export const findingReasons = [
   "special_use",
   "not_checked",
   "allowed",
-  "denied"
+  "denied",
+  "target_refused"
 ] as const
 
 /**

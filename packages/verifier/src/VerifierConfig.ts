@@ -5,9 +5,10 @@
  *
  * @since 0.1.0
  */
-import { Config, Context, Duration, Effect, Layer, Option, Schema } from "effect"
+import { Config, Context, Duration, Effect, Layer, Option, Result, Schema } from "effect"
 import { Address, type Session } from "@rcpt/smtp"
 import * as DomainRules from "./DomainRules.ts"
+import * as TargetPolicy from "./TargetPolicy.ts"
 
 /**
  * @category models
@@ -62,6 +63,16 @@ export interface VerifierConfig {
   readonly defaultDepth: DomainRules.Depth
   /** Add a timing block (DNS, connect, TLS, SMTP per phase, connections) to each result. */
   readonly timing: boolean
+  /**
+   * CIDR blocks opened to dialling besides global unicast (`--allow-target`): every address in
+   * the IANA special-purpose ranges is refused otherwise (see `TargetPolicy`). `["127.0.0.0/8"]`
+   * for a mail world on loopback.
+   */
+  readonly allowTargets: ReadonlyArray<string>
+  /** MX hosts tried per domain, in preference order; the rest are not dialled. */
+  readonly maxMxHosts: number
+  /** Addresses tried per MX host (its A/AAAA answers, in order); the rest are not dialled. */
+  readonly maxAddressesPerHost: number
 }
 
 /**
@@ -89,7 +100,10 @@ export const defaults: Omit<VerifierConfig, "helo"> = {
   deny: [],
   depth: {},
   defaultDepth: "smtp",
-  timing: false
+  timing: false,
+  allowTargets: [],
+  maxMxHosts: 5,
+  maxAddressesPerHost: 4
 }
 
 /**
@@ -153,6 +167,12 @@ export const make = (
     yield* positive("concurrency", config.concurrency)
     yield* positive("perHost", config.perHost)
     yield* positive("perHostRate", config.perHostRate, 0)
+    yield* positive("maxMxHosts", config.maxMxHosts)
+    yield* positive("maxAddressesPerHost", config.maxAddressesPerHost)
+    const targets = TargetPolicy.make(config.allowTargets)
+    if (Result.isFailure(targets)) {
+      return yield* new InvalidConfig({ field: "allowTargets", message: targets.failure.message })
+    }
     return { ...config, helo: clientName, fallbackSender: fallback }
   })
 
@@ -187,6 +207,7 @@ export const layer = (
  * `RCPT_CONCURRENCY`, `RCPT_PER_HOST`, `RCPT_FALLBACK_SENDER`, `RCPT_ALLOW_SPECIAL_USE`,
  * `RCPT_ALLOW`, `RCPT_DENY` (comma-separated), `RCPT_DEPTH` (`pattern=depth`, comma-separated),
  * `RCPT_DEFAULT_DEPTH`, `RCPT_TIMING` from the `ConfigProvider` (the environment by default).
+ * `RCPT_CONCURRENCY`, `RCPT_PER_HOST`, `RCPT_ALLOW_TARGETS` (comma-separated CIDRs) from the `ConfigProvider` (the environment by default).
  * `helo` falls back to the given default (the host's name, supplied by the platform layer).
  *
  * @category layers
@@ -213,7 +234,16 @@ export const layerConfig = (defaultHelo: string): Layer.Layer<Service, InvalidCo
         defaultDepth: Config.Literals(DomainRules.depths, "RCPT_DEFAULT_DEPTH").pipe(
           Config.withDefault(defaults.defaultDepth)
         ),
-        timing: Config.Boolean("RCPT_TIMING").pipe(Config.withDefault(defaults.timing))
+        timing: Config.Boolean("RCPT_TIMING").pipe(Config.withDefault(defaults.timing)),
+        allowTargets: Config.String("RCPT_ALLOW_TARGETS").pipe(
+          Config.map((text) =>
+            text
+              .split(",")
+              .map((s) => s.trim())
+              .filter((s) => s !== "")
+          ),
+          Config.withDefault(defaults.allowTargets)
+        )
       })
       const depth = DomainRules.parseDepths(read.depth)
       if (depth === undefined) {

@@ -1,6 +1,7 @@
 // The committed JSON Schema of a Verification (packages/verifier/schema/verification.schema.json): it must match the
 // Schema class (so `npm test` fails on drift, as `npm run schema:check` does), and real Verifications, encoded and
 // printed as JSON, must validate against it.
+// Scripted transports dial nothing real: the target policy is opened to every address here.
 import { assert, describe, it } from "@effect/vitest"
 import { readFileSync } from "node:fs"
 import { Effect, JsonSchema, Layer, Schema, SchemaRepresentation } from "effect"
@@ -100,6 +101,12 @@ const verifications = Effect.gen(function* () {
     Verifier.layer.pipe(
       Layer.provide([
         VerifierConfig.layer({ helo: "verifier.rcpt.test", port: 25, catchAllProbe: false, allowSpecialUse: ["test"] }),
+        VerifierConfig.layer({
+          helo: "verifier.rcpt.test",
+          allowTargets: ["0.0.0.0/0", "::/0"],
+          port: 25,
+          catchAllProbe: false
+        }),
         zone,
         ScriptedTransport.layer([withTls])
       ])

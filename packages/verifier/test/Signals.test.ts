@@ -1,5 +1,6 @@
 // Risk signals and verification policies through the public API: Verifier.verify over the scripted
 // transport and a static zone, with RiskSignals and Judgement provided from the caller's context.
+// Scripted transports dial nothing real: the target policy is opened to every address here.
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Random } from "effect"
 import { Signals } from "@rcpt/signals"
@@ -66,6 +67,7 @@ const verify = (
   const layer = Verifier.layer.pipe(
     Layer.provide([
       VerifierConfig.layer({ helo: "verifier.rcpt.test", port: 25, allowSpecialUse: ["test"], ...config }),
+      VerifierConfig.layer({ helo: "verifier.rcpt.test", allowTargets: ["0.0.0.0/0", "::/0"], port: 25, ...config }),
       zone,
       transport.layer
     ])
@@ -352,6 +354,7 @@ describe("policies: Judgement.Judgement", () => {
       const layer = Verifier.layer.pipe(
         Layer.provide([
           VerifierConfig.layer({ helo: "verifier.rcpt.test", port: 25, allowSpecialUse: ["test"] }),
+          VerifierConfig.layer({ helo: "verifier.rcpt.test", allowTargets: ["0.0.0.0/0", "::/0"], port: 25 }),
           zone,
           transport.layer
         ])

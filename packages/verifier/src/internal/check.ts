@@ -6,14 +6,20 @@
  *
  * Every recipient ends with evidence, answered or not; nothing here fails.
  *
+ * This is the one place before a connection is opened, so the target policy is applied here:
+ * at most `maxMxHosts` hosts and `maxAddressesPerHost` addresses each, and an address in a
+ * special-purpose range (resolved MX/A/AAAA answers and address literals alike) is never dialled:
+ * its attempt is `target_refused` with the range in its detail.
+ *
  * @internal
  */
-import { Clock, Effect, Option } from "effect"
+import { Clock, Effect, Option, Result } from "effect"
 import { Router, SmtpClient, type SmtpTransport } from "@rcpt/client"
 import { type Address, Classify, Reply, Session } from "@rcpt/smtp"
 import { HostPermits } from "../HostPermits.ts"
 import type { MxHost } from "../MxPlan.ts"
 import * as Policy from "../Policy.ts"
+import * as TargetPolicy from "../TargetPolicy.ts"
 import type { Attempt, findingReasons, Outcome } from "../Verification.ts"
 import type { VerifierConfig } from "../VerifierConfig.ts"
 import { domainKey } from "./keys.ts"
@@ -200,9 +206,21 @@ export const check = (
     // The reverse path of the last connection: what the evidence reports.
     let lastFrom = sender
     const senderNow = () => ({ nullRefused, used: lastFrom })
+    // Validated by VerifierConfig.make; a config built by hand with a bad block opens nothing.
+    const targets = Result.getOrElse(TargetPolicy.make(config.allowTargets), () => TargetPolicy.strict)
 
-    search: for (const host of hosts) {
-      for (const address of host.addresses) {
+    search: for (const host of hosts.slice(0, config.maxMxHosts)) {
+      for (const address of host.addresses.slice(0, config.maxAddressesPerHost)) {
+        const decision = TargetPolicy.judge(targets, address)
+        if (decision._tag === "Refused") {
+          for (const i of pending) {
+            attempts[i]!.push({ host: host.host, address, outcome: "target_refused", detail: decision.detail })
+            if (Option.isNone(evidence[i]!.session)) {
+              evidence[i] = unanswered({ verdict: "unknown", reason: "target_refused", retryable: false }, attempts[i])
+            }
+          }
+          continue // next address
+        }
         let tls = config.tls
         // Sessions opened again to this address after one that answered some and hung up.
         let reconnects = 0
