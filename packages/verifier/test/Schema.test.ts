@@ -100,9 +100,9 @@ const verifications = Effect.gen(function* () {
   Effect.provide(
     Verifier.layer.pipe(
       Layer.provide([
-        VerifierConfig.layer({ helo: "verifier.rcpt.test", port: 25, catchAllProbe: false, allowSpecialUse: ["test"] }),
         VerifierConfig.layer({
           helo: "verifier.rcpt.test",
+          allowSpecialUse: ["test"],
           allowTargets: ["0.0.0.0/0", "::/0"],
           port: 25,
           catchAllProbe: false
