@@ -265,6 +265,9 @@ if (million !== undefined) {
     `Streamed run (rcpt verifyMany over a file stream, loopback): ${m.answered.toLocaleString("en-US")} of ${m.size.toLocaleString("en-US")} addresses, ` +
       `${m.domains} domains, ${m.rate.toFixed(0)} addr/s over ${(m.activeMs / 1000).toFixed(1)} s, peak RSS ${m.peakRssMb.toFixed(0)} MB, ` +
       `${m.connsPer100.toFixed(1)} conns/100 addr, agreement ${(m.agreement * 100).toFixed(1)}%` +
+      `, RSS MB after N results: ${Object.entries(m.rssAt)
+        .map(([n, mb]) => `${Number(n).toLocaleString("en-US")}: ${mb}`)
+        .join(", ")}` +
       (m.extrapolatedSecondsFor1M !== undefined
         ? `\n  EXTRAPOLATED (not measured): 1,000,000 addresses at this rate would take ${(m.extrapolatedSecondsFor1M / 60).toFixed(1)} min`
         : "")

@@ -37,6 +37,8 @@ export interface MillionFigures {
   readonly extrapolatedSecondsFor1M?: number
   readonly exitCode: number | null
   readonly stderr?: string
+  /** RSS (MB) of rcpt's process after this many results (rcpt-lib prints them). */
+  readonly rssAt: Record<string, number>
 }
 
 // The generator's rule (see truth.writeMillionList): domain index d -> d % 20 === 7 missing, === 3 catch-all;
@@ -135,6 +137,12 @@ export const run = async (options: {
       connsPer100: (connections / Math.max(1, answered)) * 100,
       agreement: answered === 0 ? 0 : agreed / answered,
       verdicts,
+      rssAt: Object.fromEntries(
+        Array.from(child.stderr.matchAll(/^rss (\{.*\})$/gm), (m) => {
+          const { n, mb } = JSON.parse(m[1]!) as { n: number; mb: number }
+          return [String(n), mb] as const
+        })
+      ),
       ...(options.size < 1_000_000 || !finished ? { extrapolatedSecondsFor1M: 1_000_000 / rate } : {}),
       exitCode: child.exitCode,
       ...(child.exitCode === 0 ? {} : { stderr: child.stderr.slice(-2000) })

@@ -34,11 +34,19 @@ if (import.meta.main) {
   const dns = process.env["BENCH_DNS"]!
   const out = createWriteStream(outPath!)
   const lines = createInterface({ input: createReadStream(list!), crlfDelay: Infinity })
+  // RSS at these result counts, to stderr: tells a growing process from a merely large one.
+  const checkpoints = new Set([20_000, 100_000, 200_000, 500_000, 1_000_000])
+  let done = 0
   const program = Effect.gen(function* () {
     const verifier = yield* Verifier.Verifier
     const input = Stream.fromAsyncIterable(lines, (error) => error).pipe(Stream.filter((line) => line.length > 0))
     yield* verifier.verifyMany(input).pipe(
       Stream.runForEach((v) => {
+        if (checkpoints.has(++done)) {
+          process.stderr.write(
+            `rss ${JSON.stringify({ n: done, mb: Math.round(process.memoryUsage().rss / 1048576) })}\n`
+          )
+        }
         const line = `${JSON.stringify({ a: v.address, v: mapVerdict(v.verdict, v.reason), r: `${v.verdict}/${v.reason}` })}\n`
         return out.write(line) ? Effect.void : Effect.promise(() => once(out, "drain"))
       })

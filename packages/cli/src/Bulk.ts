@@ -58,6 +58,8 @@ export interface BulkOptions {
   readonly format: Output.Format
   readonly resume: boolean
   readonly column: Option.Option<string>
+  /** Each JSON line with its SMTP transcript (`--transcript`); off, `transcript` is `[]`. */
+  readonly transcript: boolean
   /** Where notices and the summary go (stderr for the command). */
   readonly report: (text: string) => void
   /** Where the live progress line is drawn, if anywhere (a terminal's stderr). */
@@ -112,13 +114,13 @@ export const run = (
     const source = yield* Input.open(options.input)
     const target = yield* Option.match(options.output, {
       onNone: () =>
-        Effect.map(Output.stdout(options.format), (writer) => ({
+        Effect.map(Output.stdout(options.format, { transcript: options.transcript }), (writer) => ({
           writer,
           done: new Output.Done(),
           dropped: 0,
           unreadable: 0
         })),
-      onSome: (path) => Output.toFile(path, options.format, { resume: options.resume })
+      onSome: (path) => Output.toFile(path, options.format, { resume: options.resume, transcript: options.transcript })
     })
     if (target.dropped > 0) options.report(`dropped a partial last line (${target.dropped} bytes) from the output\n`)
     if (target.unreadable > 0) {

@@ -92,19 +92,37 @@ export const csvLine = (v: Verification.Verification): string =>
     .join(",") + "\n"
 
 /**
- * One result as one JSON line (the encoded `Verification`, with its "\n").
+ * How much of a result a line carries.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface LineOptions {
+  /**
+   * The SMTP dialogue (`transcript`). Off, the line keeps every field with `transcript: []`: the
+   * verdict, reason, deciding reply (`rcpt`/`vrfy`), MX, TLS and attempts in about a sixth of the size.
+   */
+  readonly transcript: boolean
+}
+
+/**
+ * One result as one JSON line (the encoded `Verification`, with its "\n"); its transcript only
+ * when asked for (the default, for `verify --json`).
  *
  * @category encoding
  * @since 0.1.0
  */
-export const jsonLine = (v: Verification.Verification): string => `${JSON.stringify(Verification.encode(v))}\n`
+export const jsonLine = (v: Verification.Verification, options: LineOptions = { transcript: true }): string => {
+  const encoded = Verification.encode(v)
+  return `${JSON.stringify(options.transcript ? encoded : { ...encoded, transcript: [] })}\n`
+}
 
 /**
  * @category encoding
  * @since 0.1.0
  */
-export const line = (format: Format, v: Verification.Verification): string =>
-  format === "csv" ? csvLine(v) : jsonLine(v)
+export const line = (format: Format, v: Verification.Verification, options: LineOptions): string =>
+  format === "csv" ? csvLine(v) : jsonLine(v, options)
 
 /**
  * What an input address is called in an output of `format` (CSV lines hold no line breaks).
@@ -160,7 +178,7 @@ const encoder = new TextEncoder()
  * @category constructors
  * @since 0.1.0
  */
-export const stdout = (format: Format): Effect.Effect<Writer> =>
+export const stdout = (format: Format, options: LineOptions): Effect.Effect<Writer> =>
   Effect.sync(() => {
     let header = format === "csv"
     // A reader that went away (`rcpt bulk list | head`) ends the run quietly, as SIGPIPE would.
@@ -172,7 +190,7 @@ export const stdout = (format: Format): Effect.Effect<Writer> =>
       write: (v) =>
         Effect.callback<void, ExitCode.Exit>((resume) => {
           if (closed) return resume(Effect.fail(ExitCode.silent(ExitCode.codes.brokenPipe)))
-          const text = header ? csvHeader + line(format, v) : line(format, v)
+          const text = header ? csvHeader + line(format, v, options) : line(format, v, options)
           header = false
           // Waiting for the write keeps a slow reader's backlog out of this process's memory.
           process.stdout.write(text, (error) =>
@@ -265,7 +283,7 @@ export const scan = (
 export const toFile = (
   path: string,
   format: Format,
-  options: { readonly resume: boolean }
+  options: LineOptions & { readonly resume: boolean }
 ): Effect.Effect<
   { readonly writer: Writer; readonly done: Done; readonly dropped: number; readonly unreadable: number },
   ExitCode.Exit,
@@ -305,7 +323,7 @@ export const toFile = (
     let header = format === "csv" && now === 0
     const write = (v: Verification.Verification) =>
       Effect.suspend(() => {
-        const text = header ? csvHeader + line(format, v) : line(format, v)
+        const text = header ? csvHeader + line(format, v, options) : line(format, v, options)
         header = false
         return append(text)
       })

@@ -110,6 +110,12 @@ export const bulk = Command.make(
       ),
       Flag.withDefault(false)
     ),
+    transcript: Flag.Boolean("transcript").pipe(
+      Flag.withDescription(
+        "Put each result's SMTP dialogue in its JSON line. Default: off (transcript [], the rest of the evidence kept)"
+      ),
+      Flag.withDefault(false)
+    ),
     column: Flag.String("column").pipe(
       Flag.withMetavar("name"),
       Flag.withDescription(
@@ -129,6 +135,7 @@ export const bulk = Command.make(
           format: input.format,
           resume: input.resume,
           column: input.column,
+          transcript: input.transcript,
           report: (text) => void process.stderr.write(text),
           progress:
             process.stderr.isTTY === true ? Option.some((text) => void process.stderr.write(text)) : Option.none()
