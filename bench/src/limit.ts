@@ -4,8 +4,10 @@
  * No catch-all probe, no TLS, no retries, no failover (lowest-preference MX only), no per-host limit: nothing a real
  * verifier needs beyond the minimum. RCPT 2xx is deliverable, 5xx undeliverable, anything else unknown.
  *
- * Run as a program: `node --import guard.ts limit.ts <list> <out.jsonl> <concurrency> <port> <timeoutMs>`; DNS is
- * the default resolver, which the guard points at the bench's server.
+ * Run as a program: `node --import guard.ts limit.ts <list> <out.jsonl> <concurrency> <port> <timeoutMs>
+ * [perTransaction]`; DNS is the default resolver, which the guard points at the bench's server. `perTransaction` (0:
+ * all in one) splits a domain's RCPTs into transactions of that many, RSET between, still one write: a real MTA's
+ * per-message recipient limit (Postfix: 1000) answers the rest 452.
  *
  * @since 0.1.0
  */
@@ -74,7 +76,13 @@ const target = async (domain: string): Promise<string | "nxdomain" | undefined> 
   }
 }
 
-const session = async (ip: string, port: number, rcpts: ReadonlyArray<string>, timeoutMs: number) => {
+const session = async (
+  ip: string,
+  port: number,
+  rcpts: ReadonlyArray<string>,
+  timeoutMs: number,
+  perTransaction: number
+) => {
   const verdicts: Array<Verdict> = rcpts.map(() => "unknown")
   const socket = connect(port, ip)
   socket.setNoDelay(true)
@@ -86,20 +94,31 @@ const session = async (ip: string, port: number, rcpts: ReadonlyArray<string>, t
     socket.write("EHLO bench-limit.rcpt.test\r\n")
     const ehlo = await next()
     if (ehlo?.code !== 250) return verdicts
-    socket.write(`MAIL FROM:<>\r\n${rcpts.map((r) => `RCPT TO:<${r}>\r\n`).join("")}QUIT\r\n`)
-    const mail = await next()
-    if (mail === undefined) return verdicts
-    for (let i = 0; i < rcpts.length; i++) {
-      const reply = await next()
-      if (reply === undefined) break
-      verdicts[i] =
-        mail.code !== 250
-          ? "unknown"
-          : reply.code < 300
-            ? "deliverable"
-            : reply.code >= 500
-              ? "undeliverable"
-              : "unknown"
+    // One write: MAIL + its RCPTs per transaction (RSET between transactions), then QUIT.
+    const size = perTransaction > 0 ? perTransaction : rcpts.length
+    const chunks: Array<ReadonlyArray<string>> = []
+    for (let at = 0; at < rcpts.length; at += size) chunks.push(rcpts.slice(at, at + size))
+    socket.write(
+      chunks.map((chunk) => `MAIL FROM:<>\r\n${chunk.map((r) => `RCPT TO:<${r}>\r\n`).join("")}`).join("RSET\r\n") +
+        "QUIT\r\n"
+    )
+    let i = 0
+    for (const [n, chunk] of chunks.entries()) {
+      const mail = await next()
+      if (mail === undefined) return verdicts
+      for (let k = 0; k < chunk.length; k++, i++) {
+        const reply = await next()
+        if (reply === undefined) return verdicts
+        verdicts[i] =
+          mail.code !== 250
+            ? "unknown"
+            : reply.code < 300
+              ? "deliverable"
+              : reply.code >= 500
+                ? "undeliverable"
+                : "unknown"
+      }
+      if (n < chunks.length - 1) await next() // RSET
     }
     await next() // 221
     return verdicts
@@ -109,16 +128,22 @@ const session = async (ip: string, port: number, rcpts: ReadonlyArray<string>, t
   }
 }
 
-const verifyDomain = async (domain: string, addresses: ReadonlyArray<string>, port: number, timeoutMs: number) => {
+const verifyDomain = async (
+  domain: string,
+  addresses: ReadonlyArray<string>,
+  port: number,
+  timeoutMs: number,
+  perTransaction: number
+) => {
   const ip = await target(domain)
   if (ip === "nxdomain") return addresses.map((a): Result => ({ a, v: "undeliverable", r: "no such domain" }))
   if (ip === undefined) return addresses.map((a): Result => ({ a, v: "unknown", r: "dns" }))
-  const verdicts = await session(ip, port, addresses, timeoutMs)
+  const verdicts = await session(ip, port, addresses, timeoutMs, perTransaction)
   return addresses.map((a, i): Result => ({ a, v: verdicts[i]!, r: "" }))
 }
 
 if (import.meta.main) {
-  const [list, out, concurrency, port, timeoutMs] = process.argv.slice(2)
+  const [list, out, concurrency, port, timeoutMs, perTransaction] = process.argv.slice(2)
   const addresses = await readList(list!)
   const byDomain = new Map<string, Array<string>>()
   for (const a of addresses) {
@@ -129,7 +154,7 @@ if (import.meta.main) {
   }
   const results: Array<Result> = []
   await pool([...byDomain], Number(concurrency), async ([domain, group]) => {
-    results.push(...(await verifyDomain(domain, group, Number(port), Number(timeoutMs))))
+    results.push(...(await verifyDomain(domain, group, Number(port), Number(timeoutMs), Number(perTransaction ?? 0))))
   })
   await writeResults(out!, results)
   process.exit(0)

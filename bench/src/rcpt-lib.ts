@@ -13,6 +13,7 @@
 import { createReadStream, createWriteStream } from "node:fs"
 import { once } from "node:events"
 import { createInterface } from "node:readline"
+import { writeHeapSnapshot } from "node:v8"
 import { Effect, Stream } from "effect"
 import { NodeVerifier } from "@rcpt/node"
 import { Verifier } from "@rcpt/verifier"
@@ -43,6 +44,9 @@ if (import.meta.main) {
     yield* verifier.verifyMany(input).pipe(
       Stream.runForEach((v) => {
         if (checkpoints.has(++done)) {
+          // BENCH_HEAP_SNAPSHOTS=dir: a heap snapshot at each checkpoint too, to see what is retained.
+          const dir = process.env["BENCH_HEAP_SNAPSHOTS"]
+          if (dir !== undefined && dir !== "") writeHeapSnapshot(`${dir}/rcpt-${done}.heapsnapshot`)
           process.stderr.write(
             `rss ${JSON.stringify({ n: done, mb: Math.round(process.memoryUsage().rss / 1048576) })}\n`
           )

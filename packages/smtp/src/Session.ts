@@ -145,6 +145,19 @@ export const step = (session: Session, input: Input): Step => {
   }
 }
 
+/**
+ * Lowers the session's rejection cap (`Config.maxErrors`) from now on: once the RCPTs in flight
+ * are answered, the recipients not yet sent are `Postponed` if the cap is reached. For a driver
+ * that saw the server react to rejections (replies slowed down) and wants out before its limits.
+ *
+ * @category operations
+ * @since 0.2.0
+ */
+export const lowerMaxErrors = (session: Session, maxErrors: number): Session =>
+  session.config.maxErrors !== undefined && session.config.maxErrors <= maxErrors
+    ? session
+    : { ...session, config: { ...session.config, maxErrors: Math.max(0, maxErrors) } }
+
 const received = (session: Session, bytes: Uint8Array): Step =>
   receive(session, bytes, onReply, (state, error) =>
     finish(note(state, `protocol error: ${error.message}`), { _tag: "ProtocolError", phase: phase(state), error })

@@ -1016,6 +1016,88 @@ describe("Session: server limits", () => {
     ])
   })
 
+  it("maxErrors bounds a pipelined group: never more RCPTs in flight than rejections still allowed", () => {
+    const r = run(
+      config({ to: ["a@x.com", "b@x.com", "c@x.com", "d@x.com"], maxPipeline: 10, maxErrors: 2 }),
+      `
+      S: 220 mx
+      C: EHLO verifier.example.net
+      S: 250-mx
+      S: 250 PIPELINING
+      C: MAIL FROM:<>
+      C: RCPT TO:<a@x.com>
+      C: RCPT TO:<b@x.com>
+      S: 250 ok
+      S: 550 5.1.1 unknown
+      S: 250 ok
+      C: RCPT TO:<c@x.com>
+      S: 550 5.1.1 unknown
+      C: QUIT
+      S: 221 bye
+      `
+    )
+    assert.deepStrictEqual(r.writes[1], ["MAIL FROM:<>", "RCPT TO:<a@x.com>", "RCPT TO:<b@x.com>"])
+    assert.deepStrictEqual(
+      r.result.recipients.map((x) => x.skipped),
+      [Option.none(), Option.none(), Option.none(), Option.some("Postponed")]
+    )
+  })
+
+  it("careful: past afterErrors rejections, that many RCPTs per write; no group crosses the point", () => {
+    const to = ["a@x.com", "b@x.com", "c@x.com", "d@x.com", "e@x.com"]
+    const r = run(
+      config({ to, maxPipeline: 10, maxErrors: 100, careful: { afterErrors: 2, pipeline: 1 } }),
+      `
+      S: 220 mx
+      C: EHLO verifier.example.net
+      S: 250-mx
+      S: 250 PIPELINING
+      C: MAIL FROM:<>
+      C: RCPT TO:<a@x.com>
+      C: RCPT TO:<b@x.com>
+      S: 250 ok
+      S: 550 5.1.1 unknown
+      S: 550 5.1.1 unknown
+      C: RCPT TO:<c@x.com>
+      S: 550 5.1.1 unknown
+      C: RCPT TO:<d@x.com>
+      S: 250 ok
+      C: RCPT TO:<e@x.com>
+      S: 550 5.1.1 unknown
+      C: QUIT
+      S: 221 bye
+      `
+    )
+    assert.deepStrictEqual(
+      r.writes.map((w) => w.length),
+      [1, 3, 1, 1, 1, 1]
+    )
+    assert.deepStrictEqual(rcptCodes(r), [550, 550, 550, 250, 550])
+  })
+
+  it("lowerMaxErrors: the recipients not yet sent are postponed once the lower cap is reached", () => {
+    let s = Session.make(config({ to: ["a@x.com", "b@x.com", "c@x.com"], pipelining: false, maxErrors: 50 }))
+    const feed = (text: string) => {
+      const step = Session.step(s, Session.Input.Received({ bytes: new TextEncoder().encode(text) }))
+      s = step.state
+      return step.actions
+    }
+    s = Session.step(s, Session.Input.Connected()).state
+    feed("220 mx\r\n")
+    feed("250 mx\r\n")
+    feed("250 ok\r\n")
+    feed("550 5.1.1 unknown\r\n")
+    // A driver saw that reply come a second late: no more rejections in this session.
+    s = Session.lowerMaxErrors(s, 1)
+    assert.strictEqual(Session.lowerMaxErrors(s, 5), s)
+    feed("550 5.1.1 unknown\r\n")
+    assert.strictEqual(Session.phase(s), "AwaitQuit")
+    assert.deepStrictEqual(
+      Session.result(s).recipients.map((x) => x.skipped),
+      [Option.none(), Option.none(), Option.some("Postponed")]
+    )
+  })
+
   it("a catch-all probe refused for a full transaction goes again after RSET, alone", () => {
     const r = run(
       config({ to: ["a@x.com"], pipelining: false, probes: [mailbox("zq9probe@x.com")] }),

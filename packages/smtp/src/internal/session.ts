@@ -56,6 +56,12 @@ export interface Config {
    * new one. Postfix slows every reply after 10 errors and hangs up after 20; undefined: no limit.
    */
   readonly maxErrors?: number | undefined
+  /**
+   * Past `afterErrors` rejected RCPTs, at most `pipeline` RCPTs per write: how the server takes
+   * each further rejection (a slowdown, a 421) is seen before many more are sent. For a client
+   * that is finding out where a server's error limits are.
+   */
+  readonly careful?: { readonly afterErrors: number; readonly pipeline: number } | undefined
 }
 
 /**

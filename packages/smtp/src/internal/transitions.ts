@@ -41,6 +41,29 @@ const capabilities = (session: Session) => Option.getOrElse(session.capabilities
 
 const pipelining = (session: Session) => session.config.pipelining && capabilities(session).pipelining
 
+/** Real recipients refused so far in this session. */
+const rejections = (session: Session) =>
+  session.results.filter((r) => Option.exists(r.rcpt, (reply) => !Reply.isPositive(reply))).length
+
+/**
+ * RCPTs for the next write: the pipeline depth (smaller once `careful` applies), and never more
+ * than the rejections the cap still allows, so a pipelined group cannot overshoot `maxErrors`.
+ */
+const nextGroup = (session: Session, queue: ReadonlyArray<number>): ReadonlyArray<number> => {
+  const errors = rejections(session)
+  const { maxErrors, careful } = session.config
+  let depth = pipelining(session) ? session.config.maxPipeline : 1
+  if (careful !== undefined) {
+    // Up to the careful point at full depth, but no group crosses it; past it, the careful depth.
+    depth =
+      errors >= careful.afterErrors
+        ? Math.min(depth, Math.max(1, careful.pipeline))
+        : Math.min(depth, careful.afterErrors - errors)
+  }
+  if (maxErrors !== undefined) depth = Math.min(depth, Math.max(1, maxErrors - errors))
+  return queue.slice(0, depth)
+}
+
 const rcptCommands = (session: Session, indices: ReadonlyArray<number>) => ({
   commands: indices.map((i) => Command.rcptTo(session.results[i]!.mailbox.address)),
   awaiting: indices.map((recipient): Awaiting => ({ phase: "AwaitRcpt", recipient }))
@@ -83,7 +106,7 @@ const startTransaction = (session: Session, indices: ReadonlyArray<number>): Ste
   const utf8 = caps.smtpUtf8 && go.some((i) => session.results[i]!.mailbox.needsSmtpUtf8)
   const mail = Command.mailFrom(session.config.mailFrom, utf8 ? ["SMTPUTF8"] : [])
   if (!pipelining(state)) return send(state, [mail], [{ phase: "AwaitMail" }])
-  const group = go.slice(0, session.config.maxPipeline)
+  const group = nextGroup(state, go)
   const rcpts = rcptCommands(state, group)
   return send(
     { ...state, queue: go.slice(group.length) },
@@ -95,13 +118,13 @@ const startTransaction = (session: Session, indices: ReadonlyArray<number>): Ste
 /** All replies of the last RCPT group are in: next group, a new transaction, or on. */
 const afterRcpts = (session: Session): Step => {
   if (!session.mailAccepted) return afterTransaction(session)
-  const errors = session.results.filter((r) => Option.exists(r.rcpt, (reply) => !Reply.isPositive(reply))).length
+  const errors = rejections(session)
   if (session.queue.length > 0 && session.config.maxErrors !== undefined && errors >= session.config.maxErrors) {
     // Past a server's error limits every reply is slowed, then the connection cut: a new session is cheaper.
     return afterTransaction({ ...skip(session, session.queue, "Postponed"), queue: [] })
   }
   if (session.queue.length > 0) {
-    const group = session.queue.slice(0, pipelining(session) ? session.config.maxPipeline : 1)
+    const group = nextGroup(session, session.queue)
     const rcpts = rcptCommands(session, group)
     return send({ ...session, queue: session.queue.slice(group.length) }, rcpts.commands, rcpts.awaiting)
   }
