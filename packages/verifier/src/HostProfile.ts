@@ -1,0 +1,267 @@
+/**
+ * What a bulk run learns about one MX host's limits, and how it learns it: start from safe values,
+ * widen while the host shows no sign of a limit, narrow at the first sign and stop widening that
+ * value. The signs, from real MTAs (see the project's notes on Postfix, Exim, OpenSMTPD):
+ *
+ * - a 421 or a disconnect after N rejections: a hard error limit (Postfix: 421 after 20);
+ * - replies slowed by about a second after N rejections: an error sleep or tarpit (Postfix: every
+ *   reply after 10 errors);
+ * - 452 4.5.3 / 451 "too many recipients" after N accepted in one transaction: a per-message limit
+ *   (the session goes on with RSET and a new transaction);
+ * - 421 (or another 4xx) at the greeting: too many connections;
+ * - no PIPELINING in EHLO: one command at a time.
+ *
+ * Pure: {@link learn} and {@link widen} are functions of values, tested as tables. The defaults are
+ * named values; a `Shaping` replaces them all (see `Policy.hostShaping`).
+ *
+ * @since 0.2.0
+ */
+
+/**
+ * The values a host's sessions run with.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface HostProfile {
+  /** Recipients one session is given (the rest go to the next session). */
+  readonly recipientsPerSession: number
+  /** Rejected RCPTs after which a session stops and the rest go to a new one (error limits). */
+  readonly rejectionsPerSession: number
+  /** RCPTs per pipelined write. */
+  readonly pipeline: number
+  /** Whether this host pipelines (it offered PIPELINING). */
+  readonly pipelining: boolean
+  /** Sessions at once to this host, at most (never above `--per-host`). */
+  readonly connections: number
+  /** Recipients the host took in one transaction before "too many recipients"; undefined: no limit seen. */
+  readonly recipientsPerTransaction: number | undefined
+  /** Values at which a limit was seen: these are not widened again. */
+  readonly found: {
+    readonly rejections: boolean
+    readonly recipients: boolean
+    readonly pipeline: boolean
+    readonly connections: boolean
+  }
+}
+
+/**
+ * What one session to the host showed.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface Observation {
+  /** RCPTs refused (5xx other than "too many recipients"). */
+  readonly rejections: number
+  /** Recipients left unasked because the session reached its rejection cap. */
+  readonly postponed: number
+  /** Recipients the session was given and had answered (or postponed), i.e. it ran its course. */
+  readonly completed: boolean
+  /** Rejections answered before the replies slowed down by about a second; undefined: no slowdown. */
+  readonly slowAfter: number | undefined
+  /** Rejections answered before a 421 or a disconnect in the middle of the RCPTs; undefined: none. */
+  readonly cutAfter: number | undefined
+  /** Accepted RCPTs in the transaction when "too many recipients" came; undefined: never. */
+  readonly tooManyRecipientsAfter: number | undefined
+  /** 421 or another 4xx at the greeting: the host has enough of our connections. */
+  readonly refusedConnection: boolean
+  /** EHLO was answered and offered no PIPELINING. */
+  readonly noPipelining: boolean
+}
+
+/**
+ * How profiles start, how far they widen, and how an observation changes them.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface Shaping {
+  readonly initial: (start: Start) => HostProfile
+  /** The values to try next while nothing was seen; `profile` itself when nothing is left to widen. */
+  readonly widen: (profile: HostProfile) => HostProfile
+  /** The profile after a session run with `tried` showed `observation`; `safe` is the profile before it. */
+  readonly learn: (safe: HostProfile, tried: HostProfile, observation: Observation) => HostProfile
+}
+
+/**
+ * Where a host's profile starts: the configured values (`VerifierConfig`: 50 recipients and 9
+ * rejections per session, below Postfix's soft error limit of 10; pipelines of 10).
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface Start {
+  readonly recipientsPerSession: number
+  readonly maxErrorsPerSession: number
+  readonly maxPipeline: number
+  readonly pipelining: boolean
+  readonly perHost: number
+}
+
+/**
+ * How far widening goes: a Postfix transaction takes 1000 recipients; sessions carry several.
+ *
+ * @category constants
+ * @since 0.2.0
+ */
+export const widestValues = {
+  recipientsPerSession: 5000,
+  rejectionsPerSession: 100_000,
+  pipeline: 500
+} as const
+
+/**
+ * Each widening step multiplies by this.
+ *
+ * @category constants
+ * @since 0.2.0
+ */
+export const widenFactor = 4
+
+/**
+ * @category constructors
+ * @since 0.2.0
+ */
+export const initial = (start: Start): HostProfile => ({
+  recipientsPerSession: Math.max(1, start.recipientsPerSession),
+  rejectionsPerSession: Math.max(1, start.maxErrorsPerSession),
+  pipeline: start.pipelining ? Math.max(1, start.maxPipeline) : 1,
+  pipelining: start.pipelining,
+  connections: Math.max(1, start.perHost),
+  recipientsPerTransaction: undefined,
+  found: { rejections: false, recipients: false, pipeline: false, connections: false }
+})
+
+const grow = (value: number, widest: number, fixed: boolean) =>
+  fixed ? value : Math.min(widest, Math.max(value + 1, value * widenFactor))
+
+/**
+ * The next values to try: every value not yet limited, times {@link widenFactor}, up to
+ * {@link widestValues}.
+ *
+ * @category learning
+ * @since 0.2.0
+ */
+export const widen = (profile: HostProfile): HostProfile => ({
+  ...profile,
+  recipientsPerSession: grow(profile.recipientsPerSession, widestValues.recipientsPerSession, profile.found.recipients),
+  rejectionsPerSession: grow(profile.rejectionsPerSession, widestValues.rejectionsPerSession, profile.found.rejections),
+  pipeline: profile.pipelining
+    ? grow(profile.pipeline, widestValues.pipeline, profile.found.pipeline)
+    : profile.pipeline
+})
+
+/** Whether widening would change anything. */
+export const isSettled = (profile: HostProfile, shaping: Pick<Shaping, "widen"> = { widen }): boolean => {
+  const next = shaping.widen(profile)
+  return (
+    next.recipientsPerSession === profile.recipientsPerSession &&
+    next.rejectionsPerSession === profile.rejectionsPerSession &&
+    next.pipeline === profile.pipeline
+  )
+}
+
+/**
+ * The profile after one session: a sign narrows the value it concerns (and marks it found); a
+ * session that ran its course with `tried` and showed nothing makes `tried`'s wider values safe.
+ *
+ * @category learning
+ * @since 0.2.0
+ */
+export const learn = (safe: HostProfile, tried: HostProfile, o: Observation): HostProfile => {
+  let next = safe
+  const sign = o.slowAfter !== undefined || o.cutAfter !== undefined || o.refusedConnection
+  if (!sign && o.completed) {
+    // Nothing seen: what was tried is safe, but only the values the session really used.
+    next = {
+      ...safe,
+      pipeline: Math.max(safe.pipeline, tried.pipeline),
+      recipientsPerSession: Math.max(safe.recipientsPerSession, tried.recipientsPerSession),
+      // A session that never reached its cap proves nothing about a wider one.
+      rejectionsPerSession:
+        o.postponed > 0 || o.rejections >= tried.rejectionsPerSession
+          ? Math.max(safe.rejectionsPerSession, tried.rejectionsPerSession)
+          : safe.rejectionsPerSession
+    }
+  }
+  const limits = [o.slowAfter, o.cutAfter].filter((n): n is number => n !== undefined && n > 0)
+  if (limits.length > 0) {
+    // Stay one below the rejection count that brought the sleep or the hang-up.
+    const cap = Math.max(1, Math.min(...limits) - 1)
+    next = {
+      ...next,
+      rejectionsPerSession: next.found.rejections ? Math.min(next.rejectionsPerSession, cap) : cap,
+      found: { ...next.found, rejections: true }
+    }
+  } else if (
+    o.cutAfter === 0 &&
+    (tried.pipeline > safe.pipeline || tried.recipientsPerSession > safe.recipientsPerSession)
+  ) {
+    // A wider session cut before any rejection: the batch or the pipeline is what it did not like.
+    next = {
+      ...next,
+      pipeline: safe.pipeline,
+      recipientsPerSession: safe.recipientsPerSession,
+      found: { ...next.found, pipeline: true, recipients: true }
+    }
+  }
+  if (o.tooManyRecipientsAfter !== undefined && o.tooManyRecipientsAfter > 0) {
+    next = { ...next, recipientsPerTransaction: o.tooManyRecipientsAfter }
+  }
+  if (o.refusedConnection) {
+    next = {
+      ...next,
+      connections: Math.max(1, Math.min(next.connections, tried.connections) - 1),
+      found: { ...next.found, connections: true }
+    }
+  }
+  if (o.noPipelining && next.pipelining) next = { ...next, pipelining: false, pipeline: 1 }
+  return next
+}
+
+/**
+ * The default shaping: {@link initial}, {@link widen}, {@link learn}.
+ *
+ * @category constants
+ * @since 0.2.0
+ */
+export const shaping: Shaping = { initial, widen, learn }
+
+/**
+ * A shaping that never learns: every session runs with the configured values
+ * (`--recipients-per-session`, `--max-errors-per-session`, `--max-pipeline`).
+ *
+ * @category constructors
+ * @since 0.2.0
+ */
+export const fixed: Shaping = {
+  initial,
+  widen: (p) => p,
+  learn: (safe) => safe
+}
+
+/**
+ * The rejections a careful session (one trying a wider cap) sends per write past the safe cap:
+ * one at first (so a server's first slowed reply is seen exactly), more as the cap grows, so
+ * that finding a high limit costs a few dozen round trips, not hundreds.
+ *
+ * @category learning
+ * @since 0.2.0
+ */
+export const carefulPipeline = (safe: HostProfile): number => Math.max(1, Math.floor(safe.rejectionsPerSession / 8))
+
+/**
+ * One line for people: `rcpt/session 5000, rejections/session 9 (limit found), pipeline 500, ...`.
+ *
+ * @category formatting
+ * @since 0.2.0
+ */
+export const describe = (p: HostProfile): string =>
+  [
+    `recipients/session ${p.recipientsPerSession}${p.found.recipients ? " (limit found)" : ""}`,
+    `rejections/session ${p.rejectionsPerSession}${p.found.rejections ? " (limit found)" : ""}`,
+    p.pipelining ? `pipeline ${p.pipeline}${p.found.pipeline ? " (limit found)" : ""}` : "no pipelining",
+    `connections ${p.connections}${p.found.connections ? " (limit found)" : ""}`,
+    ...(p.recipientsPerTransaction === undefined ? [] : [`recipients/transaction ${p.recipientsPerTransaction}`])
+  ].join(", ")

@@ -1,0 +1,96 @@
+/**
+ * A verification session, watched: the pure machine wrapped so that how long each reply took is
+ * seen next to the rejections before it, and the session's end summed up as a
+ * `HostProfile.Observation` (the signs of a host's limits).
+ *
+ * A reply that comes about a second later than the session's quickest, after rejections, is a
+ * server slowing down on errors (Postfix's error sleep past its soft limit, tarpits). A careful
+ * session (one finding out where the limits are) stops there: its rejection cap is lowered so
+ * the recipients not yet sent go to a new session instead of into the server's hard limit.
+ *
+ * @internal
+ */
+import type { Clock } from "effect"
+import { Option } from "effect"
+import type { SmtpClient } from "@rcpt/client"
+import { Reply, Session } from "@rcpt/smtp"
+import type { Observation } from "../HostProfile.ts"
+
+/**
+ * How much later than the session's quickest reply a reply must come to count as slowed down.
+ *
+ * @internal
+ */
+export const slowReplyMs = 700
+
+const rejections = (s: Session.Session): number =>
+  s.results.reduce((n, r) => (Option.exists(r.rcpt, (reply) => !Reply.isPositive(reply)) ? n + 1 : n), 0)
+
+const rcptPhases: ReadonlySet<string> = new Set(["AwaitMail", "AwaitRcpt", "AwaitProbe", "AwaitRset", "AwaitVrfy"])
+
+/** @internal */
+export interface Watched {
+  readonly machine: SmtpClient.Machine<Session.Session, Session.SessionResult>
+  /** The signs the finished session showed. */
+  readonly observe: (result: Session.SessionResult) => Observation
+}
+
+/**
+ * Wraps the session machine for one session. `careful`: stop sending RCPTs at the first slowdown.
+ *
+ * @internal
+ */
+export const watch = (clock: Clock.Clock, options: { readonly careful: boolean }): Watched => {
+  let since: number | undefined
+  let quickest = Infinity
+  let slowAfter: number | undefined
+  let tooManyAfter: number | undefined
+  const step: Watched["machine"]["step"] = (state, input) => {
+    const now = clock.currentTimeMillisUnsafe()
+    let current = state
+    if (input._tag === "Received" && since !== undefined) {
+      const waited = now - since
+      const before = rejections(state)
+      if (before > 0 && waited >= quickest + slowReplyMs && slowAfter === undefined) {
+        slowAfter = before
+        // Whatever this reply is, one more rejection ends the session's RCPTs.
+        if (options.careful) current = Session.lowerMaxErrors(current, before + 1)
+      }
+      quickest = Math.min(quickest, waited)
+    }
+    const next = Session.step(current, input)
+    if (tooManyAfter === undefined && next.state.deferred.length > 0 && current.deferred.length === 0) {
+      tooManyAfter = current.answeredInTransaction
+    }
+    since = now
+    return next
+  }
+  const observe = (result: Session.SessionResult): Observation => {
+    const end = result.end
+    const rejected = result.recipients.filter((r) => Option.exists(r.rcpt, (reply) => !Reply.isPositive(reply))).length
+    const postponed = result.recipients.filter((r) => Option.contains(r.skipped, "Postponed")).length
+    const cut =
+      (end._tag === "ServiceClosing" || end._tag === "Closed" || end._tag === "TimedOut") && rcptPhases.has(end.phase)
+    const atGreeting =
+      (end._tag === "ServiceClosing" || end._tag === "Rejected") &&
+      end.phase === "AwaitGreeting" &&
+      end.reply.code >= 400 &&
+      end.reply.code < 500
+    return {
+      rejections: rejected,
+      postponed,
+      completed: end._tag === "Completed",
+      // A slowdown only counts if it came while rejections were piling up (not, say, Postfix's
+      // in_flow_delay on a transaction's first accepted recipient): the session's own count tells.
+      slowAfter: slowAfter !== undefined && rejected > slowAfter ? slowAfter : undefined,
+      cutAfter: cut ? rejected : undefined,
+      tooManyRecipientsAfter: tooManyAfter,
+      refusedConnection: atGreeting,
+      noPipelining: Option.exists(result.capabilities, (c) => !c.pipelining)
+    }
+  }
+  return {
+    machine: { step, phase: Session.phase, progress: (s) => s.transcript.length },
+    observe
+  }
+}

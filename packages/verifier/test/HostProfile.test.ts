@@ -1,0 +1,176 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import * as HostProfile from "../src/HostProfile.ts"
+import * as HostProfiles from "../src/HostProfiles.ts"
+
+const start: HostProfile.Start = {
+  recipientsPerSession: 50,
+  maxErrorsPerSession: 9,
+  maxPipeline: 10,
+  pipelining: true,
+  perHost: 2
+}
+const safe = HostProfile.initial(start)
+const tried = HostProfile.widen(safe)
+
+const quiet: HostProfile.Observation = {
+  rejections: 0,
+  postponed: 0,
+  completed: true,
+  slowAfter: undefined,
+  cutAfter: undefined,
+  tooManyRecipientsAfter: undefined,
+  refusedConnection: false,
+  noPipelining: false
+}
+
+const pick = (p: HostProfile.HostProfile) => ({
+  recipients: p.recipientsPerSession,
+  rejections: p.rejectionsPerSession,
+  pipeline: p.pipeline,
+  pipelining: p.pipelining,
+  connections: p.connections,
+  perTransaction: p.recipientsPerTransaction,
+  found: Object.entries(p.found)
+    .filter(([, v]) => v)
+    .map(([k]) => k)
+    .join(",")
+})
+
+describe("HostProfile.learn", () => {
+  it("widen: every value not yet limited, times the factor, up to the widest", () => {
+    assert.deepStrictEqual(pick(tried), {
+      ...pick(safe),
+      recipients: 200,
+      rejections: 36,
+      pipeline: 40
+    })
+    let p = safe
+    for (let i = 0; i < 20; i++) p = HostProfile.widen(p)
+    assert.deepStrictEqual(
+      [p.recipientsPerSession, p.rejectionsPerSession, p.pipeline],
+      [
+        HostProfile.widestValues.recipientsPerSession,
+        HostProfile.widestValues.rejectionsPerSession,
+        HostProfile.widestValues.pipeline
+      ]
+    )
+    assert.isTrue(HostProfile.isSettled(p))
+    assert.isFalse(HostProfile.isSettled(safe))
+  })
+
+  const rows: ReadonlyArray<readonly [string, HostProfile.Observation, Partial<ReturnType<typeof pick>>]> = [
+    // A quiet session that ran into its rejection cap: every tried value becomes safe.
+    [
+      "quiet, reached its cap",
+      { ...quiet, rejections: 36, postponed: 100 },
+      { recipients: 200, rejections: 36, pipeline: 40 }
+    ],
+    // Never reached the cap: proves nothing about the wider cap.
+    ["quiet, under its cap", { ...quiet, rejections: 3 }, { recipients: 200, rejections: 9, pipeline: 40 }],
+    // Postfix's error sleep: the 11th reply slowed after 10 rejections -> 9, found.
+    [
+      "replies slowed after 10 rejections",
+      { ...quiet, rejections: 11, slowAfter: 10 },
+      { rejections: 9, found: "rejections" }
+    ],
+    // Postfix's hard limit: 421 after 20 rejections -> 19, found.
+    [
+      "421 after 20 rejections",
+      { ...quiet, completed: false, rejections: 20, cutAfter: 20 },
+      { rejections: 19, found: "rejections" }
+    ],
+    [
+      "slowed after 10 and cut after 20",
+      { ...quiet, completed: false, rejections: 20, slowAfter: 10, cutAfter: 20 },
+      { rejections: 9, found: "rejections" }
+    ],
+    [
+      "cut after the first rejection",
+      { ...quiet, completed: false, rejections: 1, cutAfter: 1 },
+      { rejections: 1, found: "rejections" }
+    ],
+    // A wider session cut before any rejection: back to the safe batch and pipeline, found.
+    [
+      "cut before any rejection",
+      { ...quiet, completed: false, cutAfter: 0 },
+      { recipients: 50, pipeline: 10, found: "recipients,pipeline" }
+    ],
+    [
+      "452 after 1000 accepted",
+      { ...quiet, rejections: 0, tooManyRecipientsAfter: 1000 },
+      { recipients: 200, pipeline: 40, perTransaction: 1000 }
+    ],
+    [
+      "421 at the greeting: one connection fewer",
+      { ...quiet, completed: false, refusedConnection: true },
+      { connections: 1, found: "connections" }
+    ],
+    ["no PIPELINING", { ...quiet, noPipelining: true }, { pipelining: false, pipeline: 1, recipients: 200 }]
+  ]
+  for (const [name, observation, expected] of rows) {
+    it(name, () => {
+      assert.deepStrictEqual(pick(HostProfile.learn(safe, tried, observation)), { ...pick(safe), ...expected })
+    })
+  }
+
+  it("a limit found is not widened again, nor raised by a later quiet session", () => {
+    const found = HostProfile.learn(safe, tried, { ...quiet, rejections: 11, slowAfter: 10 })
+    assert.strictEqual(HostProfile.widen(found).rejectionsPerSession, 9)
+    const later = HostProfile.learn(found, HostProfile.widen(found), { ...quiet, rejections: 9, postponed: 40 })
+    assert.strictEqual(later.rejectionsPerSession, 9)
+    assert.strictEqual(later.recipientsPerSession, 200)
+  })
+
+  it("fixed never learns", () => {
+    const p = HostProfile.fixed.initial(start)
+    assert.strictEqual(HostProfile.fixed.widen(p), p)
+    assert.strictEqual(HostProfile.fixed.learn(p, p, { ...quiet, slowAfter: 1, rejections: 5 }), p)
+  })
+
+  it("describe says what was found", () => {
+    const found = HostProfile.learn(safe, tried, { ...quiet, rejections: 11, slowAfter: 10 })
+    assert.include(HostProfile.describe(found), "rejections/session 9 (limit found)")
+    assert.include(HostProfile.describe({ ...found, pipelining: false }), "no pipelining")
+  })
+})
+
+describe("HostProfiles (in memory)", () => {
+  it.effect("one session at a time tries wider values; the others keep the safe ones", () =>
+    Effect.gen(function* () {
+      const profiles = yield* HostProfiles.makeMemory
+      const shaping = HostProfile.shaping
+      const a = yield* profiles.lease("127.0.0.2", shaping, start)
+      const b = yield* profiles.lease("127.0.0.2", shaping, start)
+      assert.isTrue(a.trying)
+      assert.strictEqual(a.profile.rejectionsPerSession, 36)
+      assert.isFalse(b.trying)
+      assert.strictEqual(b.profile.rejectionsPerSession, 9)
+      const other = yield* profiles.lease("127.0.0.3", shaping, start)
+      assert.isTrue(other.trying)
+      const after = yield* profiles.report("127.0.0.2", a, shaping, { ...quiet, rejections: 36, postponed: 5 })
+      assert.isTrue(after.changed)
+      assert.strictEqual(after.profile.rejectionsPerSession, 36)
+      const c = yield* profiles.lease("127.0.0.2", shaping, start)
+      assert.isTrue(c.trying)
+      assert.strictEqual(c.profile.rejectionsPerSession, 144)
+      // A session that never talked gives the try back and changes nothing.
+      const none = yield* profiles.report("127.0.0.2", c, shaping, undefined)
+      assert.isFalse(none.changed)
+      assert.isTrue((yield* profiles.lease("127.0.0.2", shaping, start)).trying)
+      assert.deepStrictEqual(
+        (yield* profiles.all).map(([address]) => address),
+        ["127.0.0.2", "127.0.0.3"]
+      )
+    })
+  )
+
+  it.effect("the fixed shaping never tries", () =>
+    Effect.gen(function* () {
+      const profiles = yield* HostProfiles.makeMemory
+      const lease = yield* profiles.lease("127.0.0.2", HostProfile.fixed, start)
+      assert.isFalse(lease.trying)
+      assert.strictEqual(lease.profile.rejectionsPerSession, 9)
+    })
+  )
+})
