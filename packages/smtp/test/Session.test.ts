@@ -1075,6 +1075,108 @@ describe("Session: server limits", () => {
     assert.deepStrictEqual(rcptCodes(r), [550, 550, 550, 250, 550])
   })
 
+  it("quitEarly: QUIT in the write of a group after which, all refused, nothing would follow", () => {
+    const to = ["a@x.com", "b@x.com", "c@x.com"]
+    const refused = run(
+      config({ to, maxErrors: 2, quitEarly: true }),
+      `
+      S: 220 mx
+      C: EHLO verifier.example.net
+      S: 250-mx
+      S: 250 PIPELINING
+      C: MAIL FROM:<>
+      C: RCPT TO:<a@x.com>
+      C: RCPT TO:<b@x.com>
+      C: QUIT
+      S: 250 ok
+      S: 550 5.1.1 unknown
+      S: 550 5.1.1 unknown
+      S: 221 bye
+      `
+    )
+    assert.deepStrictEqual(
+      refused.result.recipients.map((x) => x.skipped),
+      [Option.none(), Option.none(), Option.some("Postponed")]
+    )
+    assert.strictEqual(refused.result.end._tag, "Completed")
+    // The guess fails: a is accepted; b is answered, c waits for a new session.
+    const accepted = run(
+      config({ to, maxErrors: 2, quitEarly: true }),
+      `
+      S: 220 mx
+      C: EHLO verifier.example.net
+      S: 250-mx
+      S: 250 PIPELINING
+      C: MAIL FROM:<>
+      C: RCPT TO:<a@x.com>
+      C: RCPT TO:<b@x.com>
+      C: QUIT
+      S: 250 ok
+      S: 250 ok
+      S: 550 5.1.1 unknown
+      S: 221 bye
+      `
+    )
+    assert.deepStrictEqual(rcptCodes(accepted), [250, 550, undefined])
+    assert.deepStrictEqual(
+      accepted.result.recipients.map((x) => x.skipped),
+      [Option.none(), Option.none(), Option.some("Postponed")]
+    )
+    // The last group of the queue, nothing accepted yet and no probe pending: QUIT goes with it.
+    const last = run(
+      config({ to: ["a@x.com"], quitEarly: true }),
+      `
+      S: 220 mx
+      C: EHLO verifier.example.net
+      S: 250-mx
+      S: 250 PIPELINING
+      C: MAIL FROM:<>
+      C: RCPT TO:<a@x.com>
+      C: QUIT
+      S: 250 ok
+      S: 250 ok
+      S: 221 bye
+      `
+    )
+    assert.deepStrictEqual(rcptCodes(last), [250])
+  })
+
+  it("quitEarly waits while a probe may be needed, and without PIPELINING", () => {
+    const probe = run(
+      config({ to: ["a@x.com"], quitEarly: true, probes: [mailbox("zq9probe@x.com")] }),
+      `
+      S: 220 mx
+      C: EHLO verifier.example.net
+      S: 250-mx
+      S: 250 PIPELINING
+      C: MAIL FROM:<>
+      C: RCPT TO:<a@x.com>
+      S: 250 ok
+      S: 250 ok
+      C: RCPT TO:<zq9probe@x.com>
+      S: 250 ok
+      C: QUIT
+      S: 221 bye
+      `
+    )
+    assert.strictEqual(probe.result.probes[0]!.result._tag, "Answered")
+    const plain = run(
+      config({ to: ["a@x.com"], quitEarly: true }),
+      `
+      S: 220 mx
+      C: EHLO verifier.example.net
+      S: 250 mx
+      C: MAIL FROM:<>
+      S: 250 ok
+      C: RCPT TO:<a@x.com>
+      S: 550 5.1.1 unknown
+      C: QUIT
+      S: 221 bye
+      `
+    )
+    assert.deepStrictEqual(rcptCodes(plain), [550])
+  })
+
   it("lowerMaxErrors: the recipients not yet sent are postponed once the lower cap is reached", () => {
     let s = Session.make(config({ to: ["a@x.com", "b@x.com", "c@x.com"], pipelining: false, maxErrors: 50 }))
     const feed = (text: string) => {

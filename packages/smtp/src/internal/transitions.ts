@@ -64,6 +64,34 @@ const nextGroup = (session: Session, queue: ReadonlyArray<number>): ReadonlyArra
   return queue.slice(0, depth)
 }
 
+/**
+ * Whether QUIT may go in the same write as `group` (see `Config.quitEarly`): if every RCPT of it
+ * is refused, nothing follows.
+ */
+const quitsWith = (session: Session, group: ReadonlyArray<number>, rest: ReadonlyArray<number>): boolean => {
+  const { maxErrors } = session.config
+  if (session.config.quitEarly !== true || !pipelining(session) || session.config.vrfy !== "off") return false
+  if (session.deferred.length > 0 || session.probes.some((p) => p._tag === "Pending")) return false
+  if (session.results.some((r) => Option.exists(r.rcpt, Reply.isPositive))) return false
+  return rest.length === 0 || (maxErrors !== undefined && rejections(session) + group.length >= maxErrors)
+}
+
+/** An RCPT group, with QUIT after it when `quitsWith` allows. */
+const sendGroup = (
+  session: Session,
+  group: ReadonlyArray<number>,
+  rest: ReadonlyArray<number>,
+  before: { readonly commands: ReadonlyArray<Command.Command>; readonly awaiting: ReadonlyArray<Awaiting> }
+): Step => {
+  const rcpts = rcptCommands(session, group)
+  const quit = quitsWith(session, group, rest)
+  return send(
+    { ...session, queue: rest, quitSent: quit },
+    [...before.commands, ...rcpts.commands, ...(quit ? [Command.quit] : [])],
+    [...before.awaiting, ...rcpts.awaiting, ...(quit ? [{ phase: "AwaitQuit" } as const] : [])]
+  )
+}
+
 const rcptCommands = (session: Session, indices: ReadonlyArray<number>) => ({
   commands: indices.map((i) => Command.rcptTo(session.results[i]!.mailbox.address)),
   awaiting: indices.map((recipient): Awaiting => ({ phase: "AwaitRcpt", recipient }))
@@ -107,16 +135,19 @@ const startTransaction = (session: Session, indices: ReadonlyArray<number>): Ste
   const mail = Command.mailFrom(session.config.mailFrom, utf8 ? ["SMTPUTF8"] : [])
   if (!pipelining(state)) return send(state, [mail], [{ phase: "AwaitMail" }])
   const group = nextGroup(state, go)
-  const rcpts = rcptCommands(state, group)
-  return send(
-    { ...state, queue: go.slice(group.length) },
-    [mail, ...rcpts.commands],
-    [{ phase: "AwaitMail" }, ...rcpts.awaiting]
-  )
+  return sendGroup(state, group, go.slice(group.length), { commands: [mail], awaiting: [{ phase: "AwaitMail" }] })
 }
 
 /** All replies of the last RCPT group are in: next group, a new transaction, or on. */
 const afterRcpts = (session: Session): Step => {
+  if (session.quitSent === true) {
+    // QUIT is on its way: what was not asked waits for a new session; only its reply is left.
+    return idle({
+      ...skip(session, [...session.queue, ...session.deferred], "Postponed"),
+      queue: [],
+      deferred: []
+    })
+  }
   if (!session.mailAccepted) return afterTransaction(session)
   const errors = rejections(session)
   if (session.queue.length > 0 && session.config.maxErrors !== undefined && errors >= session.config.maxErrors) {
@@ -125,8 +156,7 @@ const afterRcpts = (session: Session): Step => {
   }
   if (session.queue.length > 0) {
     const group = nextGroup(session, session.queue)
-    const rcpts = rcptCommands(session, group)
-    return send({ ...session, queue: session.queue.slice(group.length) }, rcpts.commands, rcpts.awaiting)
+    return sendGroup(session, group, session.queue.slice(group.length), { commands: [], awaiting: [] })
   }
   if (session.deferred.length > 0) {
     // A transaction that took no recipient at all will not take one after RSET either.
@@ -140,6 +170,7 @@ const afterRcpts = (session: Session): Step => {
 
 /** The real recipients are done: the catch-all probes, then VRFY, then QUIT. */
 const afterTransaction = (session: Session): Step => {
+  if (session.quitSent === true) return finish(session, undefined, { quit: true })
   const probeAt = session.probes.findIndex((p) => p._tag === "Pending")
   if (probeAt >= 0) {
     const probe = session.config.probes[probeAt]!
