@@ -40,6 +40,8 @@ export interface GuardReport {
   /** DNS queries the process sent (resolver calls and lookups of names). */
   readonly dnsQueries: number
   readonly violations: ReadonlyArray<string>
+  /** RSS samples, every 500 ms: [epoch ms, MB]. */
+  readonly rss: ReadonlyArray<readonly [number, number]>
 }
 
 const server = process.env["BENCH_DNS"]
@@ -198,6 +200,12 @@ net.Socket.prototype.connect = function (this: Net.Socket, ...args: Array<unknow
   return (originalConnect as unknown as Fn).apply(this, args) as Net.Socket
 } as typeof net.Socket.prototype.connect
 
+// RSS over time (the bench lines it up with the results written, to see whether a process grows).
+const rss: Array<readonly [number, number]> = []
+setInterval(() => {
+  if (rss.length < 20_000) rss.push([Date.now(), Math.round(process.memoryUsage.rss() / 1048576)])
+}, 500).unref()
+
 process.on("exit", () => {
   if (reportPath === undefined || reportPath === "") return
   const report: GuardReport = {
@@ -205,7 +213,8 @@ process.on("exit", () => {
     maxRssKb: process.resourceUsage().maxRSS,
     connects,
     dnsQueries,
-    violations
+    violations,
+    rss
   }
   writeFileSync(reportPath, JSON.stringify(report))
 })

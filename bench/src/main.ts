@@ -36,6 +36,7 @@ const { values: args } = parseArgs({
     "million-size": { type: "string", default: "1000000" },
     "million-limit-min": { type: "string", default: "20" },
     "million-heap-mb": { type: "string", default: "0" },
+    "million-contender": { type: "string", default: "rcpt verifyMany" },
     only: { type: "string", default: "" },
     conditions: { type: "string", default: "loopback,delay" },
     seed: { type: "string", default: "20261122" },
@@ -56,6 +57,7 @@ const usage = `npm run bench -- [options]
   --million-size N       streamed run size; 0 skips it (default 1000000)
   --million-limit-min N  stop the streamed run after N minutes and report what it did (default 20)
   --million-heap-mb N    cap rcpt's V8 heap in the streamed run (--max-old-space-size; default 0: Node's own)
+  --million-contender C  "rcpt verifyMany" (default) or "rcpt bulk (CLI)" (its default flags, JSON lines out)
   --only a,b             run only contenders whose name starts with one of these
   --conditions a,b       loopback, delay (default both)
   --out FILE             JSON results (default bench/results/latest.json)
@@ -239,7 +241,7 @@ const ratios = withRatios(rows, "rcpt verifyMany", "limit (pipelined, 1 session/
 
 let million: Million.MillionFigures | undefined
 if (options.millionSize > 0) {
-  log(`million: streamed run of ${options.millionSize.toLocaleString("en-US")} addresses (rcpt verifyMany)`)
+  log(`million: streamed run of ${options.millionSize.toLocaleString("en-US")} addresses (${args["million-contender"]})`)
   million = await Million.run({
     size: options.millionSize,
     hosts: options.hosts,
@@ -249,6 +251,7 @@ if (options.millionSize > 0) {
     timeoutMs: options.timeoutMs,
     limitMs: options.millionLimitMs,
     heapMb: options.millionHeapMb,
+    contender: args["million-contender"],
     ports,
     dir,
     log
@@ -262,7 +265,7 @@ console.log(`\n${rendered}\n`)
 if (million !== undefined) {
   const m = million
   console.log(
-    `Streamed run (rcpt verifyMany over a file stream, loopback): ${m.answered.toLocaleString("en-US")} of ${m.size.toLocaleString("en-US")} addresses, ` +
+    `Streamed run (${m.contender} over a file stream, loopback): ${m.answered.toLocaleString("en-US")} of ${m.size.toLocaleString("en-US")} addresses, ` +
       `${m.domains} domains, ${m.rate.toFixed(0)} addr/s over ${(m.activeMs / 1000).toFixed(1)} s, peak RSS ${m.peakRssMb.toFixed(0)} MB, ` +
       `${m.connsPer100.toFixed(1)} conns/100 addr, agreement ${(m.agreement * 100).toFixed(1)}%` +
       `, RSS MB after N results: ${Object.entries(m.rssAt)

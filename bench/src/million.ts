@@ -6,10 +6,11 @@
  * @since 0.1.0
  */
 import { createReadStream } from "node:fs"
-import { rm, stat } from "node:fs/promises"
+import { open, rm, stat } from "node:fs/promises"
 import { createInterface } from "node:readline"
 import { runChild } from "./child.ts"
 import { contenders } from "./contenders.ts"
+import { mapVerdict } from "./rcpt-lib.ts"
 import type { Result } from "./io.ts"
 import { expected, writeMillionList } from "./truth.ts"
 import type { Kind } from "./truth.ts"
@@ -37,8 +38,43 @@ export interface MillionFigures {
   readonly extrapolatedSecondsFor1M?: number
   readonly exitCode: number | null
   readonly stderr?: string
-  /** RSS (MB) of rcpt's process after this many results (rcpt-lib prints them). */
+  /** RSS (MB) of rcpt's process when its output reached this many results (the guard's samples). */
   readonly rssAt: Record<string, number>
+  readonly contender: string
+}
+
+const checkpoints = [20_000, 100_000, 200_000, 500_000, 1_000_000]
+
+/** Counts the lines of a file that is being appended to, every 500 ms; the time each checkpoint was reached. */
+const watchLines = (path: string) => {
+  const reached = new Map<number, number>()
+  let lines = 0
+  let offset = 0
+  let busy = false
+  const timer = setInterval(async () => {
+    if (busy) return
+    busy = true
+    try {
+      const handle = await open(path, "r")
+      try {
+        const buffer = Buffer.alloc(1 << 20)
+        for (;;) {
+          const { bytesRead } = await handle.read(buffer, 0, buffer.length, offset)
+          if (bytesRead === 0) break
+          offset += bytesRead
+          for (let i = 0; i < bytesRead; i++) if (buffer[i] === 10) lines++
+        }
+      } finally {
+        await handle.close()
+      }
+      for (const c of checkpoints) if (lines >= c && !reached.has(c)) reached.set(c, Date.now())
+    } catch {
+      // not there yet
+    } finally {
+      busy = false
+    }
+  }, 500)
+  return { stop: () => clearInterval(timer), reached }
 }
 
 // The generator's rule (see truth.writeMillionList): domain index d -> d % 20 === 7 missing, === 3 catch-all;
@@ -65,6 +101,8 @@ export const run = async (options: {
   readonly limitMs: number
   /** Caps the V8 heap of rcpt's process (0: Node's default), to tell retained memory from collector slack. */
   readonly heapMb: number
+  /** "rcpt verifyMany" (the library) or "rcpt bulk (CLI)" at its default flags. */
+  readonly contender: string
   readonly ports: { readonly port: number; readonly serverPort: number }
   readonly dir: string
   readonly log: (line: string) => void
@@ -82,7 +120,8 @@ export const run = async (options: {
     options.ports
   )
   try {
-    const rcpt = contenders.find((c) => c.name === "rcpt verifyMany")!
+    const rcpt = contenders.find((c) => c.name === options.contender)!
+    const watcher = watchLines(out)
     const child = await runChild(
       rcpt.args({
         list,
@@ -99,7 +138,7 @@ export const run = async (options: {
         limitMs: options.limitMs,
         nodeArgs: options.heapMb > 0 ? [`--max-old-space-size=${options.heapMb}`] : []
       }
-    )
+    ).finally(watcher.stop)
     if (child.report && child.report.violations.length > 0) {
       throw new Error(`rcpt tried to leave the bench's DNS/loopback: ${child.report.violations.join("; ")}`)
     }
@@ -111,7 +150,10 @@ export const run = async (options: {
     try {
       for await (const line of lines) {
         if (line.length === 0) continue
-        const r = JSON.parse(line) as Result
+        const row = JSON.parse(line) as Result & { address?: string; verdict?: string; reason?: string }
+        // rcpt-lib writes {a, v}; the CLI a whole Verification.
+        const r: Result =
+          row.address === undefined ? row : { a: row.address, v: mapVerdict(row.verdict ?? "", row.reason ?? ""), r: "" }
         answered++
         verdicts[r.v] = (verdicts[r.v] ?? 0) + 1
         if (r.v === expected[kindOf(r.a)]) agreed++
@@ -138,11 +180,13 @@ export const run = async (options: {
       agreement: answered === 0 ? 0 : agreed / answered,
       verdicts,
       rssAt: Object.fromEntries(
-        Array.from(child.stderr.matchAll(/^rss (\{.*\})$/gm), (m) => {
-          const { n, mb } = JSON.parse(m[1]!) as { n: number; mb: number }
-          return [String(n), mb] as const
+        Array.from(watcher.reached, ([n, at]) => {
+          // The first sample taken after the output reached n lines.
+          const sample = (child.report?.rss ?? []).find(([t]) => t >= at)
+          return [String(n), sample?.[1] ?? null] as const
         })
       ),
+      contender: options.contender,
       ...(options.size < 1_000_000 || !finished ? { extrapolatedSecondsFor1M: 1_000_000 / rate } : {}),
       exitCode: child.exitCode,
       ...(child.exitCode === 0 ? {} : { stderr: child.stderr.slice(-2000) })

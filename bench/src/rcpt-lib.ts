@@ -35,7 +35,7 @@ if (import.meta.main) {
   const dns = process.env["BENCH_DNS"]!
   const out = createWriteStream(outPath!)
   const lines = createInterface({ input: createReadStream(list!), crlfDelay: Infinity })
-  // RSS at these result counts, to stderr: tells a growing process from a merely large one.
+  // BENCH_HEAP_SNAPSHOTS=dir: a heap snapshot after these many results, to see what is retained.
   const checkpoints = new Set([20_000, 100_000, 200_000, 500_000, 1_000_000])
   let done = 0
   const program = Effect.gen(function* () {
@@ -43,13 +43,9 @@ if (import.meta.main) {
     const input = Stream.fromAsyncIterable(lines, (error) => error).pipe(Stream.filter((line) => line.length > 0))
     yield* verifier.verifyMany(input).pipe(
       Stream.runForEach((v) => {
-        if (checkpoints.has(++done)) {
-          // BENCH_HEAP_SNAPSHOTS=dir: a heap snapshot at each checkpoint too, to see what is retained.
-          const dir = process.env["BENCH_HEAP_SNAPSHOTS"]
-          if (dir !== undefined && dir !== "") writeHeapSnapshot(`${dir}/rcpt-${done}.heapsnapshot`)
-          process.stderr.write(
-            `rss ${JSON.stringify({ n: done, mb: Math.round(process.memoryUsage().rss / 1048576) })}\n`
-          )
+        const dir = process.env["BENCH_HEAP_SNAPSHOTS"]
+        if (checkpoints.has(++done) && dir !== undefined && dir !== "") {
+          writeHeapSnapshot(`${dir}/rcpt-${done}.heapsnapshot`)
         }
         const line = `${JSON.stringify({ a: v.address, v: mapVerdict(v.verdict, v.reason), r: `${v.verdict}/${v.reason}` })}\n`
         return out.write(line) ? Effect.void : Effect.promise(() => once(out, "drain"))

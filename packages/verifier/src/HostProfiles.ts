@@ -41,6 +41,12 @@ export interface Shape {
     shaping: HostProfile.Shaping,
     observation: HostProfile.Observation | undefined
   ) => Effect.Effect<{ readonly profile: HostProfile.HostProfile; readonly changed: boolean }>
+  /** The safe values for `address` now (its starting values if nothing was learnt yet). */
+  readonly current: (
+    address: string,
+    shaping: HostProfile.Shaping,
+    start: HostProfile.Start
+  ) => Effect.Effect<HostProfile.HostProfile>
   /** Every profile learnt so far, by address. */
   readonly all: Effect.Effect<ReadonlyArray<readonly [string, HostProfile.HostProfile]>>
 }
@@ -94,6 +100,7 @@ export const makeMemory = Effect.sync(() => {
         h.safe = shaping.learn(h.safe, lease.profile, observation)
         return { profile: h.safe, changed: HostProfile.describe(before) !== HostProfile.describe(h.safe) }
       }),
+    current: (address, shaping, start) => Effect.sync(() => hosts.get(address)?.safe ?? shaping.initial(start)),
     all: Effect.sync(() => Array.from(hosts, ([address, h]) => [address, h.safe] as const))
   })
 })
