@@ -182,7 +182,8 @@ export const run = async (options: {
       rssAt: Object.fromEntries(
         Array.from(watcher.reached, ([n, at]) => {
           // The first sample taken after the output reached n lines.
-          const sample = (child.report?.rss ?? []).find(([t]) => t >= at)
+          const samples = child.report?.rss ?? []
+          const sample = samples.find(([t]) => t >= at) ?? samples.at(-1)
           return [String(n), sample?.[1] ?? null] as const
         })
       ),

@@ -41,6 +41,8 @@ export interface VerifierConfig {
   readonly perHostRate: number
   /** Extra trusted CA certificates (PEM) for STARTTLS. */
   readonly ca: ReadonlyArray<string>
+  /** Keep each result's SMTP dialogue (`transcript`); off, it is empty (compact bulk output, less memory). */
+  readonly transcript: boolean
 }
 
 /**
@@ -61,7 +63,8 @@ export const defaults: Omit<VerifierConfig, "helo"> = {
   concurrency: 32,
   perHost: 2,
   perHostRate: 0,
-  ca: []
+  ca: [],
+  transcript: true
 }
 
 /**
