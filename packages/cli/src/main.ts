@@ -126,7 +126,9 @@ export const bulk = Command.make(
     ...Options.flags
   },
   Effect.fn(function* (input) {
-    const resolved = yield* Options.resolve(input)
+    const given = yield* Options.resolve(input)
+    // Without --transcript the verifier keeps no dialogue at all: smaller lines, less memory.
+    const resolved = { ...given, verifier: { ...given.verifier, transcript: input.transcript } }
     yield* Effect.scoped(
       Bulk.run(
         {
