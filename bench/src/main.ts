@@ -241,7 +241,9 @@ const ratios = withRatios(rows, "rcpt verifyMany", "limit (pipelined, 1 session/
 
 let million: Million.MillionFigures | undefined
 if (options.millionSize > 0) {
-  log(`million: streamed run of ${options.millionSize.toLocaleString("en-US")} addresses (${args["million-contender"]})`)
+  log(
+    `million: streamed run of ${options.millionSize.toLocaleString("en-US")} addresses (${args["million-contender"]})`
+  )
   million = await Million.run({
     size: options.millionSize,
     hosts: options.hosts,

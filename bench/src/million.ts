@@ -153,7 +153,9 @@ export const run = async (options: {
         const row = JSON.parse(line) as Result & { address?: string; verdict?: string; reason?: string }
         // rcpt-lib writes {a, v}; the CLI a whole Verification.
         const r: Result =
-          row.address === undefined ? row : { a: row.address, v: mapVerdict(row.verdict ?? "", row.reason ?? ""), r: "" }
+          row.address === undefined
+            ? row
+            : { a: row.address, v: mapVerdict(row.verdict ?? "", row.reason ?? ""), r: "" }
         answered++
         verdicts[r.v] = (verdicts[r.v] ?? 0) + 1
         if (r.v === expected[kindOf(r.a)]) agreed++

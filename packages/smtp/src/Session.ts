@@ -75,6 +75,9 @@ export const make = (config: Config): Session => {
   if (config.recipients.length === 0) {
     throw new LocalProtocolError({ reason: "InvalidConfig", message: "a session needs at least one recipient" })
   }
+  if (config.maxRecipientsPerTransaction !== undefined && !(config.maxRecipientsPerTransaction >= 1)) {
+    throw new LocalProtocolError({ reason: "InvalidConfig", message: "maxRecipientsPerTransaction must be >= 1" })
+  }
   if (!(config.maxPipeline >= 1) || !(config.maxVrfy >= 0)) {
     throw new LocalProtocolError({ reason: "InvalidConfig", message: "maxPipeline must be >= 1, maxVrfy >= 0" })
   }

@@ -1177,6 +1177,41 @@ describe("Session: server limits", () => {
     assert.deepStrictEqual(rcptCodes(plain), [550])
   })
 
+  it("maxRecipientsPerTransaction: RSET and a new transaction before the server's limit, same session", () => {
+    const r = run(
+      config({ to: ["a@x.com", "b@x.com", "c@x.com", "d@x.com", "e@x.com"], maxRecipientsPerTransaction: 2 }),
+      `
+      S: 220 mx
+      C: EHLO verifier.example.net
+      S: 250-mx
+      S: 250 PIPELINING
+      C: MAIL FROM:<>
+      C: RCPT TO:<a@x.com>
+      C: RCPT TO:<b@x.com>
+      S: 250 ok
+      S: 250 ok
+      S: 250 ok
+      C: RSET
+      S: 250 ok
+      C: MAIL FROM:<>
+      C: RCPT TO:<c@x.com>
+      C: RCPT TO:<d@x.com>
+      S: 250 ok
+      S: 250 ok
+      S: 550 5.1.1 unknown
+      C: RSET
+      S: 250 ok
+      C: MAIL FROM:<>
+      C: RCPT TO:<e@x.com>
+      S: 250 ok
+      S: 250 ok
+      C: QUIT
+      S: 221 bye
+      `
+    )
+    assert.deepStrictEqual(rcptCodes(r), [250, 250, 250, 550, 250])
+  })
+
   it("lowerMaxErrors: the recipients not yet sent are postponed once the lower cap is reached", () => {
     let s = Session.make(config({ to: ["a@x.com", "b@x.com", "c@x.com"], pipelining: false, maxErrors: 50 }))
     const feed = (text: string) => {

@@ -69,6 +69,12 @@ export interface Config {
    * fails (one of the group is accepted), the recipients not yet sent are `Postponed`.
    */
   readonly quitEarly?: boolean | undefined
+  /**
+   * RCPTs per transaction, at most: past it, RSET and a new transaction in the same session, so
+   * a server's per-message limit (Postfix and OpenSMTPD: 1000) is not met with a burst of 452s,
+   * which Postfix counts as errors. Undefined: no limit but the server's.
+   */
+  readonly maxRecipientsPerTransaction?: number | undefined
 }
 
 /**
@@ -268,6 +274,8 @@ export interface Session {
   readonly mailAccepted: boolean
   /** RCPTs of this transaction answered with something other than "too many recipients". */
   readonly answeredInTransaction: number
+  /** RCPTs sent in this transaction. */
+  readonly sentInTransaction?: number
   /** One per `Config.probes`. */
   readonly probes: ReadonlyArray<ProbeResult>
   readonly vrfyQueue: ReadonlyArray<number>

@@ -61,6 +61,9 @@ const nextGroup = (session: Session, queue: ReadonlyArray<number>): ReadonlyArra
         : Math.min(depth, careful.afterErrors - errors)
   }
   if (maxErrors !== undefined) depth = Math.min(depth, Math.max(1, maxErrors - errors))
+  const perTransaction = session.config.maxRecipientsPerTransaction
+  if (perTransaction !== undefined)
+    depth = Math.min(depth, Math.max(0, perTransaction - (session.sentInTransaction ?? 0)))
   return queue.slice(0, depth)
 }
 
@@ -86,7 +89,7 @@ const sendGroup = (
   const rcpts = rcptCommands(session, group)
   const quit = quitsWith(session, group, rest)
   return send(
-    { ...session, queue: rest, quitSent: quit },
+    { ...session, queue: rest, quitSent: quit, sentInTransaction: (session.sentInTransaction ?? 0) + group.length },
     [...before.commands, ...rcpts.commands, ...(quit ? [Command.quit] : [])],
     [...before.awaiting, ...rcpts.awaiting, ...(quit ? [{ phase: "AwaitQuit" } as const] : [])]
   )
@@ -128,7 +131,8 @@ const startTransaction = (session: Session, indices: ReadonlyArray<number>): Ste
     queue: go,
     deferred: [],
     mailAccepted: false,
-    answeredInTransaction: 0
+    answeredInTransaction: 0,
+    sentInTransaction: 0
   }
   if (go.length === 0) return afterTransaction({ ...state, queue: [] })
   const utf8 = caps.smtpUtf8 && go.some((i) => session.results[i]!.mailbox.needsSmtpUtf8)
@@ -156,7 +160,15 @@ const afterRcpts = (session: Session): Step => {
   }
   if (session.queue.length > 0) {
     const group = nextGroup(session, session.queue)
-    return sendGroup(session, group, session.queue.slice(group.length), { commands: [], awaiting: [] })
+    if (group.length > 0) {
+      return sendGroup(session, group, session.queue.slice(group.length), { commands: [], awaiting: [] })
+    }
+    // This transaction has its share of recipients: the rest go in a new one, after RSET.
+    return send(
+      { ...session, deferred: [...session.deferred, ...session.queue], queue: [] },
+      [Command.rset],
+      [{ phase: "AwaitRset" }]
+    )
   }
   if (session.deferred.length > 0) {
     // A transaction that took no recipient at all will not take one after RSET either.

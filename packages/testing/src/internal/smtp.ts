@@ -105,7 +105,9 @@ class WorldConnection extends SMTPConnection {
     const soft = this.world.plan.spec.behaviour?.softErrorLimit
     if (soft !== undefined && this.errors >= soft && this._ready && !this._upgrading) {
       // Like Postfix past smtpd_soft_error_limit: every reply from now on comes late.
-      const sleep = Duration.toMillis(Duration.fromInputUnsafe(this.world.plan.spec.behaviour?.errorSleep ?? "1 second"))
+      const sleep = Duration.toMillis(
+        Duration.fromInputUnsafe(this.world.plan.spec.behaviour?.errorSleep ?? "1 second")
+      )
       setTimeout(() => {
         if (this.open) super._onCommand(command, callback)
       }, sleep)
