@@ -14,5 +14,6 @@ export const projects = [
   pkg("cli"),
   pkg("signals"),
   pkg("http"),
-  pkg("mailer")
+  pkg("mailer"),
+  pkg("store")
 ]

@@ -9,9 +9,9 @@
  *
  * @since 0.1.0
  */
-import { Clock, Deferred, Effect, Exit, Fiber, FileSystem, Option, Semaphore, Stream } from "effect"
+import { Deferred, Effect, Exit, Fiber, FileSystem, Option, Semaphore, Stream } from "effect"
 import type { Scope, Stdio } from "effect"
-import { Verification, Verifier } from "@rcpt/verifier"
+import { Bulk as VerifierBulk, type Verification, Verifier } from "@rcpt/verifier"
 import * as ExitCode from "./ExitCode.ts"
 import * as Input from "./Input.ts"
 import * as Lines from "./Lines.ts"
@@ -29,17 +29,19 @@ import { provide } from "./Verify.ts"
 export const gracePeriod = "2 seconds"
 
 /**
- * Addresses the verifier holds while grouping them by domain and shared MX host.
+ * Addresses the verifier holds while grouping them by domain and shared MX host: the library's
+ * default (`Bulk.defaults.window`).
  *
  * @category constants
  * @since 0.1.0
  */
-export const window = 5_000
+export const window = VerifierBulk.defaults.window
 
 /**
- * Inputs read but not yet written, at most: bounds memory even when results come faster than
- * they are written (the verifier's result queue is unbounded). Above {@link window}, so the
- * verifier can always fill its window and go on.
+ * Inputs read but not yet written, at most: a second bound beside the verifier's own (its window
+ * and its bounded result buffer), so that unreadable lines answered here and results waiting for
+ * the writer cannot pile up either. Above {@link window}, so the verifier can always fill its
+ * window and go on.
  *
  * @category constants
  * @since 0.1.0
@@ -65,37 +67,6 @@ export interface BulkOptions {
   /** Where the live progress line is drawn, if anywhere (a terminal's stderr). */
   readonly progress: Option.Option<(text: string) => void>
 }
-
-/**
- * The result for an input line that could not be read: undeliverable / syntax, with why.
- *
- * @category constructors
- * @since 0.1.0
- */
-export const unreadable = (
-  item: Extract<Input.Item, { readonly _tag: "Invalid" }>,
-  now: number
-): Verification.Verification =>
-  new Verification.Verification({
-    address: item.address,
-    normalized: null,
-    domain: null,
-    verdict: "undeliverable",
-    reason: "syntax",
-    retryable: false,
-    score: 0,
-    detail: item.detail,
-    mx: null,
-    rcpt: null,
-    vrfy: null,
-    tls: { status: "none", protocol: null, cipher: null, authorized: null, error: null },
-    catchAll: null,
-    signals: { disposable: false, roleAccount: false, freeProvider: false, suggestion: null, acceptsAllProvider: null },
-    attempts: [],
-    startedAt: new Date(now).toISOString(),
-    durationMs: 0,
-    transcript: []
-  })
 
 /**
  * Runs `bulk`; succeeds when every input line has its result in the output.
@@ -157,7 +128,7 @@ export const run = (
           item._tag === "Address"
             ? Effect.succeed(true)
             : Effect.gen(function* () {
-                const v = unreadable(item, yield* Clock.currentTimeMillis)
+                const v = yield* VerifierBulk.syntaxFailure(item.address, item.detail)
                 yield* write(v)
                 yield* progress.record(v)
                 return false

@@ -6,5 +6,6 @@
  * @since 0.1.0
  */
 export * as MailWorld from "./MailWorld.ts"
+export * as Postgres from "./Postgres.ts"
 export * as ScriptedTransport from "./ScriptedTransport.ts"
 export * as StaticDns from "./StaticDns.ts"

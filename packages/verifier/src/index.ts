@@ -4,9 +4,14 @@
  *
  * @since 0.1.0
  */
+export * as Bulk from "./Bulk.ts"
+export * as CatchAllMemory from "./CatchAllMemory.ts"
+export * as HostPermits from "./HostPermits.ts"
 export * as Judgement from "./Judgement.ts"
+export * as MxCache from "./MxCache.ts"
 export * as MxPlan from "./MxPlan.ts"
 export * as Policy from "./Policy.ts"
+export * as RiskSignals from "./RiskSignals.ts"
 export * as Verification from "./Verification.ts"
 export * as Verifier from "./Verifier.ts"
 export * as VerifierConfig from "./VerifierConfig.ts"

@@ -138,7 +138,8 @@ export interface BuildInput {
   readonly detail?: string | undefined
   readonly evidence?: Evidence | undefined
   readonly implicit: boolean
-  readonly port: number
+  /** The SMTP port, for the MX evidence; unused when no MX host was asked. */
+  readonly port?: number | undefined
   readonly catchAll: boolean | null
   readonly signals: SignalSet.Signals
   readonly judge: Judge
@@ -174,7 +175,7 @@ export const build = (input: BuildInput): Verification => {
             host: mx.host.host,
             preference: mx.host.preference,
             address: mx.address,
-            port: input.port,
+            port: input.port ?? 25,
             implicit: input.implicit
           },
     rcpt: recipient === undefined ? null : Option.getOrNull(Option.map(recipient.rcpt, replyEvidence)),

@@ -10,11 +10,13 @@
  */
 import { Clock, Effect, Option } from "effect"
 import { SmtpClient, type SmtpTransport } from "@rcpt/client"
-import { Address, Classify, Reply, Session } from "@rcpt/smtp"
+import { type Address, Classify, Reply, Session } from "@rcpt/smtp"
+import { HostPermits } from "../HostPermits.ts"
 import type { MxHost } from "../MxPlan.ts"
 import * as Policy from "../Policy.ts"
 import type { Attempt } from "../Verification.ts"
 import type { VerifierConfig } from "../VerifierConfig.ts"
+import { domainKey } from "./keys.ts"
 
 /** What is known about one recipient. */
 export interface Evidence {
@@ -47,8 +49,6 @@ export interface CheckContext {
    */
   readonly deadline: number | undefined
   readonly timeout: number
-  /** Wraps one connection: concurrency limits and rate per host. */
-  readonly permit: (address: string) => <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
 }
 
 const unanswered = (outcome: Classify.Outcome, attempts: ReadonlyArray<Attempt> = []): Evidence => ({
@@ -85,9 +85,6 @@ const sessionDetail = (result: Session.SessionResult): string => {
   }
 }
 
-/** The key a domain's probe and catch-all status are filed under; case-folded as the session matches probes. */
-export const domainKey = (domain: Address.Domain) => Address.domainText(domain).toLowerCase()
-
 /** Catch-all of one domain, from its own probe or its own recipients' replies (domains sharing a host may differ). */
 const catchAllFrom = (result: Session.SessionResult, key: string): Option.Option<boolean> => {
   const probe = result.probes.find((p) => domainKey(p.mailbox.domain) === key)
@@ -114,9 +111,10 @@ export const check = (
   hosts: ReadonlyArray<MxHost>,
   mailboxes: ReadonlyArray<Address.Mailbox>,
   ctx: CheckContext
-): Effect.Effect<Checked, never, SmtpTransport.SmtpTransport> =>
+): Effect.Effect<Checked, never, SmtpTransport.SmtpTransport | HostPermits> =>
   Effect.gen(function* () {
     const { config, policy } = ctx
+    const permits = yield* HostPermits
     const evidence: Array<Evidence> = mailboxes.map(() =>
       unanswered({ verdict: "unknown", reason: "connection_failed", retryable: true })
     )
@@ -129,6 +127,8 @@ export const check = (
     search: for (const host of hosts) {
       for (const address of host.addresses) {
         let tls = config.tls
+        // Sessions opened again to this address after one that answered some and hung up.
+        let reconnects = 0
         for (;;) {
           if (pending.length === 0) break search
           const now = yield* Clock.currentTimeMillis
@@ -168,9 +168,10 @@ export const check = (
               deadline: Math.max(0, deadline - start),
               tls: { rejectUnauthorized: false, ca: config.ca }
             })
-          }).pipe(ctx.permit(address), Effect.result)
+          }).pipe(permits.withPermit(address), Effect.result)
 
           if (run._tag === "Failure") {
+            const failed: Policy.HostAttempt = { _tag: "ConnectFailed", message: run.failure.message }
             for (const i of batch) {
               attempts[i]!.push({ host: host.host, address, outcome: "connection_failed", detail: run.failure.message })
             }
@@ -182,6 +183,7 @@ export const check = (
                 )
               }
             }
+            if (!policy.shouldFailover(failed)) break search
             break // next address
           }
           const result = run.success
@@ -214,8 +216,15 @@ export const check = (
             tls = "off"
             continue
           }
-          // The server answered some and then hung up (error limits) or limited the batch: go on.
-          if (progress) continue
+          // The server answered some and then hung up (error limits) or limited the batch: go on,
+          // up to the policy's number of reconnects; then this address is done with.
+          if (progress) {
+            if (pending.length === 0 || reconnects < policy.maxReconnects) {
+              reconnects++
+              continue
+            }
+            break // next address
+          }
           if (!policy.shouldFailover(hostAttempt)) break search
           break // next address
         }

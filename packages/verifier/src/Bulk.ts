@@ -1,0 +1,309 @@
+/**
+ * The bulk engine, in public pieces that every front end calls: the CLI and the HTTP API
+ * through `Verifier.verifyMany`, a job store through {@link stream}, a cluster entity per MX
+ * host through {@link groupKey} and {@link verifyGroup}.
+ *
+ * - {@link groupKey}: domains whose MX hosts are the same (Google Workspace, Microsoft 365, a
+ *   hosting provider) share a key, hence a group and its sessions; a domain without hosts (null
+ *   MX, NXDOMAIN, DNS failure) is a group of its own.
+ * - {@link verifyGroup}: one group, given its plan: shared sessions, one catch-all probe per
+ *   domain not known yet, answers now and the greylisted ones' answers later.
+ * - {@link stream}: a stream of addresses in, a stream of verifications out, in constant memory.
+ *   Addresses are grouped inside a bounded window (unsorted input never forces the whole list
+ *   into memory). A group is checked as soon as it has a session's worth of recipients, or when
+ *   the window is half full (the largest group goes), or at the end of the input. Each input
+ *   holds one window permit from the moment it is read until its result is out, so the reader
+ *   never runs further ahead than the window. Duplicates are verified once: while the first is
+ *   pending they wait for its result; after it, a bounded cache answers them.
+ *
+ * What a run shares with others (catch-all status, MX plans, connection permits) comes from the
+ * services in {@link Requirements}, so a job store or cluster can provide shared ones.
+ *
+ * @since 0.2.0
+ */
+import { Clock, Effect, FiberSet, Queue, Semaphore, Stream } from "effect"
+import type { SmtpTransport } from "@rcpt/client"
+import { Address } from "@rcpt/smtp"
+import type { CatchAllMemory } from "./CatchAllMemory.ts"
+import type { HostPermits } from "./HostPermits.ts"
+import * as Judgement from "./Judgement.ts"
+import { MxCache } from "./MxCache.ts"
+import type * as MxPlan from "./MxPlan.ts"
+import { RiskSignals } from "./RiskSignals.ts"
+import { Verification } from "./Verification.ts"
+import * as VerifierConfig from "./VerifierConfig.ts"
+import { build } from "./internal/build.ts"
+import * as Group from "./internal/group.ts"
+import * as Keys from "./internal/keys.ts"
+
+/**
+ * An address as given, and its parsed mailbox.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export type Entry = Group.Entry
+
+/**
+ * The services a verification runs on: the transport, the config, and the shared state.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export type Requirements = SmtpTransport.SmtpTransport | VerifierConfig.Service | MxCache | CatchAllMemory | HostPermits
+
+/**
+ * A group's answers: `now` has one per entry, in order; the entries at `pending` were
+ * greylisted, and `later` asks them again on the policy's schedule and gives their final
+ * answers by index. Run `later` outside any group slot: it may wait minutes.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface Staged {
+  readonly now: ReadonlyArray<Verification>
+  readonly pending: ReadonlyArray<number>
+  readonly later: Effect.Effect<ReadonlyArray<readonly [number, Verification]>, never, Requirements>
+}
+
+/**
+ * @category models
+ * @since 0.2.0
+ */
+export interface StreamOptions {
+  /** Addresses held while grouping by MX hosts; bounds memory whatever the input's order. */
+  readonly window?: number | undefined
+  /** Groups checked at once; `max(4, concurrency)` by default. */
+  readonly groups?: number | undefined
+}
+
+/**
+ * @category constants
+ * @since 0.2.0
+ */
+export const defaults = {
+  /** Addresses held in the window: enough to group a shuffled list well, small in memory. */
+  window: 5_000,
+  /** Results kept to answer later duplicates without asking again. Each holds its transcript
+   * (a few KiB), so this, more than the window, sets the engine's memory: 50,000 cost ~250 MB. */
+  doneCache: 5_000
+} as const
+
+/**
+ * The key a domain's probe and catch-all status are filed under (see `CatchAllMemory`): the
+ * wire form, case-folded.
+ *
+ * @category keys
+ * @since 0.2.0
+ */
+export const domainKey: (domain: Address.Domain) => string = Keys.domainKey
+
+/**
+ * The group of a domain with this plan: equal keys share sessions. Pure.
+ *
+ * @category keys
+ * @since 0.2.0
+ */
+export const groupKey: (domain: Address.Domain, plan: MxPlan.MxPlan) => string = Keys.groupKey
+
+/**
+ * The group key of a domain, its plan looked up in the `MxCache`.
+ *
+ * @category keys
+ * @since 0.2.0
+ */
+export const groupKeyOf = Effect.fn("Bulk.groupKeyOf")(function* (domain: Address.Domain) {
+  const cache = yield* MxCache
+  return groupKey(domain, yield* cache.plan(domain))
+})
+
+/**
+ * Verifies one group: entries of one or more domains that share `plan` (equal {@link groupKey}).
+ * Never fails: every entry gets a verification.
+ *
+ * @category verifying
+ * @since 0.2.0
+ */
+export const verifyGroup: (
+  plan: MxPlan.MxPlan,
+  entries: ReadonlyArray<Entry>
+) => Effect.Effect<Staged, never, Requirements> = Group.verifyGroup
+
+/**
+ * Verifies one group and waits for the greylisted ones' final answers; in the entries' order.
+ * The plan is the first entry's, from the `MxCache`.
+ *
+ * @category verifying
+ * @since 0.2.0
+ */
+export const verifyGroupSettled = Effect.fn("Bulk.verifyGroupSettled")(function* (entries: ReadonlyArray<Entry>) {
+  if (entries.length === 0) return []
+  const cache = yield* MxCache
+  const staged = yield* verifyGroup(yield* cache.plan(entries[0]!.mailbox.domain), entries)
+  const out = [...staged.now]
+  for (const [i, v] of yield* staged.later) out[i] = v
+  return out
+})
+
+/**
+ * The verification of an input that is not an address (or a line that could not be read):
+ * undeliverable / syntax, with why. The one builder for it, whoever found the fault.
+ *
+ * @category constructors
+ * @since 0.2.0
+ */
+export const syntaxFailure = Effect.fn("Bulk.syntaxFailure")(function* (input: string, detail: string) {
+  const now = yield* Clock.currentTimeMillis
+  return build({
+    address: input,
+    mailbox: undefined,
+    startedAt: now,
+    now,
+    outcome: { verdict: "undeliverable", reason: "syntax", retryable: false },
+    detail,
+    implicit: false,
+    catchAll: null,
+    signals: yield* RiskSignals,
+    judge: yield* Judgement.Judgement
+  })
+})
+
+/**
+ * Verifies one address, greylisting retries included.
+ *
+ * @category verifying
+ * @since 0.2.0
+ */
+export const verifyOne = Effect.fn("Bulk.verifyOne")(function* (input: string) {
+  yield* Effect.annotateCurrentSpan("address", input)
+  const parsed = Address.parse(input)
+  if (parsed._tag === "Failure") return yield* syntaxFailure(input, parsed.failure.message)
+  const [v] = yield* verifyGroupSettled([{ input, mailbox: parsed.success }])
+  return v!
+})
+
+/**
+ * Results in completion order, one per input (duplicates included, verified once).
+ *
+ * @category verifying
+ * @since 0.2.0
+ */
+export const stream = <E, R>(
+  input: Stream.Stream<string, E, R>,
+  options: StreamOptions = {}
+): Stream.Stream<Verification, E, R | Requirements> =>
+  Stream.callback<Verification, E, R | Requirements>(
+    (queue) =>
+      Effect.gen(function* () {
+        const config = yield* VerifierConfig.Service
+        const cache = yield* MxCache
+        const window = Math.max(1, options.window ?? defaults.window)
+        const concurrency = Math.max(1, options.groups ?? Math.max(4, config.concurrency))
+        const permits = yield* Semaphore.make(window)
+        const slots = yield* Semaphore.make(concurrency)
+        const fibers = yield* FiberSet.make()
+        const groups = new Map<string, { readonly plan: MxPlan.MxPlan; readonly entries: Array<Entry> }>()
+        let grouped = 0
+        // Inputs waiting for the result of an identical address already on its way.
+        const waiting = new Map<string, Array<string>>()
+        const done = new Map<string, Verification>()
+
+        const emit = (v: Verification) => Queue.offer(queue, v).pipe(Effect.andThen(permits.release(1)))
+
+        const settle = (key: string, v: Verification) =>
+          Effect.gen(function* () {
+            yield* emit(v)
+            for (const other of waiting.get(key) ?? []) yield* emit(new Verification({ ...v, address: other }))
+            waiting.delete(key)
+            if (done.size >= defaults.doneCache) done.delete(done.keys().next().value!)
+            done.set(key, v)
+          })
+
+        const dispatch = (key: string) =>
+          Effect.gen(function* () {
+            const group = groups.get(key)
+            if (group === undefined) return
+            groups.delete(key)
+            grouped -= group.entries.length
+            const settleAt = (i: number, v: Verification) => settle(group.entries[i]!.mailbox.address, v)
+            const work = Effect.gen(function* () {
+              const staged = yield* verifyGroup(group.plan, group.entries).pipe(slots.withPermits(1))
+              const held = new Set(staged.pending)
+              yield* Effect.forEach(staged.now, (v, i) => (held.has(i) ? Effect.void : settleAt(i, v)), {
+                discard: true
+              })
+              // Greylisted addresses wait outside the group slots: the rest of the run goes on.
+              if (held.size > 0) {
+                yield* FiberSet.run(
+                  fibers,
+                  staged.later.pipe(
+                    Effect.flatMap((later) => Effect.forEach(later, ([i, v]) => settleAt(i, v), { discard: true }))
+                  )
+                )
+              }
+            })
+            yield* FiberSet.run(fibers, work)
+          })
+
+        const largest = () => {
+          let best: string | undefined
+          let size = 0
+          for (const [k, g] of groups) {
+            if (g.entries.length > size) {
+              best = k
+              size = g.entries.length
+            }
+          }
+          return best
+        }
+
+        // Syntax and duplicates first, in order; then the plan lookups, a few at once (DNS is slow,
+        // the reader should not wait on one domain at a time); then grouping, in order again.
+        const fresh = Stream.mapEffect(input, (raw) =>
+          Effect.gen(function* () {
+            yield* permits.take(1)
+            const parsed = Address.parse(raw)
+            if (parsed._tag === "Failure") {
+              yield* emit(yield* syntaxFailure(raw, parsed.failure.message))
+              return undefined
+            }
+            const mailbox = parsed.success
+            const key = mailbox.address
+            const known = done.get(key)
+            if (known !== undefined) {
+              yield* emit(new Verification({ ...known, address: raw }))
+              return undefined
+            }
+            const wait = waiting.get(key)
+            if (wait !== undefined) {
+              wait.push(raw)
+              return undefined
+            }
+            waiting.set(key, [])
+            return { input: raw, mailbox }
+          })
+        ).pipe(
+          Stream.filter((entry): entry is Entry => entry !== undefined),
+          Stream.mapEffect((entry) => Effect.map(cache.plan(entry.mailbox.domain), (plan) => ({ entry, plan })), {
+            concurrency
+          })
+        )
+        yield* Stream.runForEach(fresh, ({ entry, plan }) =>
+          Effect.gen(function* () {
+            const key = groupKey(entry.mailbox.domain, plan)
+            const group = groups.get(key) ?? { plan, entries: [] }
+            group.entries.push(entry)
+            groups.set(key, group)
+            grouped++
+            if (group.entries.length >= config.recipientsPerSession) yield* dispatch(key)
+            // Half the window waiting in groups: send the largest, so reading never stalls for long.
+            while (grouped >= Math.max(1, Math.floor(window / 2))) yield* dispatch(largest()!)
+          })
+        )
+        for (const key of Array.from(groups.keys())) yield* dispatch(key)
+        yield* FiberSet.awaitEmpty(fibers)
+        yield* Queue.end(queue)
+      }),
+    // A bounded output: a slow consumer holds the results back, and through them the window, the reader.
+    { bufferSize: 1024, strategy: "suspend" }
+  )

@@ -1,0 +1,189 @@
+/**
+ * "Verify this group": mailboxes of one or more domains that share an MX plan, asked in shared
+ * sessions, with one catch-all probe per domain whose status is not known yet, and greylisted
+ * ones asked again on the policy's schedule.
+ *
+ * @internal
+ */
+import { Clock, Duration, Effect, Option, Random, Schedule } from "effect"
+import { Address } from "@rcpt/smtp"
+import { CatchAllMemory } from "../CatchAllMemory.ts"
+import * as Judgement from "../Judgement.ts"
+import type * as MxPlan from "../MxPlan.ts"
+import * as Policy from "../Policy.ts"
+import { RiskSignals } from "../RiskSignals.ts"
+import type { Verification } from "../Verification.ts"
+import * as VerifierConfig from "../VerifierConfig.ts"
+import { build, planOutcome } from "./build.ts"
+import { check, type CheckContext, type Evidence } from "./check.ts"
+import { domainKey } from "./keys.ts"
+
+type Hosts = Extract<MxPlan.MxPlan, { _tag: "Hosts" }>
+
+/** An address as given, and its parsed mailbox. */
+export interface Entry {
+  readonly input: string
+  readonly mailbox: Address.Mailbox
+}
+
+const probeAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+/** A made-up local part nobody has: 20 random characters from `Random` (seedable in tests). */
+const probeFor = Effect.fn("Bulk.probeFor")(function* (domain: Address.Domain) {
+  let local = ""
+  for (let i = 0; i < 20; i++)
+    local += probeAlphabet[yield* Random.nextIntBetween(0, probeAlphabet.length, { halfOpen: true })]
+  return Address.parse(`${local}@${Address.domainText(domain)}`)
+})
+
+/** The first pass over a group's mailboxes: every one asked once (with failover and reconnects). */
+const firstPass = Effect.fn("Bulk.firstPass")(function* (plan: Hosts, mailboxes: ReadonlyArray<Address.Mailbox>) {
+  const config = yield* VerifierConfig.Service
+  const policy = yield* Policy.Policy
+  const memory = yield* CatchAllMemory
+  // One probe per domain of the group whose catch-all status is not known yet.
+  const probes = new Map<string, Address.Mailbox>()
+  for (const mailbox of mailboxes) {
+    const key = domainKey(mailbox.domain)
+    if (!config.catchAllProbe || probes.has(key) || Option.isSome(yield* memory.get(key))) continue
+    const made = yield* probeFor(mailbox.domain)
+    if (made._tag === "Success") probes.set(key, made.success)
+  }
+  const ctx: CheckContext = {
+    config,
+    policy,
+    probes,
+    deadline: undefined,
+    timeout: Duration.toMillis(Duration.fromInputUnsafe(config.timeout))
+  }
+  const first = yield* check(plan.hosts, mailboxes, ctx)
+  for (const [key, value] of first.catchAll) yield* memory.remember(key, value)
+  const now = yield* Clock.currentTimeMillis
+  return { ctx: { ...ctx, deadline: first.deadline ?? now + ctx.timeout }, evidence: first.evidence }
+})
+
+/** Asks the greylisted ones again on the policy's schedule; never begins a wait that ends past the deadline. */
+const retryGreylisted = Effect.fn("Bulk.retryGreylisted")(function* (
+  plan: Hosts,
+  mailboxes: ReadonlyArray<Address.Mailbox>,
+  firstEvidence: ReadonlyArray<Evidence>,
+  ctx: CheckContext
+) {
+  const evidence = [...firstEvidence]
+  // toStep gives the delay without sleeping, so the deadline is checked before the wait.
+  const step = yield* Schedule.toStep(ctx.policy.greylistRetry)
+  for (;;) {
+    const again = evidence.flatMap((e, i) => (ctx.policy.isGreylisting(e.outcome) ? [i] : []))
+    if (again.length === 0) break
+    const now = yield* Clock.currentTimeMillis
+    const next = yield* Effect.result(step(now, undefined))
+    if (next._tag === "Failure") break
+    const delay = Duration.toMillis(next.success[1])
+    if (now + delay + 1000 > (ctx.deadline ?? 0)) break
+    yield* Effect.sleep(Duration.millis(delay))
+    const retried = yield* check(
+      plan.hosts,
+      again.map((i) => mailboxes[i]!),
+      { ...ctx, probes: new Map() }
+    )
+    again.forEach((i, k) => {
+      const e = retried.evidence[k]!
+      evidence[i] = { ...e, attempts: [...evidence[i]!.attempts, ...e.attempts] }
+    })
+  }
+  return evidence
+})
+
+/** The verifications of the entries at `indices`, from their evidence. */
+const finish = Effect.fn("Bulk.finish")(function* (
+  plan: Hosts,
+  entries: ReadonlyArray<Entry>,
+  startedAt: number,
+  evidence: ReadonlyArray<Evidence>,
+  indices: ReadonlyArray<number>
+) {
+  const config = yield* VerifierConfig.Service
+  const memory = yield* CatchAllMemory
+  const signals = yield* RiskSignals
+  const judge = yield* Judgement.Judgement
+  const now = yield* Clock.currentTimeMillis
+  const out: Array<Verification> = []
+  for (const i of indices) {
+    const entry = entries[i]!
+    const catchAll = yield* memory.get(domainKey(entry.mailbox.domain))
+    out.push(
+      build({
+        address: entry.input,
+        mailbox: entry.mailbox,
+        startedAt,
+        now,
+        outcome: evidence[i]!.outcome,
+        evidence: evidence[i],
+        implicit: plan.implicit,
+        port: config.port,
+        catchAll: Option.getOrNull(catchAll),
+        signals,
+        judge
+      })
+    )
+  }
+  return out
+})
+
+/** Every entry answered from the plan alone (null MX, no such domain, DNS failure). */
+const withoutHosts = Effect.fn("Bulk.withoutHosts")(function* (
+  plan: Exclude<MxPlan.MxPlan, Hosts>,
+  entries: ReadonlyArray<Entry>
+) {
+  const startedAt = yield* Clock.currentTimeMillis
+  const signals = yield* RiskSignals
+  const judge = yield* Judgement.Judgement
+  const { outcome, detail } = planOutcome(plan)
+  const now = yield* Clock.currentTimeMillis
+  return entries.map((entry) =>
+    build({
+      address: entry.input,
+      mailbox: entry.mailbox,
+      startedAt,
+      now,
+      outcome,
+      detail,
+      implicit: false,
+      catchAll: null,
+      signals,
+      judge
+    })
+  )
+})
+
+/**
+ * A group's verifications now (one per entry); `pending` lists the greylisted ones, whose final
+ * answers `later` gives after asking again on the policy's schedule.
+ */
+export const verifyGroup = Effect.fn("Bulk.verifyGroup")(function* (
+  plan: MxPlan.MxPlan,
+  entries: ReadonlyArray<Entry>
+) {
+  if (plan._tag !== "Hosts") {
+    return { now: yield* withoutHosts(plan, entries), pending: [] as ReadonlyArray<number>, later: Effect.succeed([]) }
+  }
+  const startedAt = yield* Clock.currentTimeMillis
+  const mailboxes = entries.map((e) => e.mailbox)
+  const { ctx, evidence } = yield* firstPass(plan, mailboxes)
+  const pending = evidence.flatMap((e, i) => (ctx.policy.isGreylisting(e.outcome) ? [i] : []))
+  const now = yield* finish(
+    plan,
+    entries,
+    startedAt,
+    evidence,
+    entries.map((_, i) => i)
+  )
+  const later =
+    pending.length === 0
+      ? Effect.succeed([])
+      : retryGreylisted(plan, mailboxes, evidence, ctx).pipe(
+          Effect.flatMap((final) => finish(plan, entries, startedAt, final, pending)),
+          Effect.map((vs) => vs.map((v, k) => [pending[k]!, v] as const))
+        )
+  return { now, pending, later }
+})
