@@ -112,6 +112,15 @@ export const widestValues = {
 } as const
 
 /**
+ * Recipients per transaction until a host says otherwise: Postfix's and OpenSMTPD's limit (RFC
+ * 5321 §4.5.3.1.8 asks servers for at least 100). Past it a new transaction, same session.
+ *
+ * @category constants
+ * @since 0.2.0
+ */
+export const recipientsPerTransaction = 1000
+
+/**
  * Each widening step multiplies by this.
  *
  * @category constants

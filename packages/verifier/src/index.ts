@@ -7,6 +7,8 @@
 export * as Bulk from "./Bulk.ts"
 export * as CatchAllMemory from "./CatchAllMemory.ts"
 export * as HostPermits from "./HostPermits.ts"
+export * as HostProfile from "./HostProfile.ts"
+export * as HostProfiles from "./HostProfiles.ts"
 export * as Judgement from "./Judgement.ts"
 export * as MxCache from "./MxCache.ts"
 export * as MxPlan from "./MxPlan.ts"

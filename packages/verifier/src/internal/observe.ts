@@ -60,7 +60,8 @@ export const watch = (clock: Clock.Clock, options: { readonly careful: boolean }
     }
     const next = Session.step(current, input)
     if (tooManyAfter === undefined && next.state.deferred.length > 0 && current.deferred.length === 0) {
-      tooManyAfter = current.answeredInTransaction
+      // The replies of this packet are in: those of the transaction answered before its limit.
+      tooManyAfter = next.state.answeredInTransaction
     }
     since = now
     return next
