@@ -11,7 +11,7 @@
  */
 import { Deferred, Effect, Exit, Fiber, FileSystem, Option, Semaphore, Stream } from "effect"
 import type { Scope, Stdio } from "effect"
-import { Bulk as VerifierBulk, type Verification, Verifier } from "@rcpt/verifier"
+import { Bulk as VerifierBulk, HostProfile, type Verification, Verifier } from "@rcpt/verifier"
 import * as ExitCode from "./ExitCode.ts"
 import * as Input from "./Input.ts"
 import * as Lines from "./Lines.ts"
@@ -66,6 +66,30 @@ export interface BulkOptions {
   readonly report: (text: string) => void
   /** Where the live progress line is drawn, if anywhere (a terminal's stderr). */
   readonly progress: Option.Option<(text: string) => void>
+}
+
+/**
+ * Host profiles shown after the summary, at most (those with a limit found first).
+ *
+ * @category constants
+ * @since 0.2.0
+ */
+export const profilesShown = 10
+
+/**
+ * What the run learnt about the MX addresses it talked to, for the summary: one line each, those
+ * where a limit was found first; empty when there were none.
+ *
+ * @category formatting
+ * @since 0.2.0
+ */
+export const profileSummary = (profiles: ReadonlyArray<readonly [string, HostProfile.HostProfile]>): string => {
+  if (profiles.length === 0) return ""
+  const limited = (p: HostProfile.HostProfile) => Object.values(p.found).some((f) => f)
+  const sorted = [...profiles].sort(([, a], [, b]) => Number(limited(b)) - Number(limited(a)))
+  const lines = sorted.slice(0, profilesShown).map(([address, p]) => `  ${address}: ${HostProfile.describe(p)}\n`)
+  const more = profiles.length > profilesShown ? `  and ${profiles.length - profilesShown} more\n` : ""
+  return `sessions per MX address, as learnt:\n${lines.join("")}${more}`
 }
 
 /**
@@ -143,7 +167,9 @@ export const run = (
             write(v).pipe(Effect.andThen(progress.record(v)), Effect.andThen(inFlight.release(1)))
           )
         )
+      learnt = yield* verifier.hostProfiles
     }).pipe((effect) => provide(effect, resolved))
+    let learnt: ReadonlyArray<readonly [string, HostProfile.HostProfile]> = []
 
     // Detached so Ctrl-C (which interrupts this fiber) can let it finish its results first.
     const fiber = yield* Effect.forkDetach(pipeline)
@@ -161,6 +187,6 @@ export const run = (
       yield* progress.finish(false)
       return yield* Effect.failCause(exit.cause)
     }
-    options.report(`${yield* progress.finish(false)}\n`)
+    options.report(`${yield* progress.finish(false)}\n${profileSummary(learnt)}`)
     return yield* progress.counts
   })

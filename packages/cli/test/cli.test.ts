@@ -330,8 +330,11 @@ describe("rcpt bulk", { timeout: 30_000 }, () => {
           assert.isBelow(JSON.stringify(c).length * 2, JSON.stringify(f).length)
         }
         assert.strictEqual(small.get("nobody@alpha.test")!["rcpt"]!["code"], 550)
+        // The summary says what the run learnt about the MX address it talked to.
+        assert.match(compact.stderr, /sessions per MX address, as learnt:\n {2}127\.0\.0\.\d+: recipients\/session \d+/)
       })
-    )
+    ),
+    60_000
   )
 
   it.live("a 100 KB line is a syntax result and the run goes on; stdin works", () =>
