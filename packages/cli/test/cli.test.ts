@@ -305,35 +305,40 @@ describe("rcpt bulk", { timeout: 30_000 }, () => {
     )
   )
 
-  it.live("bulk lines are compact by default (transcript []); --transcript adds the dialogue", () =>
-    withWorld((_, flags) =>
-      Effect.gen(function* () {
-        const list = "alice@alpha.test\nnobody@alpha.test\n"
-        const compact = yield* rcpt(["bulk", "-", ...flags], {}, list)
-        const full = yield* rcpt(["bulk", "-", ...flags, "--transcript"], {}, list)
-        assert.strictEqual(compact.code, 0, compact.stderr)
-        assert.strictEqual(full.code, 0, full.stderr)
-        const byAddress = (text: string) => new Map(jsonLines(text).map((v) => [v["address"], v]))
-        const small = byAddress(compact.stdout)
-        const big = byAddress(full.stdout)
-        for (const address of ["alice@alpha.test", "nobody@alpha.test"]) {
-          const c = small.get(address)!
-          const f = big.get(address)!
-          // Every field name stays; the evidence of the deciding reply, MX and TLS are kept.
-          assert.deepStrictEqual(Object.keys(c).sort(), Object.keys(f).sort())
-          assert.deepStrictEqual(c["transcript"], [])
-          assert.isTrue(f["transcript"].some((t) => t.text === `RCPT TO:<${address}>`))
-          assert.deepStrictEqual(
-            [c["verdict"], c["reason"], c["rcpt"], c["mx"], c["tls"]["status"]],
-            [f["verdict"], f["reason"], f["rcpt"], f["mx"], f["tls"]["status"]]
+  it.live(
+    "bulk lines are compact by default (transcript []); --transcript adds the dialogue",
+    () =>
+      withWorld((_, flags) =>
+        Effect.gen(function* () {
+          const list = "alice@alpha.test\nnobody@alpha.test\n"
+          const compact = yield* rcpt(["bulk", "-", ...flags], {}, list)
+          const full = yield* rcpt(["bulk", "-", ...flags, "--transcript"], {}, list)
+          assert.strictEqual(compact.code, 0, compact.stderr)
+          assert.strictEqual(full.code, 0, full.stderr)
+          const byAddress = (text: string) => new Map(jsonLines(text).map((v) => [v["address"], v]))
+          const small = byAddress(compact.stdout)
+          const big = byAddress(full.stdout)
+          for (const address of ["alice@alpha.test", "nobody@alpha.test"]) {
+            const c = small.get(address)!
+            const f = big.get(address)!
+            // Every field name stays; the evidence of the deciding reply, MX and TLS are kept.
+            assert.deepStrictEqual(Object.keys(c).sort(), Object.keys(f).sort())
+            assert.deepStrictEqual(c["transcript"], [])
+            assert.isTrue(f["transcript"].some((t) => t.text === `RCPT TO:<${address}>`))
+            assert.deepStrictEqual(
+              [c["verdict"], c["reason"], c["rcpt"], c["mx"], c["tls"]["status"]],
+              [f["verdict"], f["reason"], f["rcpt"], f["mx"], f["tls"]["status"]]
+            )
+            assert.isBelow(JSON.stringify(c).length * 2, JSON.stringify(f).length)
+          }
+          assert.strictEqual(small.get("nobody@alpha.test")!["rcpt"]!["code"], 550)
+          // The summary says what the run learnt about the MX address it talked to.
+          assert.match(
+            compact.stderr,
+            /sessions per MX address, as learnt:\n {2}127\.0\.0\.\d+: recipients\/session \d+/
           )
-          assert.isBelow(JSON.stringify(c).length * 2, JSON.stringify(f).length)
-        }
-        assert.strictEqual(small.get("nobody@alpha.test")!["rcpt"]!["code"], 550)
-        // The summary says what the run learnt about the MX address it talked to.
-        assert.match(compact.stderr, /sessions per MX address, as learnt:\n {2}127\.0\.0\.\d+: recipients\/session \d+/)
-      })
-    ),
+        })
+      ),
     60_000
   )
 

@@ -36,6 +36,8 @@ export interface HostProfile {
   readonly connections: number
   /** Recipients the host took in one transaction before "too many recipients"; undefined: no limit seen. */
   readonly recipientsPerTransaction: number | undefined
+  /** The last session refused every recipient it asked about (a list of unknown mailboxes). */
+  readonly refusing: boolean
   /** Values at which a limit was seen: these are not widened again. */
   readonly found: {
     readonly rejections: boolean
@@ -54,6 +56,8 @@ export interface HostProfile {
 export interface Observation {
   /** RCPTs refused (5xx other than "too many recipients"). */
   readonly rejections: number
+  /** RCPTs accepted. */
+  readonly accepted: number
   /** Recipients left unasked because the session reached its rejection cap. */
   readonly postponed: number
   /** Recipients the session was given and had answered (or postponed), i.e. it ran its course. */
@@ -139,6 +143,7 @@ export const initial = (start: Start): HostProfile => ({
   pipelining: start.pipelining,
   connections: Math.max(1, start.perHost),
   recipientsPerTransaction: undefined,
+  refusing: false,
   found: { rejections: false, recipients: false, pipeline: false, connections: false }
 })
 
@@ -226,7 +231,8 @@ export const learn = (safe: HostProfile, tried: HostProfile, o: Observation): Ho
     }
   }
   if (o.noPipelining && next.pipelining) next = { ...next, pipelining: false, pipeline: 1 }
-  return next
+  const refusing = o.rejections > 0 && o.accepted === 0
+  return next.refusing === refusing ? next : { ...next, refusing }
 }
 
 /**

@@ -15,6 +15,7 @@ const tried = HostProfile.widen(safe)
 
 const quiet: HostProfile.Observation = {
   rejections: 0,
+  accepted: 0,
   postponed: 0,
   completed: true,
   slowAfter: undefined,

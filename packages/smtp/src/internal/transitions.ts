@@ -46,8 +46,8 @@ const rejections = (session: Session) =>
   session.results.filter((r) => Option.exists(r.rcpt, (reply) => !Reply.isPositive(reply))).length
 
 /**
- * RCPTs for the next write: the pipeline depth (smaller once `careful` applies), and never more
- * than the rejections the cap still allows, so a pipelined group cannot overshoot `maxErrors`.
+ * RCPTs for the next write: the pipeline depth (smaller once `careful` applies), bounded by the
+ * rejections the cap still allows, so that a pipelined group does not overshoot `maxErrors`.
  */
 const nextGroup = (session: Session, queue: ReadonlyArray<number>): ReadonlyArray<number> => {
   const errors = rejections(session)
@@ -60,7 +60,13 @@ const nextGroup = (session: Session, queue: ReadonlyArray<number>): ReadonlyArra
         ? Math.min(depth, Math.max(1, careful.pipeline))
         : Math.min(depth, careful.afterErrors - errors)
   }
-  if (maxErrors !== undefined) depth = Math.min(depth, Math.max(1, maxErrors - errors))
+  if (maxErrors !== undefined) {
+    // Rejections still allowed, scaled by how often this session's RCPTs were refused so far: a
+    // session that refuses everything never sends more than its cap allows; one that accepts
+    // everything grows its groups quickly up to the pipeline depth.
+    const answered = session.results.reduce((n, r) => (Option.isSome(r.rcpt) ? n + 1 : n), 0)
+    depth = Math.min(depth, Math.max(1, Math.floor(((maxErrors - errors) * (answered + 1)) / (errors + 1))))
+  }
   const perTransaction = session.config.maxRecipientsPerTransaction
   if (perTransaction !== undefined)
     depth = Math.min(depth, Math.max(0, perTransaction - (session.sentInTransaction ?? 0)))

@@ -158,48 +158,55 @@ export const check = (
           queue.length = 0
           return
         }
-        const lease = yield* profiles.lease(address, shaping, start)
-        const profile = lease.profile
-        const batch = queue.splice(0, Math.max(1, profile.recipientsPerSession))
-        if (batch.length === 0) {
-          yield* profiles.report(address, lease, shaping, undefined)
-          return
-        }
-        const domains = new Set(batch.map((i) => domainKey(mailboxes[i]!.domain)))
-        const watched = watch(clock, { careful: lease.trying })
-        const initial = Session.make({
-          clientName: config.helo,
-          mailFrom: config.mailFrom,
-          recipients: batch.map((i) => mailboxes[i]!),
-          probes: Array.from(probes).flatMap(([key, probe]) => (domains.has(key) ? [probe] : [])),
-          tls: at.tls,
-          // An address literal has no name: SNI is left out and the certificate is checked against the IP.
-          servername: host.host.startsWith("[") ? address : host.host,
-          vrfy: config.vrfy ? "fallback" : "off",
-          pipelining: config.pipelining && profile.pipelining,
-          maxPipeline: profile.pipeline,
-          maxVrfy: Session.defaults.maxVrfy,
-          maxErrors: profile.rejectionsPerSession,
-          // A session trying a wider cap goes past the safe one a few RCPTs at a time.
-          careful: lease.trying
-            ? { afterErrors: lease.safe.rejectionsPerSession, pipeline: HostProfile.carefulPipeline(lease.safe) }
-            : undefined,
-          quitEarly: true,
-          maxRecipientsPerTransaction: profile.recipientsPerTransaction ?? HostProfile.recipientsPerTransaction
-        })
-        const run = yield* Effect.gen(function* () {
+        // The values are taken once a connection slot is ours: what was learnt while this session
+        // waited for it applies.
+        const slot = yield* Effect.gen(function* () {
+          const lease = yield* profiles.lease(address, shaping, start)
+          const profile = lease.profile
+          const batch = queue.splice(0, Math.max(1, profile.recipientsPerSession))
+          if (batch.length === 0) {
+            yield* profiles.report(address, lease, shaping, undefined)
+            return undefined
+          }
+          const domains = new Set(batch.map((i) => domainKey(mailboxes[i]!.domain)))
+          const watched = watch(clock, { careful: lease.trying })
+          const initial = Session.make({
+            clientName: config.helo,
+            mailFrom: config.mailFrom,
+            recipients: batch.map((i) => mailboxes[i]!),
+            probes: Array.from(probes).flatMap(([key, probe]) => (domains.has(key) ? [probe] : [])),
+            tls: at.tls,
+            // An address literal has no name: SNI is left out and the certificate is checked against the IP.
+            servername: host.host.startsWith("[") ? address : host.host,
+            vrfy: config.vrfy ? "fallback" : "off",
+            pipelining: config.pipelining && profile.pipelining,
+            maxPipeline: profile.pipeline,
+            maxVrfy: Session.defaults.maxVrfy,
+            maxErrors: profile.rejectionsPerSession,
+            // A session trying a wider cap goes past the safe one a few RCPTs at a time.
+            careful: lease.trying
+              ? { afterErrors: lease.safe.rejectionsPerSession, pipeline: HostProfile.carefulPipeline(lease.safe) }
+              : undefined,
+            // QUIT with the last group a session can send is a guess that pays on a host that
+            // refuses everything (a list of unknown mailboxes); elsewhere it would cut sessions short.
+            quitEarly: lease.safe.refusing,
+            maxRecipientsPerTransaction: profile.recipientsPerTransaction ?? HostProfile.recipientsPerTransaction
+          })
           // The clock starts when a connection slot is ours, not while waiting for one.
-          const start = yield* Clock.currentTimeMillis
-          deadline ??= start + ctx.timeout
-          return yield* SmtpClient.run(watched.machine, initial, {
+          const started = yield* Clock.currentTimeMillis
+          deadline ??= started + ctx.timeout
+          const run = yield* SmtpClient.run(watched.machine, initial, {
             host: address,
             port: config.port,
             connectTimeout: policy.phaseTimeouts.connect,
             phaseTimeout: Policy.timeoutFor(policy.phaseTimeouts),
-            deadline: Math.max(0, deadline - start),
+            deadline: Math.max(0, deadline - started),
             tls: { rejectUnauthorized: false, ca: config.ca }
-          })
-        }).pipe(permits.withPermit(address), Effect.result)
+          }).pipe(Effect.result)
+          return { lease, batch, domains, watched, run }
+        }).pipe(permits.withPermit(address))
+        if (slot === undefined) return
+        const { lease, batch, domains, watched, run } = slot
 
         if (run._tag === "Failure") {
           yield* profiles.report(address, lease, shaping, undefined)

@@ -77,8 +77,10 @@ export const watch = (clock: Clock.Clock, options: { readonly careful: boolean }
       end.phase === "AwaitGreeting" &&
       end.reply.code >= 400 &&
       end.reply.code < 500
+    const accepted = result.recipients.filter((r) => Option.exists(r.rcpt, Reply.isPositive)).length
     return {
       rejections: rejected,
+      accepted,
       postponed,
       completed: end._tag === "Completed",
       // A slowdown only counts if it came while rejections were piling up (not, say, Postfix's
