@@ -39,7 +39,7 @@ export interface MillionFigures {
   readonly exitCode: number | null
   readonly stderr?: string
   /** RSS (MB) of rcpt's process when its output reached this many results (the guard's samples). */
-  readonly rssAt: Record<string, number>
+  readonly rssAt: Record<string, number | null>
   readonly contender: string
 }
 
