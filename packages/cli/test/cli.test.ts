@@ -235,12 +235,14 @@ describe("rcpt bulk", { timeout: 30_000 }, () => {
             assert.strictEqual(byAddress.get("carol@alpha.test")!["verdict"], "risky")
             const stats = yield* world.stats
             assert.isBelow(sum(stats.connections), list.length / 10, JSON.stringify(stats.connections))
-            // The slow catch-all host had sessions waiting to overlap. After QUIT the verifier waits for
+            // Sessions to one host overlap (up to --per-host). Sessions now grow with what a host takes,
+            // so the slow catch-all host may need only a few, one after another; the busy host overlaps.
+            // After QUIT the verifier waits for
             // the server's close and then closes its side before giving the host's slot back, but the
             // server counts the connection until our close reaches it, so the next connection can
             // arrive first: one more than --per-host for a moment.
             // (With --per-host 32 instead, this fails: a host sees 6 or more at once.)
-            assert.isAtLeast(stats.maxConcurrent["127.0.0.3"]!, 2)
+            assert.isAtLeast(Math.max(...Object.values(stats.maxConcurrent)), 2, JSON.stringify(stats.maxConcurrent))
             for (const [host, peak] of Object.entries(stats.maxConcurrent)) assert.isAtMost(peak, 2 + 1, host)
             assert.match(ran.stderr, /2000 verified in .*deliverable.*undeliverable.*risky.*unknown/)
           }),

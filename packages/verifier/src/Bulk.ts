@@ -211,8 +211,6 @@ export const stream = <E, R>(
         const fibers = yield* FiberSet.make()
         const groups = new Map<string, { readonly plan: MxPlan.MxPlan; readonly entries: Array<Entry> }>()
         let grouped = 0
-        // Groups being checked, by key.
-        const busy = new Map<string, number>()
         // Inputs waiting for the result of an identical address already on its way.
         const waiting = new Map<string, Array<string>>()
         const done = new Map<string, Verification>()
@@ -228,22 +226,15 @@ export const stream = <E, R>(
             done.set(key, v)
           })
 
-        const dispatch = (key: string): Effect.Effect<void, never, Requirements> =>
+        const dispatch = (key: string) =>
           Effect.gen(function* () {
             const group = groups.get(key)
             if (group === undefined) return
             groups.delete(key)
             grouped -= group.entries.length
             const settleAt = (i: number, v: Verification) => settle(group.entries[i]!.mailbox.address, v)
-            busy.set(key, (busy.get(key) ?? 0) + 1)
             const work = Effect.gen(function* () {
-              const staged = yield* verifyGroup(group.plan, group.entries).pipe(
-                slots.withPermits(1),
-                Effect.ensuring(Effect.sync(() => busy.set(key, (busy.get(key) ?? 1) - 1)))
-              )
-              // The host's sessions are free again: the group that filled up meanwhile goes now.
-              const next = groups.get(key)
-              if (next !== undefined && (yield* ready(key, next))) yield* dispatch(key)
+              const staged = yield* verifyGroup(group.plan, group.entries).pipe(slots.withPermits(1))
               const held = new Set(staged.pending)
               yield* Effect.forEach(staged.now, (v, i) => (held.has(i) ? Effect.void : settleAt(i, v)), {
                 discard: true
@@ -261,17 +252,16 @@ export const stream = <E, R>(
             yield* FiberSet.run(fibers, work)
           })
 
-        // A group goes when it can fill its first MX address's sessions side by side (as learnt so
-        // far) and fewer of its groups than those sessions are being checked; meanwhile it grows, so
-        // a long list of one host gets sessions as large as the host takes, not many small ones.
-        const ready = (key: string, group: { readonly plan: MxPlan.MxPlan; readonly entries: Array<Entry> }) => {
+        // A group goes when it can fill its first MX address's sessions side by side, as learnt so
+        // far: a long list of one host gets sessions as large as the host takes once it is known.
+        const ready = (group: { readonly plan: MxPlan.MxPlan; readonly entries: Array<Entry> }) => {
           const plan = group.plan
           const address = plan._tag === "Hosts" ? plan.hosts[0]?.addresses[0] : undefined
           if (address === undefined) return Effect.succeed(group.entries.length >= config.recipientsPerSession)
-          return Effect.map(profiles.current(address, policy.hostShaping, start), (p) => {
-            const width = Math.max(1, Math.min(config.perHost, p.connections))
-            return group.entries.length >= p.recipientsPerSession * width && (busy.get(key) ?? 0) < width
-          })
+          return Effect.map(
+            profiles.current(address, policy.hostShaping, start),
+            (p) => group.entries.length >= p.recipientsPerSession * Math.max(1, Math.min(config.perHost, p.connections))
+          )
         }
 
         const largest = () => {
@@ -324,7 +314,7 @@ export const stream = <E, R>(
             group.entries.push(entry)
             groups.set(key, group)
             grouped++
-            if (yield* ready(key, group)) yield* dispatch(key)
+            if (yield* ready(group)) yield* dispatch(key)
             // Half the window waiting in groups: send the largest, so reading never stalls for long.
             while (grouped >= Math.max(1, Math.floor(window / 2))) yield* dispatch(largest()!)
           })
