@@ -258,10 +258,13 @@ export const stream = <E, R>(
           const plan = group.plan
           const address = plan._tag === "Hosts" ? plan.hosts[0]?.addresses[0] : undefined
           if (address === undefined) return Effect.succeed(group.entries.length >= config.recipientsPerSession)
-          return Effect.map(
-            profiles.current(address, policy.hostShaping, start),
-            (p) => group.entries.length >= p.recipientsPerSession * Math.max(1, Math.min(config.perHost, p.connections))
-          )
+          return Effect.map(profiles.current(address, policy.hostShaping, start), (p) => {
+            // On a host that refuses everything a session ends at its rejection cap.
+            const session = p.refusing
+              ? Math.min(p.recipientsPerSession, p.rejectionsPerSession)
+              : p.recipientsPerSession
+            return group.entries.length >= session * Math.max(1, Math.min(config.perHost, p.connections))
+          })
         }
 
         const largest = () => {

@@ -149,7 +149,7 @@ export const check = (
     const session = (host: MxHost, address: string, at: { tls: Session.TlsMode; cuts: number; done: boolean }) =>
       Effect.gen(function* () {
         const now = yield* Clock.currentTimeMillis
-        if (deadline !== undefined && now >= deadline) {
+        if (ctx.deadline !== undefined && now >= ctx.deadline) {
           for (const i of queue) {
             if (Option.isNone(evidence[i]!.session)) {
               evidence[i] = unanswered({ verdict: "unknown", reason: "timeout", retryable: true }, attempts[i])
@@ -192,15 +192,18 @@ export const check = (
             quitEarly: lease.safe.refusing,
             maxRecipientsPerTransaction: profile.recipientsPerTransaction ?? HostProfile.recipientsPerTransaction
           })
-          // The clock starts when a connection slot is ours, not while waiting for one.
+          // The clock starts when a connection slot is ours, not while waiting for one; each session
+          // has the whole timeout for its recipients (a large group's later sessions are not cut
+          // short by its first), unless the caller set a deadline (greylisting retries).
           const started = yield* Clock.currentTimeMillis
-          deadline ??= started + ctx.timeout
+          const until = ctx.deadline ?? started + ctx.timeout
+          deadline = Math.max(deadline ?? 0, until)
           const run = yield* SmtpClient.run(watched.machine, initial, {
             host: address,
             port: config.port,
             connectTimeout: policy.phaseTimeouts.connect,
             phaseTimeout: Policy.timeoutFor(policy.phaseTimeouts),
-            deadline: Math.max(0, deadline - started),
+            deadline: Math.max(0, until - started),
             tls: { rejectUnauthorized: false, ca: config.ca }
           }).pipe(Effect.result)
           return { lease, batch, domains, watched, run }
