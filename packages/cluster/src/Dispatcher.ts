@@ -26,6 +26,7 @@ import { Address } from "@rcpt/smtp"
 import { JobStore } from "@rcpt/store"
 import { Bulk, MxCache, Verification } from "@rcpt/verifier"
 import { Batch, MxHost } from "./MxHost.ts"
+import * as Worker from "./Worker.ts"
 
 /**
  * @category models
@@ -113,7 +114,7 @@ const cut = Effect.fn("Dispatcher.cut")(function* (id: string, page: ReadonlyArr
         const parsed = Address.parse(input.address)
         if (parsed._tag === "Failure") {
           const v = yield* Bulk.syntaxFailure(input.address, parsed.failure.message)
-          failures.push({ position: input.position, verdict: v.verdict, data: JSON.stringify(Verification.encode(v)) })
+          failures.push(Worker.toResult(input.position, v))
           return undefined
         }
         const domain = parsed.success.domain

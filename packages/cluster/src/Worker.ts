@@ -61,11 +61,17 @@ const storageRetryDefault = Schedule.min([Schedule.exponential("200 millis", 2),
   Schedule.upTo({ times: 30 })
 )
 
-/** A result as the job store keeps it: the same JSON as `rcpt bulk`'s lines, plus the runner. */
-const toResult = (position: number, v: Verification.Verification, runner: string): JobStore.Result => ({
+/**
+ * A result as the job store keeps it: the same JSON as `rcpt bulk`'s lines, plus the runner that
+ * verified it (none for results the dispatcher answers itself, such as syntax failures).
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const toResult = (position: number, v: Verification.Verification, runner?: string): JobStore.Result => ({
   position,
   verdict: v.verdict,
-  data: JSON.stringify({ ...Verification.encode(v), runner })
+  data: JSON.stringify(runner === undefined ? Verification.encode(v) : { ...Verification.encode(v), runner })
 })
 
 /**
