@@ -15,7 +15,8 @@ const run = (spec: MailWorld.WorldSpec, policy: Policy.Policies, addresses: Read
       port: world.smtpPort,
       dnsServers: [world.dns],
       timeout: "60 seconds",
-      perHost: 2
+      perHost: 2,
+      allowTargets: ["127.0.0.0/8"]
     })
     return yield* Effect.gen(function* () {
       const verifier = yield* Verifier.Verifier

@@ -152,7 +152,7 @@ export const check = (
   hosts: ReadonlyArray<MxHost>,
   mailboxes: ReadonlyArray<Address.Mailbox>,
   ctx: CheckContext
-): Effect.Effect<Checked, never, SmtpTransport.SmtpTransport | HostPermits | HostProfiles | Router.Router> =>
+): Effect.Effect<Checked, never, SmtpTransport.SmtpTransport | HostPermits | HostProfiles> =>
   Effect.gen(function* () {
     const { config, policy } = ctx
     const shaping = policy.hostShaping
