@@ -47,6 +47,7 @@ import { Verifier } from "@rcpt/verifier"
 import type { JobStore } from "@rcpt/store"
 import * as Admission from "./Admission.ts"
 import * as Api from "./Api.ts"
+import * as Defaults from "./Defaults.ts"
 import * as ClusterApi from "./ClusterApi.ts"
 import * as JobsApi from "./JobsApi.ts"
 import * as Guard from "./Guard.ts"
@@ -84,11 +85,7 @@ export interface Options {
  * @category constants
  * @since 0.1.0
  */
-export const defaults = {
-  maxConnections: 256,
-  requestTimeout: Duration.seconds(30),
-  gracePeriod: Duration.seconds(30)
-} as const
+export const defaults = Defaults.server
 
 /**
  * The largest request body read (1 MiB: a full batch of long addresses fits many times over).

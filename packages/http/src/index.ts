@@ -8,6 +8,7 @@
 export * as Admission from "./Admission.ts"
 export * as Api from "./Api.ts"
 export * as ClusterApi from "./ClusterApi.ts"
+export * as Defaults from "./Defaults.ts"
 export * as Guard from "./Guard.ts"
 export * as JobRunner from "./JobRunner.ts"
 export * as Jobs from "./Jobs.ts"
