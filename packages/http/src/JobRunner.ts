@@ -16,7 +16,7 @@
 import { Clock, Context, Duration, Effect, FiberMap, Layer, Option, Schedule, Semaphore, Stream } from "effect"
 import type { Scope } from "effect"
 import type { SqlError } from "effect/sql"
-import { JobStore } from "@rcpt/store"
+import { JobResult, JobStore } from "@rcpt/store"
 import { Verification, Verifier } from "@rcpt/verifier"
 
 /**
@@ -138,7 +138,7 @@ export const runJob = (id: string, policy: Policy, listener: Listener) =>
             for (const v of batch) {
               const position = slots.take(v.address)
               if (position === undefined) continue
-              results.push({ position, verdict: v.verdict, data: JSON.stringify(Verification.encode(v)) })
+              results.push(JobResult.make(position, v))
             }
             yield* retried(store.record(id, results, yield* now))
             yield* listener.stored(id, batch)
