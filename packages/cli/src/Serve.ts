@@ -165,14 +165,14 @@ export const command = Command.make(
     maxRequestsPerToken: Flag.String("max-requests-per-token").pipe(
       Flag.withMetavar("n"),
       Flag.withDescription(
-        `Verification requests in flight per token (or per secret, or in all when open); more get 429 with Retry-After (env RCPT_MAX_REQUESTS_PER_TOKEN). Default: ${Admission.defaultLimits.perCaller}`
+        `Requests in flight per token (verifications and job calls; or per secret, or in all when open); more get 429 with Retry-After (env RCPT_MAX_REQUESTS_PER_TOKEN). Default: ${Admission.defaultLimits.perCaller}`
       ),
       Flag.optional
     ),
     maxRequests: Flag.String("max-requests").pipe(
       Flag.withMetavar("n"),
       Flag.withDescription(
-        `Verification requests in flight in all; more get 503 with Retry-After (env RCPT_MAX_REQUESTS). Default: ${Admission.defaultLimits.total}`
+        `Requests in flight in all (verifications and job calls); more get 503 with Retry-After (env RCPT_MAX_REQUESTS). Default: ${Admission.defaultLimits.total}`
       ),
       Flag.optional
     ),

@@ -2,15 +2,17 @@
  * The `jobs` group's handlers: uploads streamed into the `JobStore`, jobs started on the
  * `JobRunner`, results streamed back from the store in pages.
  *
- * **Tenants.** A job belongs to the credential that created it (a bearer token's fingerprint,
- * the shared secret, or `anyone` on an open loopback service); every read and the cancel look
- * the job up with that owner, so another token's job is a 404 like a job that does not exist.
+ * **Tenants.** A job belongs to the caller the authorization middleware established (a bearer
+ * token's fingerprint, the shared secret, or `anyone` on an open loopback service); every read
+ * and the cancel look the job up with that owner, so another token's job is a 404 like a job
+ * that does not exist. The group also runs under the per-caller limits (`Admission`), like the
+ * verification endpoints: an upload holds its slot until it is stored.
  *
  * **Storage errors** are 503 problems: nothing was lost, the client retries.
  *
  * @since 0.1.0
  */
-import { Clock, Effect, Option, Schedule, Stream } from "effect"
+import { Clock, Effect, Option, Redacted, Schedule, Stream } from "effect"
 import { HttpServerRequest, HttpServerResponse } from "effect/http"
 import type { Multipart } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
@@ -32,23 +34,16 @@ import * as Upload from "./Upload.ts"
  */
 export const downloadPage = 1_000
 
-const fingerprint = (text: string) => createHash("sha256").update(text, "utf8").digest("hex").slice(0, 12)
-
 /**
- * Who the request is, from the credential the authorization middleware already accepted:
- * `token:<fingerprint>`, `secret`, or `anyone`; and the credential itself (for the default webhook
- * secret).
+ * The owner of the jobs a request creates and sees: the {@link Api.Caller} the authorization
+ * middleware established (`token:<fingerprint>`, `secret`, or `anyone` on a service without
+ * credentials). Never read from the request's headers: a header the server did not check is
+ * not an identity.
  *
  * @category tenants
  * @since 0.1.0
  */
-export const callerOf = (request: HttpServerRequest.HttpServerRequest) => {
-  const bearer = /^Bearer\s+(.+)$/i.exec(request.headers["authorization"] ?? "")?.[1]?.trim()
-  if (bearer !== undefined && bearer !== "") return { owner: `token:${fingerprint(bearer)}`, credential: bearer }
-  const secret = request.headers[Api.secretHeader]
-  if (secret !== undefined && secret !== "") return { owner: "secret", credential: secret }
-  return { owner: "anyone", credential: undefined }
-}
+export const requestOwner = Effect.map(Effect.service(Api.Caller), (caller) => caller.id)
 
 /**
  * The webhook secret a job gets when it names none: hex SHA-256 of `rcpt-webhook:<credential>`,
@@ -116,16 +111,15 @@ export const layerHandlers = HttpApiBuilder.group(Api.Api, "jobs", (handlers) =>
     return handlers
       .handle("create", ({ payload, query, request }) =>
         Effect.gen(function* () {
-          const caller = callerOf(request)
+          const caller = yield* Api.Caller
+          const credential = caller.credential === undefined ? undefined : Redacted.value(caller.credential)
           const contentType = request.headers["content-type"] ?? ""
           const webhook =
             query.webhook === undefined
               ? undefined
               : {
                   url: query.webhook,
-                  secret:
-                    query.webhookSecret ??
-                    (caller.credential === undefined ? "" : defaultWebhookSecret(caller.credential)),
+                  secret: query.webhookSecret ?? (credential === undefined ? "" : defaultWebhookSecret(credential)),
                   perResult: query.webhookPerResult === "true"
                 }
           if (webhook !== undefined && !/^https?:\/\/[^\s]+$/i.test(webhook.url)) {
@@ -141,7 +135,7 @@ export const layerHandlers = HttpApiBuilder.group(Api.Api, "jobs", (handlers) =>
           yield* store
             .create({
               id,
-              owner: caller.owner,
+              owner: caller.id,
               options: JSON.stringify({ column: query.column ?? null }),
               now,
               webhook
@@ -172,8 +166,8 @@ export const layerHandlers = HttpApiBuilder.group(Api.Api, "jobs", (handlers) =>
           return queued
         })
       )
-      .handle("list", ({ request }) =>
-        store.list(callerOf(request).owner, 200).pipe(
+      .handle("list", () =>
+        Effect.flatMap(requestOwner, (owner) => store.list(owner, 200)).pipe(
           Effect.catchTag("SqlError", unavailable),
           Effect.flatMap((jobs) =>
             Effect.forEach(
@@ -184,10 +178,12 @@ export const layerHandlers = HttpApiBuilder.group(Api.Api, "jobs", (handlers) =>
           Effect.map((jobs) => ({ jobs }))
         )
       )
-      .handle("get", ({ params, request }) => owned(params.id, callerOf(request).owner).pipe(Effect.flatMap(viewNow)))
-      .handle("cancel", ({ params, request }) =>
+      .handle("get", ({ params }) =>
+        Effect.flatMap(requestOwner, (owner) => owned(params.id, owner)).pipe(Effect.flatMap(viewNow))
+      )
+      .handle("cancel", ({ params }) =>
         Effect.gen(function* () {
-          const owner = callerOf(request).owner
+          const owner = yield* requestOwner
           yield* owned(params.id, owner)
           yield* runner.cancel(params.id).pipe(Effect.catchTag("SqlError", unavailable))
           return yield* viewNow(yield* owned(params.id, owner))
@@ -195,7 +191,7 @@ export const layerHandlers = HttpApiBuilder.group(Api.Api, "jobs", (handlers) =>
       )
       .handle("results", ({ params, query, request }) =>
         Effect.gen(function* () {
-          yield* owned(params.id, callerOf(request).owner)
+          yield* owned(params.id, yield* requestOwner)
           const accept = request.headers["accept"] ?? ""
           const format = query.format ?? (/\btext\/csv\b/.test(accept) ? "csv" : "jsonl")
           const verdicts = (query.verdict ?? "")
@@ -236,9 +232,9 @@ export const layerHandlers = HttpApiBuilder.group(Api.Api, "jobs", (handlers) =>
           })
         })
       )
-      .handle("events", ({ params, request }) =>
+      .handle("events", ({ params }) =>
         Effect.gen(function* () {
-          const owner = callerOf(request).owner
+          const owner = yield* requestOwner
           yield* owned(params.id, owner)
           let last = ""
           return Stream.fromEffectSchedule(store.get(params.id, owner), Schedule.spaced("1 second")).pipe(

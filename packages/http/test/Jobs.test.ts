@@ -2,12 +2,14 @@
 // store on 127.0.0.1 port 0, and real `fetch` requests: uploads in every format, progress,
 // results (JSONL, CSV, cursor, filter), SSE, cancel, webhooks, bad input.
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Schedule, Schema } from "effect"
+import { Effect, Fiber, Schedule, Schema } from "effect"
 import { createHmac } from "node:crypto"
 import { createServer, type IncomingMessage } from "node:http"
 import type { AddressInfo } from "node:net"
 import { ResultFormat, Verification } from "@rcpt/verifier"
+import * as Jobs from "../src/Jobs.ts"
 import * as JobsApi from "../src/JobsApi.ts"
+import * as Tokens from "../src/Tokens.ts"
 import { type Reply, type Service, withService } from "./jobsHarness.ts"
 
 const job = (reply: Reply) => Schema.decodeUnknownSync(JobsApi.Job)(JSON.parse(reply.text))
@@ -158,37 +160,110 @@ describe("POST /v1/jobs", () => {
 
 describe("tenants", () => {
   it.live("a job belongs to the token that created it: another token gets 404 and an empty list", () =>
+    withService(
+      (service) =>
+        Effect.gen(function* () {
+          const as = (token: string) => ({ authorization: `Bearer ${token}` })
+          const created = yield* service.request("/v1/jobs", {
+            method: "POST",
+            body: "alice@alpha.test\n",
+            headers: { "content-type": "text/plain", ...as("token-a") }
+          })
+          assert.strictEqual(created.status, 202, created.text)
+          const id = job(created).id
+          for (const path of [`/v1/jobs/${id}`, `/v1/jobs/${id}/results`, `/v1/jobs/${id}/events`]) {
+            assert.strictEqual((yield* service.request(path, { headers: as("token-b") })).status, 404, path)
+            assert.strictEqual((yield* service.request(path)).status, 401, `${path} without a token`)
+            assert.strictEqual(
+              (yield* service.request(path, { headers: as("token-c") })).status,
+              401,
+              `${path}, unknown token`
+            )
+          }
+          const cancel = yield* service.request(`/v1/jobs/${id}`, { method: "DELETE", headers: as("token-b") })
+          assert.strictEqual(cancel.status, 404)
+          assert.deepStrictEqual(
+            JSON.parse((yield* service.request("/v1/jobs", { headers: as("token-b") })).text).jobs,
+            []
+          )
+          const mine = yield* service.request(`/v1/jobs/${id}`, { headers: as("token-a") })
+          assert.strictEqual(mine.status, 200)
+          assert.notStrictEqual(job(mine).state, "cancelled")
+          assert.deepStrictEqual(
+            JSON.parse((yield* service.request("/v1/jobs", { headers: as("token-a") })).text).jobs.map(
+              (j: { id: string }) => j.id
+            ),
+            [id]
+          )
+        }),
+      Jobs.layerMemory,
+      { tokens: Tokens.fromValues(["token-a", "token-b"]) }
+    )
+  )
+
+  it.live("a header the server does not check names no tenant: on an open service every caller is one", () =>
     withService((service) =>
       Effect.gen(function* () {
-        const as = (token: string) => ({ authorization: `Bearer ${token}` })
         const created = yield* service.request("/v1/jobs", {
           method: "POST",
           body: "alice@alpha.test\n",
-          headers: { "content-type": "text/plain", ...as("token-a") }
+          headers: { "content-type": "text/plain", authorization: "Bearer made-up" }
         })
         assert.strictEqual(created.status, 202, created.text)
-        const id = job(created).id
-        for (const path of [`/v1/jobs/${id}`, `/v1/jobs/${id}/results`, `/v1/jobs/${id}/events`]) {
-          assert.strictEqual((yield* service.request(path, { headers: as("token-b") })).status, 404, path)
-          assert.strictEqual((yield* service.request(path)).status, 404, `${path} without a token`)
-        }
-        const cancel = yield* service.request(`/v1/jobs/${id}`, { method: "DELETE", headers: as("token-b") })
-        assert.strictEqual(cancel.status, 404)
-        assert.deepStrictEqual(
-          JSON.parse((yield* service.request("/v1/jobs", { headers: as("token-b") })).text).jobs,
-          []
-        )
-        const mine = yield* service.request(`/v1/jobs/${id}`, { headers: as("token-a") })
-        assert.strictEqual(mine.status, 200)
-        assert.notStrictEqual(job(mine).state, "cancelled")
-        assert.deepStrictEqual(
-          JSON.parse((yield* service.request("/v1/jobs", { headers: as("token-a") })).text).jobs.map(
-            (j: { id: string }) => j.id
-          ),
-          [id]
-        )
+        // Without tokens configured the bearer header proves nothing: the job is the service's one tenant's.
+        const seen = yield* service.request(`/v1/jobs/${job(created).id}`, {
+          headers: { authorization: "Bearer other" }
+        })
+        assert.strictEqual(seen.status, 200)
       })
     )
+  )
+
+  it.live("the job endpoints count against the per-token limit: 429 with Retry-After, other tokens unaffected", () =>
+    Effect.gen(function* () {
+      // An upload that stays open until released holds the token's one slot.
+      let release: () => void = () => {}
+      const released = new Promise<void>((resolve) => (release = resolve))
+      const body = new ReadableStream<Uint8Array>({
+        async start(controller) {
+          controller.enqueue(new TextEncoder().encode("alice@alpha.test\n"))
+          await released
+          controller.close()
+        }
+      })
+      yield* withService(
+        (service) =>
+          Effect.gen(function* () {
+            const as = (token: string) => ({ authorization: `Bearer ${token}` })
+            const uploading = yield* Effect.forkChild(
+              service.request("/v1/jobs", {
+                method: "POST",
+                body,
+                headers: { "content-type": "text/plain", ...as("token-a") },
+                duplex: "half"
+              } as RequestInit)
+            )
+            // Until the upload holds its slot, a request of the same token may still pass.
+            const busy = yield* service
+              .request("/v1/jobs", { headers: as("token-a") })
+              .pipe(
+                Effect.repeat({ schedule: Schedule.spaced("20 millis"), until: (r) => r.status === 429 }),
+                Effect.timeout("10 seconds")
+              )
+            assert.strictEqual(busy.status, 429, busy.text)
+            assert.include(busy.contentType ?? "", "application/problem+json")
+            assert.strictEqual(busy.retryAfter, "1")
+            const other = yield* service.request("/v1/jobs", { headers: as("token-b") })
+            assert.strictEqual(other.status, 200, other.text)
+            release()
+            const created = yield* Fiber.join(uploading)
+            assert.strictEqual(created.status, 202, created.text)
+            assert.strictEqual((yield* service.request("/v1/jobs", { headers: as("token-a") })).status, 200)
+          }),
+        Jobs.layerMemory,
+        { tokens: Tokens.fromValues(["token-a", "token-b"]), limits: { perCaller: 1, total: 10 } }
+      )
+    })
   )
 })
 

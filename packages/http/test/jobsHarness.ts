@@ -10,6 +10,7 @@ import * as Server from "../src/Server.ts"
 export interface Reply {
   readonly status: number
   readonly contentType: string | null
+  readonly retryAfter: string | null
   readonly text: string
 }
 
@@ -21,7 +22,8 @@ export interface Service {
 
 export const withService = <A, E>(
   f: (service: Service) => Effect.Effect<A, E>,
-  jobs: typeof Jobs.layerMemory = Jobs.layerMemory
+  jobs: typeof Jobs.layerMemory = Jobs.layerMemory,
+  options: Server.RouteOptions = {}
 ) =>
   Effect.gen(function* () {
     const world = yield* MailWorld.start(MailWorld.demo)
@@ -33,7 +35,7 @@ export const withService = <A, E>(
       dnsServers: [world.dns],
       timeout: "10 seconds"
     })
-    const server = Server.layer({ port: 0 }).pipe(
+    const server = Server.layer({ ...options, port: 0 }).pipe(
       Layer.provide(jobs.pipe(Layer.provideMerge(verifier), Layer.orDie)),
       Layer.provide(Logger.layer([]))
     )
@@ -41,7 +43,12 @@ export const withService = <A, E>(
       const request = (path: string, init?: RequestInit) =>
         Effect.promise(() =>
           fetch(`${base}${path}`, init).then((r) =>
-            r.text().then((text) => ({ status: r.status, contentType: r.headers.get("content-type"), text }))
+            r.text().then((text) => ({
+              status: r.status,
+              contentType: r.headers.get("content-type"),
+              retryAfter: r.headers.get("retry-after"),
+              text
+            }))
           )
         )
       const upload = (body: NonNullable<RequestInit["body"]>, contentType: string, query = "") =>
