@@ -203,7 +203,8 @@ const results = HttpApiEndpoint.get("results", "/v1/jobs/:id/results", {
     after: Schema.optionalKey(
       Schema.NumberFromString.pipe(Schema.check(Schema.isInt(), Schema.isGreaterThanOrEqualTo(0)))
     ).annotate({
-      description: "Cursor: skip the first N results in completion order (N = results already read, before any filter)"
+      description:
+        "Cursor: only results after this one in completion order; give the `cursor` of the last line read (JSONL field, CSV column), with or without a filter"
     }),
     verdict: Schema.optionalKey(Schema.String).annotate({
       description: "Only these verdicts, comma separated (deliverable,undeliverable,risky,unknown)"
@@ -215,7 +216,7 @@ const results = HttpApiEndpoint.get("results", "/v1/jobs/:id/results", {
   .annotate(OpenApi.Summary, "The results so far, streamed")
   .annotate(
     OpenApi.Description,
-    "The same fields as rcpt bulk: JSONL lines are Verification objects plus `cursor` (their place in completion order); CSV has rcpt bulk's columns."
+    "The same fields as rcpt bulk: JSONL lines are Verification objects plus `cursor` (their place in completion order); CSV has rcpt bulk's columns plus a last `cursor` column. To resume a download that stopped, filtered or not, ask again with after= the last cursor received."
   )
 
 const events = HttpApiEndpoint.get("events", "/v1/jobs/:id/events", {

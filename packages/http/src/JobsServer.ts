@@ -35,6 +35,15 @@ import * as Upload from "./Upload.ts"
 export const downloadPage = 1_000
 
 /**
+ * The CSV download's header: `rcpt bulk`'s columns, then `cursor` (the row's place in completion
+ * order, as in the JSONL lines), so that a filtered download can be resumed with `after=` too.
+ *
+ * @category constants
+ * @since 0.2.0
+ */
+export const csvHeader = `${ResultFormat.csvColumns.join(",")},cursor\n`
+
+/**
  * The owner of the jobs a request creates and sees: the {@link Api.Caller} the authorization
  * middleware established (`token:<fingerprint>`, `secret`, or `anyone` on a service without
  * credentials). Never read from the request's headers: a header the server did not check is
@@ -218,14 +227,13 @@ export const layerHandlers = HttpApiBuilder.group(Api.Api, "jobs", (handlers) =>
                       ? `${r.data.slice(0, -1)},"cursor":${r.seq}}\n`
                       : // The stored JSON is the encoded Verification; the CSV columns read only plain
                         // fields that encoding leaves as they are, so decoding (slow) is not needed.
-                        ResultFormat.csvLine(JSON.parse(r.data) as Verification.Verification)
+                        `${ResultFormat.csvLine(JSON.parse(r.data) as Verification.Verification).slice(0, -1)},${r.seq}\n`
                   )
                   .join("")
               )
             ])
           )
-          const body =
-            format === "csv" ? Stream.concat(Stream.succeed(encoder.encode(ResultFormat.csvHeader)), lines) : lines
+          const body = format === "csv" ? Stream.concat(Stream.succeed(encoder.encode(csvHeader)), lines) : lines
           return HttpServerResponse.stream(body, {
             contentType: format === "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson",
             headers: { "content-disposition": `attachment; filename="rcpt-${params.id}.${format}"` }

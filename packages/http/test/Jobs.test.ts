@@ -74,8 +74,15 @@ describe("POST /v1/jobs", () => {
 
         const csv = yield* service.request(`/v1/jobs/${first.id}/results`, { headers: { accept: "text/csv" } })
         assert.include(csv.contentType ?? "", "text/csv")
-        assert.isTrue(csv.text.startsWith(ResultFormat.csvHeader))
+        assert.strictEqual(lines(csv.text)[0], `${ResultFormat.csvColumns.join(",")},cursor`)
         assert.strictEqual(lines(csv.text).length, list.length + 1)
+        // The last column is the cursor, as in JSONL.
+        assert.deepStrictEqual(
+          lines(csv.text)
+            .slice(1)
+            .map((row) => Number(row.split(",").at(-1))),
+          Array.from({ length: list.length }, (_, i) => i + 1)
+        )
 
         // Cursor: the rest after the first 5; a filter: only what matches.
         const rest = yield* service.request(`/v1/jobs/${first.id}/results?after=5`)
@@ -85,6 +92,27 @@ describe("POST /v1/jobs", () => {
         const rows = lines(bad.text).slice(1)
         assert.strictEqual(rows.length, undeliverable)
         assert.isTrue(rows.every((r) => r.split(",")[1] === "undeliverable"))
+        // A filtered download resumes from the cursor of the last row read, in CSV and in JSONL.
+        assert.isAtLeast(rows.length, 2)
+        const cursorOf = (row: string) => row.split(",").at(-1)!
+        const resumedCsv = yield* service.request(
+          `/v1/jobs/${first.id}/results?verdict=undeliverable&format=csv&after=${cursorOf(rows[0]!)}`
+        )
+        assert.deepStrictEqual(lines(resumedCsv.text).slice(1), rows.slice(1))
+        const filtered = lines((yield* service.request(`/v1/jobs/${first.id}/results?verdict=undeliverable`)).text).map(
+          (l) => JSON.parse(l) as { cursor: number }
+        )
+        assert.deepStrictEqual(
+          filtered.map((r) => String(r.cursor)),
+          rows.map(cursorOf)
+        )
+        const resumedJsonl = yield* service.request(
+          `/v1/jobs/${first.id}/results?verdict=undeliverable&after=${filtered[0]!.cursor}`
+        )
+        assert.deepStrictEqual(
+          lines(resumedJsonl.text).map((l) => (JSON.parse(l) as { cursor: number }).cursor),
+          filtered.slice(1).map((r) => r.cursor)
+        )
 
         const listed = yield* service.request("/v1/jobs")
         assert.deepStrictEqual(
