@@ -6,8 +6,12 @@
  * @since 0.2.0
  */
 import { Duration, Effect, Layer, Option, Redacted, References } from "effect"
-import { Jobs, Server, Tokens } from "@rcpt/http"
-import { Database } from "@rcpt/store"
+import type { JobRunner } from "@rcpt/http"
+import { JobOptions, Jobs, Server, Tokens } from "@rcpt/http"
+import type { HttpServerError } from "effect/http"
+import type { Verifier } from "@rcpt/verifier"
+import * as NodeVerifier from "@rcpt/node/NodeVerifier"
+import { Database, type JobStore } from "@rcpt/store"
 import { mkdirSync } from "node:fs"
 import { join } from "node:path"
 import * as ExitCode from "./ExitCode.ts"
@@ -83,24 +87,35 @@ export const run = (
     if (cluster && db._tag !== "Postgres") {
       return yield* ExitCode.usage("--cluster: the cluster needs --db postgres://... (its runners share that database)")
     }
-    const jobs =
-      cluster && db._tag === "Postgres"
-        ? (yield* Effect.promise(() => import("./ClusterJobs.ts"))).layer(db.url, resolved.verifier)
-        : Jobs.layer({ db })
-    return yield* Layer.launch(
-      Server.layer({
-        port: listen.port,
-        host: listen.host,
-        secret: Option.getOrUndefined(options.secret),
-        tokens: Option.getOrUndefined(options.tokens),
-        allowedHosts: options.allowedHosts.length > 0 ? options.allowedHosts : undefined,
-        maxConnections: options.maxConnections,
-        limits: { perCaller: options.maxRequestsPerToken, total: options.maxRequests },
-        requestTimeout: options.requestTimeout,
-        gracePeriod: options.grace
-      }).pipe(
-        // The store is built (migrations run, jobs resumed) before the server listens.
-        Layer.provide(jobs.pipe(Layer.provideMerge(Verify.layer(resolved))))
+    const serve = <E>(
+      jobs: Layer.Layer<JobStore.JobStore | JobRunner.JobRunner | Verifier.Verifier, E>
+    ): Effect.Effect<never, E | HttpServerError.ServeError | Server.OpenListen> =>
+      Layer.launch(
+        Server.layer({
+          port: listen.port,
+          host: listen.host,
+          secret: Option.getOrUndefined(options.secret),
+          tokens: Option.getOrUndefined(options.tokens),
+          allowedHosts: options.allowedHosts.length > 0 ? options.allowedHosts : undefined,
+          maxConnections: options.maxConnections,
+          limits: { perCaller: options.maxRequestsPerToken, total: options.maxRequests },
+          requestTimeout: options.requestTimeout,
+          gracePeriod: options.grace
+        }).pipe(
+          // The store is built (migrations run, jobs resumed) before the server listens.
+          Layer.provide(jobs)
+        )
+      )
+    if (cluster && db._tag === "Postgres") {
+      const ClusterJobs = yield* Effect.promise(() => import("./ClusterJobs.ts"))
+      return yield* serve(ClusterJobs.layer(db.url, resolved.verifier).pipe(Layer.provideMerge(Verify.layer(resolved))))
+    }
+    return yield* serve(
+      Jobs.layer({ db }).pipe(
+        // Jobs may ask for their own verifier options: the runner builds their verifiers over the
+        // process's transport and shared state (the per-host limits stay process-wide).
+        Layer.provideMerge(JobOptions.layerWithVerifier(NodeVerifier.layerRequirements(resolved.verifier))),
+        Layer.provideMerge(Options.policyLayer(resolved))
       )
     )
   }).pipe(
@@ -153,4 +168,3 @@ export const tokensFrom = (
     }
     return sources.length === 0 ? Option.none() : Option.some(Tokens.combine(sources))
   })
-

@@ -12,7 +12,7 @@
  *
  * @since 0.1.0
  */
-import { Clock, Effect, Option, Redacted, Schedule, Stream } from "effect"
+import { Clock, Effect, Option, Redacted, Result, Schedule, Stream } from "effect"
 import { HttpServerRequest, HttpServerResponse } from "effect/http"
 import type { Multipart } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
@@ -21,6 +21,7 @@ import { createHash, randomUUID } from "node:crypto"
 import { JobStore } from "@rcpt/store"
 import { ResultFormat, Verification } from "@rcpt/verifier"
 import * as Api from "./Api.ts"
+import * as JobOptions from "./JobOptions.ts"
 import * as JobRunner from "./JobRunner.ts"
 import * as JobsApi from "./JobsApi.ts"
 import * as Upload from "./Upload.ts"
@@ -73,6 +74,36 @@ const unavailable = (e: SqlError.SqlError) =>
 
 const notFound = (id: string) => new JobsApi.JobNotFound({ detail: `no job ${id}` })
 
+/**
+ * The verifier options a job asks for, checked against the server's bounds ({@link
+ * JobOptions.JobVerifiers}); a server without it (a cluster's dispatcher) takes none.
+ */
+const verifierOptions = (
+  query: JobOptions.QueryValues,
+  verifiers: Option.Option<JobOptions.JobVerifiers["Service"]>
+): Effect.Effect<JobOptions.Overrides, JobsApi.BadOptions> =>
+  Effect.gen(function* () {
+    const asked = (Object.keys(JobOptions.Query) as Array<keyof JobOptions.QueryValues>).filter(
+      (k) => query[k] !== undefined
+    )
+    if (asked.length === 0) return {}
+    if (Option.isNone(verifiers)) {
+      return yield* new JobsApi.BadOptions({
+        detail: `${asked.join(", ")}: this server takes no verifier options per job (its runners use their own flags)`
+      })
+    }
+    const server = verifiers.value.server
+    const overrides = yield* Result.match(JobOptions.fromQuery(query, server), {
+      onFailure: (detail) => Effect.fail(new JobsApi.BadOptions({ detail })),
+      onSuccess: Effect.succeed
+    })
+    // And the config they make is valid (the sender an address): checked now, not when the job runs.
+    yield* JobOptions.config(server, overrides).pipe(
+      Effect.mapError((e) => new JobsApi.BadOptions({ detail: `${e.field}: ${e.message}` }))
+    )
+    return overrides
+  })
+
 /** The bytes and kind of an upload: the body itself, or the `file` part of a multipart body. */
 const source = (
   contentType: string,
@@ -108,6 +139,7 @@ export const layerHandlers = HttpApiBuilder.group(Api.Api, "jobs", (handlers) =>
   Effect.gen(function* () {
     const store = yield* JobStore.JobStore
     const runner = yield* JobRunner.JobRunner
+    const verifiers = yield* Effect.serviceOption(JobOptions.JobVerifiers)
     const owned = (id: string, owner: string) =>
       store
         .get(id, owner)
@@ -139,13 +171,14 @@ export const layerHandlers = HttpApiBuilder.group(Api.Api, "jobs", (handlers) =>
               new JobsApi.BadUpload({ detail: "webhook: give webhookSecret (no credential to derive one from)" })
             )
           }
+          const overrides = yield* verifierOptions(query, verifiers)
           const id = randomUUID()
           const now = yield* Clock.currentTimeMillis
           yield* store
             .create({
               id,
               owner: caller.id,
-              options: JSON.stringify({ column: query.column ?? null }),
+              options: JobOptions.write(query.column, overrides),
               now,
               webhook
             })

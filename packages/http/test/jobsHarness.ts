@@ -4,6 +4,7 @@ import { Effect, Layer, Logger } from "effect"
 import { HttpServer } from "effect/http"
 import { NodeVerifier } from "@rcpt/node"
 import { MailWorld } from "@rcpt/testing"
+import * as JobOptions from "../src/JobOptions.ts"
 import * as Jobs from "../src/Jobs.ts"
 import * as Server from "../src/Server.ts"
 
@@ -27,14 +28,17 @@ export const withService = <A, E>(
 ) =>
   Effect.gen(function* () {
     const world = yield* MailWorld.start(MailWorld.demo)
-    const verifier = NodeVerifier.layer({
-      helo: "jobs.rcpt.test",
-      // The world is on loopback, which the target policy refuses unless opened.
-      allowTargets: ["127.0.0.0/8"],
-      port: world.smtpPort,
-      dnsServers: [world.dns],
-      timeout: "10 seconds"
-    })
+    // The process's verifier and the per-job ones over the same shared state, as `rcpt serve` has them.
+    const verifier = JobOptions.layerWithVerifier(
+      NodeVerifier.layerRequirements({
+        helo: "jobs.rcpt.test",
+        // The world is on loopback, which the target policy refuses unless opened.
+        allowTargets: ["127.0.0.0/8"],
+        port: world.smtpPort,
+        dnsServers: [world.dns],
+        timeout: "10 seconds"
+      })
+    )
     const server = Server.layer({ ...options, port: 0 }).pipe(
       Layer.provide(jobs.pipe(Layer.provideMerge(verifier), Layer.orDie)),
       Layer.provide(Logger.layer([]))
