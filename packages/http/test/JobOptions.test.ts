@@ -2,11 +2,11 @@
 // they are stored, and that a job runs with them (a catch-all domain is only recognised as one when
 // the job probes for it).
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Result, Schedule, Schema } from "effect"
+import { Effect, Result, Schema } from "effect"
 import { VerifierConfig } from "@rcpt/verifier"
 import * as JobOptions from "../src/JobOptions.ts"
 import * as JobsApi from "../src/JobsApi.ts"
-import { type Reply, type Service, withService } from "./jobsHarness.ts"
+import { finished, type Reply, type Service, withService } from "./jobsHarness.ts"
 
 const server: VerifierConfig.VerifierConfig = {
   ...VerifierConfig.defaults,
@@ -65,17 +65,6 @@ describe("JobOptions.fromQuery", () => {
 })
 
 const job = (reply: Reply) => Schema.decodeUnknownSync(JobsApi.Job)(JSON.parse(reply.text))
-
-/** Polls the job until it is over. */
-export const finished = (service: Service, id: string) =>
-  service.request(`/v1/jobs/${id}`).pipe(
-    Effect.map(job),
-    Effect.repeat({
-      schedule: Schedule.spaced("100 millis"),
-      until: (j) => j.state !== "queued" && j.state !== "running"
-    }),
-    Effect.timeout("60 seconds")
-  )
 
 const verdicts = (service: Service, id: string) =>
   service.request(`/v1/jobs/${id}/results`).pipe(

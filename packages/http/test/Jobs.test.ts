@@ -10,20 +10,9 @@ import { ResultFormat, Verification } from "@rcpt/verifier"
 import * as Jobs from "../src/Jobs.ts"
 import * as JobsApi from "../src/JobsApi.ts"
 import * as Tokens from "../src/Tokens.ts"
-import { type Reply, type Service, withService } from "./jobsHarness.ts"
+import { finished, type Reply, withService } from "./jobsHarness.ts"
 
 const job = (reply: Reply) => Schema.decodeUnknownSync(JobsApi.Job)(JSON.parse(reply.text))
-
-/** Polls the job until it is over. */
-const finished = (service: Service, id: string) =>
-  service.request(`/v1/jobs/${id}`).pipe(
-    Effect.map(job),
-    Effect.repeat({
-      schedule: Schedule.spaced("100 millis"),
-      until: (j) => j.state !== "queued" && j.state !== "running"
-    }),
-    Effect.timeout("60 seconds")
-  )
 
 const lines = (text: string) => text.split("\n").filter((l) => l !== "")
 

@@ -1,11 +1,12 @@
 // The jobs service for tests: a MailWorld (DNS + SMTP on loopback), the server with an in-memory
 // job store on 127.0.0.1 port 0, and `fetch` against it.
-import { Effect, Layer, Logger } from "effect"
+import { Effect, Layer, Logger, Schedule, Schema } from "effect"
 import { HttpServer } from "effect/http"
 import { NodeVerifier } from "@rcpt/node"
 import { MailWorld } from "@rcpt/testing"
 import * as JobOptions from "../src/JobOptions.ts"
 import * as Jobs from "../src/Jobs.ts"
+import * as JobsApi from "../src/JobsApi.ts"
 import * as Server from "../src/Server.ts"
 
 export interface Reply {
@@ -65,3 +66,14 @@ export const withService = <A, E>(
       return f({ base, request, upload })
     }).pipe(Effect.provide(server))
   }).pipe(Effect.scoped)
+
+/** Polls the job until it is over. */
+export const finished = (service: Service, id: string) =>
+  service.request(`/v1/jobs/${id}`).pipe(
+    Effect.map((reply) => Schema.decodeUnknownSync(JobsApi.Job)(JSON.parse(reply.text))),
+    Effect.repeat({
+      schedule: Schedule.spaced("100 millis"),
+      until: (j) => j.state !== "queued" && j.state !== "running"
+    }),
+    Effect.timeout("60 seconds")
+  )
