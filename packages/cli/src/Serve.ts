@@ -20,6 +20,7 @@ import { Command, Flag } from "effect/cli"
 // `serve` runs (./Serving.ts), so that other commands and `--help` do not pay for them.
 import * as Admission from "@rcpt/http/Admission"
 import * as Defaults from "@rcpt/http/Defaults"
+import { VerifierConfig } from "@rcpt/verifier"
 import { homedir } from "node:os"
 import { join } from "node:path"
 import * as ExitCode from "./ExitCode.ts"
@@ -100,9 +101,9 @@ export const exitZeroOnSignal = Effect.acquireRelease(
     })
 )
 
-/** A flag's value, else the environment variable's, else `fallback`. */
-const orEnv = (given: Option.Option<string>, variable: string): Option.Option<string> =>
-  Option.isSome(given) ? given : Option.fromNullishOr(process.env[variable]).pipe(Option.filter((v) => v !== ""))
+/** A flag's value, else the environment variable's (read by `VerifierConfig.outerConfig`; empty is unset). */
+const orEnv = (given: Option.Option<string>, text: Option.Option<string>): Option.Option<string> =>
+  Option.isSome(given) ? given : Option.filter(text, (v) => v !== "")
 
 const positive = (what: string, text: string): Effect.Effect<number, ExitCode.Exit> =>
   /^\s*\d+\s*$/.test(text) && Number(text) > 0
@@ -220,23 +221,22 @@ export const command = Command.make(
     })
     const secret = yield* secretFrom(input.secretEnv)
     const Serving = yield* Effect.promise(() => import("./Serving.ts"))
-    const tokens = yield* Serving.tokensFrom(input.tokenEnv, orEnv(input.tokenFile, "RCPT_TOKEN_FILE"))
-    const hosts = orEnv(Option.none(), "RCPT_ALLOWED_HOSTS")
+    const env = yield* VerifierConfig.outerConfig.pipe(Effect.mapError((e) => ExitCode.usage(e.message)))
+    const tokens = yield* Serving.tokensFrom(input.tokenEnv, orEnv(input.tokenFile, env.tokenFile))
+    const hosts = orEnv(Option.none(), env.allowedHosts)
     const allowedHosts =
       input.allowedHost.length > 0
         ? input.allowedHost
-        : Option.match(hosts, {
-            onNone: () => [],
-            onSome: (h) =>
-              h
-                .split(",")
-                .map((x) => x.trim())
-                .filter((x) => x !== "")
-          })
-    const count = (flag: Option.Option<string>, variable: string, name: string, fallback: number) =>
-      Option.match(orEnv(flag, variable), { onNone: () => Effect.succeed(fallback), onSome: (t) => positive(name, t) })
-    const time = (flag: Option.Option<string>, variable: string, name: string, fallback: Duration.Duration) =>
-      Option.match(orEnv(flag, variable), {
+        : Option.match(hosts, { onNone: () => [], onSome: VerifierConfig.list })
+    const count = (flag: Option.Option<string>, text: Option.Option<string>, name: string, fallback: number) =>
+      Option.match(orEnv(flag, text), { onNone: () => Effect.succeed(fallback), onSome: (t) => positive(name, t) })
+    const time = (
+      flag: Option.Option<string>,
+      text: Option.Option<string>,
+      name: string,
+      fallback: Duration.Duration
+    ) =>
+      Option.match(orEnv(flag, text), {
         onNone: () => Effect.succeed(fallback),
         onSome: (t) => durationOf(name, t)
       })
@@ -247,29 +247,24 @@ export const command = Command.make(
       allowedHosts,
       maxConnections: yield* count(
         input.maxConnections,
-        "RCPT_MAX_CONNECTIONS",
+        env.maxConnections,
         "--max-connections",
         Defaults.server.maxConnections
       ),
       maxRequestsPerToken: yield* count(
         input.maxRequestsPerToken,
-        "RCPT_MAX_REQUESTS_PER_TOKEN",
+        env.maxRequestsPerToken,
         "--max-requests-per-token",
         Admission.defaultLimits.perCaller
       ),
-      maxRequests: yield* count(
-        input.maxRequests,
-        "RCPT_MAX_REQUESTS",
-        "--max-requests",
-        Admission.defaultLimits.total
-      ),
+      maxRequests: yield* count(input.maxRequests, env.maxRequests, "--max-requests", Admission.defaultLimits.total),
       requestTimeout: yield* time(
         input.requestTimeout,
-        "RCPT_REQUEST_TIMEOUT",
+        env.requestTimeout,
         "--request-timeout",
         Defaults.server.requestTimeout
       ),
-      grace: yield* time(input.grace, "RCPT_GRACE", "--grace", Defaults.server.gracePeriod)
+      grace: yield* time(input.grace, env.grace, "--grace", Defaults.server.gracePeriod)
     }
     const resolved = yield* Options.resolve(input)
     const db = yield* Serving.database(input.db, input.dataDir)

@@ -185,12 +185,58 @@ export const variables = {
 } as const satisfies { readonly [K in keyof VerifierConfig]?: string }
 
 /**
+ * The variables of the settings the layers above parse: the platform's (DNS servers, CA files,
+ * routing), the greylisting wait, and the HTTP service's (`rcpt serve`). Named here beside
+ * `variables`, so that this module holds every `RCPT_*` name and `outerConfig` reads them the same
+ * way; each stays text until its owner parses it.
+ *
+ * @category config
+ * @since 0.3.0
+ */
+export const outerVariables = {
+  dnsServers: "RCPT_DNS_SERVERS",
+  ca: "RCPT_CA",
+  greylistWait: "RCPT_GREYLIST_WAIT",
+  proxy: "RCPT_PROXY",
+  sourceAddresses: "RCPT_SOURCE_ADDRESSES",
+  sourceSelection: "RCPT_SOURCE_SELECTION",
+  routing: "RCPT_ROUTING",
+  tokenFile: "RCPT_TOKEN_FILE",
+  allowedHosts: "RCPT_ALLOWED_HOSTS",
+  maxConnections: "RCPT_MAX_CONNECTIONS",
+  maxRequestsPerToken: "RCPT_MAX_REQUESTS_PER_TOKEN",
+  maxRequests: "RCPT_MAX_REQUESTS",
+  requestTimeout: "RCPT_REQUEST_TIMEOUT",
+  grace: "RCPT_GRACE"
+} as const
+
+/**
  * A setting as text, before it is read: `variables`' keys.
  *
  * @category config
  * @since 0.2.0
  */
 export type Texts = { readonly [K in keyof typeof variables]: Option.Option<string> }
+
+/**
+ * The settings of the layers above as text: `outerVariables`' keys.
+ *
+ * @category config
+ * @since 0.3.0
+ */
+export type OuterTexts = { readonly [K in keyof typeof outerVariables]: Option.Option<string> }
+
+/**
+ * A comma-separated list, trimmed, empty items dropped (list variables and repeatable flags).
+ *
+ * @category config
+ * @since 0.3.0
+ */
+export const list = (text: string): ReadonlyArray<string> =>
+  text
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "")
 
 const units: ReadonlyArray<readonly [RegExp, number]> = [
   [/^(ms|msecs?|millis?|milliseconds?)$/, 1],
@@ -246,16 +292,7 @@ const readers: { readonly [K in keyof Texts]: readonly [(text: string) => Option
     concurrency: [parseInteger, "an integer"],
     perHost: [parseInteger, "an integer"],
     perHostRate: [parseInteger, "an integer"],
-    allowTargets: [
-      (t) =>
-        Option.some(
-          t
-            .split(",")
-            .map((s) => s.trim())
-            .filter((s) => s !== "")
-        ),
-      "comma-separated CIDRs"
-    ],
+    allowTargets: [(t) => Option.some(list(t)), "comma-separated CIDRs"],
     maxMxHosts: [parseInteger, "an integer"],
     maxAddressesPerHost: [parseInteger, "an integer"]
   }
@@ -284,6 +321,16 @@ export const fromTexts = (texts: Partial<Texts>): Effect.Effect<Partial<Verifier
     return out as Partial<VerifierConfig>
   })
 
+/** Every variable of `names` as text, `None` when unset. */
+const textsOf = <const Names extends Record<string, string>>(
+  names: Names
+): Config.Config<{ readonly [K in keyof Names]: Option.Option<string> }> =>
+  Config.all(
+    Object.fromEntries(
+      Object.entries(names).map(([field, name]) => [field, Config.option(Config.String(name))])
+    ) as Record<string, Config.Config<Option.Option<string>>>
+  ) as Config.Config<{ readonly [K in keyof Names]: Option.Option<string> }>
+
 /**
  * The one reader of the `RCPT_*` variables (see `variables`), from the `ConfigProvider` in force
  * (the environment by default): each as text, unset ones `None`. Front ends map their flags onto
@@ -292,11 +339,16 @@ export const fromTexts = (texts: Partial<Texts>): Effect.Effect<Partial<Verifier
  * @category config
  * @since 0.2.0
  */
-export const config: Config.Config<Texts> = Config.all(
-  Object.fromEntries(Object.entries(variables).map(([field, name]) => [field, Config.option(Config.String(name))])) as {
-    readonly [K in keyof Texts]: Config.Config<Option.Option<string>>
-  }
-)
+export const config: Config.Config<Texts> = textsOf(variables)
+
+/**
+ * The settings of the layers above (see `outerVariables`), read like `config`: each as text,
+ * unset ones `None`. The node layer, the CLI and `rcpt serve` parse their own.
+ *
+ * @category config
+ * @since 0.3.0
+ */
+export const outerConfig: Config.Config<OuterTexts> = textsOf(outerVariables)
 
 /**
  * The config from the `RCPT_*` variables (see `config`). `helo` falls back to the given default
