@@ -130,3 +130,27 @@ describe("POST /v1/jobs with verifier options", () => {
     )
   )
 })
+
+describe("the OpenAPI document", () => {
+  it.live("names the job options as POST /v1/jobs parameters, and 429 on the job endpoints", () =>
+    withService((service) =>
+      Effect.gen(function* () {
+        const reply = yield* service.request("/openapi.json")
+        const spec = JSON.parse(reply.text) as {
+          paths: Record<
+            string,
+            Record<string, { parameters?: Array<{ name: string }>; responses: Record<string, unknown> }>
+          >
+        }
+        const create = spec.paths["/v1/jobs"]?.["post"]
+        assert.includeMembers(
+          (create?.parameters ?? []).map((p) => p.name),
+          ["mailFrom", "vrfy", "catchAllProbe", "tls", "timeout", "recipientsPerSession", "maxMxHosts"]
+        )
+        assert.isDefined(create?.responses["429"])
+        assert.isDefined(spec.paths["/v1/jobs/{id}"]?.["get"]?.responses["429"])
+        assert.include(JSON.stringify(spec), "JobOptions")
+      })
+    )
+  )
+})
