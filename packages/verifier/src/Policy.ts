@@ -1,6 +1,7 @@
 /**
  * The verifier's policies as named values: timeouts per phase, when to try the next MX host,
- * when and how often to ask again (greylisting), when to retry without TLS.
+ * when and how often to ask again (greylisting), when to retry without TLS, how sessions to an MX
+ * host are shaped by what the run learns about it (`hostShaping`).
  *
  * Each is a plain value or `Schedule`; replace one by providing a `Policy` with it changed:
  * `Effect.provideService(Policy.Policy, { ...Policy.defaults, greylistRetry: mySchedule })`.
@@ -10,6 +11,7 @@
 import { Context, type Duration, Option, Schedule } from "effect"
 import { PhaseTimeouts as ClientPhaseTimeouts } from "@rcpt/client"
 import type { Session } from "@rcpt/smtp"
+import * as HostProfile from "./HostProfile.ts"
 import type * as Verification from "./Verification.ts"
 
 /**
@@ -120,6 +122,16 @@ export const retryWithoutTls = (attempt: HostAttempt, mode: Session.TlsMode): bo
   mode === "opportunistic" && attempt._tag === "Session" && attempt.result.end._tag === "TlsFailed"
 
 /**
+ * How sessions to each MX host are shaped: start from the configured values (50 recipients and 9
+ * rejections per session, pipelines of 10), widen while the host shows no sign of a limit, narrow
+ * at the first sign (see `HostProfile`). `HostProfile.fixed` keeps the configured values.
+ *
+ * @category constants
+ * @since 0.2.0
+ */
+export const hostShaping: HostProfile.Shaping = HostProfile.shaping
+
+/**
  * Every policy in one record.
  *
  * @category models
@@ -133,6 +145,8 @@ export interface Policies {
   readonly retryWithoutTls: (attempt: HostAttempt, mode: Session.TlsMode) => boolean
   /** Sessions to one address for one batch when the server hangs up mid-way (error limits). */
   readonly maxReconnects: number
+  /** How sessions to each MX host are shaped, learnt per host during a run. */
+  readonly hostShaping: HostProfile.Shaping
 }
 
 /**
@@ -145,7 +159,8 @@ export const defaults: Policies = {
   isGreylisting,
   shouldFailover,
   retryWithoutTls,
-  maxReconnects: 20
+  maxReconnects: 20,
+  hostShaping
 }
 
 /**

@@ -52,6 +52,8 @@ export interface VerifierConfig {
   readonly maxMxHosts: number
   /** Addresses tried per MX host (its A/AAAA answers, in order); the rest are not dialled. */
   readonly maxAddressesPerHost: number
+  /** Keep each result's SMTP dialogue (`transcript`); off, it is empty (compact bulk output, less memory). */
+  readonly transcript: boolean
 }
 
 /**
@@ -75,7 +77,8 @@ export const defaults: Omit<VerifierConfig, "helo"> = {
   ca: [],
   allowTargets: [],
   maxMxHosts: 5,
-  maxAddressesPerHost: 4
+  maxAddressesPerHost: 4,
+  transcript: true
 }
 
 /**

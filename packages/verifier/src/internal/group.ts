@@ -123,7 +123,8 @@ const finish = Effect.fn("Bulk.finish")(function* (
         port: config.port,
         catchAll: Option.getOrNull(catchAll),
         signals,
-        judge
+        judge,
+        transcript: config.transcript
       })
     )
   }
