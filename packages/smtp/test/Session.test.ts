@@ -1075,6 +1075,45 @@ describe("Session: server limits", () => {
     assert.deepStrictEqual(rcptCodes(r), [550, 550, 550, 250, 550])
   })
 
+  it("careful: on a server that accepts, groups grow with the accepted (not held to afterErrors a write)", () => {
+    const to = ["a", "b", "c", "d", "e", "f", "g", "h"].map((l) => `${l}@x.com`)
+    const r = run(
+      config({ to, maxPipeline: 10, maxErrors: 100, careful: { afterErrors: 2, pipeline: 1 } }),
+      `
+      S: 220 mx
+      C: EHLO verifier.example.net
+      S: 250-mx
+      S: 250 PIPELINING
+      C: MAIL FROM:<>
+      C: RCPT TO:<a@x.com>
+      C: RCPT TO:<b@x.com>
+      S: 250 ok
+      S: 250 ok
+      S: 250 ok
+      C: RCPT TO:<c@x.com>
+      C: RCPT TO:<d@x.com>
+      C: RCPT TO:<e@x.com>
+      C: RCPT TO:<f@x.com>
+      C: RCPT TO:<g@x.com>
+      C: RCPT TO:<h@x.com>
+      S: 250 ok
+      S: 250 ok
+      S: 250 ok
+      S: 250 ok
+      S: 250 ok
+      S: 250 ok
+      C: QUIT
+      S: 221 bye
+      `
+    )
+    // Two RCPTs (the careful point, nothing answered yet), then the rest: 2 * 3 / 1 = 6 allowed.
+    assert.deepStrictEqual(
+      r.writes.map((w) => w.length),
+      [1, 3, 6, 1]
+    )
+    assert.deepStrictEqual(rcptCodes(r), [250, 250, 250, 250, 250, 250, 250, 250])
+  })
+
   it("quitEarly: QUIT in the write of a group after which, all refused, nothing would follow", () => {
     const to = ["a@x.com", "b@x.com", "c@x.com"]
     const refused = run(

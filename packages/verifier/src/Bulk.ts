@@ -214,6 +214,10 @@ export const stream = <E, R>(
         // Inputs waiting for the result of an identical address already on its way.
         const waiting = new Map<string, Array<string>>()
         const done = new Map<string, Verification>()
+        // Groups of a key being verified now. While one is, the key's next entries wait and
+        // gather (up to the half-window rule): groups cut at the size known before the host's
+        // profile was learnt would each run with its starting values, as small sessions.
+        const inFlight = new Map<string, number>()
 
         const emit = (v: Verification) => Queue.offer(queue, v).pipe(Effect.andThen(permits.release(1)))
 
@@ -226,15 +230,27 @@ export const stream = <E, R>(
             done.set(key, v)
           })
 
-        const dispatch = (key: string) =>
+        const dispatch = (key: string): Effect.Effect<void, never, Requirements> =>
           Effect.gen(function* () {
             const group = groups.get(key)
             if (group === undefined) return
             groups.delete(key)
             grouped -= group.entries.length
+            inFlight.set(key, (inFlight.get(key) ?? 0) + 1)
             const settleAt = (i: number, v: Verification) => settle(group.entries[i]!.mailbox.address, v)
             const work = Effect.gen(function* () {
-              const staged = yield* verifyGroup(group.plan, group.entries).pipe(slots.withPermits(1))
+              const staged = yield* verifyGroup(group.plan, group.entries).pipe(
+                slots.withPermits(1),
+                Effect.ensuring(
+                  Effect.suspend(() => {
+                    const left = (inFlight.get(key) ?? 1) - 1
+                    if (left > 0) inFlight.set(key, left)
+                    else inFlight.delete(key)
+                    // What gathered meanwhile goes now, with the values this group learnt.
+                    return left === 0 && groups.has(key) ? dispatch(key) : Effect.void
+                  })
+                )
+              )
               const held = new Set(staged.pending)
               yield* Effect.forEach(staged.now, (v, i) => (held.has(i) ? Effect.void : settleAt(i, v)), {
                 discard: true
@@ -254,7 +270,8 @@ export const stream = <E, R>(
 
         // A group goes when it can fill its first MX address's sessions side by side, as learnt so
         // far: a long list of one host gets sessions as large as the host takes once it is known.
-        const ready = (group: { readonly plan: MxPlan.MxPlan; readonly entries: Array<Entry> }) => {
+        const ready = (key: string, group: { readonly plan: MxPlan.MxPlan; readonly entries: Array<Entry> }) => {
+          if (inFlight.has(key)) return Effect.succeed(false)
           const plan = group.plan
           const address = plan._tag === "Hosts" ? plan.hosts[0]?.addresses[0] : undefined
           if (address === undefined) return Effect.succeed(group.entries.length >= config.recipientsPerSession)
@@ -317,7 +334,7 @@ export const stream = <E, R>(
             group.entries.push(entry)
             groups.set(key, group)
             grouped++
-            if (yield* ready(group)) yield* dispatch(key)
+            if (yield* ready(key, group)) yield* dispatch(key)
             // Half the window waiting in groups: send the largest, so reading never stalls for long.
             while (grouped >= Math.max(1, Math.floor(window / 2))) yield* dispatch(largest()!)
           })

@@ -50,20 +50,20 @@ const nextGroup = (session: Session, queue: Log.Queue<number>): readonly [Readon
   const errors = rejections(session)
   const { maxErrors, careful } = session.config
   let depth = pipelining(session) ? session.config.maxPipeline : 1
+  // Rejections still allowed before `limit`, scaled by how often this session's RCPTs were refused
+  // so far: a session that refuses everything never sends more than that; one that accepts
+  // everything grows its groups quickly up to the pipeline depth.
+  const answered = session.rejected + session.accepted
+  const allowed = (limit: number) => Math.max(1, Math.floor(((limit - errors) * (answered + 1)) / (errors + 1)))
   if (careful !== undefined) {
-    // Up to the careful point at full depth, but no group crosses it; past it, the careful depth.
+    // Up to the careful point at full depth, but no group crosses it (at this session's rate of
+    // rejections: a catch-all is not held to a few RCPTs a write); past it, the careful depth.
     depth =
       errors >= careful.afterErrors
         ? Math.min(depth, Math.max(1, careful.pipeline))
-        : Math.min(depth, careful.afterErrors - errors)
+        : Math.min(depth, allowed(careful.afterErrors))
   }
-  if (maxErrors !== undefined) {
-    // Rejections still allowed, scaled by how often this session's RCPTs were refused so far: a
-    // session that refuses everything never sends more than its cap allows; one that accepts
-    // everything grows its groups quickly up to the pipeline depth.
-    const answered = session.rejected + session.accepted
-    depth = Math.min(depth, Math.max(1, Math.floor(((maxErrors - errors) * (answered + 1)) / (errors + 1))))
-  }
+  if (maxErrors !== undefined) depth = Math.min(depth, allowed(maxErrors))
   const perTransaction = session.config.maxRecipientsPerTransaction
   if (perTransaction !== undefined)
     depth = Math.min(depth, Math.max(0, perTransaction - (session.sentInTransaction ?? 0)))
