@@ -257,14 +257,25 @@ export const fixed: Shaping = {
 }
 
 /**
+ * Below this safe rejection cap a careful session sends one RCPT a write past it: the error
+ * limits met in practice sit here (Postfix: a sleep after 10, a hang-up after 20).
+ *
+ * @category constants
+ * @since 0.2.0
+ */
+export const carefulBelow = 20
+
+/**
  * The rejections a careful session (one trying a wider cap) sends per write past the safe cap:
- * one at first (so a server's first slowed reply is seen exactly), more as the cap grows, so
- * that finding a high limit costs a few dozen round trips, not hundreds.
+ * one while the cap is below {@link carefulBelow} (so a server's first slowed reply is seen
+ * exactly), a quarter of the safe cap past it, so that a trial costs about a dozen round trips
+ * and a high limit is found in a few sessions.
  *
  * @category learning
  * @since 0.2.0
  */
-export const carefulPipeline = (safe: HostProfile): number => Math.max(1, Math.floor(safe.rejectionsPerSession / 8))
+export const carefulPipeline = (safe: HostProfile): number =>
+  safe.rejectionsPerSession < carefulBelow ? 1 : Math.max(1, Math.floor(safe.rejectionsPerSession / 4))
 
 /**
  * One line for people: `rcpt/session 5000, rejections/session 9 (limit found), pipeline 500, ...`.

@@ -123,6 +123,21 @@ describe("HostProfile.learn", () => {
     assert.strictEqual(later.recipientsPerSession, 200)
   })
 
+  const careful: ReadonlyArray<readonly [number, number]> = [
+    [1, 1],
+    [9, 1],
+    [19, 1],
+    [20, 5],
+    [36, 9],
+    [144, 36],
+    [576, 144]
+  ]
+  for (const [cap, expected] of careful) {
+    it(`carefulPipeline: a safe cap of ${cap} rejections, ${expected} a write past it`, () => {
+      assert.strictEqual(HostProfile.carefulPipeline({ ...safe, rejectionsPerSession: cap }), expected)
+    })
+  }
+
   it("fixed never learns", () => {
     const p = HostProfile.fixed.initial(start)
     assert.strictEqual(HostProfile.fixed.widen(p), p)
