@@ -172,7 +172,11 @@ const overhead = async () => {
   const world = await World.start(worldSpec(corpus, port), { name: "loopback", delayMs: 0 }, { port, serverPort: port })
   const list = join(dir, "list.txt")
   await writeList(list, corpus.addresses)
-  const flags = ["--dns-server", world.dns, "--port", String(port), "--helo", "bench.rcpt.test"]
+  // The world is .test names on loopback: both refused unless opened.
+  const flags = [
+    ...["--dns-server", world.dns, "--port", String(port), "--helo", "bench.rcpt.test"],
+    ...["--allow-target", "127.0.0.0/8", "--allow-special-use", "test"]
+  ]
   try {
     // rcpt bulk, from process start to exit.
     const t0 = performance.now()

@@ -25,6 +25,7 @@ const verify = (address: string, options: NodeVerifier.Options) =>
     Effect.provide(
       NodeVerifier.layer({
         helo,
+        allowSpecialUse: ["test"],
         port: smtpPort,
         dnsServers: [dnsServer],
         timeout: "30 seconds",

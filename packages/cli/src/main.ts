@@ -16,6 +16,7 @@ import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Cause, Console, Effect, Exit, Logger, Option, References, Runtime } from "effect"
 import { Printable } from "@rcpt/verifier"
 import { Argument, CliError, CliOutput, Command, Flag } from "effect/cli"
+import * as Doctor from "./Doctor.ts"
 import * as ExitCode from "./ExitCode.ts"
 import * as Log from "./Log.ts"
 import * as Options from "./Options.ts"
@@ -210,7 +211,7 @@ export const rcpt = Command.make("rcpt").pipe(
       ExitCode.help
     ])
   ),
-  Command.withSubcommands([verify, bulk, demo, Serve.command, Send.command, Runner.command])
+  Command.withSubcommands([verify, bulk, demo, Serve.command, Send.command, Runner.command, Doctor.command])
 )
 
 /**

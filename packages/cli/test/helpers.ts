@@ -25,7 +25,8 @@ export const cleanEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv 
     if (!k.startsWith("RCPT_") && k !== "NO_COLOR" && k !== "FORCE_COLOR") env[k] = v
   }
   // `rcpt serve` keeps its job store in the data directory: a throwaway one, never the user's.
-  return { ...env, XDG_DATA_HOME: dataHome, ...extra }
+  // The test worlds are .test (RFC 6761): allowed, as a deployment never would.
+  return { ...env, XDG_DATA_HOME: dataHome, RCPT_ALLOW_SPECIAL_USE: "test", ...extra }
 }
 
 const dataHome = Fs.mkdtempSync(Path.join(Os.tmpdir(), "rcpt-cli-data-"))

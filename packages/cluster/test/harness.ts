@@ -56,6 +56,8 @@ export const startRunner = (
             String(world.smtpPort),
             "--helo",
             "runner.rcpt.test",
+            "--allow-special-use",
+            "test",
             "--timeout",
             "10s",
             ...flags
@@ -91,6 +93,8 @@ export const startServe = (url: string, world: MailWorld.World): Effect.Effect<s
           "--cluster",
           "--allow-target",
           "127.0.0.0/8",
+          "--allow-special-use",
+          "test",
           "--dns-server",
           world.dns
         ],
@@ -127,6 +131,7 @@ export const member = (url: string, world: MailWorld.World) =>
     JobStore.layer,
     Runner.layerVerifier({
       helo: "serve.rcpt.test",
+      allowSpecialUse: ["test"],
       port: world.smtpPort,
       dnsServers: [world.dns],
       allowTargets: ["127.0.0.0/8"]

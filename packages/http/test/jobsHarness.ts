@@ -27,6 +27,7 @@ export const withService = <A, E>(
     const world = yield* MailWorld.start(MailWorld.demo)
     const verifier = NodeVerifier.layer({
       helo: "jobs.rcpt.test",
+      allowSpecialUse: ["test"],
       // The world is on loopback, which the target policy refuses unless opened.
       allowTargets: ["127.0.0.0/8"],
       port: world.smtpPort,

@@ -44,6 +44,12 @@ export const findingReasons = [
   "proxy_refused",
   "proxy_unreachable",
   "proxy_failed",
+  // Decided before any SMTP (issue 18): DNS strictness and the caller's rules.
+  "no_mail",
+  "special_use",
+  "not_checked",
+  "allowed",
+  "denied",
   "target_refused"
 ] as const
 
@@ -207,6 +213,72 @@ export const Signals = Schema.Struct({
 export type Signals = typeof Signals.Type
 
 /**
+ * What the catch-all probe (a made-up mailbox at the same domain) found: `not_checked` (probing
+ * off, no session, or nothing to probe), `accepted` (the domain takes any local part), `refused`
+ * (it rejects unknown mailboxes), `inconclusive` (a 4xx, a block, or no answer to the probe).
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const CatchAllProbe = Schema.Literals(["not_checked", "accepted", "refused", "inconclusive"]).annotate({
+  description:
+    "The catch-all probe: not_checked, accepted (any local part is taken), refused (unknown mailboxes are rejected), inconclusive (4xx, block or no answer)"
+})
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type CatchAllProbe = typeof CatchAllProbe.Type
+
+/**
+ * The reverse path (MAIL FROM) that got the answer. Some servers refuse the null sender `<>`:
+ * then the transaction is asked again with a real sender (`fallbackSender`).
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const SenderEvidence = Schema.Struct({
+  /** The server refused `MAIL FROM:<>` (at MAIL or at RCPT). */
+  nullRefused: Schema.Boolean.annotate({ description: "The server refused the null sender <> (at MAIL or at RCPT)" }),
+  /** The reverse path of the transaction that gave the answer; "" is `<>`. */
+  used: Schema.String.annotate({ description: 'The reverse path of the answering transaction; "" is <>' })
+})
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type SenderEvidence = typeof SenderEvidence.Type
+
+const Millis = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+
+/**
+ * Where the time went (on request: `VerifierConfig.timing`). Connection figures add up over
+ * every connection used for this address; a connection shared by many addresses counts fully
+ * for each.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const Timing = Schema.Struct({
+  /** Resolving the MX plan (0 when it came from the cache). */
+  dnsMs: Millis,
+  connectMs: Millis,
+  tlsMs: Millis,
+  /** Waiting for replies, per session phase (AwaitGreeting, AwaitEhlo, AwaitMail, AwaitRcpt, ...). */
+  smtpMs: Schema.Record(Schema.String, Millis),
+  /** SMTP connections opened for this address. */
+  connections: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+})
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type Timing = typeof Timing.Type
+
+/**
  * The result of verifying one address.
  *
  * @category schemas
@@ -236,7 +308,17 @@ export class Verification extends Schema.Class<Verification>("@rcpt/verifier/Ver
   catchAll: Schema.NullOr(Schema.Boolean).annotate({
     description: "true: the domain accepted a made-up mailbox too; false: it refused one; null: not tested"
   }),
+  /** The four-valued catch-all finding (`catchAll` above is its boolean summary). */
+  catchAllProbe: CatchAllProbe,
   signals: Signals,
+  /** The reverse path that got the answer, and whether the null sender was refused. */
+  sender: SenderEvidence,
+  /** When asking again may give an answer (ISO 8601), for `unknown` results worth retrying; else null. */
+  retryAfter: Schema.NullOr(Schema.String).annotate({
+    description: "ISO 8601 time after which asking again may give an answer (unknown, retryable results); else null"
+  }),
+  /** Where the time went; null unless asked for (`timing` in the config). */
+  timing: Schema.NullOr(Timing),
   attempts: Schema.Array(Attempt),
   startedAt: Schema.String,
   durationMs: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),

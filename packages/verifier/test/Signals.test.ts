@@ -66,7 +66,13 @@ const verify = (
   const transport = ScriptedTransport.make(scripts)
   const layer = Verifier.layer.pipe(
     Layer.provide([
-      VerifierConfig.layer({ helo: "verifier.rcpt.test", allowTargets: ["0.0.0.0/0", "::/0"], port: 25, ...config }),
+      VerifierConfig.layer({
+        helo: "verifier.rcpt.test",
+        allowSpecialUse: ["test"],
+        allowTargets: ["0.0.0.0/0", "::/0"],
+        port: 25,
+        ...config
+      }),
       zone,
       transport.layer
     ])
@@ -352,7 +358,12 @@ describe("policies: Judgement.Judgement", () => {
       ])
       const layer = Verifier.layer.pipe(
         Layer.provide([
-          VerifierConfig.layer({ helo: "verifier.rcpt.test", allowTargets: ["0.0.0.0/0", "::/0"], port: 25 }),
+          VerifierConfig.layer({
+            helo: "verifier.rcpt.test",
+            allowSpecialUse: ["test"],
+            allowTargets: ["0.0.0.0/0", "::/0"],
+            port: 25
+          }),
           zone,
           transport.layer
         ])

@@ -3,7 +3,7 @@
  *
  * @internal
  */
-import { Option } from "effect"
+import { Duration, Option } from "effect"
 import { Address, Reply, type Session } from "@rcpt/smtp"
 import type { Signals as SignalSet } from "@rcpt/signals"
 import type { Judge } from "../Judgement.ts"
@@ -11,9 +11,11 @@ import type { MxPlan } from "../MxPlan.ts"
 import {
   Verification,
   type Attempt,
+  type CatchAllProbe,
   type Outcome,
   type ReplyEvidence,
   type Signals,
+  type Timing,
   type TlsEvidence
 } from "../Verification.ts"
 import type { Findings } from "./check.ts"
@@ -81,6 +83,21 @@ export const planOutcome = (plan: Exclude<MxPlan, { _tag: "Hosts" }>): { outcome
         outcome: { verdict: "undeliverable", reason: "no_mail_hosts", retryable: false },
         detail: `the domain's MX hosts have no address: ${plan.hosts.join(", ")}`
       }
+    case "SpecialUse":
+      return {
+        outcome: { verdict: "undeliverable", reason: "special_use", retryable: false },
+        detail: `a special-use name (RFC 6761: .${plan.name}), not a mail domain on the Internet; not asked`
+      }
+    case "Unroutable":
+      return {
+        outcome: { verdict: "undeliverable", reason: "no_mail_hosts", retryable: false },
+        detail: `no MX, and the domain's own address (${plan.addresses.join(", ")}) is not globally routable: no implicit MX (RFC 5321 §5.1)`
+      }
+    case "NoMail":
+      return {
+        outcome: { verdict: "undeliverable", reason: "no_mail", retryable: false },
+        detail: "no MX, and SPF v=spf1 -all: the domain sends and receives no mail"
+      }
     case "DnsFailure":
       return {
         outcome: { verdict: "unknown", reason: "dns_failure", retryable: true },
@@ -115,9 +132,26 @@ export interface BuildInput {
   /** The SMTP port, for the MX evidence; unused when no MX host was asked. */
   readonly port?: number | undefined
   readonly catchAll: boolean | null
+  /** The probe's finding; derived from `catchAll` when absent. */
+  readonly catchAllProbe?: CatchAllProbe | undefined
   readonly signals: SignalSet.Signals
   readonly judge: Judge
+  /** The policy's `retryAfter`; none: no `retryAfter` on the result. */
+  readonly retryAfter?: ((outcome: Outcome) => Duration.Input | null) | undefined
+  /** The DNS time, when a timing block is wanted (`VerifierConfig.timing`); none: `timing` is null. */
+  readonly dnsMs?: number | undefined
 }
+
+const probeOf = (catchAll: boolean | null): CatchAllProbe =>
+  catchAll === true ? "accepted" : catchAll === false ? "refused" : "not_checked"
+
+const timingOf = (dnsMs: number, evidence: Findings | undefined): Timing => ({
+  dnsMs: Math.max(0, Math.round(dnsMs)),
+  connectMs: Math.round(evidence?.timing.connectMs ?? 0),
+  tlsMs: Math.round(evidence?.timing.tlsMs ?? 0),
+  smtpMs: Object.fromEntries(Object.entries(evidence?.timing.phases ?? {}).map(([p, ms]) => [p, Math.round(ms)])),
+  connections: evidence?.timing.connections ?? 0
+})
 
 export const build = (input: BuildInput): Verification => {
   const { evidence, mailbox } = input
@@ -156,7 +190,17 @@ export const build = (input: BuildInput): Verification => {
     vrfy: recipient === undefined ? null : Option.getOrNull(Option.map(recipient.vrfy, replyEvidence)),
     tls: tlsEvidence(session?.result.tls),
     catchAll: input.catchAll,
+    catchAllProbe: input.catchAllProbe ?? probeOf(input.catchAll),
     signals,
+    sender: evidence?.sender ?? { nullRefused: false, used: "" },
+    retryAfter: (() => {
+      if (judgement.verdict !== "unknown" || input.retryAfter === undefined) return null
+      const wait = input.retryAfter(input.outcome)
+      return wait === null
+        ? null
+        : new Date(input.now + Duration.toMillis(Duration.fromInputUnsafe(wait))).toISOString()
+    })(),
+    timing: input.dnsMs === undefined ? null : timingOf(input.dnsMs, evidence),
     attempts: [...attempts],
     startedAt: new Date(input.startedAt).toISOString(),
     durationMs: Math.max(0, Math.round(input.now - input.startedAt)),

@@ -31,6 +31,25 @@ export interface Findings {
   readonly session: Option.Option<{ readonly result: Session.SessionResult; readonly index: number }>
   readonly mx: Option.Option<{ readonly host: MxHost; readonly address: string }>
   readonly attempts: ReadonlyArray<Attempt>
+  /** Summed over the connections this recipient was in (shared ones count fully). */
+  readonly timing: ConnectionTiming
+  /** The reverse path of the answering transaction, and whether `<>` was refused on the way. */
+  readonly sender: { readonly nullRefused: boolean; readonly used: string }
+}
+
+/** Time per connection step, summed over connections, and how many. */
+export interface ConnectionTiming extends SmtpClient.Timing {
+  connections: number
+}
+
+const noTiming = (): ConnectionTiming => ({ ...SmtpClient.makeTiming(), connections: 0 })
+
+/** Adds one connection's timings into a recipient's. */
+const addTiming = (into: ConnectionTiming, from: SmtpClient.Timing) => {
+  into.connections++
+  into.connectMs += from.connectMs
+  into.tlsMs += from.tlsMs
+  for (const [phase, ms] of Object.entries(from.phases)) into.phases[phase] = (into.phases[phase] ?? 0) + ms
 }
 
 export interface Checked {
@@ -42,6 +61,10 @@ export interface Checked {
    * rejects unknown mailboxes of that domain. Domains with no answer are absent.
    */
   readonly catchAll: ReadonlyMap<string, boolean>
+  /** Domain keys whose probe got an answer that settles nothing (4xx, a block). */
+  readonly inconclusive: ReadonlySet<string>
+  /** The reverse path in use at the end: a later pass (greylisting) starts from it. */
+  readonly sender: string
 }
 
 export interface CheckContext {
@@ -55,14 +78,38 @@ export interface CheckContext {
    */
   readonly deadline: number | undefined
   readonly timeout: number
+  /** The reverse path to start with; the config's `mailFrom` when absent. */
+  readonly sender?: string | undefined
 }
 
-const unanswered = (outcome: Outcome, attempts: ReadonlyArray<Attempt> = []): Findings => ({
+const unanswered = (
+  outcome: Outcome,
+  attempts: ReadonlyArray<Attempt> = [],
+  timing: ConnectionTiming = noTiming(),
+  sender: Findings["sender"] = { nullRefused: false, used: "" }
+): Findings => ({
   outcome,
   session: Option.none(),
   mx: Option.none(),
-  attempts
+  attempts,
+  timing,
+  sender
 })
+
+/** The first refusal of the reverse path in a session (at MAIL, or a recipient's RCPT), if any. */
+const senderRefusal = (result: Session.SessionResult, batch: number): string | undefined => {
+  // Any permanent refusal of MAIL FROM:<> is a refusal of the null sender, whatever its wording.
+  if (result.end._tag === "Rejected" && result.end.phase === "AwaitMail" && result.end.reply.code >= 500) {
+    return Reply.format(result.end.reply).split("\n")[0]!
+  }
+  for (let k = 0; k < batch; k++) {
+    if (Classify.recipient(result, k).reason !== "sender_rejected") continue
+    const rcpt = Option.getOrUndefined(result.recipients[k]!.rcpt)
+    if (rcpt !== undefined) return Reply.format(rcpt).split("\n")[0]!
+    return sessionDetail(result)
+  }
+  return undefined
+}
 
 /** The server said something about this recipient itself. */
 const isAnswered = (r: Session.RecipientResult): boolean =>
@@ -92,13 +139,13 @@ const sessionDetail = (result: Session.SessionResult): string => {
 }
 
 /** Catch-all of one domain, from its own probe or its own recipients' replies (domains sharing a host may differ). */
-const catchAllFrom = (result: Session.SessionResult, key: string): Option.Option<boolean> => {
+const catchAllFrom = (result: Session.SessionResult, key: string): Option.Option<boolean | "inconclusive"> => {
   const probe = result.probes.find((p) => domainKey(p.mailbox.domain) === key)
   if (probe !== undefined && probe.result._tag === "Answered") {
     const o = Classify.classify("AwaitProbe", probe.result.reply)
     if (o.verdict === "deliverable") return Option.some(true)
     if (o.verdict === "undeliverable") return Option.some(false)
-    return Option.none()
+    return Option.some("inconclusive")
   }
   // A server that rejected a real recipient of this domain as unknown is not catch-all for it.
   const rejects = result.recipients.some(
@@ -147,10 +194,18 @@ export const check = (
       unanswered({ verdict: "unknown", reason: "connection_failed", retryable: true })
     )
     const attempts: Array<Array<Attempt>> = mailboxes.map(() => [])
+    const timings: Array<ConnectionTiming> = mailboxes.map(noTiming)
     let pending = mailboxes.map((_, i) => i)
     const probes = new Map(ctx.probes)
     const catchAll = new Map<string, boolean>()
+    const inconclusive = new Set<string>()
     let deadline = ctx.deadline
+    // The null sender, until a server refuses it; then the configured real one, for good.
+    let sender = ctx.sender ?? config.mailFrom
+    let nullRefused = ctx.sender !== undefined && ctx.sender !== config.mailFrom
+    // The reverse path of the last connection: what the evidence reports.
+    let lastFrom = sender
+    const senderNow = () => ({ nullRefused, used: lastFrom })
     // Validated by VerifierConfig.make; a config built by hand with a bad block opens nothing.
     const targets = Result.getOrElse(TargetPolicy.make(config.allowTargets), () => TargetPolicy.strict)
 
@@ -175,20 +230,29 @@ export const check = (
           if (deadline !== undefined && now >= deadline) {
             for (const i of pending) {
               if (Option.isNone(evidence[i]!.session)) {
-                evidence[i] = unanswered({ verdict: "unknown", reason: "timeout", retryable: true }, attempts[i])
+                evidence[i] = unanswered(
+                  { verdict: "unknown", reason: "timeout", retryable: true },
+                  attempts[i],
+                  timings[i],
+                  senderNow()
+                )
               }
             }
             break search
           }
           const batch = pending.slice(0, config.recipientsPerSession)
           const domains = new Set(batch.map((i) => domainKey(mailboxes[i]!.domain)))
+          const timing = SmtpClient.makeTiming()
+          // The reverse path this connection uses (a routing rule may name one; a refused <> does not come back).
+          let from = sender
           const run = yield* Effect.gen(function* () {
             // The route (proxy, source address and its EHLO name) is chosen per connection, and a
             // pooled source address is held until the connection closes.
             const route = yield* router.route(host.host)
+            from = nullRefused ? sender : Option.getOrElse(route.mailFrom, () => sender)
             const session = Session.make({
               clientName: Option.getOrElse(route.helo, () => config.helo),
-              mailFrom: Option.getOrElse(route.mailFrom, () => config.mailFrom),
+              mailFrom: from,
               recipients: batch.map((i) => mailboxes[i]!),
               probes: Array.from(probes).flatMap(([key, probe]) => (domains.has(key) ? [probe] : [])),
               tls,
@@ -213,19 +277,27 @@ export const check = (
               via: {
                 proxy: Option.getOrUndefined(route.proxy),
                 localAddress: Option.getOrUndefined(route.localAddress)
-              }
+              },
+              timing
             })
           }).pipe(Effect.scoped, permits.withPermit(address), Effect.result)
+          lastFrom = from
 
           if (run._tag === "Failure") {
             const failed: Policy.HostAttempt = { _tag: "ConnectFailed", message: run.failure.message }
             const reason = connectFailure(run.failure.reason)
             for (const i of batch) {
               attempts[i]!.push({ host: host.host, address, outcome: reason, detail: run.failure.message })
+              addTiming(timings[i]!, timing)
             }
             for (const i of pending) {
               if (Option.isNone(evidence[i]!.session)) {
-                evidence[i] = unanswered({ verdict: "unknown", reason, retryable: true }, attempts[i])
+                evidence[i] = unanswered(
+                  { verdict: "unknown", reason, retryable: true },
+                  attempts[i],
+                  timings[i],
+                  senderNow()
+                )
               }
             }
             if (!policy.shouldFailover(failed)) break search
@@ -234,10 +306,28 @@ export const check = (
           const result = run.success
           const hostAttempt: Policy.HostAttempt = { _tag: "Session", result }
           const detail = sessionDetail(result)
+          for (const i of batch) addTiming(timings[i]!, timing)
+          // The server refused the null sender (at MAIL, or at RCPT as Postfix does): ask the
+          // same host again with a real one. Never a mailbox verdict from that refusal.
+          const refusal = from === "" ? senderRefusal(result, batch.length) : undefined
+          if (refusal !== undefined) {
+            for (const i of batch) {
+              attempts[i]!.push({ host: host.host, address, outcome: "sender_rejected", detail: refusal })
+            }
+            sender = config.fallbackSender
+            nullRefused = true
+            continue
+          }
           for (const key of domains) {
             if (catchAll.has(key)) continue
             const learnt = catchAllFrom(result, key)
-            if (Option.isSome(learnt)) catchAll.set(key, learnt.value)
+            if (Option.isSome(learnt)) {
+              if (learnt.value === "inconclusive") inconclusive.add(key)
+              else {
+                catchAll.set(key, learnt.value)
+                inconclusive.delete(key)
+              }
+            }
             const answered = result.probes.some(
               (p) => p.result._tag === "Answered" && domainKey(p.mailbox.domain) === key
             )
@@ -252,7 +342,9 @@ export const check = (
               outcome,
               session: Option.some({ result, index: k }),
               mx: Option.some({ host: { ...host, host: host.host }, address }),
-              attempts: attempts[i]!
+              attempts: attempts[i]!,
+              timing: timings[i]!,
+              sender: senderNow()
             }
             if (isAnswered(result.recipients[k]!)) progress = true
           })
@@ -275,5 +367,5 @@ export const check = (
         }
       }
     }
-    return { evidence, catchAll, deadline }
+    return { evidence, catchAll, inconclusive, deadline, sender }
   })
