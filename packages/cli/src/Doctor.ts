@@ -74,7 +74,8 @@ export const command = Command.make(
     json: Flag.Boolean("json").pipe(Flag.withDescription("The report as one JSON object"), Flag.withDefault(false)),
     dnsServers: Options.flags.dnsServers,
     port: Options.flags.port,
-    helo: Options.flags.helo
+    helo: Options.flags.helo,
+    allowTarget: Options.flags.allowTarget
   },
   Effect.fn(function* (input) {
     // Only the flags that matter here; the rest of the verifier's are left to their defaults.
@@ -82,7 +83,8 @@ export const command = Command.make(
       ...Options.none,
       dnsServers: input.dnsServers,
       port: input.port,
-      helo: input.helo
+      helo: input.helo,
+      allowTarget: input.allowTarget
     })
     const v = resolved.verifier
     // Loaded when doctor runs, as the other commands load theirs (start-up stays light).
@@ -93,7 +95,8 @@ export const command = Command.make(
       address: Option.getOrUndefined(input.address),
       port: v.port,
       timeout: "10 seconds",
-      blocklists: input.dnsbl.length > 0 ? input.dnsbl : undefined
+      blocklists: input.dnsbl.length > 0 ? input.dnsbl : undefined,
+      allowTargets: v.allowTargets
     }).pipe(
       Effect.provide(
         Layer.merge(

@@ -41,7 +41,9 @@ const zone = {
 const doctor = (options: Omit<Doctor.Options, "port">) =>
   Effect.gen(function* () {
     const running = yield* MailWorld.start(world)
-    return yield* Doctor.run({ timeout: "3 seconds", ...options, port: running.smtpPort }).pipe(
+    // The world is on loopback: opened, as the verifier's worlds are.
+    const run: Doctor.Options = { timeout: "3 seconds", allowTargets: ["127.0.0.0/8"], ...options, port: running.smtpPort }
+    return yield* Doctor.run(run).pipe(
       Effect.provide(Layer.merge(NodeSmtpTransport.layer, Dns.layerStatic(zone)))
     )
   }).pipe(Effect.scoped)
@@ -128,6 +130,15 @@ describe("Doctor", () => {
       assert.include(closed.checks[0]!.summary, "554")
       const missing = yield* doctor({ mx: "nowhere.test", helo: "good.rcpt.test", blocklists: [] })
       assert.strictEqual(missing.checks[0]!.status, "skip")
+    })
+  )
+
+  it.live("an MX in a special-purpose range is not dialled unless opened (the target policy)", () =>
+    Effect.gen(function* () {
+      const report = yield* doctor({ mx: "mx.alpha.test", helo: "good.rcpt.test", blocklists: [], allowTargets: [] })
+      assert.strictEqual(report.checks[0]!.status, "skip")
+      assert.include(report.checks[0]!.summary, "--allow-target")
+      assert.isNull(report.address, "no connection was made")
     })
   )
 })

@@ -10,7 +10,8 @@
  * - `ptr`: the address's reverse DNS (PTR) names the EHLO name (forward-confirmed reverse DNS).
  * - `dnsbl:<zone>`: the address is not on that DNS blocklist.
  *
- * Talks only to the given MX and the configured DNS servers.
+ * Talks only to the given MX and the configured DNS servers; the MX address is judged by the
+ * target policy as the verifier's dials are (`allowTargets`, `--allow-target`).
  *
  * @since 0.1.0
  */
@@ -20,6 +21,7 @@ import { SmtpTransport } from "@rcpt/client"
 import { Reply, ReplyParser } from "@rcpt/smtp"
 import * as MxPlan from "./MxPlan.ts"
 import * as SpecialUse from "./SpecialUse.ts"
+import * as TargetPolicy from "./TargetPolicy.ts"
 
 /**
  * @category models
@@ -82,6 +84,8 @@ export interface Options {
   /** Per step (connect, greeting, each DNS query). */
   readonly timeout?: Duration.Input | undefined
   readonly blocklists?: ReadonlyArray<string> | undefined
+  /** CIDR blocks opened besides global unicast, as `VerifierConfig.allowTargets` (checked there). */
+  readonly allowTargets?: ReadonlyArray<string> | undefined
 }
 
 const pass = (name: string, summary: string): Check => ({ name, status: "pass", summary, fix: null })
@@ -146,6 +150,9 @@ const portCheck = (options: Options, port: number, timeout: Duration.Input) =>
         local: undefined
       }
     }
+    const policy = Result.getOrElse(TargetPolicy.make(options.allowTargets ?? []), () => TargetPolicy.strict)
+    const decision = TargetPolicy.judge(policy, target)
+    if (decision._tag === "Refused") return { check: skip(name, decision.detail), local: undefined }
     const greeted = yield* Effect.result(greet(target, port, timeout))
     if (Result.isFailure(greeted)) {
       const e = greeted.failure
