@@ -174,8 +174,16 @@ const overhead = async () => {
   await writeList(list, corpus.addresses)
   // The world is .test names on loopback: both refused unless opened.
   const flags = [
-    ...["--dns-server", world.dns, "--port", String(port), "--helo", "bench.rcpt.test"],
-    ...["--allow-target", "127.0.0.0/8", "--allow-special-use", "test"]
+    "--dns-server",
+    world.dns,
+    "--port",
+    String(port),
+    "--helo",
+    "bench.rcpt.test",
+    "--allow-target",
+    "127.0.0.0/8",
+    "--allow-special-use",
+    "test"
   ]
   try {
     // rcpt bulk, from process start to exit.

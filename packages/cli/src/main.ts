@@ -159,7 +159,7 @@ export const bulk = Command.make(
       "stopped (Ctrl-C, kill -9, a crash), run the same command with --resume to finish it: no",
       "address is lost and none is written twice. Progress (on a terminal) and a summary go to",
       "stderr. CSV columns: address,verdict,reason,score,retryable,mx_host,mx_address,rcpt_code,",
-      "rcpt_enhanced,rcpt_text,catch_all,disposable,role_account,free_provider,suggestion,detail.",
+      "rcpt_enhanced,rcpt_text,catch_all,disposable,role_account,free_provider,suggestion,provider,detail.",
       "",
       environment,
       "",

@@ -42,10 +42,13 @@ const doctor = (options: Omit<Doctor.Options, "port">) =>
   Effect.gen(function* () {
     const running = yield* MailWorld.start(world)
     // The world is on loopback: opened, as the verifier's worlds are.
-    const run: Doctor.Options = { timeout: "3 seconds", allowTargets: ["127.0.0.0/8"], ...options, port: running.smtpPort }
-    return yield* Doctor.run(run).pipe(
-      Effect.provide(Layer.merge(NodeSmtpTransport.layer, Dns.layerStatic(zone)))
-    )
+    const run: Doctor.Options = {
+      timeout: "3 seconds",
+      allowTargets: ["127.0.0.0/8"],
+      ...options,
+      port: running.smtpPort
+    }
+    return yield* Doctor.run(run).pipe(Effect.provide(Layer.merge(NodeSmtpTransport.layer, Dns.layerStatic(zone))))
   }).pipe(Effect.scoped)
 
 const statuses = (report: Doctor.Report) => Object.fromEntries(report.checks.map((c) => [c.name, c.status]))

@@ -60,7 +60,7 @@ export const findingReasons = [
  * @category constants
  * @since 0.2.0
  */
-export const judgeReasons = ["catch_all", "accepts_all", "disposable", "role_account"] as const
+export const judgeReasons = ["catch_all", "accepts_all", "provider", "disposable", "role_account"] as const
 
 /**
  * The closed set of reasons: a reply's (`Classify.reasons`), the verifier's own findings, and the
@@ -71,7 +71,7 @@ export const judgeReasons = ["catch_all", "accepts_all", "disposable", "role_acc
  */
 export const Reason = Schema.Literals([...Classify.reasons, ...findingReasons, ...judgeReasons]).annotate({
   description:
-    "Why the verdict: the SMTP, DNS or syntax finding, or the judge's rule (catch_all, accepts_all, disposable, role_account)"
+    "Why the verdict: the SMTP, DNS or syntax finding, or the judge's rule (catch_all, accepts_all, provider, disposable, role_account)"
 })
 
 /**
@@ -213,6 +213,34 @@ export const Signals = Schema.Struct({
 export type Signals = typeof Signals.Type
 
 /**
+ * The mailbox provider or security gateway recognised from the domain's MX host names (the table
+ * of @rcpt/signals' `Providers`, which users extend through `Signals.make({ providers })`): the
+ * host that answered first, else the first of the MX plan that names one.
+ *
+ * @category schemas
+ * @since 0.2.0
+ */
+export const ProviderEvidence = Schema.Struct({
+  id: Schema.String.annotate({
+    description: "Stable identifier from the provider table, e.g. microsoft-365, proofpoint"
+  }),
+  name: Schema.String.annotate({ description: "For people, e.g. Microsoft 365 (Exchange Online Protection)" }),
+  kind: Schema.Literals(["mailbox-provider", "security-gateway"]).annotate({
+    description: "mailbox-provider: hosts the mailboxes; security-gateway: filters mail and passes it on to them"
+  }),
+  acceptsAll: Schema.Boolean.annotate({
+    description: "Its MX answers 250 to every RCPT, so an accepted RCPT proves little about the mailbox"
+  }),
+  mxHost: Schema.String.annotate({ description: "The MX host whose name matched" })
+})
+
+/**
+ * @category models
+ * @since 0.2.0
+ */
+export type ProviderEvidence = typeof ProviderEvidence.Type
+
+/**
  * What the catch-all probe (a made-up mailbox at the same domain) found: `not_checked` (probing
  * off, no session, or nothing to probe), `accepted` (the domain takes any local part), `refused`
  * (it rejects unknown mailboxes), `inconclusive` (a 4xx, a block, or no answer to the probe).
@@ -311,6 +339,8 @@ export class Verification extends Schema.Class<Verification>("@rcpt/verifier/Ver
   /** The four-valued catch-all finding (`catchAll` above is its boolean summary). */
   catchAllProbe: CatchAllProbe,
   signals: Signals,
+  /** Who receives the domain's mail, recognised from its MX host names; null: no MX host, or none known. */
+  provider: Schema.NullOr(ProviderEvidence),
   /** The reverse path that got the answer, and whether the null sender was refused. */
   sender: SenderEvidence,
   /** When asking again may give an answer (ISO 8601), for `unknown` results worth retrying; else null. */

@@ -302,9 +302,13 @@ const readers: { readonly [K in keyof Texts]: readonly [(text: string) => Option
     allowSpecialUse: [parseList, "comma-separated names"],
     allow: [parseList, "comma-separated patterns"],
     deny: [parseList, "comma-separated patterns"],
-    depth: [(t) => Option.fromNullishOr(DomainRules.parseDepths(parseList(t).value)), "pattern=syntax|dns|smtp, comma-separated"],
+    depth: [
+      (t) => Option.fromNullishOr(DomainRules.parseDepths(parseList(t).value)),
+      "pattern=syntax|dns|smtp, comma-separated"
+    ],
     defaultDepth: [
-      (t) => (DomainRules.depths.includes(t as DomainRules.Depth) ? Option.some(t as DomainRules.Depth) : Option.none()),
+      (t) =>
+        DomainRules.depths.includes(t as DomainRules.Depth) ? Option.some(t as DomainRules.Depth) : Option.none(),
       DomainRules.depths.join(" | ")
     ],
     timing: [parseBoolean, "true or false"]

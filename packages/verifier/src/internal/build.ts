@@ -13,6 +13,7 @@ import {
   type Attempt,
   type CatchAllProbe,
   type Outcome,
+  type ProviderEvidence,
   type ReplyEvidence,
   type Signals,
   type Timing,
@@ -43,6 +44,16 @@ const tlsEvidence = (tls: Session.TlsStatus | undefined): TlsEvidence => {
 
 // Outcomes saying the domain has no mail hosts in DNS: it takes no mail, so a looser typo suggestion is worth showing.
 const noMailHosts: ReadonlySet<string> = new Set(["no_such_domain", "no_mail_hosts", "null_mx"])
+
+/**
+ * Who receives the domain's mail: the answering host's provider, else the first MX host's that is
+ * known (a backup MX at a gateway still names the gateway).
+ */
+export const providerOf = (
+  set: SignalSet.Signals,
+  answered: string | undefined,
+  mxHosts: ReadonlyArray<string>
+): ProviderEvidence | null => Option.getOrNull(set.provider(answered === undefined ? mxHosts : [answered, ...mxHosts]))
 
 export const signalsOf = (
   set: SignalSet.Signals,
@@ -116,6 +127,23 @@ const describe = (outcome: Outcome, evidence: Findings | undefined): string => {
   return last === undefined ? `${outcome.reason} (${where})` : `${outcome.reason}: ${last.detail} (${where})`
 }
 
+/** The detail, with why a provider-based rule qualified the 250: the verdict's reason in words. */
+const qualified = (
+  detail: string,
+  reason: Verification["reason"],
+  signals: Signals,
+  provider: ProviderEvidence | null
+): string => {
+  if (reason === "accepts_all") {
+    const name = signals.acceptsAllProvider ?? provider?.name ?? "the provider"
+    return `${detail}; ${name} answers 250 to every RCPT, so the acceptance proves little about the mailbox`
+  }
+  if (reason === "provider" && provider !== null) {
+    return `${detail}; the judge's provider rule counts a 250 from ${provider.name} (${provider.id}) as unproven`
+  }
+  return detail
+}
+
 // A judge is user code: its score is rounded into 0-100 (the schema's integer range) so that no judge can break a result.
 const validScore = (score: number): number =>
   Number.isFinite(score) ? Math.max(0, Math.min(100, Math.round(score))) : 0
@@ -140,6 +168,8 @@ export interface BuildInput {
   readonly retryAfter?: ((outcome: Outcome) => Duration.Input | null) | undefined
   /** The DNS time, when a timing block is wanted (`VerifierConfig.timing`); none: `timing` is null. */
   readonly dnsMs?: number | undefined
+  /** The MX plan's host names in preference order, for the provider; none: only the answering host. */
+  readonly mxHosts?: ReadonlyArray<string> | undefined
 }
 
 const probeOf = (catchAll: boolean | null): CatchAllProbe =>
@@ -158,8 +188,9 @@ export const build = (input: BuildInput): Verification => {
   const mx = evidence === undefined ? undefined : Option.getOrUndefined(evidence.mx)
   const session = evidence === undefined ? undefined : Option.getOrUndefined(evidence.session)
   const recipient = session?.result.recipients[session.index]
+  const provider = mailbox === undefined ? null : providerOf(input.signals, mx?.host.host, input.mxHosts ?? [])
   const signals = signalsOf(input.signals, mailbox, mx?.host.host, !noMailHosts.has(input.outcome.reason))
-  const judgement = input.judge({ smtp: input.outcome, catchAll: input.catchAll, signals })
+  const judgement = input.judge({ smtp: input.outcome, catchAll: input.catchAll, signals, provider })
   const transcript =
     session === undefined
       ? []
@@ -175,7 +206,7 @@ export const build = (input: BuildInput): Verification => {
     reason: judgement.reason,
     retryable: input.outcome.retryable,
     score: validScore(judgement.score),
-    detail: input.detail ?? describe(input.outcome, evidence),
+    detail: qualified(input.detail ?? describe(input.outcome, evidence), judgement.reason, signals, provider),
     mx:
       mx === undefined
         ? null
@@ -192,6 +223,7 @@ export const build = (input: BuildInput): Verification => {
     catchAll: input.catchAll,
     catchAllProbe: input.catchAllProbe ?? probeOf(input.catchAll),
     signals,
+    provider,
     sender: evidence?.sender ?? { nullRefused: false, used: "" },
     retryAfter: (() => {
       if (judgement.verdict !== "unknown" || input.retryAfter === undefined) return null

@@ -140,7 +140,8 @@ const finish = Effect.fn("Bulk.finish")(function* (
         signals,
         judge,
         retryAfter: policy.retryAfter,
-        dnsMs: config.timing ? (MxPlan.resolveTime(plan) ?? 0) : undefined
+        dnsMs: config.timing ? (MxPlan.resolveTime(plan) ?? 0) : undefined,
+        mxHosts: plan.hosts.map((h) => h.host)
       })
     )
   }
@@ -172,7 +173,8 @@ const withoutHosts = Effect.fn("Bulk.withoutHosts")(function* (
       signals,
       judge,
       retryAfter: policy.retryAfter,
-      dnsMs: config.timing ? (MxPlan.resolveTime(plan) ?? 0) : undefined
+      dnsMs: config.timing ? (MxPlan.resolveTime(plan) ?? 0) : undefined,
+      mxHosts: plan._tag === "NoMailHosts" ? plan.hosts : undefined
     })
   )
 })

@@ -34,7 +34,8 @@ const fixed = (
   mailbox: Address.Mailbox,
   judgement: Judgement.Ruling & { readonly reason: Outcome["reason"] },
   detail: string,
-  retryable = false
+  retryable = false,
+  mxHosts?: ReadonlyArray<string>
 ) =>
   Effect.gen(function* () {
     const now = yield* Clock.currentTimeMillis
@@ -50,7 +51,8 @@ const fixed = (
       catchAll: null,
       signals: yield* RiskSignals,
       // The caller's rule is the verdict: no judge second-guesses an allow or deny list.
-      judge: () => judgement
+      judge: () => judgement,
+      mxHosts
     })
   })
 
@@ -128,7 +130,9 @@ export const afterLookup = Effect.fn("Rules.afterLookup")(function* (
       input,
       mailbox,
       { verdict: "unknown", reason: "not_checked", score: 60 },
-      `the domain has mail hosts (${plan.implicit ? "implicit MX: " : "MX "}${hosts}); checks stop there for this domain (depth dns)`
+      `the domain has mail hosts (${plan.implicit ? "implicit MX: " : "MX "}${hosts}); checks stop there for this domain (depth dns)`,
+      false,
+      plan.hosts.map((h) => h.host)
     )
   )
 })
