@@ -117,6 +117,20 @@ const rcpt: ReadonlyArray<readonly [wire: string, expected: Classify.Outcome]> =
   ["554 5.7.1 <x@example.com>: Relay access denied", o("unknown", "relay_denied")],
   ["550 5.7.1 Unable to relay", o("unknown", "relay_denied")],
   ["550 relay not permitted", o("unknown", "relay_denied")],
+  // Wording the sisimai suite taught (test/fixtures/sisimai): about us, our session or our message, not the mailbox.
+  ["550 that domain isn't in my list of allowed rcpthost", o("unknown", "relay_denied")],
+  ["550 not local host example.org, not a gateway", o("unknown", "relay_denied")],
+  ["501 5.5.4 HELO/EHLO argument is invalid. https://support.google.com/mail/?p=helo", blocked],
+  ["550 Host network not allowed", blocked],
+  ["550 connection reset by peer", blocked],
+  ["503 5.7.0 No identity changes permitted", blocked],
+  ["550 syntax error: empty email address", o("unknown", "sender_rejected")],
+  [
+    "550 5.7.1 Try sending this from a different address or alias using the 'Send mail as' feature",
+    o("unknown", "sender_rejected")
+  ],
+  ["550 5.0.350 x-dg-ref header is too long", blocked],
+  ["550 sorry, your envelope recipient has been denied (#5.7.1)", unknownMailbox],
   ["530 5.7.0 Must issue a STARTTLS command first", o("unknown", "tls_required")],
   ["550 5.7.1 Encryption required for requested authentication mechanism", o("unknown", "tls_required")],
   ["550 TLS required for this recipient", o("unknown", "tls_required")],
