@@ -62,7 +62,8 @@ describe("transports against Postfix", () => {
       const log = logFromNow()
       const result = yield* verify("alice@alpha.test", { proxy: proxy(socksPassword) })
       assert.strictEqual(`${result.verdict}/${result.reason}`, "deliverable/accepted", result.detail)
-      const connects = yield* log(/postfix\/\S*smtpd\[\d+\]: connect from \S*\[127\.0\.0\.\d+\]/)
+      // alpha.test's instance only (syslog name postfix/smtpd): the other instances' late lines are not this dial's.
+      const connects = yield* log(/ postfix\/smtpd\[\d+\]: connect from \S*\[127\.0\.0\.\d+\]/)
       assert.isAbove(connects.length, 0, "Postfix logged the connection")
       for (const line of connects) assert.include(line, `[${socksExternal}]`)
     })
@@ -91,7 +92,8 @@ describe("transports against Postfix", () => {
         result.transcript.map((t) => t.text),
         "EHLO out12.rcpt.test"
       )
-      const connects = yield* log(/postfix\/\S*smtpd\[\d+\]: connect from \S*\[127\.0\.0\.\d+\]/)
+      // alpha.test's instance only (syslog name postfix/smtpd): the other instances' late lines are not this dial's.
+      const connects = yield* log(/ postfix\/smtpd\[\d+\]: connect from \S*\[127\.0\.0\.\d+\]/)
       assert.isAbove(connects.length, 0)
       for (const line of connects) assert.include(line, "[127.0.0.12]")
     })
