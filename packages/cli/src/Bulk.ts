@@ -11,7 +11,7 @@
  */
 import { Deferred, Effect, Exit, Fiber, FileSystem, Option, Semaphore, Stream } from "effect"
 import type { Scope, Stdio } from "effect"
-import { Bulk as VerifierBulk, Lines, type Verification, Verifier } from "@rcpt/verifier"
+import { Bulk as VerifierBulk, HostProfile, Lines, type Verification, Verifier } from "@rcpt/verifier"
 import * as ExitCode from "./ExitCode.ts"
 import * as Input from "./Input.ts"
 import type * as Options from "./Options.ts"
@@ -59,10 +59,36 @@ export interface RunOptions {
   readonly format: Output.Format
   readonly resume: boolean
   readonly column: Option.Option<string>
+  /** Each JSON line with its SMTP transcript (`--transcript`); off, `transcript` is `[]`. */
+  readonly transcript: boolean
   /** Where notices and the summary go (stderr for the command). */
   readonly report: (text: string) => void
   /** Where the live progress line is drawn, if anywhere (a terminal's stderr). */
   readonly progress: Option.Option<(text: string) => void>
+}
+
+/**
+ * Host profiles shown after the summary, at most (those with a limit found first).
+ *
+ * @category constants
+ * @since 0.2.0
+ */
+export const profilesShown = 10
+
+/**
+ * What the run learnt about the MX addresses it talked to, for the summary: one line each, those
+ * where a limit was found first; empty when there were none.
+ *
+ * @category formatting
+ * @since 0.2.0
+ */
+export const profileSummary = (profiles: ReadonlyArray<readonly [string, HostProfile.HostProfile]>): string => {
+  if (profiles.length === 0) return ""
+  const limited = (p: HostProfile.HostProfile) => Object.values(p.found).some((f) => f)
+  const sorted = [...profiles].sort(([, a], [, b]) => Number(limited(b)) - Number(limited(a)))
+  const lines = sorted.slice(0, profilesShown).map(([address, p]) => `  ${address}: ${HostProfile.describe(p)}\n`)
+  const more = profiles.length > profilesShown ? `  and ${profiles.length - profilesShown} more\n` : ""
+  return `sessions per MX address, as learnt:\n${lines.join("")}${more}`
 }
 
 /**
@@ -82,13 +108,13 @@ export const run = (
     const source = yield* Input.open(options.input)
     const target = yield* Option.match(options.output, {
       onNone: () =>
-        Effect.map(Output.stdout(options.format), (writer) => ({
+        Effect.map(Output.stdout(options.format, { transcript: options.transcript }), (writer) => ({
           writer,
           done: new Output.Done(),
           dropped: 0,
           unreadable: 0
         })),
-      onSome: (path) => Output.toFile(path, options.format, { resume: options.resume })
+      onSome: (path) => Output.toFile(path, options.format, { resume: options.resume, transcript: options.transcript })
     })
     if (target.dropped > 0) options.report(`dropped a partial last line (${target.dropped} bytes) from the output\n`)
     if (target.unreadable > 0) {
@@ -110,6 +136,8 @@ export const run = (
 
     const stop = yield* Deferred.make<void>()
     const inFlight = yield* Semaphore.make(maxInFlight)
+    // What the run learnt per MX address, for the summary.
+    let learnt: ReadonlyArray<readonly [string, HostProfile.HostProfile]> = []
     const pipeline = Effect.gen(function* () {
       const verifier = yield* Verifier.Verifier
       const addresses = Input.items(Lines.fromBytes(source.bytes), { csv: source.csv, column: options.column }).pipe(
@@ -140,6 +168,7 @@ export const run = (
             write(v).pipe(Effect.andThen(progress.record(v)), Effect.andThen(inFlight.release(1)))
           )
         )
+      learnt = yield* verifier.hostProfiles
     }).pipe((effect) => provide(effect, resolved))
 
     // Detached so Ctrl-C (which interrupts this fiber) can let it finish its results first.
@@ -158,6 +187,6 @@ export const run = (
       yield* progress.finish(false)
       return yield* Effect.failCause(exit.cause)
     }
-    options.report(`${yield* progress.finish(false)}\n`)
+    options.report(`${yield* progress.finish(false)}\n${profileSummary(learnt)}`)
     return yield* progress.counts
   })

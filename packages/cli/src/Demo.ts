@@ -136,6 +136,7 @@ export const run: Effect.Effect<void, ExitCode.Exit, FileSystem.FileSystem | Pat
         format: "jsonl",
         resume: false,
         column: Option.none(),
+        transcript: false,
         report: (text) => void summary.push(text),
         progress: process.stderr.isTTY === true ? Option.some((text) => void process.stderr.write(text)) : Option.none()
       },

@@ -332,11 +332,7 @@ export interface Resolved {
  */
 export const parseDuration = VerifierConfig.parseDuration
 
-const list = (text: string) =>
-  text
-    .split(",")
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0)
+const list = VerifierConfig.list
 
 /** Optional fields only when set: the verifier's defaults apply to the rest. */
 const defined = <A extends object>(record: A): { [K in keyof A]?: Exclude<A[K], undefined> } =>
@@ -344,37 +340,28 @@ const defined = <A extends object>(record: A): { [K in keyof A]?: Exclude<A[K], 
     [K in keyof A]?: Exclude<A[K], undefined>
   }
 
-/**
- * The environment variable `name`, if set. Only the routing settings (`resolveRouting`) still
- * read their variables one by one; the verifier's go through `VerifierConfig.config`.
- */
-const env = (name: string) =>
-  Config.option(Config.String(name)).pipe(Effect.mapError((e) => ExitCode.usage(`${name}: ${e.message}`)))
+/** The settings of the layers above the verifier as text, from the environment (the one reader). */
+const outerTexts = VerifierConfig.outerConfig.pipe(Effect.mapError((e) => ExitCode.usage(e.message)))
 
-/** The flag's value, else the variable's parsed by `parse`, else none. */
+/** The flag's value, else the variable's text parsed by `parse`, else none. */
 const pick = <A>(
   given: Option.Option<A>,
+  text: Option.Option<string>,
   name: string,
   parse: (text: string) => Option.Option<A>,
   expected: string
 ): Effect.Effect<Option.Option<A>, ExitCode.Exit> =>
-  Option.isSome(given)
+  Option.isSome(given) || Option.isNone(text)
     ? Effect.succeed(given)
-    : Effect.flatMap(
-        env(name),
-        Option.match({
-          onNone: () => Effect.succeed(Option.none<A>()),
-          onSome: (text) =>
-            Option.match(parse(text), {
-              onNone: () => Effect.fail(ExitCode.usage(`${name}: expected ${expected}, got ${JSON.stringify(text)}`)),
-              onSome: (a) => Effect.succeed(Option.some(a))
-            })
-        })
-      )
+    : Option.match(parse(text.value), {
+        onNone: () => Effect.fail(ExitCode.usage(`${name}: expected ${expected}, got ${JSON.stringify(text.value)}`)),
+        onSome: (a) => Effect.succeed(Option.some(a))
+      })
 
 /** The verifier settings the flags give, as text under their variables' names. */
 const flagTexts = (given: Given): Record<string, string> => {
   const v = VerifierConfig.variables
+  const outer = VerifierConfig.outerVariables
   const texts: Record<string, string | undefined> = {
     [v.port]: Option.getOrUndefined(Option.map(given.port, String)),
     [v.helo]: Option.getOrUndefined(given.helo),
@@ -400,9 +387,9 @@ const flagTexts = (given: Given): Record<string, string> => {
     [v.depth]: given.depth.length > 0 ? given.depth.join(",") : undefined,
     [v.defaultDepth]: Option.getOrUndefined(given.defaultDepth),
     [v.timing]: Option.getOrUndefined(Option.map(given.timing, String)),
-    RCPT_DNS_SERVERS: given.dnsServers.length > 0 ? given.dnsServers.join(",") : undefined,
-    RCPT_CA: given.ca.length > 0 ? given.ca.join(",") : undefined,
-    RCPT_GREYLIST_WAIT: Option.getOrUndefined(given.greylistWait)
+    [outer.dnsServers]: given.dnsServers.length > 0 ? given.dnsServers.join(",") : undefined,
+    [outer.ca]: given.ca.length > 0 ? given.ca.join(",") : undefined,
+    [outer.greylistWait]: Option.getOrUndefined(given.greylistWait)
   }
   return Object.fromEntries(Object.entries(texts).filter((e): e is [string, string] => e[1] !== undefined))
 }
@@ -464,14 +451,16 @@ export const resolve = (given: Given): Effect.Effect<Resolved, ExitCode.Exit, Fi
         return yield* ExitCode.usage(`--dns-server: expected ip or ip:port, got ${JSON.stringify(server)}`)
       }
     }
-    const caFiles = list(yield* read(Config.String("RCPT_CA").pipe(Config.withDefault(""))))
+    const outer = yield* read(VerifierConfig.outerConfig)
+    const caFiles = Option.match(outer.ca, { onNone: () => [], onSome: list })
     const ca = yield* Effect.forEach(caFiles, (file) =>
       fs.readFileString(file).pipe(Effect.mapError((e) => ExitCode.noInput(`--ca ${file}: cannot read (${e.message})`)))
     )
-    const waitText = yield* read(Config.option(Config.String("RCPT_GREYLIST_WAIT")))
+    const waitText = outer.greylistWait
     const wait = Option.isSome(waitText) ? parseDuration(waitText.value) : Option.none()
     if (Option.isSome(waitText) && Option.isNone(wait)) {
-      const name = "RCPT_GREYLIST_WAIT" in flags ? "--greylist-wait" : "RCPT_GREYLIST_WAIT"
+      const variable = VerifierConfig.outerVariables.greylistWait
+      const name = variable in flags ? "--greylist-wait" : variable
       return yield* ExitCode.usage(
         `${name}: expected a duration like "30s", "2m", "500ms", got ${JSON.stringify(waitText.value)}`
       )
@@ -501,28 +490,30 @@ export const resolveRouting = (
 ): Effect.Effect<NodeRouting.Options, ExitCode.Exit, FileSystem.FileSystem> =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
-    const proxyText = Option.isSome(given.proxy) ? given.proxy : yield* env("RCPT_PROXY")
-    const flagName = Option.isSome(given.proxy) ? "--proxy" : "RCPT_PROXY"
+    const env = yield* outerTexts
+    const variables = VerifierConfig.outerVariables
+    const proxyText = Option.isSome(given.proxy) ? given.proxy : env.proxy
+    const flagName = Option.isSome(given.proxy) ? "--proxy" : variables.proxy
     const proxy = Option.isSome(proxyText) ? Proxy.parse(proxyText.value) : undefined
     if (proxy !== undefined && Result.isFailure(proxy)) {
       return yield* ExitCode.usage(`${flagName}: ${proxy.failure.message} (${proxy.failure.url})`)
     }
-    const envSources = yield* env("RCPT_SOURCE_ADDRESSES")
     const sourceAddresses =
       given.sourceAddress.length > 0
         ? given.sourceAddress.flatMap(list)
-        : Option.match(envSources, { onNone: () => [], onSome: list })
+        : Option.match(env.sourceAddresses, { onNone: () => [], onSome: list })
     for (const address of sourceAddresses) {
       const problem = SourcePool.validate({ address })
       if (problem !== undefined) return yield* ExitCode.usage(`--source-address: ${problem}`)
     }
     const selection = yield* pick(
       given.sourceSelection,
-      "RCPT_SOURCE_SELECTION",
+      env.sourceSelection,
+      variables.sourceSelection,
       (t) => (t in SourcePool.selections ? Option.some(t as SourcePool.SelectionName) : Option.none()),
       Object.keys(SourcePool.selections).join(" | ")
     )
-    const file = Option.isSome(given.routing) ? given.routing : yield* env("RCPT_ROUTING")
+    const file = Option.isSome(given.routing) ? given.routing : env.routing
     let routing: Routing.Routing | undefined
     if (Option.isSome(file)) {
       const text = yield* fs

@@ -50,6 +50,14 @@ export const csvHeader = ResultFormat.csvHeader
 export const csvLine = ResultFormat.csvLine
 
 /**
+ * How much of a result a line carries (`ResultFormat.LineOptions`).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type LineOptions = ResultFormat.LineOptions
+
+/**
  * `ResultFormat.jsonLine` (the formats moved to @rcpt/verifier, shared with the jobs API).
  *
  * @category encoding
@@ -137,7 +145,7 @@ export const ioMessage = (error: { readonly message: string; readonly cause?: un
  * @category constructors
  * @since 0.1.0
  */
-export const stdout = (format: Format): Effect.Effect<Writer> =>
+export const stdout = (format: Format, options: LineOptions): Effect.Effect<Writer> =>
   Effect.sync(() => {
     let header = format === "csv"
     // A reader that went away (`rcpt bulk list | head`) ends the run quietly, as SIGPIPE would;
@@ -156,7 +164,7 @@ export const stdout = (format: Format): Effect.Effect<Writer> =>
       write: (v) =>
         Effect.callback<void, ExitCode.Exit>((resume) => {
           if (failed !== undefined) return resume(Effect.fail(failure(failed)))
-          const text = header ? csvHeader + line(format, v) : line(format, v)
+          const text = header ? csvHeader + line(format, v, options) : line(format, v, options)
           header = false
           // Waiting for the write keeps a slow reader's backlog out of this process's memory.
           process.stdout.write(text, (error) =>
@@ -245,7 +253,7 @@ export const scan = (
 export const toFile = (
   path: string,
   format: Format,
-  options: { readonly resume: boolean }
+  options: LineOptions & { readonly resume: boolean }
 ): Effect.Effect<
   { readonly writer: Writer; readonly done: Done; readonly dropped: number; readonly unreadable: number },
   ExitCode.Exit,
@@ -285,7 +293,7 @@ export const toFile = (
     let header = format === "csv" && now === 0
     const write = (v: Verification.Verification) =>
       Effect.suspend(() => {
-        const text = header ? csvHeader + line(format, v) : line(format, v)
+        const text = header ? csvHeader + line(format, v, options) : line(format, v, options)
         header = false
         return append(text)
       })

@@ -18,6 +18,7 @@ import { Duration, Effect, Layer, Option, Redacted, References } from "effect"
 import { Command, Flag } from "effect/cli"
 import { Admission, Jobs, Server, Tokens } from "@rcpt/http"
 import { Database } from "@rcpt/store"
+import { VerifierConfig } from "@rcpt/verifier"
 import { mkdirSync } from "node:fs"
 import { homedir } from "node:os"
 import { join } from "node:path"
@@ -211,9 +212,9 @@ export const run = (
     Effect.provideService(References.LogToStderr, true)
   )
 
-/** A flag's value, else the environment variable's, else `fallback`. */
-const orEnv = (given: Option.Option<string>, variable: string): Option.Option<string> =>
-  Option.isSome(given) ? given : Option.fromNullishOr(process.env[variable]).pipe(Option.filter((v) => v !== ""))
+/** A flag's value, else the environment variable's (read by `VerifierConfig.outerConfig`; empty is unset). */
+const orEnv = (given: Option.Option<string>, text: Option.Option<string>): Option.Option<string> =>
+  Option.isSome(given) ? given : Option.filter(text, (v) => v !== "")
 
 const positive = (what: string, text: string): Effect.Effect<number, ExitCode.Exit> =>
   /^\s*\d+\s*$/.test(text) && Number(text) > 0
@@ -352,23 +353,22 @@ export const command = Command.make(
       onSome: Effect.succeed
     })
     const secret = yield* secretFrom(input.secretEnv)
-    const tokens = yield* tokensFrom(input.tokenEnv, orEnv(input.tokenFile, "RCPT_TOKEN_FILE"))
-    const hosts = orEnv(Option.none(), "RCPT_ALLOWED_HOSTS")
+    const env = yield* VerifierConfig.outerConfig.pipe(Effect.mapError((e) => ExitCode.usage(e.message)))
+    const tokens = yield* tokensFrom(input.tokenEnv, orEnv(input.tokenFile, env.tokenFile))
+    const hosts = orEnv(Option.none(), env.allowedHosts)
     const allowedHosts =
       input.allowedHost.length > 0
         ? input.allowedHost
-        : Option.match(hosts, {
-            onNone: () => [],
-            onSome: (h) =>
-              h
-                .split(",")
-                .map((x) => x.trim())
-                .filter((x) => x !== "")
-          })
-    const count = (flag: Option.Option<string>, variable: string, name: string, fallback: number) =>
-      Option.match(orEnv(flag, variable), { onNone: () => Effect.succeed(fallback), onSome: (t) => positive(name, t) })
-    const time = (flag: Option.Option<string>, variable: string, name: string, fallback: Duration.Duration) =>
-      Option.match(orEnv(flag, variable), {
+        : Option.match(hosts, { onNone: () => [], onSome: VerifierConfig.list })
+    const count = (flag: Option.Option<string>, text: Option.Option<string>, name: string, fallback: number) =>
+      Option.match(orEnv(flag, text), { onNone: () => Effect.succeed(fallback), onSome: (t) => positive(name, t) })
+    const time = (
+      flag: Option.Option<string>,
+      text: Option.Option<string>,
+      name: string,
+      fallback: Duration.Duration
+    ) =>
+      Option.match(orEnv(flag, text), {
         onNone: () => Effect.succeed(fallback),
         onSome: (t) => durationOf(name, t)
       })
@@ -379,29 +379,24 @@ export const command = Command.make(
       allowedHosts,
       maxConnections: yield* count(
         input.maxConnections,
-        "RCPT_MAX_CONNECTIONS",
+        env.maxConnections,
         "--max-connections",
         Server.defaults.maxConnections
       ),
       maxRequestsPerToken: yield* count(
         input.maxRequestsPerToken,
-        "RCPT_MAX_REQUESTS_PER_TOKEN",
+        env.maxRequestsPerToken,
         "--max-requests-per-token",
         Admission.defaultLimits.perCaller
       ),
-      maxRequests: yield* count(
-        input.maxRequests,
-        "RCPT_MAX_REQUESTS",
-        "--max-requests",
-        Admission.defaultLimits.total
-      ),
+      maxRequests: yield* count(input.maxRequests, env.maxRequests, "--max-requests", Admission.defaultLimits.total),
       requestTimeout: yield* time(
         input.requestTimeout,
-        "RCPT_REQUEST_TIMEOUT",
+        env.requestTimeout,
         "--request-timeout",
         Server.defaults.requestTimeout
       ),
-      grace: yield* time(input.grace, "RCPT_GRACE", "--grace", Server.defaults.gracePeriod)
+      grace: yield* time(input.grace, env.grace, "--grace", Server.defaults.gracePeriod)
     }
     const resolved = yield* Options.resolve(input)
     const db = yield* database(input.db, input.dataDir)

@@ -86,7 +86,7 @@ export const format = (
   }
 ): string =>
   options.json
-    ? results.map(Output.jsonLine).join("")
+    ? results.map((v) => Output.jsonLine(v)).join("")
     : Table.render(results, { color: options.color, transcript: options.transcript, width: options.width })
 
 /**

@@ -118,6 +118,12 @@ export const bulk = Command.make(
       ),
       Flag.withDefault(false)
     ),
+    transcript: Flag.Boolean("transcript").pipe(
+      Flag.withDescription(
+        "Put each result's SMTP dialogue in its JSON line. Default: off (transcript [], the rest of the evidence kept)"
+      ),
+      Flag.withDefault(false)
+    ),
     column: Flag.String("column").pipe(
       Flag.withMetavar("name"),
       Flag.withDescription(
@@ -128,7 +134,9 @@ export const bulk = Command.make(
     ...Options.flags
   },
   Effect.fn(function* (input) {
-    const resolved = yield* Options.resolve(input)
+    const given = yield* Options.resolve(input)
+    // Without --transcript the verifier keeps no dialogue at all: smaller lines, less memory.
+    const resolved = { ...given, verifier: { ...given.verifier, transcript: input.transcript } }
     const Bulk = yield* Effect.promise(() => import("./Bulk.ts"))
     yield* Effect.scoped(
       Bulk.run(
@@ -138,6 +146,7 @@ export const bulk = Command.make(
           format: input.format,
           resume: input.resume,
           column: input.column,
+          transcript: input.transcript,
           report: (text) => void process.stderr.write(text),
           progress:
             process.stderr.isTTY === true ? Option.some((text) => void process.stderr.write(text)) : Option.none()

@@ -236,12 +236,14 @@ describe("rcpt bulk", { timeout: 30_000 }, () => {
             assert.strictEqual(byAddress.get("carol@alpha.test")!["verdict"], "risky")
             const stats = yield* world.stats
             assert.isBelow(sum(stats.connections), list.length / 10, JSON.stringify(stats.connections))
-            // The slow catch-all host had sessions waiting to overlap. After QUIT the verifier waits for
+            // Sessions to one host overlap (up to --per-host). Sessions now grow with what a host takes,
+            // so the slow catch-all host may need only a few, one after another; the busy host overlaps.
+            // After QUIT the verifier waits for
             // the server's close and then closes its side before giving the host's slot back, but the
             // server counts the connection until our close reaches it, so the next connection can
             // arrive first: one more than --per-host for a moment.
             // (With --per-host 32 instead, this fails: a host sees 6 or more at once.)
-            assert.isAtLeast(stats.maxConcurrent["127.0.0.3"]!, 2)
+            assert.isAtLeast(Math.max(...Object.values(stats.maxConcurrent)), 2, JSON.stringify(stats.maxConcurrent))
             for (const [host, peak] of Object.entries(stats.maxConcurrent)) assert.isAtMost(peak, 2 + 1, host)
             assert.match(ran.stderr, /2000 verified in .*deliverable.*undeliverable.*risky.*unknown/)
           }),
@@ -304,6 +306,43 @@ describe("rcpt bulk", { timeout: 30_000 }, () => {
         }
       })
     )
+  )
+
+  it.live(
+    "bulk lines are compact by default (transcript []); --transcript adds the dialogue",
+    () =>
+      withWorld((_, flags) =>
+        Effect.gen(function* () {
+          const list = "alice@alpha.test\nnobody@alpha.test\n"
+          const compact = yield* rcpt(["bulk", "-", ...flags], {}, list)
+          const full = yield* rcpt(["bulk", "-", ...flags, "--transcript"], {}, list)
+          assert.strictEqual(compact.code, 0, compact.stderr)
+          assert.strictEqual(full.code, 0, full.stderr)
+          const byAddress = (text: string) => new Map(jsonLines(text).map((v) => [v["address"], v]))
+          const small = byAddress(compact.stdout)
+          const big = byAddress(full.stdout)
+          for (const address of ["alice@alpha.test", "nobody@alpha.test"]) {
+            const c = small.get(address)!
+            const f = big.get(address)!
+            // Every field name stays; the evidence of the deciding reply, MX and TLS are kept.
+            assert.deepStrictEqual(Object.keys(c).sort(), Object.keys(f).sort())
+            assert.deepStrictEqual(c["transcript"], [])
+            assert.isTrue(f["transcript"].some((t) => t.text === `RCPT TO:<${address}>`))
+            assert.deepStrictEqual(
+              [c["verdict"], c["reason"], c["rcpt"], c["mx"], c["tls"]["status"]],
+              [f["verdict"], f["reason"], f["rcpt"], f["mx"], f["tls"]["status"]]
+            )
+            assert.isBelow(JSON.stringify(c).length * 2, JSON.stringify(f).length)
+          }
+          assert.strictEqual(small.get("nobody@alpha.test")!["rcpt"]!["code"], 550)
+          // The summary says what the run learnt about the MX address it talked to.
+          assert.match(
+            compact.stderr,
+            /sessions per MX address, as learnt:\n {2}127\.0\.0\.\d+: recipients\/session \d+/
+          )
+        })
+      ),
+    60_000
   )
 
   it.live("a 100 KB line is a syntax result and the run goes on; stdin works", () =>

@@ -112,6 +112,12 @@ const drain = (conn: Connection) =>
     }
   }).pipe(Effect.timeoutOption("1 second"), Effect.ignore)
 
+const quit = new TextEncoder().encode("QUIT\r\n")
+
+/** Whether a write ends with QUIT (RFC 2920 lets it close a pipelined group). */
+const endsWithQuit = (bytes: Uint8Array): boolean =>
+  bytes.length >= quit.length && quit.every((b, i) => bytes[bytes.length - quit.length + i] === b)
+
 /**
  * Connects and runs the machine to its end.
  *
@@ -153,6 +159,8 @@ export const run = <S, R>(
 
       let state = initial
       let input: Session.Input = Session.Input.Connected()
+      // QUIT is out (alone, or pipelined after RCPTs): once the machine is done, the server closes first.
+      let quitWritten = false
       for (;;) {
         const before = machine.phase(state)
         const step = machine.step(state, input)
@@ -162,12 +170,13 @@ export const run = <S, R>(
           if (action._tag === "Finished") {
             // After QUIT's reply the server closes first: waiting for that (briefly) leaves TIME_WAIT on
             // its side, not on a bulk client's ephemeral ports, and gives the host's slot back later.
-            if (before === "AwaitQuit" && input._tag === "Received") yield* drain(conn)
+            if ((before === "AwaitQuit" || quitWritten) && input._tag === "Received") yield* drain(conn)
             return action.result
           }
           if (next !== undefined) continue
           if (action._tag === "Send") {
             writes++
+            quitWritten ||= endsWithQuit(action.bytes)
             const written = yield* Effect.result(conn.write(action.bytes))
             // A write that fails means the peer is gone; what it said before is still to be read.
             if (written._tag === "Failure") next = Session.Input.ConnectionClosed()

@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Config, Effect, Layer } from "effect"
+import { Config, Effect, Layer, Option } from "effect"
 import * as Os from "node:os"
 import { Verifier, VerifierConfig } from "@rcpt/verifier"
 import type { Bulk } from "@rcpt/verifier"
@@ -76,20 +76,14 @@ export const layer = (
   Verifier.layerWithState.pipe(Layer.provide(layerRequirements(options)))
 
 /**
- * `RCPT_DNS_SERVERS` (comma-separated `ip` or `ip:port`), read from the `ConfigProvider` like the
- * verifier's own variables (`VerifierConfig.config`); empty when unset.
+ * `RCPT_DNS_SERVERS` (comma-separated `ip` or `ip:port`), read by the one reader
+ * (`VerifierConfig.outerConfig`); empty when unset.
  *
  * @category config
  * @since 0.2.0
  */
-export const dnsServersConfig: Config.Config<ReadonlyArray<string>> = Config.String("RCPT_DNS_SERVERS").pipe(
-  Config.withDefault(""),
-  Config.map((text) =>
-    text
-      .split(",")
-      .map((s) => s.trim())
-      .filter((s) => s.length > 0)
-  )
+export const dnsServersConfig: Config.Config<ReadonlyArray<string>> = Config.map(VerifierConfig.outerConfig, (texts) =>
+  Option.match(texts.dnsServers, { onNone: () => [], onSome: VerifierConfig.list })
 )
 
 /**

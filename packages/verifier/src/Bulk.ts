@@ -26,13 +26,16 @@ import type { SmtpTransport } from "@rcpt/client"
 import { Address } from "@rcpt/smtp"
 import type { CatchAllMemory } from "./CatchAllMemory.ts"
 import type { HostPermits } from "./HostPermits.ts"
+import { HostProfiles } from "./HostProfiles.ts"
 import * as Judgement from "./Judgement.ts"
 import { MxCache } from "./MxCache.ts"
+import * as Policy from "./Policy.ts"
 import type * as MxPlan from "./MxPlan.ts"
 import { RiskSignals } from "./RiskSignals.ts"
 import { Verification } from "./Verification.ts"
 import * as VerifierConfig from "./VerifierConfig.ts"
 import { build } from "./internal/build.ts"
+import * as Check from "./internal/check.ts"
 import * as Group from "./internal/group.ts"
 import * as Keys from "./internal/keys.ts"
 import * as Rules from "./internal/rules.ts"
@@ -51,7 +54,8 @@ export type Entry = Group.Entry
  * @category models
  * @since 0.2.0
  */
-export type Requirements = SmtpTransport.SmtpTransport | VerifierConfig.Service | MxCache | CatchAllMemory | HostPermits
+export type Requirements =
+  SmtpTransport.SmtpTransport | VerifierConfig.Service | MxCache | CatchAllMemory | HostPermits | HostProfiles
 
 /**
  * A group's answers: `now` has one per entry, in order; the entries at `pending` were
@@ -203,6 +207,9 @@ export const stream = <E, R>(
       Effect.gen(function* () {
         const config = yield* VerifierConfig.Service
         const cache = yield* MxCache
+        const profiles = yield* HostProfiles
+        const policy = yield* Policy.Policy
+        const start = Check.startOf(config)
         const window = Math.max(1, options.window ?? defaults.window)
         const concurrency = Math.max(1, options.groups ?? Math.max(4, config.concurrency))
         const permits = yield* Semaphore.make(window)
@@ -250,6 +257,21 @@ export const stream = <E, R>(
             })
             yield* FiberSet.run(fibers, work)
           })
+
+        // A group goes when it can fill its first MX address's sessions side by side, as learnt so
+        // far: a long list of one host gets sessions as large as the host takes once it is known.
+        const ready = (group: { readonly plan: MxPlan.MxPlan; readonly entries: Array<Entry> }) => {
+          const plan = group.plan
+          const address = plan._tag === "Hosts" ? plan.hosts[0]?.addresses[0] : undefined
+          if (address === undefined) return Effect.succeed(group.entries.length >= config.recipientsPerSession)
+          return Effect.map(profiles.current(address, policy.hostShaping, start), (p) => {
+            // On a host that refuses everything a session ends at its rejection cap.
+            const session = p.refusing
+              ? Math.min(p.recipientsPerSession, p.rejectionsPerSession)
+              : p.recipientsPerSession
+            return group.entries.length >= session * Math.max(1, Math.min(config.perHost, p.connections))
+          })
+        }
 
         const largest = () => {
           let best: string | undefined
@@ -308,7 +330,7 @@ export const stream = <E, R>(
             group.entries.push(entry)
             groups.set(key, group)
             grouped++
-            if (group.entries.length >= config.recipientsPerSession) yield* dispatch(key)
+            if (yield* ready(group)) yield* dispatch(key)
             // Half the window waiting in groups: send the largest, so reading never stalls for long.
             while (grouped >= Math.max(1, Math.floor(window / 2))) yield* dispatch(largest()!)
           })

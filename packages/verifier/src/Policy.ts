@@ -1,6 +1,7 @@
 /**
  * The verifier's policies as named values: timeouts per phase, when to try the next MX host,
- * when and how often to ask again (greylisting), when to retry without TLS.
+ * when and how often to ask again (greylisting), when to retry without TLS, how sessions to an MX
+ * host are shaped by what the run learns about it (`hostShaping`).
  *
  * Each is a plain value or `Schedule`; replace one by providing a `Policy` with it changed:
  * `Effect.provideService(Policy.Policy, { ...Policy.defaults, greylistRetry: mySchedule })`.
@@ -10,6 +11,7 @@
 import { Context, type Duration, Option, Schedule } from "effect"
 import { PhaseTimeouts as ClientPhaseTimeouts } from "@rcpt/client"
 import type { Session } from "@rcpt/smtp"
+import * as HostProfile from "./HostProfile.ts"
 import type * as Verification from "./Verification.ts"
 import * as DomainRules from "./DomainRules.ts"
 
@@ -153,6 +155,16 @@ export const retryWithoutTls = (attempt: HostAttempt, mode: Session.TlsMode): bo
   mode === "opportunistic" && attempt._tag === "Session" && attempt.result.end._tag === "TlsFailed"
 
 /**
+ * How sessions to each MX host are shaped: start from the configured values (50 recipients and 9
+ * rejections per session, pipelines of 10), widen while the host shows no sign of a limit, narrow
+ * at the first sign (see `HostProfile`). `HostProfile.fixed` keeps the configured values.
+ *
+ * @category constants
+ * @since 0.2.0
+ */
+export const hostShaping: HostProfile.Shaping = HostProfile.shaping
+
+/**
  * Every policy in one record.
  *
  * @category models
@@ -173,6 +185,8 @@ export interface Policies {
    * `deny`, `depth`): both apply, the most specific pattern wins.
    */
   readonly domainRules: DomainRules.DomainRules
+  /** How sessions to each MX host are shaped, learnt per host during a run. */
+  readonly hostShaping: HostProfile.Shaping
 }
 
 /**
@@ -187,7 +201,8 @@ export const defaults: Policies = {
   retryWithoutTls,
   maxReconnects: 20,
   retryAfter,
-  domainRules: DomainRules.empty
+  domainRules: DomainRules.empty,
+  hostShaping
 }
 
 /**

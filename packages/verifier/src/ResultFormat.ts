@@ -107,16 +107,36 @@ export const csvLine = (v: Verification.Verification): string =>
     .join(",") + "\n"
 
 /**
- * One result as one JSON line (the encoded `Verification`, with its "\n").
+ * How much of a result a line carries.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface LineOptions {
+  /**
+   * The SMTP dialogue (`transcript`). Off, the line keeps every field with `transcript: []`: the
+   * verdict, reason, deciding reply (`rcpt`/`vrfy`), MX, TLS and attempts in about a sixth of the size.
+   */
+  readonly transcript: boolean
+}
+
+const full: LineOptions = { transcript: true }
+
+/**
+ * One result as one JSON line (the encoded `Verification`, with its "\n"); its transcript unless
+ * asked to leave it out (`rcpt bulk` without `--transcript`).
  *
  * @category encoding
  * @since 0.1.0
  */
-export const jsonLine = (v: Verification.Verification): string => `${JSON.stringify(Verification.encode(v))}\n`
+export const jsonLine = (v: Verification.Verification, options: LineOptions = full): string => {
+  const encoded = Verification.encode(v)
+  return `${JSON.stringify(options.transcript ? encoded : { ...encoded, transcript: [] })}\n`
+}
 
 /**
  * @category encoding
  * @since 0.1.0
  */
-export const line = (format: Format, v: Verification.Verification): string =>
-  format === "csv" ? csvLine(v) : jsonLine(v)
+export const line = (format: Format, v: Verification.Verification, options: LineOptions = full): string =>
+  format === "csv" ? csvLine(v) : jsonLine(v, options)

@@ -16,6 +16,8 @@ import type { Dns } from "effect/net"
 import { Router, SmtpTransport } from "@rcpt/client"
 import * as Bulk from "./Bulk.ts"
 import * as CatchAllMemory from "./CatchAllMemory.ts"
+import type * as HostProfile from "./HostProfile.ts"
+import * as HostProfiles from "./HostProfiles.ts"
 import * as HostPermits from "./HostPermits.ts"
 import * as MxCache from "./MxCache.ts"
 import * as Risk from "./RiskSignals.ts"
@@ -41,6 +43,8 @@ export class Verifier extends Context.Service<
       addresses: Stream.Stream<string, E, R>,
       options?: VerifyManyOptions
     ) => Stream.Stream<Verification, E, R>
+    /** What this verifier has learnt about each MX address it talked to (see `HostProfile`). */
+    readonly hostProfiles: Effect.Effect<ReadonlyArray<readonly [string, HostProfile.HostProfile]>>
   }
 >()("@rcpt/verifier/Verifier") {}
 
@@ -66,17 +70,19 @@ export const make: Effect.Effect<Verifier["Service"], never, Bulk.Requirements> 
     VerifierConfig.Service,
     MxCache.MxCache,
     CatchAllMemory.CatchAllMemory,
-    HostPermits.HostPermits
+    HostPermits.HostPermits,
+    HostProfiles.HostProfiles
   )(yield* Effect.context<Bulk.Requirements>()).pipe(Context.add(Router.Router, yield* Router.Router))
   return Verifier.of({
     verify: (address) => Bulk.verifyOne(address).pipe(Effect.provideContext(context)),
-    verifyMany: (addresses, options) => Bulk.stream(addresses, options).pipe(Stream.provideContext(context))
+    verifyMany: (addresses, options) => Bulk.stream(addresses, options).pipe(Stream.provideContext(context)),
+    hostProfiles: Context.get(context, HostProfiles.HostProfiles).all
   })
 })
 
 /**
- * The verifier over state services from context: provide shared `MxCache`, `CatchAllMemory` and
- * `HostPermits` (a job store's, a cluster's) with it.
+ * The verifier over state services from context: provide shared `MxCache`, `CatchAllMemory`,
+ * `HostPermits` and `HostProfiles` (a job store's, a cluster's) with it.
  *
  * @category layers
  * @since 0.2.0
@@ -84,16 +90,16 @@ export const make: Effect.Effect<Verifier["Service"], never, Bulk.Requirements> 
 export const layerWithState: Layer.Layer<Verifier, never, Bulk.Requirements> = Layer.effect(Verifier, make)
 
 /**
- * The in-memory state of one process: MX plans, catch-all status, connection permits.
+ * The in-memory state of one process: MX plans, catch-all status, connection permits, host profiles.
  *
  * @category layers
  * @since 0.2.0
  */
 export const layerMemoryState: Layer.Layer<
-  MxCache.MxCache | CatchAllMemory.CatchAllMemory | HostPermits.HostPermits,
+  MxCache.MxCache | CatchAllMemory.CatchAllMemory | HostPermits.HostPermits | HostProfiles.HostProfiles,
   never,
   VerifierConfig.Service | Dns.Dns
-> = Layer.mergeAll(MxCache.layerMemory, CatchAllMemory.layerMemory, HostPermits.layerMemory)
+> = Layer.mergeAll(MxCache.layerMemory, CatchAllMemory.layerMemory, HostPermits.layerMemory, HostProfiles.layerMemory)
 
 /**
  * The verifier with in-memory state, given a config, DNS and a transport.

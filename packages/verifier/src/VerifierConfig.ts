@@ -73,6 +73,8 @@ export interface VerifierConfig {
   readonly maxMxHosts: number
   /** Addresses tried per MX host (its A/AAAA answers, in order); the rest are not dialled. */
   readonly maxAddressesPerHost: number
+  /** Keep each result's SMTP dialogue (`transcript`); off, it is empty (compact bulk output, less memory). */
+  readonly transcript: boolean
 }
 
 /**
@@ -103,7 +105,8 @@ export const defaults: Omit<VerifierConfig, "helo"> = {
   timing: false,
   allowTargets: [],
   maxMxHosts: 5,
-  maxAddressesPerHost: 4
+  maxAddressesPerHost: 4,
+  transcript: true
 }
 
 /**
@@ -225,12 +228,58 @@ export const variables = {
 } as const satisfies { readonly [K in keyof VerifierConfig]?: string }
 
 /**
+ * The variables of the settings the layers above parse: the platform's (DNS servers, CA files,
+ * routing), the greylisting wait, and the HTTP service's (`rcpt serve`). Named here beside
+ * `variables`, so that this module holds every `RCPT_*` name and `outerConfig` reads them the same
+ * way; each stays text until its owner parses it.
+ *
+ * @category config
+ * @since 0.3.0
+ */
+export const outerVariables = {
+  dnsServers: "RCPT_DNS_SERVERS",
+  ca: "RCPT_CA",
+  greylistWait: "RCPT_GREYLIST_WAIT",
+  proxy: "RCPT_PROXY",
+  sourceAddresses: "RCPT_SOURCE_ADDRESSES",
+  sourceSelection: "RCPT_SOURCE_SELECTION",
+  routing: "RCPT_ROUTING",
+  tokenFile: "RCPT_TOKEN_FILE",
+  allowedHosts: "RCPT_ALLOWED_HOSTS",
+  maxConnections: "RCPT_MAX_CONNECTIONS",
+  maxRequestsPerToken: "RCPT_MAX_REQUESTS_PER_TOKEN",
+  maxRequests: "RCPT_MAX_REQUESTS",
+  requestTimeout: "RCPT_REQUEST_TIMEOUT",
+  grace: "RCPT_GRACE"
+} as const
+
+/**
  * A setting as text, before it is read: `variables`' keys.
  *
  * @category config
  * @since 0.2.0
  */
 export type Texts = { readonly [K in keyof typeof variables]: Option.Option<string> }
+
+/**
+ * The settings of the layers above as text: `outerVariables`' keys.
+ *
+ * @category config
+ * @since 0.3.0
+ */
+export type OuterTexts = { readonly [K in keyof typeof outerVariables]: Option.Option<string> }
+
+/**
+ * A comma-separated list, trimmed, empty items dropped (list variables and repeatable flags).
+ *
+ * @category config
+ * @since 0.3.0
+ */
+export const list = (text: string): ReadonlyArray<string> =>
+  text
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "")
 
 const units: ReadonlyArray<readonly [RegExp, number]> = [
   [/^(ms|msecs?|millis?|milliseconds?)$/, 1],
@@ -265,15 +314,6 @@ const parseBoolean = (text: string): Option.Option<boolean> => {
 const parseInteger = (text: string): Option.Option<number> =>
   /^\s*-?\d+\s*$/.test(text) ? Option.some(Number(text)) : Option.none()
 
-/** A comma-separated list; blanks dropped. */
-const parseList = (text: string): Option.Some<ReadonlyArray<string>> =>
-  Option.some(
-    text
-      .split(",")
-      .map((s) => s.trim())
-      .filter((s) => s !== "")
-  ) as Option.Some<ReadonlyArray<string>>
-
 const tlsModes: ReadonlyArray<Session.TlsMode> = ["opportunistic", "required", "off"]
 
 const readers: { readonly [K in keyof Texts]: readonly [(text: string) => Option.Option<VerifierConfig[K]>, string] } =
@@ -295,17 +335,14 @@ const readers: { readonly [K in keyof Texts]: readonly [(text: string) => Option
     concurrency: [parseInteger, "an integer"],
     perHost: [parseInteger, "an integer"],
     perHostRate: [parseInteger, "an integer"],
-    allowTargets: [parseList, "comma-separated CIDRs"],
+    allowTargets: [(t) => Option.some(list(t)), "comma-separated CIDRs"],
     maxMxHosts: [parseInteger, "an integer"],
     maxAddressesPerHost: [parseInteger, "an integer"],
     fallbackSender: [Option.some, "an address"],
-    allowSpecialUse: [parseList, "comma-separated names"],
-    allow: [parseList, "comma-separated patterns"],
-    deny: [parseList, "comma-separated patterns"],
-    depth: [
-      (t) => Option.fromNullishOr(DomainRules.parseDepths(parseList(t).value)),
-      "pattern=syntax|dns|smtp, comma-separated"
-    ],
+    allowSpecialUse: [(t) => Option.some(list(t)), "comma-separated names"],
+    allow: [(t) => Option.some(list(t)), "comma-separated patterns"],
+    deny: [(t) => Option.some(list(t)), "comma-separated patterns"],
+    depth: [(t) => Option.fromNullishOr(DomainRules.parseDepths(list(t))), "pattern=syntax|dns|smtp, comma-separated"],
     defaultDepth: [
       (t) =>
         DomainRules.depths.includes(t as DomainRules.Depth) ? Option.some(t as DomainRules.Depth) : Option.none(),
@@ -338,6 +375,16 @@ export const fromTexts = (texts: Partial<Texts>): Effect.Effect<Partial<Verifier
     return out as Partial<VerifierConfig>
   })
 
+/** Every variable of `names` as text, `None` when unset. */
+const textsOf = <const Names extends Record<string, string>>(
+  names: Names
+): Config.Config<{ readonly [K in keyof Names]: Option.Option<string> }> =>
+  Config.all(
+    Object.fromEntries(
+      Object.entries(names).map(([field, name]) => [field, Config.option(Config.String(name))])
+    ) as Record<string, Config.Config<Option.Option<string>>>
+  ) as Config.Config<{ readonly [K in keyof Names]: Option.Option<string> }>
+
 /**
  * The one reader of the `RCPT_*` variables (see `variables`), from the `ConfigProvider` in force
  * (the environment by default): each as text, unset ones `None`. Front ends map their flags onto
@@ -346,11 +393,16 @@ export const fromTexts = (texts: Partial<Texts>): Effect.Effect<Partial<Verifier
  * @category config
  * @since 0.2.0
  */
-export const config: Config.Config<Texts> = Config.all(
-  Object.fromEntries(Object.entries(variables).map(([field, name]) => [field, Config.option(Config.String(name))])) as {
-    readonly [K in keyof Texts]: Config.Config<Option.Option<string>>
-  }
-)
+export const config: Config.Config<Texts> = textsOf(variables)
+
+/**
+ * The settings of the layers above (see `outerVariables`), read like `config`: each as text,
+ * unset ones `None`. The node layer, the CLI and `rcpt serve` parse their own.
+ *
+ * @category config
+ * @since 0.3.0
+ */
+export const outerConfig: Config.Config<OuterTexts> = textsOf(outerVariables)
 
 /**
  * The config from the `RCPT_*` variables (see `config`). `helo` falls back to the given default

@@ -2,6 +2,8 @@
 // cannot be read refused naming its field, unset ones left to the defaults.
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Duration, Effect, Option } from "effect"
+import { readdirSync, readFileSync } from "node:fs"
+import { join, relative } from "node:path"
 import * as VerifierConfig from "../src/VerifierConfig.ts"
 
 const read = (env: Record<string, string>) =>
@@ -92,5 +94,82 @@ describe("VerifierConfig.config", () => {
     assert.deepStrictEqual(ms("2m"), Option.some(120_000))
     assert.deepStrictEqual(ms("3"), Option.some(3000))
     assert.isTrue(Option.isNone(ms("5 parsecs")))
+  })
+})
+
+describe("VerifierConfig.outerConfig", () => {
+  it.effect("reads every variable of the layers above as text, unset ones None", () =>
+    Effect.gen(function* () {
+      const names = Object.values(VerifierConfig.outerVariables)
+      const env = Object.fromEntries(names.map((name, i) => [name, `value ${i}`]))
+      const texts = yield* VerifierConfig.outerConfig.parse(ConfigProvider.fromEnvRecord(env))
+      assert.deepStrictEqual(
+        Object.values(texts),
+        names.map((_, i) => Option.some(`value ${i}`))
+      )
+      const none = yield* VerifierConfig.outerConfig.parse(ConfigProvider.fromEnvRecord({}))
+      assert.isTrue(Object.values(none).every(Option.isNone))
+    })
+  )
+
+  it("list: comma-separated, trimmed, empty items dropped", () => {
+    assert.deepStrictEqual(VerifierConfig.list(" a, b ,,c,"), ["a", "b", "c"])
+    assert.deepStrictEqual(VerifierConfig.list(""), [])
+  })
+})
+
+describe("the one list of RCPT_* names", () => {
+  const names = [...Object.values(VerifierConfig.variables), ...Object.values(VerifierConfig.outerVariables)]
+
+  it("every name is an RCPT_ variable, and no two settings share one", () => {
+    for (const name of names) assert.match(name, /^RCPT_[A-Z0-9_]+$/)
+    assert.strictEqual(new Set(names).size, names.length)
+  })
+
+  // The packages' sources, but this module: none may read an RCPT_* variable itself (a quoted
+  // name, process.env) or name one in help text that the tables do not hold.
+  const root = join(import.meta.dirname, "..", "..")
+  const self = join(import.meta.dirname, "..", "src", "VerifierConfig.ts")
+  const sources = (dir: string): Array<string> =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+      const path = join(dir, entry.name)
+      if (entry.isDirectory()) return entry.name === "node_modules" || entry.name === "dist" ? [] : sources(path)
+      return entry.name.endsWith(".ts") ? [path] : []
+    })
+  const files = readdirSync(root)
+    .flatMap((pkg) => {
+      try {
+        return sources(join(root, pkg, "src"))
+      } catch {
+        return []
+      }
+    })
+    .filter((file) => file !== self)
+
+  it("the sources scanned include the front ends and the platform", () => {
+    const scanned = files.map((file) => relative(root, file))
+    for (const expected of ["cli/src/Options.ts", "cli/src/Serve.ts", "node/src/NodeVerifier.ts"]) {
+      assert.include(scanned, expected)
+    }
+  })
+
+  it("no other module reads an RCPT_* variable", () => {
+    const offences: Array<string> = []
+    for (const file of files) {
+      // Comments may name variables (`RCPT_DNS_SERVERS`); code may not.
+      const text = readFileSync(file, "utf8")
+        .replace(/\/\*[\s\S]*?\*\//g, "")
+        .replace(/^\s*\/\/.*$/gm, "")
+      const where = relative(root, file)
+      if (/process\.env(\.|\[\s*["'`])RCPT_/.test(text)) offences.push(`${where}: process.env`)
+      // The demo's SMTP server labels its replies RCPT_TO_OK and the like: words of SMTP, not variables.
+      if (!where.startsWith("demo/")) {
+        for (const match of text.matchAll(/["'`](RCPT_[A-Z0-9_]+)["'`]/g)) offences.push(`${where}: "${match[1]}"`)
+      }
+      for (const match of text.matchAll(/\(env (RCPT_[A-Z0-9_]+)/g)) {
+        if (!names.includes(match[1] as (typeof names)[number])) offences.push(`${where}: help names ${match[1]}`)
+      }
+    }
+    assert.deepStrictEqual(offences, [])
   })
 })

@@ -127,6 +127,7 @@ export const make = (spec: WorldSpec): { readonly plan: Plan } | { readonly prob
     const behaviour = host.behaviour ?? {}
     if (!isCount(behaviour.maxRecipients, 1)) problems.push(`host ${name}: maxRecipients must be an integer >= 1`)
     if (!isCount(behaviour.hardErrorLimit, 1)) problems.push(`host ${name}: hardErrorLimit must be an integer >= 1`)
+    if (!isCount(behaviour.softErrorLimit, 1)) problems.push(`host ${name}: softErrorLimit must be an integer >= 1`)
     addA(name, host.address)
   }
 

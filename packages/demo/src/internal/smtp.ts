@@ -110,6 +110,17 @@ class WorldConnection extends SMTPConnection {
     if (limit !== undefined && this.errors >= limit && this._ready && !this._upgrading) {
       return this.send(421, `4.7.0 ${this.name} Error: too many errors`) // closes the connection
     }
+    const soft = this.world.plan.spec.behaviour?.softErrorLimit
+    if (soft !== undefined && this.errors >= soft && this._ready && !this._upgrading) {
+      // Like Postfix past smtpd_soft_error_limit: every reply from now on comes late.
+      const sleep = Duration.toMillis(
+        Duration.fromInputUnsafe(this.world.plan.spec.behaviour?.errorSleep ?? "1 second")
+      )
+      setTimeout(() => {
+        if (this.open) super._onCommand(command, callback)
+      }, sleep)
+      return
+    }
     super._onCommand(command, callback)
   }
 

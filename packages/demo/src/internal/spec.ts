@@ -60,6 +60,12 @@ export interface HostSpec {
     readonly maxRecipients?: number
     /** After this many error replies in a session, the next command gets `421 4.7.0 <host> Error: too many errors` and the connection closes. */
     readonly hardErrorLimit?: number
+    /**
+     * Postfix's error sleep: after this many error replies in a session, every command waits
+     * `errorSleep` (default 1 s) before it is handled (`smtpd_soft_error_limit`).
+     */
+    readonly softErrorLimit?: number
+    readonly errorSleep?: Duration.Input
     /** Wait this long before the greeting (or the refusal). */
     readonly greetingDelay?: Duration.Input
     /** `"554"`: `554 5.7.1 ... Service unavailable` at connect; `"421"`: `421 4.3.2 ...`; either then closes. */

@@ -170,7 +170,7 @@ export const phrases = {
     "dkim",
     "dmarc",
     "authentication turned on",
-    "identity changes",
+    "identity changes"
   ],
   tlsRequired: ["starttls", "tls required", "encryption required", "must use tls", "mta-sts"],
   greylist: ["greylist", "graylist", "grey list", "gray list"],

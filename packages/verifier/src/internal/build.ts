@@ -144,6 +144,37 @@ const qualified = (
   return detail
 }
 
+/**
+ * Each recipient's lines of a session transcript: the lines about no recipient (greeting, EHLO,
+ * MAIL, QUIT...) and its own, in order. Worked out once per session (a session of thousands of
+ * recipients would otherwise be scanned once per recipient) and kept while the session is.
+ */
+const transcripts = new WeakMap<Session.SessionResult, ReadonlyArray<ReadonlyArray<Session.TranscriptEntry>>>()
+
+const transcriptOf = (result: Session.SessionResult, index: number): ReadonlyArray<Session.TranscriptEntry> => {
+  let all = transcripts.get(result)
+  if (all === undefined) {
+    const common: Array<readonly [number, Session.TranscriptEntry]> = []
+    const own = result.recipients.map((): Array<readonly [number, Session.TranscriptEntry]> => [])
+    result.transcript.forEach((e, at) => {
+      if (e.recipient === undefined) common.push([at, e])
+      else own[e.recipient]?.push([at, e])
+    })
+    all = own.map((mine) => {
+      const out: Array<Session.TranscriptEntry> = []
+      let c = 0
+      for (const [at, e] of mine) {
+        while (c < common.length && common[c]![0] < at) out.push(common[c++]![1])
+        out.push(e)
+      }
+      while (c < common.length) out.push(common[c++]![1])
+      return out
+    })
+    transcripts.set(result, all)
+  }
+  return all[index] ?? []
+}
+
 // A judge is user code: its score is rounded into 0-100 (the schema's integer range) so that no judge can break a result.
 const validScore = (score: number): number =>
   Number.isFinite(score) ? Math.max(0, Math.min(100, Math.round(score))) : 0
@@ -170,6 +201,8 @@ export interface BuildInput {
   readonly dnsMs?: number | undefined
   /** The MX plan's host names in preference order, for the provider; none: only the answering host. */
   readonly mxHosts?: ReadonlyArray<string> | undefined
+  /** Keep the session's dialogue in the result; false: `transcript` is empty (bulk output without it). */
+  readonly transcript?: boolean | undefined
 }
 
 const probeOf = (catchAll: boolean | null): CatchAllProbe =>
@@ -192,11 +225,9 @@ export const build = (input: BuildInput): Verification => {
   const signals = signalsOf(input.signals, mailbox, mx?.host.host, !noMailHosts.has(input.outcome.reason))
   const judgement = input.judge({ smtp: input.outcome, catchAll: input.catchAll, signals, provider })
   const transcript =
-    session === undefined
+    session === undefined || input.transcript === false
       ? []
-      : session.result.transcript
-          .filter((e) => e.recipient === undefined || e.recipient === session.index)
-          .map((e) => ({ direction: e.direction, text: e.text }))
+      : transcriptOf(session.result, session.index).map((e) => ({ direction: e.direction, text: e.text }))
   const attempts: ReadonlyArray<Attempt> = evidence?.attempts ?? []
   return new Verification({
     address: input.address,

@@ -141,7 +141,8 @@ const finish = Effect.fn("Bulk.finish")(function* (
         judge,
         retryAfter: policy.retryAfter,
         dnsMs: config.timing ? (MxPlan.resolveTime(plan) ?? 0) : undefined,
-        mxHosts: plan.hosts.map((h) => h.host)
+        mxHosts: plan.hosts.map((h) => h.host),
+        transcript: config.transcript
       })
     )
   }
