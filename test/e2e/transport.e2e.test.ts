@@ -44,7 +44,8 @@ const logFromNow = () => {
     Effect.gen(function* () {
       const deadline = Date.now() + 5000
       for (;;) {
-        const lines = readFileSync(postfixLog, "utf8").slice(start).split("\n")
+        // `start` is a byte offset: slice the bytes (the log holds UTF-8 addresses, so characters would skew it).
+        const lines = readFileSync(postfixLog).subarray(start).toString("utf8").split("\n")
         const found = lines.filter((l) => pattern.test(l))
         if (found.length > 0 || Date.now() > deadline) return found
         yield* Effect.sleep("100 millis")
