@@ -10,7 +10,7 @@
  */
 import { createWriteStream } from "node:fs"
 import { once } from "node:events"
-import type { MailWorld } from "@rcpt/testing"
+import { type MailWorld, SeededRandom } from "@rcpt/testing"
 
 /**
  * The three answers every contender's output is mapped to.
@@ -67,16 +67,7 @@ export interface CorpusOptions {
  * @category constructors
  * @since 0.1.0
  */
-export const rng = (seed: number): (() => number) => {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export const rng: (seed: number) => () => number = SeededRandom.mulberry32
 
 const shuffle = <A>(items: Array<A>, random: () => number): Array<A> => {
   for (let i = items.length - 1; i > 0; i--) {

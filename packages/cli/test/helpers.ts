@@ -6,7 +6,7 @@ import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import { Effect } from "effect"
 import type { Scope } from "effect"
-import type { MailWorld } from "@rcpt/testing"
+import { type MailWorld, RcptProcess, SeededRandom } from "@rcpt/testing"
 import type { Verification } from "@rcpt/verifier"
 
 export const bin = fileURLToPath(new URL("../bin/rcpt.js", import.meta.url))
@@ -19,15 +19,10 @@ export interface Ran {
 }
 
 /** Environment without the caller's RCPT_* and colour settings, plus `extra`. */
-export const cleanEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => {
-  const env: NodeJS.ProcessEnv = {}
-  for (const [k, v] of Object.entries(process.env)) {
-    if (!k.startsWith("RCPT_") && k !== "NO_COLOR" && k !== "FORCE_COLOR") env[k] = v
-  }
+export const cleanEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv =>
   // `rcpt serve` keeps its job store in the data directory: a throwaway one, never the user's.
   // The test worlds are .test (RFC 6761): allowed, as a deployment never would.
-  return { ...env, XDG_DATA_HOME: dataHome, RCPT_ALLOW_SPECIAL_USE: "test", ...extra }
-}
+  RcptProcess.cleanEnv({ XDG_DATA_HOME: dataHome, RCPT_ALLOW_SPECIAL_USE: "test", ...extra })
 
 const dataHome = Fs.mkdtempSync(Path.join(Os.tmpdir(), "rcpt-cli-data-"))
 process.on("exit", () => Fs.rmSync(dataHome, { recursive: true, force: true }))
@@ -53,18 +48,7 @@ export const rcpt = (args: ReadonlyArray<string>, env: Record<string, string> = 
   finish(start(args, env), stdin)
 
 /** Flags that point the CLI at a mail world. */
-export const worldFlags = (world: MailWorld.World): ReadonlyArray<string> => [
-  "--allow-target",
-  "127.0.0.0/8",
-  "--dns-server",
-  world.dns,
-  "--port",
-  String(world.smtpPort),
-  "--helo",
-  "test.rcpt.test",
-  "--timeout",
-  "10s"
-]
+export const worldFlags = (world: MailWorld.World): ReadonlyArray<string> => RcptProcess.worldFlags(world)
 
 /** A temporary directory removed with the scope. */
 export const tempDir: Effect.Effect<string, never, Scope.Scope> = Effect.acquireRelease(
@@ -113,16 +97,7 @@ export const completeLines = (path: string): number => {
 }
 
 /** A seeded PRNG (mulberry32): numbers in [0, 1), the same sequence for the same seed. */
-export const mulberry32 = (seed: number): (() => number) => {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export const mulberry32 = SeededRandom.mulberry32
 
 /** Waits `ms` milliseconds of wall-clock time. */
 export const sleep = (ms: number): Effect.Effect<void> =>
@@ -137,25 +112,7 @@ export const countDiff = (actual: Iterable<string>, expected: Iterable<string>):
 
 /** Starts `rcpt serve` in the scope (SIGKILLed at its end if still running). */
 export const serve = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
-  Effect.acquireRelease(
-    Effect.sync(() => start(["serve", "--listen", "127.0.0.1:0", ...args], env)),
-    (child) => Effect.sync(() => child.exitCode === null && child.signalCode === null && child.kill("SIGKILL"))
-  )
+  RcptProcess.scoped(() => start(["serve", "--listen", "127.0.0.1:0", ...args], env))
 
 /** The URL from the `listening on` line on stderr; fails if the process ends first. */
-export const listening = (child: ChildProcess): Effect.Effect<string> =>
-  Effect.callback<string>((resume) => {
-    let stderr = ""
-    const onData = (data: Buffer) => {
-      stderr += data.toString("utf8")
-      const match = /listening on (http:\/\/\S+)/.exec(stderr)
-      if (match !== null) {
-        child.stderr!.off("data", onData)
-        resume(Effect.succeed(match[1]!))
-      }
-    }
-    child.stderr!.on("data", onData)
-    child.once("exit", (code) =>
-      resume(Effect.die(new Error(`rcpt serve exited (${code}) before listening:\n${stderr}`)))
-    )
-  }).pipe(Effect.timeout("60 seconds"), Effect.orDie)
+export const listening = (child: ChildProcess): Effect.Effect<string> => RcptProcess.listening(child)

@@ -124,12 +124,16 @@ const endsWithQuit = (bytes: Uint8Array): boolean =>
  * @category running
  * @since 0.1.0
  */
-export const run = <S, R>(
+export const run: <S, R>(
   machine: Machine<S, R>,
   initial: S,
   options: RunOptions
-): Effect.Effect<R, TransportError, SmtpTransport> =>
-  Effect.scoped(
+) => Effect.Effect<R, TransportError, SmtpTransport> = Effect.fn("SmtpClient.run")(function* <S, R>(
+  machine: Machine<S, R>,
+  initial: S,
+  options: RunOptions
+): Effect.fn.Return<R, TransportError, SmtpTransport> {
+  return yield* Effect.scoped(
     Effect.gen(function* () {
       const transport = yield* SmtpTransport
       const start = yield* Clock.currentTimeMillis
@@ -217,3 +221,4 @@ export const run = <S, R>(
       }
     })
   )
+})

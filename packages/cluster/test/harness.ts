@@ -8,7 +8,7 @@ import { Deferred, Effect, Layer, Option, Schedule } from "effect"
 import type { Scope } from "effect"
 import { SqlClient } from "effect/sql"
 import { JobStore } from "@rcpt/store"
-import type { MailWorld } from "@rcpt/testing"
+import { type MailWorld, RcptProcess } from "@rcpt/testing"
 import * as Dispatcher from "../src/Dispatcher.ts"
 import * as Runner from "../src/Runner.ts"
 
@@ -37,41 +37,27 @@ export const startRunner = (
 ): Effect.Effect<RunnerProcess, never, Scope.Scope> =>
   Effect.gen(function* () {
     const port = yield* freePort
-    return yield* Effect.acquireRelease(
-      Effect.sync(() => {
-        const child = spawn(
-          process.execPath,
-          [
-            bin,
-            "runner",
-            "--db",
-            url,
-            "--listen",
-            `127.0.0.1:${port}`,
-            "--allow-target",
-            "127.0.0.0/8",
-            "--dns-server",
-            world.dns,
-            "--port",
-            String(world.smtpPort),
-            "--helo",
-            "runner.rcpt.test",
-            "--allow-special-use",
-            "test",
-            "--timeout",
-            "10s",
-            ...flags
-          ],
-          { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, NO_COLOR: "1" } }
-        )
-        let log = ""
-        child.stderr!.setEncoding("utf8").on("data", (d: string) => {
-          log = (log + d).slice(-20_000)
-        })
-        return { child, port, name: `127.0.0.1:${port}`, log: () => log }
-      }),
-      ({ child }) => Effect.sync(() => child.exitCode === null && child.kill("SIGKILL"))
+    const child = yield* RcptProcess.scoped(() =>
+      spawn(
+        process.execPath,
+        [
+          bin,
+          "runner",
+          "--db",
+          url,
+          "--listen",
+          `127.0.0.1:${port}`,
+          ...RcptProcess.worldFlags(world, { helo: "runner.rcpt.test" }),
+          ...flags
+        ],
+        { stdio: ["ignore", "ignore", "pipe"], env: RcptProcess.cleanEnv({ NO_COLOR: "1" }) }
+      )
     )
+    let log = ""
+    child.stderr!.setEncoding("utf8").on("data", (d: string) => {
+      log = (log + d).slice(-20_000)
+    })
+    return { child, port, name: `127.0.0.1:${port}`, log: () => log }
   })
 
 /**
@@ -79,44 +65,13 @@ export const startRunner = (
  * SIGKILLed with the scope if still running.
  */
 export const startServe = (url: string, world: MailWorld.World): Effect.Effect<string, never, Scope.Scope> =>
-  Effect.acquireRelease(
-    Effect.sync(() =>
-      spawn(
-        process.execPath,
-        [
-          bin,
-          "serve",
-          "--listen",
-          "127.0.0.1:0",
-          "--db",
-          url,
-          "--cluster",
-          "--allow-target",
-          "127.0.0.0/8",
-          "--allow-special-use",
-          "test",
-          "--dns-server",
-          world.dns
-        ],
-        { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, NO_COLOR: "1" } }
-      )
-    ),
-    (child) => Effect.sync(() => child.exitCode === null && child.kill("SIGKILL"))
-  ).pipe(
-    Effect.flatMap((child) =>
-      Effect.callback<string>((resume) => {
-        let log = ""
-        child.stderr!.setEncoding("utf8").on("data", (d: string) => {
-          log += d
-          const match = /listening on (http:\/\/\S+)/.exec(log)
-          if (match !== null) resume(Effect.succeed(match[1]!))
-        })
-        child.once("exit", (code) => resume(Effect.die(new Error(`rcpt serve exited (${code}):\n${log}`))))
-      })
-    ),
-    Effect.timeout("120 seconds"),
-    Effect.orDie
-  )
+  RcptProcess.scoped(() =>
+    spawn(
+      process.execPath,
+      [bin, "serve", "--listen", "127.0.0.1:0", "--db", url, "--cluster", ...RcptProcess.worldFlags(world)],
+      { stdio: ["ignore", "ignore", "pipe"], env: RcptProcess.cleanEnv({ NO_COLOR: "1" }) }
+    )
+  ).pipe(Effect.flatMap((child) => RcptProcess.listening(child, "120 seconds")))
 
 export const exited = (child: ChildProcess) =>
   Effect.callback<void>((resume) => {

@@ -53,64 +53,81 @@ export const connectReason = (error: unknown, bound: boolean): TransportErrorRea
 const ignore = () => {}
 
 /**
+ * How a dial step fails: a `TransportError` with its reason, for the target `host:port`, its
+ * message ending with `where` (the target, the local address, the proxy) so logs say which
+ * connection it was.
+ *
+ * @category errors
+ * @since 0.3.0
+ */
+export const failure =
+  (host: string, port: number, where: string) =>
+  (reason: TransportErrorReason, message: string): TransportError =>
+    new TransportError({ reason, message: `${message} (${where})`, host, port })
+
+/**
+ * A dial step within the connect timeout: when it takes longer it is interrupted (its finalisers
+ * destroy the socket) and fails with `onTimeout` of the timeout as text ("5s").
+ *
+ * @category combinators
+ * @since 0.3.0
+ */
+export const within =
+  (timeout: Duration.Input, onTimeout: (after: string) => TransportError) =>
+  <A, E, R>(step: Effect.Effect<A, E, R>): Effect.Effect<A, E | TransportError, R> =>
+    Effect.timeoutOrElse(step, {
+      duration: timeout,
+      orElse: () => Effect.fail(onTimeout(Duration.format(Duration.fromInputUnsafe(timeout))))
+    })
+
+/**
  * Opens a TCP connection and waits until it is established; the scope closing destroys it. Errors
  * name the target (`host:port`, and the local address when one was asked for).
  *
  * @category constructors
  * @since 0.1.0
  */
-export const tcp = (target: Target): Effect.Effect<Net.Socket, TransportError, Scope.Scope> =>
-  Effect.gen(function* () {
-    const { host, port, localAddress } = target
-    const where = localAddress === undefined ? endpoint(host, port) : `${endpoint(host, port)} from ${localAddress}`
-    const error = (reason: TransportErrorReason, message: string) =>
-      new TransportError({ reason, message: `${message} (${where})`, host, port })
-    const socket = yield* Effect.acquireRelease(
-      Effect.sync(() => {
-        const socket = Net.connect({ host, port, ...(localAddress !== undefined ? { localAddress } : {}) })
-        // Errors before the connection takes the socket over, and after it is destroyed, are
-        // reported by the connect below (or no longer matter): never an unhandled 'error'.
-        socket.on("error", ignore)
-        return socket
-      }),
-      (socket) => Effect.sync(() => socket.destroy())
-    )
-    yield* Effect.callback<void, TransportError>((resume) => {
-      const done = () => {
-        socket.off("connect", onConnect)
-        socket.off("error", onError)
-        socket.off("close", onClose)
-      }
-      const onConnect = () => {
-        done()
-        resume(Effect.void)
-      }
-      const onError = (cause: Error) => {
-        done()
-        resume(
-          Effect.fail(error(connectReason(cause, localAddress !== undefined), `connect failed: ${describe(cause)}`))
-        )
-      }
-      const onClose = () => {
-        done()
-        resume(Effect.fail(error("ConnectionReset", "connect failed: closed before connecting")))
-      }
-      socket.once("connect", onConnect)
-      socket.once("error", onError)
-      socket.once("close", onClose)
-      return Effect.sync(done)
-    }).pipe(
-      Effect.timeoutOrElse({
-        duration: target.timeout,
-        orElse: () =>
-          Effect.fail(
-            error(
-              "ConnectTimeout",
-              `connect timed out after ${Duration.format(Duration.fromInputUnsafe(target.timeout))}`
-            )
-          )
-      }),
-      Effect.onError(() => Effect.sync(() => socket.destroy()))
-    )
-    return socket
-  })
+export const tcp: (target: Target) => Effect.Effect<Net.Socket, TransportError, Scope.Scope> = Effect.fn(
+  "NodeDialer.tcp"
+)(function* (target: Target) {
+  const { host, port, localAddress } = target
+  const where = localAddress === undefined ? endpoint(host, port) : `${endpoint(host, port)} from ${localAddress}`
+  const error = failure(host, port, where)
+  const socket = yield* Effect.acquireRelease(
+    Effect.sync(() => {
+      const socket = Net.connect({ host, port, ...(localAddress !== undefined ? { localAddress } : {}) })
+      // Errors before the connection takes the socket over, and after it is destroyed, are
+      // reported by the connect below (or no longer matter): never an unhandled 'error'.
+      socket.on("error", ignore)
+      return socket
+    }),
+    (socket) => Effect.sync(() => socket.destroy())
+  )
+  yield* Effect.callback<void, TransportError>((resume) => {
+    const done = () => {
+      socket.off("connect", onConnect)
+      socket.off("error", onError)
+      socket.off("close", onClose)
+    }
+    const onConnect = () => {
+      done()
+      resume(Effect.void)
+    }
+    const onError = (cause: Error) => {
+      done()
+      resume(Effect.fail(error(connectReason(cause, localAddress !== undefined), `connect failed: ${describe(cause)}`)))
+    }
+    const onClose = () => {
+      done()
+      resume(Effect.fail(error("ConnectionReset", "connect failed: closed before connecting")))
+    }
+    socket.once("connect", onConnect)
+    socket.once("error", onError)
+    socket.once("close", onClose)
+    return Effect.sync(done)
+  }).pipe(
+    within(target.timeout, (after) => error("ConnectTimeout", `connect timed out after ${after}`)),
+    Effect.onError(() => Effect.sync(() => socket.destroy()))
+  )
+  return socket
+})

@@ -54,8 +54,8 @@ export const dial = (options: ConnectOptions): Effect.Effect<Connection.Dialled,
  * @category constructors
  * @since 0.1.0
  */
-export const connect = (options: ConnectOptions): Effect.Effect<NodeConnection, TransportError, Scope.Scope> =>
-  Effect.gen(function* () {
+export const connect: (options: ConnectOptions) => Effect.Effect<NodeConnection, TransportError, Scope.Scope> =
+  Effect.fn("NodeSmtpTransport.connect")(function* (options: ConnectOptions) {
     const conn = yield* Effect.flatMap(dial(options), Connection.fromSocket)
     if (options.tls !== undefined) yield* conn.upgradeTls(options.tls)
     return conn

@@ -63,15 +63,16 @@ const proxyConnectReason = (reason: TransportErrorReason): TransportErrorReason 
  * @category constructors
  * @since 0.1.0
  */
-export const dial = (
+export const dial: (
   proxy: Socks5Proxy,
   target: NodeDialer.Target
-): Effect.Effect<Dialled, TransportError, Scope.Scope> => {
+) => Effect.Effect<Dialled, TransportError, Scope.Scope> = Effect.fn("NodeSocks5.dial")(function* (
+  proxy: Socks5Proxy,
+  target: NodeDialer.Target
+) {
   const { host, port } = target
-  const via = `${endpoint(host, port)} via ${Proxy.format(proxy)}`
-  const error = (reason: TransportErrorReason, message: string) =>
-    new TransportError({ reason, message: `${message} (${via})`, host, port })
-  return Effect.gen(function* () {
+  const error = NodeDialer.failure(host, port, `${endpoint(host, port)} via ${Proxy.format(proxy)}`)
+  return yield* Effect.gen(function* () {
     // With local resolution the proxy gets an address; with resolution at the proxy, the name.
     const destination =
       Net.isIP(host) !== 0 || proxy.resolve === "proxy"
@@ -114,17 +115,10 @@ export const dial = (
       // Interrupted (the timeout): destroying the socket ends the handshake; the scope does it.
       return Effect.sync(() => socket.destroy())
     })
-    return { socket, remote: { address: host, port }, held }
+    return { socket, remote: { address: host, port }, held } satisfies Dialled
   }).pipe(
-    Effect.timeoutOrElse({
-      duration: target.timeout,
-      orElse: () =>
-        Effect.fail(
-          error(
-            "ProxyTimeout",
-            `connect through the proxy timed out after ${Duration.format(Duration.fromInputUnsafe(target.timeout))}`
-          )
-        )
-    })
+    NodeDialer.within(target.timeout, (after) =>
+      error("ProxyTimeout", `connect through the proxy timed out after ${after}`)
+    )
   )
-}
+})

@@ -7,6 +7,8 @@
  */
 export * as MailWorld from "@rcpt/demo/MailWorld"
 export * as Postgres from "./Postgres.ts"
+export * as RcptProcess from "./RcptProcess.ts"
+export * as SeededRandom from "./SeededRandom.ts"
 export * as ScriptedTransport from "./ScriptedTransport.ts"
 export * as Socks5Server from "./Socks5Server.ts"
 export * as StaticDns from "./StaticDns.ts"

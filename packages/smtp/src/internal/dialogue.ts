@@ -48,6 +48,24 @@ export const log = <S extends Transcribed>(
 export const note = <S extends Transcribed>(state: S, text: string): S => log(state, "*", text)
 
 /**
+ * The phases every client session goes through, named after the reply awaited; each session adds
+ * its own (probes and VRFY, AUTH and DATA).
+ *
+ * @internal
+ */
+export type DialoguePhase =
+  | "AwaitGreeting"
+  | "AwaitEhlo"
+  | "AwaitHelo"
+  | "AwaitStartTls"
+  | "AwaitTlsHandshake"
+  | "AwaitRset"
+  | "AwaitMail"
+  | "AwaitRcpt"
+  | "AwaitQuit"
+  | "Done"
+
+/**
  * How a conversation ended, whatever it was for; each session adds its own endings.
  *
  * @internal

@@ -4,6 +4,7 @@
  *
  * @internal
  */
+import type { DialoguePhase } from "./dialogue.ts"
 
 /**
  * What the machine waits for, named after the reply it expects.
@@ -11,16 +12,4 @@
  * @category models
  * @since 0.1.0
  */
-export type Phase =
-  | "AwaitGreeting"
-  | "AwaitEhlo"
-  | "AwaitHelo"
-  | "AwaitStartTls"
-  | "AwaitTlsHandshake"
-  | "AwaitMail"
-  | "AwaitRcpt"
-  | "AwaitProbe"
-  | "AwaitRset"
-  | "AwaitVrfy"
-  | "AwaitQuit"
-  | "Done"
+export type Phase = DialoguePhase | "AwaitProbe" | "AwaitVrfy"

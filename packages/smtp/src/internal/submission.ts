@@ -118,20 +118,7 @@ export interface Message {
  * @category models
  * @since 0.1.0
  */
-export type Phase =
-  | "AwaitGreeting"
-  | "AwaitEhlo"
-  | "AwaitHelo"
-  | "AwaitStartTls"
-  | "AwaitTlsHandshake"
-  | "AwaitAuth"
-  | "AwaitRset"
-  | "AwaitMail"
-  | "AwaitRcpt"
-  | "AwaitData"
-  | "AwaitDataEnd"
-  | "AwaitQuit"
-  | "Done"
+export type Phase = dialogue.DialoguePhase | "AwaitAuth" | "AwaitData" | "AwaitDataEnd"
 
 /**
  * One reply the machine waits for; pipelined commands queue several.
