@@ -82,7 +82,9 @@ export const phrases = {
     "mailfolder is full",
     "full mailbox",
     "pleine",
-    "too much mail data"
+    "too much mail data",
+    "mail file size exceeds",
+    "exceeded the local limit"
   ],
   noDomain: [
     "domain does not exist",
