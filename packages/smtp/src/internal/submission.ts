@@ -13,6 +13,7 @@ import type * as ReplyParser from "../ReplyParser.ts"
 import type * as Sasl from "../Sasl.ts"
 import * as dialogue from "./dialogue.ts"
 import { phaseOf, type TranscriptEntry } from "./dialogue.ts"
+import * as Log from "./log.ts"
 import type { TlsStatus as SessionTlsStatus } from "./session.ts"
 
 /**
@@ -276,7 +277,7 @@ export interface Transaction {
 export interface Submission {
   readonly config: Config
   readonly parser: ReplyParser.ReplyParser
-  readonly pending: ReadonlyArray<Awaiting>
+  readonly pending: Log.Queue<Awaiting>
   readonly handshaking: boolean
   /** Started by `resume` on an open connection: no greeting to wait for. */
   readonly resumed: boolean
@@ -294,7 +295,7 @@ export interface Submission {
   /** The current transaction failed: its remaining pipelined replies are read and ignored. */
   readonly abandoned: boolean
   readonly end: Option.Option<SessionEnd>
-  readonly transcript: ReadonlyArray<TranscriptEntry>
+  readonly transcript: Log.Log<TranscriptEntry>
   readonly done: boolean
 }
 
@@ -349,7 +350,7 @@ export const result = (state: Submission): SubmissionResult => {
     tls: state.tls,
     authenticated: state.authenticated,
     ready: end._tag === "Held" ? readyOf(state) : Option.none(),
-    transcript: state.transcript
+    transcript: Log.toArray(state.transcript)
   }
 }
 
@@ -380,8 +381,10 @@ export const finish = (
     end: end === undefined ? state.end : Option.some(end),
     tls: options.tls ?? state.tls
   }
-  if (options.quit === true) return send({ ...s, pending: [] }, [Command.quit], [{ phase: "AwaitQuit" }])
-  const done: Submission = { ...s, pending: [], handshaking: false, done: true }
+  if (options.quit === true) {
+    return send({ ...s, pending: Log.emptyQueue() }, [Command.quit], [{ phase: "AwaitQuit" }])
+  }
+  const done: Submission = { ...s, pending: Log.emptyQueue(), handshaking: false, done: true }
   return { state: done, actions: [Action.Close(), Action.Finished({ result: result(done) })] }
 }
 
@@ -391,6 +394,6 @@ export const finish = (
  * @internal
  */
 export const hold = (state: Submission): Step => {
-  const done: Submission = { ...state, end: Option.some({ _tag: "Held" }), pending: [], done: true }
+  const done: Submission = { ...state, end: Option.some({ _tag: "Held" }), pending: Log.emptyQueue(), done: true }
   return { state: done, actions: [Action.Finished({ result: result(done) })] }
 }
