@@ -467,7 +467,8 @@ const inputsOf = (state: Session.Session, m: Move, info: Session.TlsInfo): Reado
       }
       if (phase === "Done") return [received(replyTo("AwaitQuit", m.pick, m.happy))]
       // Pipelining: the replies to everything pending, in one packet.
-      const phases = m.all && state.pending.length > 1 ? state.pending.map((a) => a.phase) : [phase]
+      const pending = Session.awaiting(state)
+      const phases = m.all && pending.length > 1 ? pending.map((a) => a.phase) : [phase]
       return [received(phases.map((p, i) => replyTo(p, m.pick + i, m.happy)).join(""))]
     }
     case "Split": {

@@ -12,6 +12,8 @@ export const root = fileURLToPath(new URL("..", import.meta.url))
 export const manifest = async (name: string) =>
   JSON.parse(await readFile(Path.join(root, `packages/${name}/package.json`), "utf8")) as {
     readonly version: string
+    readonly license: string
+    readonly repository: { readonly url: string; readonly directory: string }
     readonly engines: { readonly node: string }
     readonly exports: Record<string, unknown>
     readonly peerDependencies?: Record<string, string>

@@ -6,17 +6,17 @@
  * - **download**: `--download-results` stored results (seeded into the job store directly, from a
  *   real verification) read back as JSONL and as CSV (lines/s, MB/s).
  * - **overhead**: the same list (`--domains` x `--per-domain`, the comparison corpus) against the
- *   same world, once through `rcpt bulk -o` and once as a job (`rcpt serve`, POST, poll until done),
- *   both timed from process start; the ratio is the job path's overhead.
+ *   same world with the same flags, through `rcpt bulk -o` and as a job (`rcpt serve`, POST, until
+ *   the job's `finishedAt`), `--runs` times each, alternating; medians (see `overhead`).
  *
- * Usage: `node bench/src/jobs.ts [--upload-lines N] [--download-results N] [--domains N] [--per-domain N]`
+ * Usage: `node bench/src/jobs.ts [--upload-lines N] [--download-results N] [--domains N] [--per-domain N] [--runs N]`
  *
  * @since 0.1.0
  */
 import { spawn, type ChildProcess } from "node:child_process"
 import { once } from "node:events"
-import { mkdtempSync, readFileSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Effect } from "effect"
@@ -33,6 +33,7 @@ const downloadResults = arg("download-results", 200_000)
 const domains = arg("domains", 200)
 const perDomain = arg("per-domain", 50)
 const port = arg("port", 2526)
+const runs = arg("runs", 3)
 
 const bin = fileURLToPath(new URL("../../packages/cli/bin/rcpt.js", import.meta.url))
 const dir = mkdtempSync(join(tmpdir(), "rcpt-jobs-bench-"))
@@ -167,49 +168,109 @@ const download = async (template: Record<string, unknown>) => {
   return out
 }
 
-const overhead = async () => {
-  const corpus = makeCorpus({ domains, perDomain, hosts: 4, seed: 7 })
-  const world = await World.start(worldSpec(corpus, port), { name: "loopback", delayMs: 0 }, { port, serverPort: port })
-  const list = join(dir, "list.txt")
-  await writeList(list, corpus.addresses)
-  const flags = ["--dns-server", world.dns, "--port", String(port), "--helo", "bench.rcpt.test"]
+const median = (xs: ReadonlyArray<number>) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
+}
+
+/** `rcpt bulk list -o out` from spawn to exit, in seconds (wall clock, `Date.now` like the job's timestamps). */
+const timeBulk = async (list: string, out: string, flags: ReadonlyArray<string>) => {
+  const t0 = Date.now()
+  const bulk = spawn(process.execPath, [bin, "bulk", list, "-o", out, ...flags], { stdio: "ignore" })
+  const [code] = (await once(bulk, "exit")) as [number]
+  if (code !== 0) throw new Error(`rcpt bulk exited ${code}`)
+  return (Date.now() - t0) / 1000
+}
+
+/**
+ * The job path on a fresh `rcpt serve`: spawn, POST the list, then the job's own timestamps (the
+ * server stamps `finishedAt` when the last result is stored), so the polling interval does not
+ * count. `fromStart` is spawn to done, `fromPost` the job's `createdAt` (the request arrived) to
+ * done: upload, queue and run.
+ */
+const timeJob = async (list: string, db: string, flags: ReadonlyArray<string>) => {
+  const t0 = Date.now()
+  const { child, base } = await serve(["--db", `sqlite:${db}`, ...flags])
   try {
-    // rcpt bulk, from process start to exit.
-    const t0 = performance.now()
-    const bulk = spawn(process.execPath, [bin, "bulk", list, "-o", join(dir, "bulk.jsonl"), ...flags], {
-      stdio: "ignore"
-    })
-    const [code] = (await once(bulk, "exit")) as [number]
-    const bulkSeconds = (performance.now() - t0) / 1000
-    if (code !== 0 && code !== 1 && code !== 2 && code !== 3) throw new Error(`rcpt bulk exited ${code}`)
-    // The job path, from process start to the job's done.
-    const t1 = performance.now()
-    const { child, base } = await serve(["--db", `sqlite:${join(dir, "overhead.db")}`, ...flags])
     const created = (await (
       await fetch(`${base}/v1/jobs`, {
         method: "POST",
         headers: { "content-type": "text/plain", "x-requested-with": "rcpt-bench" },
         body: readFileSync(list)
       })
-    ).json()) as Job
+    ).json()) as Job & { readonly createdAt: string }
     let job = created
     while (job.state !== "done") {
-      await new Promise((r) => setTimeout(r, 50))
-      job = (await (await fetch(`${base}/v1/jobs/${created.id}`)).json()) as Job
+      if (job.state === "failed" || job.state === "cancelled") throw new Error(`job ${job.state}`)
+      await new Promise((r) => setTimeout(r, 200))
+      job = (await (await fetch(`${base}/v1/jobs/${created.id}`)).json()) as Job & { readonly createdAt: string }
     }
-    const jobSeconds = (performance.now() - t1) / 1000
+    const finished = Date.parse(job.finishedAt!)
     const first = (await (await fetch(`${base}/v1/jobs/${created.id}/results`)).text()).split("\n")[0]!
+    return {
+      fromStart: (finished - t0) / 1000,
+      fromPost: (finished - Date.parse(created.createdAt)) / 1000,
+      run: (finished - Date.parse(job.startedAt!)) / 1000,
+      first
+    }
+  } finally {
     await stop(child)
-    const template = JSON.parse(first) as Record<string, unknown>
+  }
+}
+
+/**
+ * The job path against `rcpt bulk` on the same list, world and verifier flags, `--runs` times each,
+ * alternating (so a change in the machine's load hits both alike); medians. Two ratios: from
+ * process start (both include Node's start and module loading; the job also its HTTP round trips),
+ * and the work alone (the job from its POST, `rcpt bulk` minus its own start and exit, measured on
+ * an empty list).
+ */
+const overhead = async () => {
+  const corpus = makeCorpus({ domains, perDomain, hosts: 4, seed: 7 })
+  const world = await World.start(worldSpec(corpus, port), { name: "loopback", delayMs: 0 }, { port, serverPort: port })
+  const list = join(dir, "list.txt")
+  await writeList(list, corpus.addresses)
+  const empty = join(dir, "empty.txt")
+  writeFileSync(empty, "")
+  // The world is on loopback, which the target policy refuses unless opened.
+  const flags = [
+    "--dns-server",
+    world.dns,
+    "--port",
+    String(port),
+    "--helo",
+    "bench.rcpt.test",
+    "--allow-target",
+    "127.0.0.0/8"
+  ]
+  try {
+    const bulk: Array<number> = []
+    const bulkStart: Array<number> = []
+    const jobs: Array<{ fromStart: number; fromPost: number; run: number; first: string }> = []
+    for (let i = 0; i < runs; i++) {
+      log(`overhead run ${i + 1}/${runs}`)
+      bulkStart.push(await timeBulk(empty, join(dir, `empty-${i}.jsonl`), flags))
+      bulk.push(await timeBulk(list, join(dir, `bulk-${i}.jsonl`), flags))
+      jobs.push(await timeJob(list, join(dir, `overhead-${i}.db`), flags))
+    }
+    const bulkWall = median(bulk)
+    const bulkWork = bulkWall - median(bulkStart)
+    const jobFromStart = median(jobs.map((j) => j.fromStart))
+    const jobFromPost = median(jobs.map((j) => j.fromPost))
+    const template = JSON.parse(jobs[0]!.first) as Record<string, unknown>
     delete template["cursor"]
     return {
       figures: {
         addresses: corpus.addresses.length,
-        bulkSeconds: round(bulkSeconds),
-        jobSeconds: round(jobSeconds),
-        ratio: round(jobSeconds / bulkSeconds),
-        // The job's own run (queued to done), without the server's start and the upload.
-        jobRunSeconds: round((Date.parse(job.finishedAt!) - Date.parse(job.startedAt!)) / 1000)
+        runs,
+        bulkSeconds: bulk.map(round),
+        bulkStartSeconds: bulkStart.map(round),
+        jobFromStartSeconds: jobs.map((j) => round(j.fromStart)),
+        jobFromPostSeconds: jobs.map((j) => round(j.fromPost)),
+        jobRunSeconds: jobs.map((j) => round(j.run)),
+        ratioFromStart: round(jobFromStart / bulkWall),
+        ratioWork: round(jobFromPost / bulkWork),
+        loadAverage: loadavg().map((l) => round(l))
       },
       template
     }

@@ -80,6 +80,9 @@ try {
         rcpt,
         "verify",
         "--json",
+        // The world is on loopback, which the target policy refuses unless opened.
+        "--allow-target",
+        "127.0.0.0/8",
         "--dns-server",
         world.dns,
         "--port",

@@ -70,12 +70,30 @@ describe("the tarballs", () => {
       const listing = (
         await ok("tar", ["-tzf", Path.join(dir, "tarballs", `rcpt-${name}-${pkg.version}.tgz`)], { cwd: dir })
       ).stdout.split("\n")
-      for (const file of ["package/dist/index.js", "package/dist/index.d.ts", "package/dist/index.d.ts.map"])
+      for (const file of [
+        "package/dist/index.js",
+        "package/dist/index.d.ts",
+        "package/dist/index.d.ts.map",
+        "package/LICENSE"
+      ])
         assert.include(listing, file, `@rcpt/${name}`)
       assert.isFalse(
         listing.some((f) => f.startsWith("package/test/") || f.endsWith(".tsbuildinfo")),
         `@rcpt/${name}`
       )
+    }
+  })
+
+  it("carry one license and one repository, the repository's", async () => {
+    const rootManifest = JSON.parse(await readFile(Path.join(root, "package.json"), "utf8")) as { license: string }
+    const license = await readFile(Path.join(root, "LICENSE"), "utf8")
+    assert.match(license, new RegExp(`^${rootManifest.license} License`))
+    for (const name of packages) {
+      const pkg = await manifest(name)
+      assert.strictEqual(pkg.license, rootManifest.license, `@rcpt/${name} license`)
+      assert.strictEqual(pkg.repository.url, "git+https://github.com/rcpt-dev/rcpt.git", `@rcpt/${name} repository`)
+      assert.strictEqual(pkg.repository.directory, `packages/${name}`, `@rcpt/${name} repository.directory`)
+      assert.strictEqual(await readFile(Path.join(root, "packages", name, "LICENSE"), "utf8"), license, `@rcpt/${name}`)
     }
   })
 

@@ -15,8 +15,35 @@ if (process.argv.length === 3 && process.argv[2] === "--version") {
     var pkg = JSON.parse(fs.readFileSync(new URL("../package.json", import.meta.url), "utf8"))
     process.stdout.write("rcpt v" + pkg.version + "\n")
   })
-} else {
+} else if (!reexec()) {
   start()
+}
+
+// A long run (bulk, serve, runner) allocates fast while its live heap stays small (50-100 MB);
+// left alone, V8 grows the heap, and RSS, to several times that (300+ MB on a long bulk run).
+// A small young generation and an old one growing by a fifth at a time keep it near the live
+// size, for a little more collector time. V8 reads both only when it sets up the heap
+// (v8.setFlagsFromString later has no effect on them), so the process replaces itself with one
+// started with them: process.execve keeps the pid, the open descriptors and the signals (a kill -9
+// still ends the run at once). Where execve is missing (Windows, older Node) it runs as it is;
+// RCPT_NO_REEXEC=1 turns this off. Only when the command comes first (`rcpt bulk ...`).
+function reexec() {
+  var long = ["bulk", "serve", "runner"].indexOf(process.argv[2]) !== -1
+  var set = process.execArgv.some(function (a) {
+    return a.indexOf("--max-semi-space-size") === 0
+  })
+  if (!long || set || typeof process.execve !== "function" || process.env.RCPT_NO_REEXEC === "1") return false
+  var script = process.argv[1]
+  process.execve(
+    process.execPath,
+    [process.execPath, "--max-semi-space-size=4", "--heap-growing-percent=20"].concat(
+      process.execArgv,
+      [script],
+      process.argv.slice(2)
+    ),
+    process.env
+  )
+  return true
 }
 
 // Installed (under node_modules), the built JavaScript in dist/. In the repository, the TypeScript
@@ -24,16 +51,8 @@ if (process.argv.length === 3 && process.argv[2] === "--version") {
 // types), so that `npx rcpt` needs no build. The compile cache makes later starts faster.
 function start() {
   var fromSource = import.meta.url.indexOf("/node_modules/") === -1
-  return Promise.all([import("node:module"), import("node:v8")]).then(function (loaded) {
-    var Module = loaded[0]
-    var V8 = loaded[1]
+  return import("node:module").then(function (Module) {
     if (Module.enableCompileCache) Module.enableCompileCache()
-    // A bulk run's live heap stays small (tens of MB) but allocates fast; left alone, V8 grows the
-    // heap to several times the live size (400-500 MB RSS on long runs). These keep the young
-    // generation small and the old one growing by a fifth at a time, for a little more collector
-    // time. V8 reads both when it sizes the heap after a collection, so setting them at start works.
-    V8.setFlagsFromString("--max-semi-space-size=4")
-    V8.setFlagsFromString("--heap-growing-percent=20")
     if (!fromSource) return import("../dist/main.js")
     Module.registerHooks({
       resolve: function (specifier, context, next) {

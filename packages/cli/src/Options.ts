@@ -9,7 +9,9 @@
 import { Config, ConfigProvider, Duration, Effect, FileSystem, Layer, Option, Result, Schedule } from "effect"
 import { Flag } from "effect/cli"
 import { Proxy, type Routing, SourcePool } from "@rcpt/client"
-import { NodeRouting, NodeVerifier } from "@rcpt/node"
+// Subpaths, not the barrel: the barrel also loads the mailer (nodemailer), which only `send` needs.
+import * as NodeRouting from "@rcpt/node/NodeRouting"
+import * as NodeVerifier from "@rcpt/node/NodeVerifier"
 import { Policy, VerifierConfig } from "@rcpt/verifier"
 import * as ExitCode from "./ExitCode.ts"
 

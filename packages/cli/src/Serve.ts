@@ -14,17 +14,18 @@
  *
  * @since 0.1.0
  */
-import { Duration, Effect, Layer, Option, Redacted, References } from "effect"
+import { Duration, Effect, Option, Redacted } from "effect"
 import { Command, Flag } from "effect/cli"
-import { Admission, Jobs, Server, Tokens } from "@rcpt/http"
-import { Database } from "@rcpt/store"
+// Only the defaults (for the help text): the server, the job store and their drivers load when
+// `serve` runs (./Serving.ts), so that other commands and `--help` do not pay for them.
+import * as Admission from "@rcpt/http/Admission"
+import * as Defaults from "@rcpt/http/Defaults"
 import { VerifierConfig } from "@rcpt/verifier"
-import { mkdirSync } from "node:fs"
 import { homedir } from "node:os"
 import { join } from "node:path"
 import * as ExitCode from "./ExitCode.ts"
 import * as Options from "./Options.ts"
-import * as Verify from "./Verify.ts"
+import type * as Serving from "./Serving.ts"
 
 /**
  * Exit code when the address cannot be listened on (in use, not local): EX_UNAVAILABLE.
@@ -65,37 +66,6 @@ export const parseListen = (text: string): Option.Option<Listen> => {
 export const defaultDataDir = (): string =>
   join(process.env["XDG_DATA_HOME"] || join(homedir(), ".local", "share"), "rcpt")
 
-/**
- * Where jobs are stored: `--db` when given (`sqlite:FILE` or `postgres://...`), else
- * `sqlite:<data dir>/jobs.db` (the directory is created).
- *
- * @category parsing
- * @since 0.1.0
- */
-export const database = (
-  db: Option.Option<string>,
-  dataDir: Option.Option<string>
-): Effect.Effect<Database.Target, ExitCode.Exit> =>
-  Option.match(db, {
-    onSome: (text) =>
-      Option.match(Database.parse(text), {
-        onNone: () =>
-          Effect.fail(ExitCode.usage(`--db: expected sqlite:FILE or postgres://..., got ${JSON.stringify(text)}`)),
-        onSome: Effect.succeed
-      }),
-    onNone: () => {
-      const dir = Option.getOrElse(dataDir, defaultDataDir)
-      return Effect.try({
-        try: () => {
-          mkdirSync(dir, { recursive: true })
-          return { _tag: "Sqlite" as const, filename: join(dir, "jobs.db") }
-        },
-        catch: (e) =>
-          ExitCode.usage(`--data-dir ${dir}: cannot create it (${e instanceof Error ? e.message : String(e)})`)
-      })
-    }
-  })
-
 /** The secret from the variable named by `--secret-env`: must be set and not empty. */
 const secretFrom = (name: Option.Option<string>): Effect.Effect<Option.Option<Redacted.Redacted>, ExitCode.Exit> =>
   Option.match(name, {
@@ -131,87 +101,6 @@ export const exitZeroOnSignal = Effect.acquireRelease(
     })
 )
 
-/**
- * What `serve` runs with, besides the verifier's options.
- *
- * @category models
- * @since 0.1.0
- */
-export interface ServeOptions {
-  readonly listen: Listen
-  readonly secret: Option.Option<Redacted.Redacted>
-  readonly tokens: Option.Option<Tokens.Tokens>
-  readonly allowedHosts: ReadonlyArray<string>
-  readonly maxConnections: number
-  readonly maxRequestsPerToken: number
-  readonly maxRequests: number
-  readonly requestTimeout: Duration.Duration
-  readonly grace: Duration.Duration
-}
-
-/**
- * Serves until interrupted. A bad verifier config, or a listen address beyond loopback without a
- * credential, fails with exit 64; an address that cannot be listened on with {@link cannotListen}.
- *
- * @category running
- * @since 0.1.0
- */
-export const run = (
-  options: ServeOptions,
-  resolved: Options.Resolved,
-  db: Database.Target = { _tag: "Sqlite", filename: ":memory:" },
-  cluster = false
-): Effect.Effect<never, ExitCode.Exit> =>
-  Effect.gen(function* () {
-    yield* exitZeroOnSignal
-    const { listen } = options
-    if (cluster && db._tag !== "Postgres") {
-      return yield* ExitCode.usage("--cluster: the cluster needs --db postgres://... (its runners share that database)")
-    }
-    const jobs =
-      cluster && db._tag === "Postgres"
-        ? (yield* Effect.promise(() => import("./ClusterJobs.ts"))).layer(db.url, resolved.verifier)
-        : Jobs.layer({ db })
-    return yield* Layer.launch(
-      Server.layer({
-        port: listen.port,
-        host: listen.host,
-        secret: Option.getOrUndefined(options.secret),
-        tokens: Option.getOrUndefined(options.tokens),
-        allowedHosts: options.allowedHosts.length > 0 ? options.allowedHosts : undefined,
-        maxConnections: options.maxConnections,
-        limits: { perCaller: options.maxRequestsPerToken, total: options.maxRequests },
-        requestTimeout: options.requestTimeout,
-        gracePeriod: options.grace
-      }).pipe(
-        // The store is built (migrations run, jobs resumed) before the server listens.
-        Layer.provide(jobs.pipe(Layer.provideMerge(Verify.layer(resolved))))
-      )
-    )
-  }).pipe(
-    Effect.scoped,
-    Effect.catchTags({
-      InvalidConfig: (e) => Effect.fail(Options.invalidConfig(e)),
-      OpenListen: (e) => Effect.fail(ExitCode.usage(e.message)),
-      ConfigError: (e) => Effect.fail(ExitCode.usage(`cluster settings: ${e.message}`)),
-      SocketServerError: (e) =>
-        Effect.fail(new ExitCode.Exit({ code: cannotListen, message: `cluster: cannot listen: ${e.message}` })),
-      InvalidRouting: (e) => Effect.fail(ExitCode.usage(`invalid routing: ${e.message}`)),
-      SqlError: (e) =>
-        Effect.fail(
-          new ExitCode.Exit({ code: cannotListen, message: `job store ${Database.describe(db)}: ${e.message}` })
-        ),
-      ServeError: (e) =>
-        Effect.fail(
-          new ExitCode.Exit({
-            code: cannotListen,
-            message: `cannot listen on ${options.listen.host}:${options.listen.port}: ${e.cause instanceof Error ? e.cause.message : String(e.cause)}`
-          })
-        )
-    }),
-    Effect.provideService(References.LogToStderr, true)
-  )
-
 /** A flag's value, else the environment variable's (read by `VerifierConfig.outerConfig`; empty is unset). */
 const orEnv = (given: Option.Option<string>, text: Option.Option<string>): Option.Option<string> =>
   Option.isSome(given) ? given : Option.filter(text, (v) => v !== "")
@@ -225,28 +114,6 @@ const durationOf = (what: string, text: string): Effect.Effect<Duration.Duration
   Option.match(Options.parseDuration(text), {
     onNone: () => Effect.fail(ExitCode.usage(`${what}: expected a duration like "30s", got ${JSON.stringify(text)}`)),
     onSome: Effect.succeed
-  })
-
-/** The tokens of `--token-env` and `--token-file` together (none when neither is given). */
-const tokensFrom = (
-  variable: Option.Option<string>,
-  file: Option.Option<string>
-): Effect.Effect<Option.Option<Tokens.Tokens>, ExitCode.Exit> =>
-  Effect.gen(function* () {
-    const sources: Array<Tokens.Tokens> = []
-    if (Option.isSome(variable)) {
-      const values = Tokens.parse(process.env[variable.value] ?? "")
-      if (values.length === 0) {
-        return yield* ExitCode.usage(`--token-env ${variable.value}: the variable is not set or holds no token`)
-      }
-      sources.push(Tokens.fromValues(values))
-    }
-    if (Option.isSome(file)) {
-      sources.push(
-        yield* Tokens.fromFile(file.value).pipe(Effect.mapError((e) => ExitCode.noInput(`--token-file: ${e.message}`)))
-      )
-    }
-    return sources.length === 0 ? Option.none() : Option.some(Tokens.combine(sources))
   })
 
 /**
@@ -292,21 +159,21 @@ export const command = Command.make(
     maxConnections: Flag.String("max-connections").pipe(
       Flag.withMetavar("n"),
       Flag.withDescription(
-        `Open connections at most (env RCPT_MAX_CONNECTIONS). Default: ${Server.defaults.maxConnections}`
+        `Open connections at most (env RCPT_MAX_CONNECTIONS). Default: ${Defaults.server.maxConnections}`
       ),
       Flag.optional
     ),
     maxRequestsPerToken: Flag.String("max-requests-per-token").pipe(
       Flag.withMetavar("n"),
       Flag.withDescription(
-        `Verification requests in flight per token (or per secret, or in all when open); more get 429 with Retry-After (env RCPT_MAX_REQUESTS_PER_TOKEN). Default: ${Admission.defaultLimits.perCaller}`
+        `Requests in flight per token (verifications and job calls; or per secret, or in all when open); more get 429 with Retry-After (env RCPT_MAX_REQUESTS_PER_TOKEN). Default: ${Admission.defaultLimits.perCaller}`
       ),
       Flag.optional
     ),
     maxRequests: Flag.String("max-requests").pipe(
       Flag.withMetavar("n"),
       Flag.withDescription(
-        `Verification requests in flight in all; more get 503 with Retry-After (env RCPT_MAX_REQUESTS). Default: ${Admission.defaultLimits.total}`
+        `Requests in flight in all (verifications and job calls); more get 503 with Retry-After (env RCPT_MAX_REQUESTS). Default: ${Admission.defaultLimits.total}`
       ),
       Flag.optional
     ),
@@ -353,8 +220,9 @@ export const command = Command.make(
       onSome: Effect.succeed
     })
     const secret = yield* secretFrom(input.secretEnv)
+    const Serving = yield* Effect.promise(() => import("./Serving.ts"))
     const env = yield* VerifierConfig.outerConfig.pipe(Effect.mapError((e) => ExitCode.usage(e.message)))
-    const tokens = yield* tokensFrom(input.tokenEnv, orEnv(input.tokenFile, env.tokenFile))
+    const tokens = yield* Serving.tokensFrom(input.tokenEnv, orEnv(input.tokenFile, env.tokenFile))
     const hosts = orEnv(Option.none(), env.allowedHosts)
     const allowedHosts =
       input.allowedHost.length > 0
@@ -372,7 +240,7 @@ export const command = Command.make(
         onNone: () => Effect.succeed(fallback),
         onSome: (t) => durationOf(name, t)
       })
-    const options: ServeOptions = {
+    const options: Serving.ServeOptions = {
       listen,
       secret,
       tokens,
@@ -381,7 +249,7 @@ export const command = Command.make(
         input.maxConnections,
         env.maxConnections,
         "--max-connections",
-        Server.defaults.maxConnections
+        Defaults.server.maxConnections
       ),
       maxRequestsPerToken: yield* count(
         input.maxRequestsPerToken,
@@ -394,13 +262,13 @@ export const command = Command.make(
         input.requestTimeout,
         env.requestTimeout,
         "--request-timeout",
-        Server.defaults.requestTimeout
+        Defaults.server.requestTimeout
       ),
-      grace: yield* time(input.grace, env.grace, "--grace", Server.defaults.gracePeriod)
+      grace: yield* time(input.grace, env.grace, "--grace", Defaults.server.gracePeriod)
     }
     const resolved = yield* Options.resolve(input)
-    const db = yield* database(input.db, input.dataDir)
-    return yield* run(options, resolved, db, input.cluster)
+    const db = yield* Serving.database(input.db, input.dataDir)
+    return yield* Serving.run(options, resolved, db, input.cluster)
   })
 ).pipe(
   Command.withShortDescription("Serve the verifier over HTTP (JSON API, OpenAPI, docs)"),

@@ -6,7 +6,7 @@
  */
 import { Effect, Layer, Stream } from "effect"
 import { Routing } from "@rcpt/client"
-import { NodeVerifier } from "@rcpt/node"
+import * as NodeVerifier from "@rcpt/node/NodeVerifier"
 import { Verifier, VerifierConfig } from "@rcpt/verifier"
 import type { Verification } from "@rcpt/verifier"
 import * as ExitCode from "./ExitCode.ts"

@@ -16,7 +16,7 @@ import type { Layer } from "effect"
 import type { Sharding } from "effect/cluster"
 import { Entity } from "effect/cluster"
 import { Address } from "@rcpt/smtp"
-import { JobStore } from "@rcpt/store"
+import { JobResult, JobStore } from "@rcpt/store"
 import { Bulk, MxCache, Policy, Verification } from "@rcpt/verifier"
 import { Batch, MxHost } from "./MxHost.ts"
 
@@ -68,11 +68,8 @@ const storageRetryDefault = Schedule.min([Schedule.exponential("200 millis", 2),
  * @category constructors
  * @since 0.1.0
  */
-export const toResult = (position: number, v: Verification.Verification, runner?: string): JobStore.Result => ({
-  position,
-  verdict: v.verdict,
-  data: JSON.stringify(runner === undefined ? Verification.encode(v) : { ...Verification.encode(v), runner })
-})
+export const toResult = (position: number, v: Verification.Verification, runner?: string): JobStore.Result =>
+  JobResult.make(position, v, runner)
 
 /**
  * The batch handler, given the sender of batches (to defer greylisted addresses).

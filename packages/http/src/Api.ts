@@ -16,7 +16,8 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
+import { Context, Schema } from "effect"
+import type { Redacted } from "effect"
 import {
   HttpApi,
   HttpApiEndpoint,
@@ -140,34 +141,52 @@ export class ServiceUnavailable extends HttpApiError.Problem<ServiceUnavailable>
 }) {}
 
 /**
- * The credential check on the verification endpoints (see `Server.layerAuthorization`): the shared
- * secret in `x-rcpt-secret`, or one of the bearer tokens. With neither configured every request
+ * Who a request is, as the {@link Authorization} middleware established it: `id` is `secret`,
+ * `token:<fingerprint>` (a bearer token's, see `Tokens`) or `anyone` (a service without
+ * credentials); `credential` is what the caller presented (none for `anyone`). The per-caller
+ * limits count by `id`, and a job belongs to it.
+ *
+ * @category services
+ * @since 0.1.0
+ */
+export class Caller extends Context.Service<
+  Caller,
+  { readonly id: string; readonly credential: Redacted.Redacted | undefined }
+>()("@rcpt/http/Caller") {}
+
+/**
+ * The credential check on the verification and job endpoints (see `Server.layerAuthorization`):
+ * the shared secret in `x-rcpt-secret`, or one of the bearer tokens. With neither configured every request
  * passes (the server allows that only on a loopback address).
  *
  * @category middleware
  * @since 0.1.0
  */
-export class Authorization extends HttpApiMiddleware.Service<Authorization>()("@rcpt/http/Authorization", {
-  error: Unauthorized,
-  security: {
-    secret: HttpApiSecurity.apiKey({ key: secretHeader, in: "header" }).pipe(
-      HttpApiSecurity.annotate(
-        OpenApi.Description,
-        "The server's shared secret, when it was started with one (compared in constant time)."
+export class Authorization extends HttpApiMiddleware.Service<Authorization, { provides: Caller }>()(
+  "@rcpt/http/Authorization",
+  {
+    error: Unauthorized,
+    security: {
+      secret: HttpApiSecurity.apiKey({ key: secretHeader, in: "header" }).pipe(
+        HttpApiSecurity.annotate(
+          OpenApi.Description,
+          "The server's shared secret, when it was started with one (compared in constant time)."
+        )
+      ),
+      bearer: HttpApiSecurity.bearer.pipe(
+        HttpApiSecurity.annotate(
+          OpenApi.Description,
+          "One of the server's bearer tokens (--token-env / --token-file; the file is re-read when it changes)."
+        )
       )
-    ),
-    bearer: HttpApiSecurity.bearer.pipe(
-      HttpApiSecurity.annotate(
-        OpenApi.Description,
-        "One of the server's bearer tokens (--token-env / --token-file; the file is re-read when it changes)."
-      )
-    )
+    }
   }
-}) {}
+) {}
 
 /**
- * The concurrency limits on the verification endpoints (see `Server.layerAdmission`): runs inside
- * {@link Authorization}, so it counts by the caller the credential names, and before the body is read.
+ * The concurrency limits on the verification and job endpoints (see `Server.layerAdmission`):
+ * runs inside {@link Authorization}, so it counts by the caller the credential names, and before
+ * the body is read.
  *
  * @category middleware
  * @since 0.1.0
@@ -216,14 +235,16 @@ export class VerifyGroup extends HttpApiGroup.make("verify")
   .add(health) {}
 
 /**
- * The API: the `verify` group, with request validation failures rendered as RFC 9457 problems.
+ * The API: the `verify` group, the `jobs` group (under the same {@link Authorization} and
+ * {@link Admission}: a job belongs to its {@link Caller}) and the `cluster` group, with request
+ * validation failures rendered as RFC 9457 problems.
  *
  * @category api
  * @since 0.1.0
  */
 export class Api extends HttpApi.make("rcpt")
   .add(VerifyGroup)
-  .add(JobsGroup.middleware(Authorization))
+  .add(JobsGroup.middleware(Admission).middleware(Authorization))
   .add(ClusterGroup.middleware(Authorization))
   .middleware(HttpApiMiddleware.ProblemDetails)
   .annotateMerge(

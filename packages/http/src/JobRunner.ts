@@ -13,11 +13,12 @@
  *
  * @since 0.1.0
  */
-import { Clock, Context, Duration, Effect, FiberMap, Layer, Option, Schedule, Semaphore, Stream } from "effect"
+import { Clock, Context, Duration, Effect, FiberMap, Layer, Option, Result, Schedule, Semaphore, Stream } from "effect"
 import type { Scope } from "effect"
 import type { SqlError } from "effect/sql"
-import { JobStore } from "@rcpt/store"
+import { JobResult, JobStore } from "@rcpt/store"
 import { Verification, Verifier } from "@rcpt/verifier"
+import * as JobOptions from "./JobOptions.ts"
 
 /**
  * The runner's tunables, each a named value a deployment can replace.
@@ -97,6 +98,22 @@ const makeSlots = () => {
 }
 
 /**
+ * The verifier a job runs on: the process's, or, for a job with options, one built for them
+ * (`JobOptions.JobVerifiers`); why not when the options no longer make a valid config.
+ */
+const verifierFor = (overrides: JobOptions.Overrides) =>
+  Effect.gen(function* () {
+    if (Object.keys(overrides).length === 0) return Result.succeed(yield* Verifier.Verifier)
+    // Provided with the process's verifier when jobs may have options (see `Jobs.layer`).
+    const verifiers = yield* Effect.serviceOption(JobOptions.JobVerifiers)
+    if (Option.isNone(verifiers)) return Result.fail("this server takes no verifier options per job")
+    return yield* verifiers.value.make(overrides).pipe(
+      Effect.map((v) => Result.succeed(v)),
+      Effect.catchTag("InvalidConfig", (e) => Effect.succeed(Result.fail(`invalid options: ${e.message}`)))
+    )
+  })
+
+/**
  * Runs one job to its end (or until interrupted): every pending input verified and stored.
  *
  * @category running
@@ -105,13 +122,19 @@ const makeSlots = () => {
 export const runJob = (id: string, policy: Policy, listener: Listener) =>
   Effect.gen(function* () {
     const store = yield* JobStore.JobStore
-    const verifier = yield* Verifier.Verifier
     const now = Clock.currentTimeMillis
     const retried = <A>(effect: Effect.Effect<A, SqlError.SqlError>) =>
       effect.pipe(
         Effect.tapError((e) => Effect.logWarning(`job ${id}: storage failed, retrying: ${e.message}`)),
         Effect.retry(policy.storageRetry)
       )
+    const job = yield* retried(store.get(id))
+    if (Option.isNone(job)) return
+    const verifier = yield* verifierFor(JobOptions.read(job.value.options).verifier ?? {})
+    if (Result.isFailure(verifier)) {
+      yield* retried(store.transition(id, ["queued", "running"], "failed", yield* now, verifier.failure))
+      return yield* listener.ended(id)
+    }
     if (!(yield* retried(store.transition(id, ["queued", "running"], "running", yield* now)))) return
     // Until a pass finds nothing pending: a result lost in flight is simply read again.
     while (true) {
@@ -130,7 +153,7 @@ export const runJob = (id: string, policy: Policy, listener: Listener) =>
           return input.address
         })
       )
-      yield* verifier.verifyMany(inputs, { window: policy.window }).pipe(
+      yield* verifier.success.verifyMany(inputs, { window: policy.window }).pipe(
         Stream.groupedWithin(policy.batch, policy.batchWait),
         Stream.runForEach((batch) =>
           Effect.gen(function* () {
@@ -138,7 +161,7 @@ export const runJob = (id: string, policy: Policy, listener: Listener) =>
             for (const v of batch) {
               const position = slots.take(v.address)
               if (position === undefined) continue
-              results.push({ position, verdict: v.verdict, data: JSON.stringify(Verification.encode(v)) })
+              results.push(JobResult.make(position, v))
             }
             yield* retried(store.record(id, results, yield* now))
             yield* listener.stored(id, batch)

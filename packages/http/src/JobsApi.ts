@@ -16,6 +16,7 @@ import { Schema } from "effect"
 import { Multipart } from "effect/http"
 import { HttpApiEndpoint, HttpApiError, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
 import type { JobStore } from "@rcpt/store"
+import * as JobOptions from "./JobOptions.ts"
 
 /**
  * The largest upload read (a list of ten million addresses fits); past it, 413.
@@ -84,7 +85,10 @@ export const Job = Schema.Struct({
   createdAt: Schema.String,
   startedAt: Schema.NullOr(Schema.String),
   finishedAt: Schema.NullOr(Schema.String),
-  webhook: Schema.NullOr(WebhookStatus)
+  webhook: Schema.NullOr(WebhookStatus),
+  options: JobOptions.Overrides.annotate({
+    description: "The verifier options this job asked for; the others are the server's"
+  })
 }).annotate({ identifier: "Job" })
 
 /**
@@ -117,7 +121,8 @@ export const CreateQuery = {
   }),
   webhookPerResult: Schema.optionalKey(Schema.Literals(["true", "false"])).annotate({
     description: "Also POST results as they come, in batches (never slows verification; overflow is counted)"
-  })
+  }),
+  ...JobOptions.Query
 }
 
 /**
@@ -139,6 +144,19 @@ export class JobNotFound extends HttpApiError.Problem<JobNotFound>()("JobNotFoun
  * @since 0.1.0
  */
 export class BadUpload extends HttpApiError.Problem<BadUpload>()("BadUpload", {
+  type: "about:blank",
+  status: 400,
+  title: "Bad Request"
+}) {}
+
+/**
+ * 400: a job's verifier options are not allowed (past the server's bounds, not a duration, not
+ * available on this server).
+ *
+ * @category errors
+ * @since 0.2.0
+ */
+export class BadOptions extends HttpApiError.Problem<BadOptions>()("BadOptions", {
   type: "about:blank",
   status: 400,
   title: "Bad Request"
@@ -167,12 +185,12 @@ const create = HttpApiEndpoint.post("create", "/v1/jobs", {
     )
   ],
   success: Job.pipe(HttpApiSchema.status(202)),
-  error: [BadUpload, StorageUnavailable]
+  error: [BadUpload, BadOptions, StorageUnavailable]
 })
   .annotate(OpenApi.Summary, "Start a job")
   .annotate(
     OpenApi.Description,
-    "The list is streamed into storage as it arrives (any size, bounded memory); the answer comes as soon as it is stored, with state queued. text/plain: one address a line (blank lines and # comments skipped). text/csv: a header, the address column chosen by ?column=. application/json: an array of strings. application/x-ndjson: one JSON string a line. multipart/form-data: a file part named file (text or CSV). Any other type: 415."
+    "The list is streamed into storage as it arrives (any size, bounded memory); the answer comes as soon as it is stored, with state queued. text/plain: one address a line (blank lines and # comments skipped). text/csv: a header, the address column chosen by ?column=. application/json: an array of strings. application/x-ndjson: one JSON string a line. multipart/form-data: a file part named file (text or CSV). Any other type: 415. Verifier options for this job (mailFrom, vrfy, catchAllProbe, tls, timeout, recipientsPerSession, maxMxHosts) go in the query; the server's flags are their defaults and bounds (a 400 problem names the one past them), and the job keeps them across restarts."
   )
 
 const list = HttpApiEndpoint.get("list", "/v1/jobs", {
@@ -203,7 +221,8 @@ const results = HttpApiEndpoint.get("results", "/v1/jobs/:id/results", {
     after: Schema.optionalKey(
       Schema.NumberFromString.pipe(Schema.check(Schema.isInt(), Schema.isGreaterThanOrEqualTo(0)))
     ).annotate({
-      description: "Cursor: skip the first N results in completion order (N = results already read, before any filter)"
+      description:
+        "Cursor: only results after this one in completion order; give the `cursor` of the last line read (JSONL field, CSV column), with or without a filter"
     }),
     verdict: Schema.optionalKey(Schema.String).annotate({
       description: "Only these verdicts, comma separated (deliverable,undeliverable,risky,unknown)"
@@ -215,7 +234,7 @@ const results = HttpApiEndpoint.get("results", "/v1/jobs/:id/results", {
   .annotate(OpenApi.Summary, "The results so far, streamed")
   .annotate(
     OpenApi.Description,
-    "The same fields as rcpt bulk: JSONL lines are Verification objects plus `cursor` (their place in completion order); CSV has rcpt bulk's columns."
+    "The same fields as rcpt bulk: JSONL lines are Verification objects plus `cursor` (their place in completion order); CSV has rcpt bulk's columns plus a last `cursor` column. To resume a download that stopped, filtered or not, ask again with after= the last cursor received."
   )
 
 const events = HttpApiEndpoint.get("events", "/v1/jobs/:id/events", {
@@ -274,6 +293,7 @@ export const view = (job: JobStore.Job, now: number): Job => {
             error: job.webhook.error,
             sent: job.webhook.sent,
             dropped: job.webhook.dropped
-          }
+          },
+    options: JobOptions.read(job.options).verifier ?? {}
   }
 }

@@ -2,15 +2,17 @@
  * The `jobs` group's handlers: uploads streamed into the `JobStore`, jobs started on the
  * `JobRunner`, results streamed back from the store in pages.
  *
- * **Tenants.** A job belongs to the credential that created it (a bearer token's fingerprint,
- * the shared secret, or `anyone` on an open loopback service); every read and the cancel look
- * the job up with that owner, so another token's job is a 404 like a job that does not exist.
+ * **Tenants.** A job belongs to the caller the authorization middleware established (a bearer
+ * token's fingerprint, the shared secret, or `anyone` on an open loopback service); every read
+ * and the cancel look the job up with that owner, so another token's job is a 404 like a job
+ * that does not exist. The group also runs under the per-caller limits (`Admission`), like the
+ * verification endpoints: an upload holds its slot until it is stored.
  *
  * **Storage errors** are 503 problems: nothing was lost, the client retries.
  *
  * @since 0.1.0
  */
-import { Clock, Effect, Option, Schedule, Stream } from "effect"
+import { Clock, Effect, Option, Redacted, Result, Schedule, Stream } from "effect"
 import { HttpServerRequest, HttpServerResponse } from "effect/http"
 import type { Multipart } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
@@ -19,6 +21,7 @@ import { createHash, randomUUID } from "node:crypto"
 import { JobStore } from "@rcpt/store"
 import { ResultFormat, Verification } from "@rcpt/verifier"
 import * as Api from "./Api.ts"
+import * as JobOptions from "./JobOptions.ts"
 import * as JobRunner from "./JobRunner.ts"
 import * as JobsApi from "./JobsApi.ts"
 import * as Upload from "./Upload.ts"
@@ -32,23 +35,25 @@ import * as Upload from "./Upload.ts"
  */
 export const downloadPage = 1_000
 
-const fingerprint = (text: string) => createHash("sha256").update(text, "utf8").digest("hex").slice(0, 12)
+/**
+ * The CSV download's header: `rcpt bulk`'s columns, then `cursor` (the row's place in completion
+ * order, as in the JSONL lines), so that a filtered download can be resumed with `after=` too.
+ *
+ * @category constants
+ * @since 0.2.0
+ */
+export const csvHeader = `${ResultFormat.csvColumns.join(",")},cursor\n`
 
 /**
- * Who the request is, from the credential the authorization middleware already accepted:
- * `token:<fingerprint>`, `secret`, or `anyone`; and the credential itself (for the default webhook
- * secret).
+ * The owner of the jobs a request creates and sees: the {@link Api.Caller} the authorization
+ * middleware established (`token:<fingerprint>`, `secret`, or `anyone` on a service without
+ * credentials). Never read from the request's headers: a header the server did not check is
+ * not an identity.
  *
  * @category tenants
  * @since 0.1.0
  */
-export const callerOf = (request: HttpServerRequest.HttpServerRequest) => {
-  const bearer = /^Bearer\s+(.+)$/i.exec(request.headers["authorization"] ?? "")?.[1]?.trim()
-  if (bearer !== undefined && bearer !== "") return { owner: `token:${fingerprint(bearer)}`, credential: bearer }
-  const secret = request.headers[Api.secretHeader]
-  if (secret !== undefined && secret !== "") return { owner: "secret", credential: secret }
-  return { owner: "anyone", credential: undefined }
-}
+export const requestOwner = Effect.map(Effect.service(Api.Caller), (caller) => caller.id)
 
 /**
  * The webhook secret a job gets when it names none: hex SHA-256 of `rcpt-webhook:<credential>`,
@@ -68,6 +73,36 @@ const unavailable = (e: SqlError.SqlError) =>
   )
 
 const notFound = (id: string) => new JobsApi.JobNotFound({ detail: `no job ${id}` })
+
+/**
+ * The verifier options a job asks for, checked against the server's bounds ({@link
+ * JobOptions.JobVerifiers}); a server without it (a cluster's dispatcher) takes none.
+ */
+const verifierOptions = (
+  query: JobOptions.QueryValues,
+  verifiers: Option.Option<JobOptions.JobVerifiers["Service"]>
+): Effect.Effect<JobOptions.Overrides, JobsApi.BadOptions> =>
+  Effect.gen(function* () {
+    const asked = (Object.keys(JobOptions.Query) as Array<keyof JobOptions.QueryValues>).filter(
+      (k) => query[k] !== undefined
+    )
+    if (asked.length === 0) return {}
+    if (Option.isNone(verifiers)) {
+      return yield* new JobsApi.BadOptions({
+        detail: `${asked.join(", ")}: this server takes no verifier options per job (its runners use their own flags)`
+      })
+    }
+    const server = verifiers.value.server
+    const overrides = yield* Result.match(JobOptions.fromQuery(query, server), {
+      onFailure: (detail) => Effect.fail(new JobsApi.BadOptions({ detail })),
+      onSuccess: Effect.succeed
+    })
+    // And the config they make is valid (the sender an address): checked now, not when the job runs.
+    yield* JobOptions.config(server, overrides).pipe(
+      Effect.mapError((e) => new JobsApi.BadOptions({ detail: `${e.field}: ${e.message}` }))
+    )
+    return overrides
+  })
 
 /** The bytes and kind of an upload: the body itself, or the `file` part of a multipart body. */
 const source = (
@@ -104,6 +139,7 @@ export const layerHandlers = HttpApiBuilder.group(Api.Api, "jobs", (handlers) =>
   Effect.gen(function* () {
     const store = yield* JobStore.JobStore
     const runner = yield* JobRunner.JobRunner
+    const verifiers = yield* Effect.serviceOption(JobOptions.JobVerifiers)
     const owned = (id: string, owner: string) =>
       store
         .get(id, owner)
@@ -116,16 +152,15 @@ export const layerHandlers = HttpApiBuilder.group(Api.Api, "jobs", (handlers) =>
     return handlers
       .handle("create", ({ payload, query, request }) =>
         Effect.gen(function* () {
-          const caller = callerOf(request)
+          const caller = yield* Api.Caller
+          const credential = caller.credential === undefined ? undefined : Redacted.value(caller.credential)
           const contentType = request.headers["content-type"] ?? ""
           const webhook =
             query.webhook === undefined
               ? undefined
               : {
                   url: query.webhook,
-                  secret:
-                    query.webhookSecret ??
-                    (caller.credential === undefined ? "" : defaultWebhookSecret(caller.credential)),
+                  secret: query.webhookSecret ?? (credential === undefined ? "" : defaultWebhookSecret(credential)),
                   perResult: query.webhookPerResult === "true"
                 }
           if (webhook !== undefined && !/^https?:\/\/[^\s]+$/i.test(webhook.url)) {
@@ -136,13 +171,14 @@ export const layerHandlers = HttpApiBuilder.group(Api.Api, "jobs", (handlers) =>
               new JobsApi.BadUpload({ detail: "webhook: give webhookSecret (no credential to derive one from)" })
             )
           }
+          const overrides = yield* verifierOptions(query, verifiers)
           const id = randomUUID()
           const now = yield* Clock.currentTimeMillis
           yield* store
             .create({
               id,
-              owner: caller.owner,
-              options: JSON.stringify({ column: query.column ?? null }),
+              owner: caller.id,
+              options: JobOptions.write(query.column, overrides),
               now,
               webhook
             })
@@ -172,8 +208,8 @@ export const layerHandlers = HttpApiBuilder.group(Api.Api, "jobs", (handlers) =>
           return queued
         })
       )
-      .handle("list", ({ request }) =>
-        store.list(callerOf(request).owner, 200).pipe(
+      .handle("list", () =>
+        Effect.flatMap(requestOwner, (owner) => store.list(owner, 200)).pipe(
           Effect.catchTag("SqlError", unavailable),
           Effect.flatMap((jobs) =>
             Effect.forEach(
@@ -184,10 +220,12 @@ export const layerHandlers = HttpApiBuilder.group(Api.Api, "jobs", (handlers) =>
           Effect.map((jobs) => ({ jobs }))
         )
       )
-      .handle("get", ({ params, request }) => owned(params.id, callerOf(request).owner).pipe(Effect.flatMap(viewNow)))
-      .handle("cancel", ({ params, request }) =>
+      .handle("get", ({ params }) =>
+        Effect.flatMap(requestOwner, (owner) => owned(params.id, owner)).pipe(Effect.flatMap(viewNow))
+      )
+      .handle("cancel", ({ params }) =>
         Effect.gen(function* () {
-          const owner = callerOf(request).owner
+          const owner = yield* requestOwner
           yield* owned(params.id, owner)
           yield* runner.cancel(params.id).pipe(Effect.catchTag("SqlError", unavailable))
           return yield* viewNow(yield* owned(params.id, owner))
@@ -195,7 +233,7 @@ export const layerHandlers = HttpApiBuilder.group(Api.Api, "jobs", (handlers) =>
       )
       .handle("results", ({ params, query, request }) =>
         Effect.gen(function* () {
-          yield* owned(params.id, callerOf(request).owner)
+          yield* owned(params.id, yield* requestOwner)
           const accept = request.headers["accept"] ?? ""
           const format = query.format ?? (/\btext\/csv\b/.test(accept) ? "csv" : "jsonl")
           const verdicts = (query.verdict ?? "")
@@ -222,23 +260,22 @@ export const layerHandlers = HttpApiBuilder.group(Api.Api, "jobs", (handlers) =>
                       ? `${r.data.slice(0, -1)},"cursor":${r.seq}}\n`
                       : // The stored JSON is the encoded Verification; the CSV columns read only plain
                         // fields that encoding leaves as they are, so decoding (slow) is not needed.
-                        ResultFormat.csvLine(JSON.parse(r.data) as Verification.Verification)
+                        `${ResultFormat.csvLine(JSON.parse(r.data) as Verification.Verification).slice(0, -1)},${r.seq}\n`
                   )
                   .join("")
               )
             ])
           )
-          const body =
-            format === "csv" ? Stream.concat(Stream.succeed(encoder.encode(ResultFormat.csvHeader)), lines) : lines
+          const body = format === "csv" ? Stream.concat(Stream.succeed(encoder.encode(csvHeader)), lines) : lines
           return HttpServerResponse.stream(body, {
             contentType: format === "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson",
             headers: { "content-disposition": `attachment; filename="rcpt-${params.id}.${format}"` }
           })
         })
       )
-      .handle("events", ({ params, request }) =>
+      .handle("events", ({ params }) =>
         Effect.gen(function* () {
-          const owner = callerOf(request).owner
+          const owner = yield* requestOwner
           yield* owned(params.id, owner)
           let last = ""
           return Stream.fromEffectSchedule(store.get(params.id, owner), Schedule.spaced("1 second")).pipe(

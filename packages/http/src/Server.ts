@@ -29,7 +29,7 @@
  * @since 0.1.0
  */
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { ByteSize, Context, Data, Duration, Effect, Layer, Option, Redacted, Stream } from "effect"
+import { ByteSize, Data, Duration, Effect, Layer, Option, Redacted, Stream } from "effect"
 import {
   HttpEffect,
   HttpIncomingMessage,
@@ -47,6 +47,7 @@ import { Verifier } from "@rcpt/verifier"
 import type { JobStore } from "@rcpt/store"
 import * as Admission from "./Admission.ts"
 import * as Api from "./Api.ts"
+import * as Defaults from "./Defaults.ts"
 import * as ClusterApi from "./ClusterApi.ts"
 import * as JobsApi from "./JobsApi.ts"
 import * as Guard from "./Guard.ts"
@@ -84,11 +85,7 @@ export interface Options {
  * @category constants
  * @since 0.1.0
  */
-export const defaults = {
-  maxConnections: 256,
-  requestTimeout: Duration.seconds(30),
-  gracePeriod: Duration.seconds(30)
-} as const
+export const defaults = Defaults.server
 
 /**
  * The largest request body read (1 MiB: a full batch of long addresses fits many times over).
@@ -117,12 +114,12 @@ export const isLoopback = (host: string): boolean =>
   host === "localhost" || host === "::1" || /^(?:::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/i.test(host)
 
 /**
- * Who a request is, for the per-caller limits: `secret`, `token:<id>` or `anyone`.
+ * Who a request is (see `Api.Caller`).
  *
  * @category services
  * @since 0.1.0
  */
-export class Caller extends Context.Service<Caller, { readonly id: string }>()("@rcpt/http/Caller") {}
+export const Caller = Api.Caller
 
 const unauthorized = (given: string, what: string) =>
   Effect.fail(new Api.Unauthorized({ detail: given.length === 0 ? `Missing ${what}` : `Wrong ${what}` }))
@@ -143,7 +140,7 @@ export const layerAuthorization = (
   Layer.sync(Api.Authorization, () => {
     if (secret === undefined && tokens === undefined) {
       const open = (effect: Parameters<Api.Authorization["Service"]["secret"]>[0]) =>
-        Effect.provideService(effect, Caller, { id: "anyone" })
+        Effect.provideService(effect, Caller, { id: "anyone", credential: undefined })
       return Api.Authorization.of({ secret: open, bearer: open })
     }
     const text = secret === undefined ? undefined : typeof secret === "string" ? secret : Redacted.value(secret)
@@ -154,7 +151,7 @@ export const layerAuthorization = (
         // Both sides are hashed and compared whatever the input, so a miss costs what a match does.
         const same = expected !== undefined && timingSafeEqual(Tokens.digest(given), expected)
         return same && text!.length > 0
-          ? Effect.provideService(effect, Caller, { id: "secret" })
+          ? Effect.provideService(effect, Caller, { id: "secret", credential })
           : unauthorized(given, `${Api.secretHeader} header`)
       },
       // The last scheme tried: its failure is the one the client sees, so it names what was expected.
@@ -162,7 +159,8 @@ export const layerAuthorization = (
         Effect.gen(function* () {
           const given = Redacted.value(credential)
           const token = tokens === undefined ? undefined : Tokens.match(yield* tokens.current, given)
-          if (token !== undefined) return yield* Effect.provideService(effect, Caller, { id: `token:${token.id}` })
+          if (token !== undefined)
+            return yield* Effect.provideService(effect, Caller, { id: `token:${token.id}`, credential })
           const request = yield* HttpServerRequest.HttpServerRequest
           const secretGiven = request.headers[Api.secretHeader] ?? ""
           if (tokens === undefined) return yield* unauthorized(secretGiven, `${Api.secretHeader} header`)

@@ -2,26 +2,17 @@
 // store on 127.0.0.1 port 0, and real `fetch` requests: uploads in every format, progress,
 // results (JSONL, CSV, cursor, filter), SSE, cancel, webhooks, bad input.
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Schedule, Schema } from "effect"
+import { Effect, Fiber, Schedule, Schema } from "effect"
 import { createHmac } from "node:crypto"
 import { createServer, type IncomingMessage } from "node:http"
 import type { AddressInfo } from "node:net"
 import { ResultFormat, Verification } from "@rcpt/verifier"
+import * as Jobs from "../src/Jobs.ts"
 import * as JobsApi from "../src/JobsApi.ts"
-import { type Reply, type Service, withService } from "./jobsHarness.ts"
+import * as Tokens from "../src/Tokens.ts"
+import { finished, type Reply, withService } from "./jobsHarness.ts"
 
 const job = (reply: Reply) => Schema.decodeUnknownSync(JobsApi.Job)(JSON.parse(reply.text))
-
-/** Polls the job until it is over. */
-const finished = (service: Service, id: string) =>
-  service.request(`/v1/jobs/${id}`).pipe(
-    Effect.map(job),
-    Effect.repeat({
-      schedule: Schedule.spaced("100 millis"),
-      until: (j) => j.state !== "queued" && j.state !== "running"
-    }),
-    Effect.timeout("60 seconds")
-  )
 
 const lines = (text: string) => text.split("\n").filter((l) => l !== "")
 
@@ -72,8 +63,15 @@ describe("POST /v1/jobs", () => {
 
         const csv = yield* service.request(`/v1/jobs/${first.id}/results`, { headers: { accept: "text/csv" } })
         assert.include(csv.contentType ?? "", "text/csv")
-        assert.isTrue(csv.text.startsWith(ResultFormat.csvHeader))
+        assert.strictEqual(lines(csv.text)[0], `${ResultFormat.csvColumns.join(",")},cursor`)
         assert.strictEqual(lines(csv.text).length, list.length + 1)
+        // The last column is the cursor, as in JSONL.
+        assert.deepStrictEqual(
+          lines(csv.text)
+            .slice(1)
+            .map((row) => Number(row.split(",").at(-1))),
+          Array.from({ length: list.length }, (_, i) => i + 1)
+        )
 
         // Cursor: the rest after the first 5; a filter: only what matches.
         const rest = yield* service.request(`/v1/jobs/${first.id}/results?after=5`)
@@ -83,6 +81,27 @@ describe("POST /v1/jobs", () => {
         const rows = lines(bad.text).slice(1)
         assert.strictEqual(rows.length, undeliverable)
         assert.isTrue(rows.every((r) => r.split(",")[1] === "undeliverable"))
+        // A filtered download resumes from the cursor of the last row read, in CSV and in JSONL.
+        assert.isAtLeast(rows.length, 2)
+        const cursorOf = (row: string) => row.split(",").at(-1)!
+        const resumedCsv = yield* service.request(
+          `/v1/jobs/${first.id}/results?verdict=undeliverable&format=csv&after=${cursorOf(rows[0]!)}`
+        )
+        assert.deepStrictEqual(lines(resumedCsv.text).slice(1), rows.slice(1))
+        const filtered = lines((yield* service.request(`/v1/jobs/${first.id}/results?verdict=undeliverable`)).text).map(
+          (l) => JSON.parse(l) as { cursor: number }
+        )
+        assert.deepStrictEqual(
+          filtered.map((r) => String(r.cursor)),
+          rows.map(cursorOf)
+        )
+        const resumedJsonl = yield* service.request(
+          `/v1/jobs/${first.id}/results?verdict=undeliverable&after=${filtered[0]!.cursor}`
+        )
+        assert.deepStrictEqual(
+          lines(resumedJsonl.text).map((l) => (JSON.parse(l) as { cursor: number }).cursor),
+          filtered.slice(1).map((r) => r.cursor)
+        )
 
         const listed = yield* service.request("/v1/jobs")
         assert.deepStrictEqual(
@@ -158,37 +177,110 @@ describe("POST /v1/jobs", () => {
 
 describe("tenants", () => {
   it.live("a job belongs to the token that created it: another token gets 404 and an empty list", () =>
+    withService(
+      (service) =>
+        Effect.gen(function* () {
+          const as = (token: string) => ({ authorization: `Bearer ${token}` })
+          const created = yield* service.request("/v1/jobs", {
+            method: "POST",
+            body: "alice@alpha.test\n",
+            headers: { "content-type": "text/plain", ...as("token-a") }
+          })
+          assert.strictEqual(created.status, 202, created.text)
+          const id = job(created).id
+          for (const path of [`/v1/jobs/${id}`, `/v1/jobs/${id}/results`, `/v1/jobs/${id}/events`]) {
+            assert.strictEqual((yield* service.request(path, { headers: as("token-b") })).status, 404, path)
+            assert.strictEqual((yield* service.request(path)).status, 401, `${path} without a token`)
+            assert.strictEqual(
+              (yield* service.request(path, { headers: as("token-c") })).status,
+              401,
+              `${path}, unknown token`
+            )
+          }
+          const cancel = yield* service.request(`/v1/jobs/${id}`, { method: "DELETE", headers: as("token-b") })
+          assert.strictEqual(cancel.status, 404)
+          assert.deepStrictEqual(
+            JSON.parse((yield* service.request("/v1/jobs", { headers: as("token-b") })).text).jobs,
+            []
+          )
+          const mine = yield* service.request(`/v1/jobs/${id}`, { headers: as("token-a") })
+          assert.strictEqual(mine.status, 200)
+          assert.notStrictEqual(job(mine).state, "cancelled")
+          assert.deepStrictEqual(
+            JSON.parse((yield* service.request("/v1/jobs", { headers: as("token-a") })).text).jobs.map(
+              (j: { id: string }) => j.id
+            ),
+            [id]
+          )
+        }),
+      Jobs.layerMemory,
+      { tokens: Tokens.fromValues(["token-a", "token-b"]) }
+    )
+  )
+
+  it.live("a header the server does not check names no tenant: on an open service every caller is one", () =>
     withService((service) =>
       Effect.gen(function* () {
-        const as = (token: string) => ({ authorization: `Bearer ${token}` })
         const created = yield* service.request("/v1/jobs", {
           method: "POST",
           body: "alice@alpha.test\n",
-          headers: { "content-type": "text/plain", ...as("token-a") }
+          headers: { "content-type": "text/plain", authorization: "Bearer made-up" }
         })
         assert.strictEqual(created.status, 202, created.text)
-        const id = job(created).id
-        for (const path of [`/v1/jobs/${id}`, `/v1/jobs/${id}/results`, `/v1/jobs/${id}/events`]) {
-          assert.strictEqual((yield* service.request(path, { headers: as("token-b") })).status, 404, path)
-          assert.strictEqual((yield* service.request(path)).status, 404, `${path} without a token`)
-        }
-        const cancel = yield* service.request(`/v1/jobs/${id}`, { method: "DELETE", headers: as("token-b") })
-        assert.strictEqual(cancel.status, 404)
-        assert.deepStrictEqual(
-          JSON.parse((yield* service.request("/v1/jobs", { headers: as("token-b") })).text).jobs,
-          []
-        )
-        const mine = yield* service.request(`/v1/jobs/${id}`, { headers: as("token-a") })
-        assert.strictEqual(mine.status, 200)
-        assert.notStrictEqual(job(mine).state, "cancelled")
-        assert.deepStrictEqual(
-          JSON.parse((yield* service.request("/v1/jobs", { headers: as("token-a") })).text).jobs.map(
-            (j: { id: string }) => j.id
-          ),
-          [id]
-        )
+        // Without tokens configured the bearer header proves nothing: the job is the service's one tenant's.
+        const seen = yield* service.request(`/v1/jobs/${job(created).id}`, {
+          headers: { authorization: "Bearer other" }
+        })
+        assert.strictEqual(seen.status, 200)
       })
     )
+  )
+
+  it.live("the job endpoints count against the per-token limit: 429 with Retry-After, other tokens unaffected", () =>
+    Effect.gen(function* () {
+      // An upload that stays open until released holds the token's one slot.
+      let release: () => void = () => {}
+      const released = new Promise<void>((resolve) => (release = resolve))
+      const body = new ReadableStream<Uint8Array>({
+        async start(controller) {
+          controller.enqueue(new TextEncoder().encode("alice@alpha.test\n"))
+          await released
+          controller.close()
+        }
+      })
+      yield* withService(
+        (service) =>
+          Effect.gen(function* () {
+            const as = (token: string) => ({ authorization: `Bearer ${token}` })
+            const uploading = yield* Effect.forkChild(
+              service.request("/v1/jobs", {
+                method: "POST",
+                body,
+                headers: { "content-type": "text/plain", ...as("token-a") },
+                duplex: "half"
+              } as RequestInit)
+            )
+            // Until the upload holds its slot, a request of the same token may still pass.
+            const busy = yield* service
+              .request("/v1/jobs", { headers: as("token-a") })
+              .pipe(
+                Effect.repeat({ schedule: Schedule.spaced("20 millis"), until: (r) => r.status === 429 }),
+                Effect.timeout("10 seconds")
+              )
+            assert.strictEqual(busy.status, 429, busy.text)
+            assert.include(busy.contentType ?? "", "application/problem+json")
+            assert.strictEqual(busy.retryAfter, "1")
+            const other = yield* service.request("/v1/jobs", { headers: as("token-b") })
+            assert.strictEqual(other.status, 200, other.text)
+            release()
+            const created = yield* Fiber.join(uploading)
+            assert.strictEqual(created.status, 202, created.text)
+            assert.strictEqual((yield* service.request("/v1/jobs", { headers: as("token-a") })).status, 200)
+          }),
+        Jobs.layerMemory,
+        { tokens: Tokens.fromValues(["token-a", "token-b"]), limits: { perCaller: 1, total: 10 } }
+      )
+    })
   )
 })
 

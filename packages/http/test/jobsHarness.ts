@@ -1,15 +1,18 @@
 // The jobs service for tests: a MailWorld (DNS + SMTP on loopback), the server with an in-memory
 // job store on 127.0.0.1 port 0, and `fetch` against it.
-import { Effect, Layer, Logger } from "effect"
+import { Effect, Layer, Logger, Schedule, Schema } from "effect"
 import { HttpServer } from "effect/http"
 import { NodeVerifier } from "@rcpt/node"
 import { MailWorld } from "@rcpt/testing"
+import * as JobOptions from "../src/JobOptions.ts"
 import * as Jobs from "../src/Jobs.ts"
+import * as JobsApi from "../src/JobsApi.ts"
 import * as Server from "../src/Server.ts"
 
 export interface Reply {
   readonly status: number
   readonly contentType: string | null
+  readonly retryAfter: string | null
   readonly text: string
 }
 
@@ -21,19 +24,23 @@ export interface Service {
 
 export const withService = <A, E>(
   f: (service: Service) => Effect.Effect<A, E>,
-  jobs: typeof Jobs.layerMemory = Jobs.layerMemory
+  jobs: typeof Jobs.layerMemory = Jobs.layerMemory,
+  options: Server.RouteOptions = {}
 ) =>
   Effect.gen(function* () {
     const world = yield* MailWorld.start(MailWorld.demo)
-    const verifier = NodeVerifier.layer({
-      helo: "jobs.rcpt.test",
-      // The world is on loopback, which the target policy refuses unless opened.
-      allowTargets: ["127.0.0.0/8"],
-      port: world.smtpPort,
-      dnsServers: [world.dns],
-      timeout: "10 seconds"
-    })
-    const server = Server.layer({ port: 0 }).pipe(
+    // The process's verifier and the per-job ones over the same shared state, as `rcpt serve` has them.
+    const verifier = JobOptions.layerWithVerifier(
+      NodeVerifier.layerRequirements({
+        helo: "jobs.rcpt.test",
+        // The world is on loopback, which the target policy refuses unless opened.
+        allowTargets: ["127.0.0.0/8"],
+        port: world.smtpPort,
+        dnsServers: [world.dns],
+        timeout: "10 seconds"
+      })
+    )
+    const server = Server.layer({ ...options, port: 0 }).pipe(
       Layer.provide(jobs.pipe(Layer.provideMerge(verifier), Layer.orDie)),
       Layer.provide(Logger.layer([]))
     )
@@ -41,7 +48,12 @@ export const withService = <A, E>(
       const request = (path: string, init?: RequestInit) =>
         Effect.promise(() =>
           fetch(`${base}${path}`, init).then((r) =>
-            r.text().then((text) => ({ status: r.status, contentType: r.headers.get("content-type"), text }))
+            r.text().then((text) => ({
+              status: r.status,
+              contentType: r.headers.get("content-type"),
+              retryAfter: r.headers.get("retry-after"),
+              text
+            }))
           )
         )
       const upload = (body: NonNullable<RequestInit["body"]>, contentType: string, query = "") =>
@@ -54,3 +66,14 @@ export const withService = <A, E>(
       return f({ base, request, upload })
     }).pipe(Effect.provide(server))
   }).pipe(Effect.scoped)
+
+/** Polls the job until it is over. */
+export const finished = (service: Service, id: string) =>
+  service.request(`/v1/jobs/${id}`).pipe(
+    Effect.map((reply) => Schema.decodeUnknownSync(JobsApi.Job)(JSON.parse(reply.text))),
+    Effect.repeat({
+      schedule: Schedule.spaced("100 millis"),
+      until: (j) => j.state !== "queued" && j.state !== "running"
+    }),
+    Effect.timeout("60 seconds")
+  )

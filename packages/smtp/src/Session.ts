@@ -36,14 +36,18 @@ import {
   type Step
 } from "./internal/session.ts"
 import * as conversation from "./internal/conversation.ts"
+import * as Log from "./internal/log.ts"
 import { transitions } from "./internal/transitions.ts"
 
 export {
   Action,
+  awaiting,
   defaults,
   Input,
   isDone,
   phase,
+  recipients,
+  rejections,
   result,
   wantsVrfy,
   type Awaiting,
@@ -52,6 +56,7 @@ export {
   type ProbeOutcome,
   type ProbeResult,
   type RecipientResult,
+  type RecipientUpdate,
   type Session,
   type SessionEnd,
   type SessionResult,
@@ -87,26 +92,23 @@ export const make = (config: Config): Session => {
   return {
     config,
     parser: ReplyParser.make(),
-    pending: [{ phase: "AwaitGreeting" }],
+    pending: Log.queueOf<Awaiting>([{ phase: "AwaitGreeting" }]),
     handshaking: false,
     greeting: Option.none(),
     capabilities: Option.none(),
     tls: { _tag: "Plaintext" },
-    results: config.recipients.map((mailbox) => ({
-      mailbox,
-      rcpt: Option.none(),
-      vrfy: Option.none(),
-      skipped: Option.none()
-    })),
-    queue: config.recipients.map((_, i) => i),
-    deferred: [],
+    updates: Log.empty(),
+    rejected: 0,
+    accepted: 0,
+    queue: Log.queueOf(config.recipients.map((_, i) => i)),
+    deferred: Log.empty(),
     mailAccepted: false,
     answeredInTransaction: 0,
     probes: config.probes.map(() => ({ _tag: "Pending" })),
     vrfyQueue: [],
     vrfySent: 0,
     end: Option.none(),
-    transcript: [],
+    transcript: Log.empty(),
     done: false
   }
 }

@@ -28,7 +28,8 @@ import * as Command from "./Command.ts"
 import { LocalProtocolError } from "./ProtocolError.ts"
 import * as ReplyParser from "./ReplyParser.ts"
 import * as conversation from "./internal/conversation.ts"
-import { note } from "./internal/dialogue.ts"
+import { note, type TranscriptEntry } from "./internal/dialogue.ts"
+import * as Log from "./internal/log.ts"
 import { Input } from "./internal/session.ts"
 import {
   type Awaiting,
@@ -98,7 +99,7 @@ const base = (config: Config, messages: ReadonlyArray<Message>) => ({
   transaction: Option.none(),
   abandoned: false,
   end: Option.none(),
-  transcript: [],
+  transcript: Log.empty<TranscriptEntry>(),
   done: false
 })
 
@@ -113,7 +114,7 @@ export const make = (config: Config, messages: ReadonlyArray<Message>): Submissi
   check(config)
   return {
     ...base(config, messages),
-    pending: [{ phase: "AwaitGreeting" }],
+    pending: Log.queueOf<Awaiting>([{ phase: "AwaitGreeting" }]),
     resumed: false,
     greeting: Option.none(),
     capabilities: Option.none(),
@@ -135,7 +136,7 @@ export const resume = (config: Config, ready: Ready, messages: ReadonlyArray<Mes
   check(config)
   return {
     ...base(config, messages),
-    pending: [],
+    pending: Log.emptyQueue<Awaiting>(),
     resumed: true,
     greeting: ready.greeting,
     capabilities: Option.some(ready.capabilities),

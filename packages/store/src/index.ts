@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 export * as Database from "./Database.ts"
+export * as JobResult from "./JobResult.ts"
 export * as JobStore from "./JobStore.ts"
 export * as Migrations from "./Migrations.ts"
 export * as SqliteClient from "./SqliteClient.ts"

@@ -26,6 +26,7 @@ import {
   type TlsInfo,
   type TlsStatus
 } from "./dialogue.ts"
+import * as Log from "./log.ts"
 
 /**
  * What a step returns: the next state and the actions for the driver.
@@ -78,8 +79,9 @@ export const finish = <S extends Conversation<W, E>, W extends Awaiting, E, R>(
   const s: S = { ...state, end: end === undefined ? state.end : Option.some(end), tls: options.tls ?? state.tls }
   // QUIT already pipelined: its reply (and any before it) is still to come.
   if (options.quit === true && state.quitSent === true) return { state: s, actions: [] }
-  if (options.quit === true) return send({ ...s, pending: [] }, [Command.quit], [{ phase: "AwaitQuit" } as W])
-  const done: S = { ...s, pending: [], handshaking: false, done: true }
+  if (options.quit === true)
+    return send({ ...s, pending: Log.emptyQueue<W>() }, [Command.quit], [{ phase: "AwaitQuit" } as W])
+  const done: S = { ...s, pending: Log.emptyQueue<W>(), handshaking: false, done: true }
   return { state: done, actions: [actions.Close(), actions.Finished({ result: result(done) }) as Action<R>] }
 }
 

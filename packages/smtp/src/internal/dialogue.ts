@@ -11,6 +11,7 @@ import * as Command from "../Command.ts"
 import { RemoteProtocolError } from "../ProtocolError.ts"
 import * as Reply from "../Reply.ts"
 import * as ReplyParser from "../ReplyParser.ts"
+import * as Log from "./log.ts"
 
 /**
  * One line of the dialogue. `C` client, `S` server, `*` an event (connect, TLS, close, timeout).
@@ -27,11 +28,12 @@ export interface TranscriptEntry {
 
 /** @internal */
 export interface Transcribed {
-  readonly transcript: ReadonlyArray<TranscriptEntry>
+  /** Appended to at every line: a persistent `Log`, an array only in the result. */
+  readonly transcript: Log.Log<TranscriptEntry>
 }
 
 /**
- * Appends a line to the transcript.
+ * Appends a line to the transcript (amortised O(1), see `Log`).
  *
  * @internal
  */
@@ -42,7 +44,10 @@ export const log = <S extends Transcribed>(
   recipient?: number
 ): S => ({
   ...state,
-  transcript: [...state.transcript, recipient === undefined ? { direction, text } : { direction, text, recipient }]
+  transcript: Log.append(
+    state.transcript,
+    recipient === undefined ? { direction, text } : { direction, text, recipient }
+  )
 })
 
 /** @internal */
@@ -226,7 +231,8 @@ export interface Awaiting {
 
 /** @internal */
 export interface Pending<W extends Awaiting> extends Transcribed {
-  readonly pending: ReadonlyArray<W>
+  /** The replies still to come, in order (a pipelined group may be hundreds deep). */
+  readonly pending: Log.Queue<W>
 }
 
 const recipientOf = (awaiting: Awaiting | undefined) =>
@@ -248,7 +254,7 @@ export const send = <S extends Pending<W>, W extends Awaiting>(
     s = log(s, "C", Command.redact(c), recipientOf(awaiting[i]))
   })
   return {
-    state: { ...s, pending: [...s.pending, ...awaiting] },
+    state: { ...s, pending: Log.push(s.pending, awaiting) },
     actions: [{ _tag: "Send", bytes: Command.encodeAll(commands), commands }]
   }
 }
@@ -259,9 +265,9 @@ export const send = <S extends Pending<W>, W extends Awaiting>(
  * @internal
  */
 export const phaseOf = <P extends string>(
-  state: Receiving & { readonly pending: ReadonlyArray<{ readonly phase: P }> }
+  state: Receiving & { readonly pending: Log.Queue<{ readonly phase: P }> }
 ): P | "AwaitTlsHandshake" | "Done" =>
-  state.done ? "Done" : state.handshaking ? "AwaitTlsHandshake" : (state.pending[0]?.phase ?? "Done")
+  state.done ? "Done" : state.handshaking ? "AwaitTlsHandshake" : (Log.peek(state.pending)?.phase ?? "Done")
 
 /**
  * Hands a reply to the transition awaiting it, after logging it. A 421 closes the session
@@ -279,9 +285,10 @@ export const dispatch = <S extends Pending<W>, W extends Awaiting, T>(
     readonly unexpected: (state: S, error: RemoteProtocolError) => T
   }
 ): T => {
-  const [awaiting, ...rest] = state.pending
+  const first = Log.shift(state.pending)
+  const awaiting = first?.[0]
   const s = log(state, "S", Reply.format(reply), recipientOf(awaiting))
-  if (awaiting === undefined) {
+  if (first === undefined || awaiting === undefined) {
     if (reply.code === 421) return on.closing(s, "Done", reply)
     return on.unexpected(
       s,
@@ -291,7 +298,7 @@ export const dispatch = <S extends Pending<W>, W extends Awaiting, T>(
       })
     )
   }
-  const next: S = { ...s, pending: rest }
+  const next: S = { ...s, pending: first[1] }
   if (reply.code === 421 && awaiting.phase !== "AwaitQuit") return on.closing(next, awaiting.phase, reply)
   return on.reply(next, reply, awaiting)
 }

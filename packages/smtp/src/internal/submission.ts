@@ -14,6 +14,7 @@ import type * as Sasl from "../Sasl.ts"
 import * as conversation from "./conversation.ts"
 import * as dialogue from "./dialogue.ts"
 import { phaseOf, type TranscriptEntry } from "./dialogue.ts"
+import * as Log from "./log.ts"
 import type { TlsStatus as SessionTlsStatus } from "./dialogue.ts"
 
 /**
@@ -277,7 +278,7 @@ export interface Transaction {
 export interface Submission {
   readonly config: Config
   readonly parser: ReplyParser.ReplyParser
-  readonly pending: ReadonlyArray<Awaiting>
+  readonly pending: Log.Queue<Awaiting>
   readonly handshaking: boolean
   /** Started by `resume` on an open connection: no greeting to wait for. */
   readonly resumed: boolean
@@ -295,7 +296,7 @@ export interface Submission {
   /** The current transaction failed: its remaining pipelined replies are read and ignored. */
   readonly abandoned: boolean
   readonly end: Option.Option<SessionEnd>
-  readonly transcript: ReadonlyArray<TranscriptEntry>
+  readonly transcript: Log.Log<TranscriptEntry>
   readonly done: boolean
 }
 
@@ -350,7 +351,7 @@ export const result = (state: Submission): SubmissionResult => {
     tls: state.tls,
     authenticated: state.authenticated,
     ready: end._tag === "Held" ? readyOf(state) : Option.none(),
-    transcript: state.transcript
+    transcript: Log.toArray(state.transcript)
   }
 }
 
@@ -383,6 +384,6 @@ export const finish = (
  * @internal
  */
 export const hold = (state: Submission): Step => {
-  const done: Submission = { ...state, end: Option.some({ _tag: "Held" }), pending: [], done: true }
+  const done: Submission = { ...state, end: Option.some({ _tag: "Held" }), pending: Log.emptyQueue(), done: true }
   return { state: done, actions: [Action.Finished({ result: result(done) })] }
 }

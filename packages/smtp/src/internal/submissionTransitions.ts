@@ -10,6 +10,7 @@ import * as Command from "../Command.ts"
 import * as Reply from "../Reply.ts"
 import * as Sasl from "../Sasl.ts"
 import { log, note, upgrade } from "./dialogue.ts"
+import * as Log from "./log.ts"
 import {
   Action,
   type Awaiting,
@@ -145,7 +146,7 @@ const afterGoAhead = (state: Submission, viable: boolean): Step => {
   const logged = viable ? log(state, "C", `<message, ${octets} octets on the wire>`) : state
   const s = log(logged, "C", ".")
   return {
-    state: { ...s, abandoned: !viable, pending: [...s.pending, { phase: "AwaitDataEnd" }] },
+    state: { ...s, abandoned: !viable, pending: Log.push(s.pending, [{ phase: "AwaitDataEnd" }]) },
     actions: chunks.map((bytes) => Action.Send({ bytes, commands: [] }))
   }
 }
@@ -203,7 +204,7 @@ const reply: { readonly [P in Awaiting["phase"]]: Handler } = {
       ...updateMessage(state, (r) => ({ ...r, outcome: { _tag: "MailRejected", reply } })),
       abandoned: true
     }
-    return lost.pending.length > 0 ? idle(lost) : messageDone(lost)
+    return Log.size(lost.pending) > 0 ? idle(lost) : messageDone(lost)
   },
   AwaitRcpt: (s, reply, awaiting) => {
     if (s.abandoned) return idle(s)

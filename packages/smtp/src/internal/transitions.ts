@@ -9,6 +9,7 @@ import * as Capabilities from "../Capabilities.ts"
 import * as Command from "../Command.ts"
 import * as Reply from "../Reply.ts"
 import { upgrade } from "./dialogue.ts"
+import * as Log from "./log.ts"
 import { isTooManyRecipients } from "./replyOutcome.ts"
 import {
   type Awaiting,
@@ -16,11 +17,13 @@ import {
   finish,
   note,
   type ProbeResult,
-  type RecipientResult,
+  rcptReply,
+  recipients,
   send,
   type Session,
-  type SkipReason,
+  skip,
   type Step,
+  vrfyReply,
   wantsVrfy
 } from "./session.ts"
 
@@ -28,27 +31,21 @@ type Handler = (session: Session, reply: Reply.Reply, awaiting: Awaiting) => Ste
 
 const idle = (state: Session): Step => ({ state, actions: [] })
 
-const updateRecipient = (session: Session, index: number, f: (r: RecipientResult) => RecipientResult): Session => ({
-  ...session,
-  results: session.results.map((r, i) => (i === index ? f(r) : r))
-})
-
-const skip = (session: Session, indices: ReadonlyArray<number>, reason: SkipReason): Session =>
-  indices.reduce((s, i) => updateRecipient(s, i, (r) => ({ ...r, skipped: Option.some(reason) })), session)
-
 const capabilities = (session: Session) => Option.getOrElse(session.capabilities, () => Capabilities.none)
 
 const pipelining = (session: Session) => session.config.pipelining && capabilities(session).pipelining
 
 /** Real recipients refused so far in this session. */
-const rejections = (session: Session) =>
-  session.results.filter((r) => Option.exists(r.rcpt, (reply) => !Reply.isPositive(reply))).length
+const rejections = (session: Session) => session.rejected
+
+const mailboxOf = (session: Session, index: number) => session.config.recipients[index]!
 
 /**
  * RCPTs for the next write: the pipeline depth (smaller once `careful` applies), bounded by the
  * rejections the cap still allows, so that a pipelined group does not overshoot `maxErrors`.
+ * The group, and the queue without it.
  */
-const nextGroup = (session: Session, queue: ReadonlyArray<number>): ReadonlyArray<number> => {
+const nextGroup = (session: Session, queue: Log.Queue<number>): readonly [ReadonlyArray<number>, Log.Queue<number>] => {
   const errors = rejections(session)
   const { maxErrors, careful } = session.config
   let depth = pipelining(session) ? session.config.maxPipeline : 1
@@ -63,32 +60,32 @@ const nextGroup = (session: Session, queue: ReadonlyArray<number>): ReadonlyArra
     // Rejections still allowed, scaled by how often this session's RCPTs were refused so far: a
     // session that refuses everything never sends more than its cap allows; one that accepts
     // everything grows its groups quickly up to the pipeline depth.
-    const answered = session.results.reduce((n, r) => (Option.isSome(r.rcpt) ? n + 1 : n), 0)
+    const answered = session.rejected + session.accepted
     depth = Math.min(depth, Math.max(1, Math.floor(((maxErrors - errors) * (answered + 1)) / (errors + 1))))
   }
   const perTransaction = session.config.maxRecipientsPerTransaction
   if (perTransaction !== undefined)
     depth = Math.min(depth, Math.max(0, perTransaction - (session.sentInTransaction ?? 0)))
-  return queue.slice(0, depth)
+  return Log.take(queue, depth)
 }
 
 /**
  * Whether QUIT may go in the same write as `group` (see `Config.quitEarly`): if every RCPT of it
  * is refused, nothing follows.
  */
-const quitsWith = (session: Session, group: ReadonlyArray<number>, rest: ReadonlyArray<number>): boolean => {
+const quitsWith = (session: Session, group: ReadonlyArray<number>, rest: Log.Queue<number>): boolean => {
   const { maxErrors } = session.config
   if (session.config.quitEarly !== true || !pipelining(session) || session.config.vrfy !== "off") return false
   if (session.deferred.length > 0 || session.probes.some((p) => p._tag === "Pending")) return false
-  if (session.results.some((r) => Option.exists(r.rcpt, Reply.isPositive))) return false
-  return rest.length === 0 || (maxErrors !== undefined && rejections(session) + group.length >= maxErrors)
+  if (session.accepted > 0) return false
+  return Log.size(rest) === 0 || (maxErrors !== undefined && rejections(session) + group.length >= maxErrors)
 }
 
 /** An RCPT group, with QUIT after it when `quitsWith` allows. */
 const sendGroup = (
   session: Session,
   group: ReadonlyArray<number>,
-  rest: ReadonlyArray<number>,
+  rest: Log.Queue<number>,
   before: { readonly commands: ReadonlyArray<Command.Command>; readonly awaiting: ReadonlyArray<Awaiting> }
 ): Step => {
   const rcpts = rcptCommands(session, group)
@@ -101,7 +98,7 @@ const sendGroup = (
 }
 
 const rcptCommands = (session: Session, indices: ReadonlyArray<number>) => ({
-  commands: indices.map((i) => Command.rcptTo(session.results[i]!.mailbox.address)),
+  commands: indices.map((i) => Command.rcptTo(mailboxOf(session, i).address)),
   awaiting: indices.map((recipient): Awaiting => ({ phase: "AwaitRcpt", recipient }))
 })
 
@@ -122,29 +119,29 @@ const afterHello = (session: Session): Step => {
       { quit: true }
     )
   }
-  return startTransaction(session, session.queue)
+  return startTransaction(session, Log.queued(session.queue))
 }
 
 /** MAIL FROM for these recipients; with PIPELINING the first group of RCPTs goes in the same write. */
 const startTransaction = (session: Session, indices: ReadonlyArray<number>): Step => {
   const caps = capabilities(session)
   // RFC 6531 §3.2: a non-ASCII mailbox must not be sent to a server that does not offer SMTPUTF8.
-  const unsendable = indices.filter((i) => session.results[i]!.mailbox.needsSmtpUtf8 && !caps.smtpUtf8)
-  const go = indices.filter((i) => !unsendable.includes(i))
+  const unsendable = caps.smtpUtf8 ? [] : indices.filter((i) => mailboxOf(session, i).needsSmtpUtf8)
+  const go = unsendable.length === 0 ? indices : indices.filter((i) => !mailboxOf(session, i).needsSmtpUtf8)
   const state: Session = {
     ...skip(session, unsendable, "SmtpUtf8Unsupported"),
-    queue: go,
-    deferred: [],
+    queue: Log.queueOf(go),
+    deferred: Log.empty(),
     mailAccepted: false,
     answeredInTransaction: 0,
     sentInTransaction: 0
   }
-  if (go.length === 0) return afterTransaction({ ...state, queue: [] })
-  const utf8 = caps.smtpUtf8 && go.some((i) => session.results[i]!.mailbox.needsSmtpUtf8)
+  if (go.length === 0) return afterTransaction({ ...state, queue: Log.emptyQueue() })
+  const utf8 = caps.smtpUtf8 && go.some((i) => mailboxOf(session, i).needsSmtpUtf8)
   const mail = Command.mailFrom(session.config.mailFrom, utf8 ? ["SMTPUTF8"] : [])
   if (!pipelining(state)) return send(state, [mail], [{ phase: "AwaitMail" }])
-  const group = nextGroup(state, go)
-  return sendGroup(state, group, go.slice(group.length), { commands: [mail], awaiting: [{ phase: "AwaitMail" }] })
+  const [group, rest] = nextGroup(state, state.queue)
+  return sendGroup(state, group, rest, { commands: [mail], awaiting: [{ phase: "AwaitMail" }] })
 }
 
 /** All replies of the last RCPT group are in: next group, a new transaction, or on. */
@@ -152,25 +149,28 @@ const afterRcpts = (session: Session): Step => {
   if (session.quitSent === true) {
     // QUIT is on its way: what was not asked waits for a new session; only its reply is left.
     return idle({
-      ...skip(session, [...session.queue, ...session.deferred], "Postponed"),
-      queue: [],
-      deferred: []
+      ...skip(session, [...Log.queued(session.queue), ...Log.toArray(session.deferred)], "Postponed"),
+      queue: Log.emptyQueue(),
+      deferred: Log.empty()
     })
   }
   if (!session.mailAccepted) return afterTransaction(session)
   const errors = rejections(session)
-  if (session.queue.length > 0 && session.config.maxErrors !== undefined && errors >= session.config.maxErrors) {
+  const queued = Log.size(session.queue)
+  if (queued > 0 && session.config.maxErrors !== undefined && errors >= session.config.maxErrors) {
     // Past a server's error limits every reply is slowed, then the connection cut: a new session is cheaper.
-    return afterTransaction({ ...skip(session, session.queue, "Postponed"), queue: [] })
+    return afterTransaction({ ...skip(session, Log.queued(session.queue), "Postponed"), queue: Log.emptyQueue() })
   }
-  if (session.queue.length > 0) {
-    const group = nextGroup(session, session.queue)
-    if (group.length > 0) {
-      return sendGroup(session, group, session.queue.slice(group.length), { commands: [], awaiting: [] })
-    }
+  if (queued > 0) {
+    const [group, rest] = nextGroup(session, session.queue)
+    if (group.length > 0) return sendGroup(session, group, rest, { commands: [], awaiting: [] })
     // This transaction has its share of recipients: the rest go in a new one, after RSET.
     return send(
-      { ...session, deferred: [...session.deferred, ...session.queue], queue: [] },
+      {
+        ...session,
+        deferred: Log.appendAll(session.deferred, Log.queued(session.queue)),
+        queue: Log.emptyQueue()
+      },
       [Command.rset],
       [{ phase: "AwaitRset" }]
     )
@@ -178,7 +178,10 @@ const afterRcpts = (session: Session): Step => {
   if (session.deferred.length > 0) {
     // A transaction that took no recipient at all will not take one after RSET either.
     if (session.answeredInTransaction === 0) {
-      return afterTransaction({ ...skip(session, session.deferred, "TooManyRecipients"), deferred: [] })
+      return afterTransaction({
+        ...skip(session, Log.toArray(session.deferred), "TooManyRecipients"),
+        deferred: Log.empty()
+      })
     }
     return send(session, [Command.rset], [{ phase: "AwaitRset" }])
   }
@@ -193,9 +196,7 @@ const afterTransaction = (session: Session): Step => {
     const probe = session.config.probes[probeAt]!
     const domain = domainOf(probe)
     // Only a domain that accepted a real recipient can be catch-all: the others need no probe.
-    const accepted = session.results.some(
-      (r) => domainOf(r.mailbox) === domain && Option.exists(r.rcpt, Reply.isPositive)
-    )
+    const accepted = session.accepted > 0 && acceptedIn(session, domain)
     if (accepted && session.mailAccepted) {
       return send(session, [Command.rcptTo(probe.address)], [{ phase: "AwaitProbe", probe: probeAt }])
     }
@@ -203,13 +204,13 @@ const afterTransaction = (session: Session): Step => {
   }
   let state = session
   if (state.config.vrfy === "fallback" && state.vrfySent === 0 && state.vrfyQueue.length === 0) {
-    state = { ...state, vrfyQueue: state.results.flatMap((r, i) => (wantsVrfy(r) ? [i] : [])) }
+    state = { ...state, vrfyQueue: recipients(state).flatMap((r, i) => (wantsVrfy(r) ? [i] : [])) }
   }
   const [next] = state.vrfyQueue
   if (next !== undefined && state.vrfySent < state.config.maxVrfy) {
     return send(
       { ...state, vrfyQueue: state.vrfyQueue.slice(1), vrfySent: state.vrfySent + 1 },
-      [Command.vrfy(state.results[next]!.mailbox.address)],
+      [Command.vrfy(mailboxOf(state, next).address)],
       [{ phase: "AwaitVrfy", recipient: next }]
     )
   }
@@ -221,7 +222,23 @@ const setProbe = (session: Session, index: number, probe: ProbeResult): Session 
   probes: session.probes.map((p, i) => (i === index ? probe : p))
 })
 
-const awaitingRcpt = (session: Session) => session.pending.some((a) => a.phase === "AwaitRcpt")
+/** Whether a real recipient of this domain was accepted (once per probe: a scan of the updates). */
+const acceptedIn = (session: Session, domain: string): boolean => {
+  for (let k = 0; k < session.updates.length; k++) {
+    const u = session.updates.buffer[k]!
+    if (u.rcpt !== undefined && Reply.isPositive(u.rcpt) && domainOf(mailboxOf(session, u.recipient)) === domain) {
+      return true
+    }
+  }
+  return false
+}
+
+/**
+ * Whether RCPT replies are still to come. Pipelined RCPTs are always at the front of what is
+ * awaited (after their MAIL, which is answered first; a QUIT or nothing behind them): RSET,
+ * probes and VRFY go out only once they are all answered.
+ */
+const awaitingRcpt = (session: Session) => Log.peek(session.pending)?.phase === "AwaitRcpt"
 
 /** What each awaited reply leads to. */
 const reply: { readonly [P in Awaiting["phase"]]: Handler } = {
@@ -248,7 +265,7 @@ const reply: { readonly [P in Awaiting["phase"]]: Handler } = {
     if (s.config.tls === "required") {
       return finish(s, { _tag: "TlsUnavailable", reply: Option.some(reply) }, { quit: true })
     }
-    return startTransaction(note(s, "STARTTLS refused; going on without TLS"), s.queue)
+    return startTransaction(note(s, "STARTTLS refused; going on without TLS"), Log.queued(s.queue))
   },
   AwaitMail: (s, reply) => {
     if (Reply.isPositive(reply)) {
@@ -256,11 +273,11 @@ const reply: { readonly [P in Awaiting["phase"]]: Handler } = {
       return awaitingRcpt(state) ? idle(state) : afterRcpts(state)
     }
     // Every recipient of this transaction goes unasked; pipelined RCPT replies still to come are read and ignored.
-    const inFlight = s.pending.flatMap((a) => ("recipient" in a ? [a.recipient] : []))
+    const inFlight = Log.queued(s.pending).flatMap((a) => ("recipient" in a ? [a.recipient] : []))
     const state: Session = {
-      ...skip(s, [...inFlight, ...s.queue, ...s.deferred], "MailRejected"),
-      queue: [],
-      deferred: [],
+      ...skip(s, [...inFlight, ...Log.queued(s.queue), ...Log.toArray(s.deferred)], "MailRejected"),
+      queue: Log.emptyQueue(),
+      deferred: Log.empty(),
       end: Option.some({ _tag: "Rejected", phase: "AwaitMail", reply })
     }
     return awaitingRcpt(state) ? idle(state) : afterTransaction(state)
@@ -270,11 +287,8 @@ const reply: { readonly [P in Awaiting["phase"]]: Handler } = {
     let state = s
     if (s.mailAccepted) {
       state = isTooManyRecipients(reply)
-        ? { ...s, deferred: [...s.deferred, index] }
-        : {
-            ...updateRecipient(s, index, (r) => ({ ...r, rcpt: Option.some(reply) })),
-            answeredInTransaction: s.answeredInTransaction + 1
-          }
+        ? { ...s, deferred: Log.append(s.deferred, index) }
+        : { ...rcptReply(s, index, reply), answeredInTransaction: s.answeredInTransaction + 1 }
     }
     return awaitingRcpt(state) ? idle(state) : afterRcpts(state)
   },
@@ -291,16 +305,16 @@ const reply: { readonly [P in Awaiting["phase"]]: Handler } = {
     if (s.deferred.length === 0 && s.probes.some((p) => p._tag === "Pending")) {
       // A transaction for the probe alone; its MAIL reply leads back to afterTransaction.
       return send(
-        { ...s, mailAccepted: false, queue: [] },
+        { ...s, mailAccepted: false, queue: Log.emptyQueue() },
         [Command.mailFrom(s.config.mailFrom)],
         [{ phase: "AwaitMail" }]
       )
     }
-    return startTransaction(s, s.deferred)
+    return startTransaction(s, Log.toArray(s.deferred))
   },
   AwaitVrfy: (s, reply, awaiting) => {
     const index = "recipient" in awaiting ? awaiting.recipient : -1
-    const state = updateRecipient(s, index, (r) => ({ ...r, vrfy: Option.some(reply) }))
+    const state = vrfyReply(s, index, reply)
     // VRFY disabled or not implemented: asking about the others would only count as junk.
     const disabled = reply.code === 500 || reply.code === 502 || reply.code === 504
     return afterTransaction(disabled ? { ...state, vrfyQueue: [] } : state)

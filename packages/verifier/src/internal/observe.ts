@@ -23,9 +23,6 @@ import type { Observation } from "../HostProfile.ts"
  */
 export const slowReplyMs = 700
 
-const rejections = (s: Session.Session): number =>
-  s.results.reduce((n, r) => (Option.exists(r.rcpt, (reply) => !Reply.isPositive(reply)) ? n + 1 : n), 0)
-
 const rcptPhases: ReadonlySet<string> = new Set(["AwaitMail", "AwaitRcpt", "AwaitProbe", "AwaitRset", "AwaitVrfy"])
 
 /** @internal */
@@ -50,7 +47,7 @@ export const watch = (clock: Clock.Clock, options: { readonly careful: boolean }
     let current = state
     if (input._tag === "Received" && since !== undefined) {
       const waited = now - since
-      const before = rejections(state)
+      const before = Session.rejections(state)
       if (before > 0 && waited >= quickest + slowReplyMs && slowAfter === undefined) {
         slowAfter = before
         // Whatever this reply is, one more rejection ends the session's RCPTs.
