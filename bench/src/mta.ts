@@ -220,6 +220,9 @@ try {
             String(port),
             "--helo",
             "bench.rcpt.test",
+            // Every world here is on loopback, which the target policy refuses unless opened.
+            "--allow-target",
+            "127.0.0.0/8",
             "--per-host",
             String(perHost),
             ...args["rcpt-flags"].split(" ").filter((f) => f.length > 0)

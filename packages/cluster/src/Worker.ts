@@ -69,7 +69,7 @@ const storageRetryDefault = Schedule.min([Schedule.exponential("200 millis", 2),
  * @since 0.1.0
  */
 export const toResult = (position: number, v: Verification.Verification, runner?: string): JobStore.Result =>
-  JobResult.make(position, v, runner)
+  JobResult.make(position, v, { runner })
 
 /**
  * The batch handler, given the sender of batches (to defer greylisted addresses).

@@ -1,7 +1,8 @@
 /**
  * What a job may choose for itself: the verifier options that concern one list (the envelope
  * sender, VRFY as a fallback, the catch-all probe, the TLS requirement, the reply timeout, how
- * many recipients share a session, how many MX hosts are tried), asked for with `POST /v1/jobs`
+ * many recipients share a session, how many MX hosts are tried) and whether results keep their
+ * SMTP dialogue (like `rcpt bulk --transcript`), asked for with `POST /v1/jobs`
  * and stored with the job, so that a restarted server continues it with the same options.
  *
  * **Bounds.** The server's flags (`rcpt serve --timeout ...`) are every job's defaults and its
@@ -45,7 +46,10 @@ export const Overrides = Schema.Struct({
   tls: Schema.optionalKey(Schema.Literals(tlsModes)).annotate({ description: "STARTTLS requirement" }),
   timeoutMs: Schema.optionalKey(Schema.Number).annotate({ description: "Timeout per SMTP reply, milliseconds" }),
   recipientsPerSession: Schema.optionalKey(Schema.Number),
-  maxMxHosts: Schema.optionalKey(Schema.Number)
+  maxMxHosts: Schema.optionalKey(Schema.Number),
+  transcript: Schema.optionalKey(Schema.Boolean).annotate({
+    description: "Keep each result's SMTP dialogue (default: transcript [], as rcpt bulk without --transcript)"
+  })
 }).annotate({ identifier: "JobOptions" })
 
 /**
@@ -112,7 +116,10 @@ export const Query = {
   ).annotate({ description: "Recipients asked per SMTP session, at most the server's" }),
   maxMxHosts: Schema.optionalKey(
     Schema.NumberFromString.pipe(Schema.check(Schema.isInt(), Schema.isGreaterThanOrEqualTo(1)))
-  ).annotate({ description: "MX hosts tried per domain, at most the server's" })
+  ).annotate({ description: "MX hosts tried per domain, at most the server's" }),
+  transcript: Schema.optionalKey(Schema.Literals(["true", "false"])).annotate({
+    description: "Keep each result's SMTP dialogue, like rcpt bulk --transcript. Default: false"
+  })
 }
 
 /**
@@ -127,6 +134,7 @@ export interface QueryValues {
   readonly timeout?: string | undefined
   readonly recipientsPerSession?: number | undefined
   readonly maxMxHosts?: number | undefined
+  readonly transcript?: "true" | "false" | undefined
 }
 
 const duration = (ms: number) => Duration.format(Duration.millis(ms))
@@ -146,6 +154,7 @@ export const fromQuery = (
   if (query.mailFrom !== undefined) out.mailFrom = query.mailFrom
   if (query.vrfy !== undefined) out.vrfy = query.vrfy === "true"
   if (query.catchAllProbe !== undefined) out.catchAllProbe = query.catchAllProbe === "true"
+  if (query.transcript !== undefined) out.transcript = query.transcript === "true"
   if (query.tls !== undefined) {
     if (tlsModes.indexOf(query.tls) < tlsModes.indexOf(server.tls)) {
       return Result.fail(`tls: ${query.tls} is weaker than this server's ${server.tls}`)
@@ -181,7 +190,8 @@ export const config = (
   server: VerifierConfig.VerifierConfig,
   overrides: Overrides
 ): Effect.Effect<VerifierConfig.VerifierConfig, VerifierConfig.InvalidConfig> => {
-  const { timeoutMs, ...rest } = overrides
+  // `transcript` is how results are stored, not a verifier setting.
+  const { timeoutMs, transcript: _, ...rest } = overrides
   return VerifierConfig.make({
     ...server,
     ...rest,

@@ -103,7 +103,8 @@ const makeSlots = () => {
  */
 const verifierFor = (overrides: JobOptions.Overrides) =>
   Effect.gen(function* () {
-    if (Object.keys(overrides).length === 0) return Result.succeed(yield* Verifier.Verifier)
+    const { transcript: _, ...settings } = overrides
+    if (Object.keys(settings).length === 0) return Result.succeed(yield* Verifier.Verifier)
     // Provided with the process's verifier when jobs may have options (see `Jobs.layer`).
     const verifiers = yield* Effect.serviceOption(JobOptions.JobVerifiers)
     if (Option.isNone(verifiers)) return Result.fail("this server takes no verifier options per job")
@@ -130,7 +131,10 @@ export const runJob = (id: string, policy: Policy, listener: Listener) =>
       )
     const job = yield* retried(store.get(id))
     if (Option.isNone(job)) return
-    const verifier = yield* verifierFor(JobOptions.read(job.value.options).verifier ?? {})
+    const overrides = JobOptions.read(job.value.options).verifier ?? {}
+    // Like `rcpt bulk`: results without their SMTP dialogue unless the job asks for it.
+    const stored = { transcript: overrides.transcript === true }
+    const verifier = yield* verifierFor(overrides)
     if (Result.isFailure(verifier)) {
       yield* retried(store.transition(id, ["queued", "running"], "failed", yield* now, verifier.failure))
       return yield* listener.ended(id)
@@ -161,7 +165,7 @@ export const runJob = (id: string, policy: Policy, listener: Listener) =>
             for (const v of batch) {
               const position = slots.take(v.address)
               if (position === undefined) continue
-              results.push(JobResult.make(position, v))
+              results.push(JobResult.make(position, v, stored))
             }
             yield* retried(store.record(id, results, yield* now))
             yield* listener.stored(id, batch)

@@ -26,6 +26,7 @@ describe("JobOptions.fromQuery", () => {
       Result.succeed({ vrfy: false, catchAllProbe: true, mailFrom: "probe@example.org" })
     ],
     ["the null sender", { mailFrom: "" }, Result.succeed({ mailFrom: "" })],
+    ["the dialogue kept", { transcript: "true" }, Result.succeed({ transcript: true })],
     ["a shorter timeout", { timeout: "2s" }, Result.succeed({ timeoutMs: 2000 })],
     ["the server's timeout", { timeout: "10s" }, Result.succeed({ timeoutMs: 10_000 })],
     ["a longer timeout", { timeout: "11s" }, Result.fail("timeout: at most 10s on this server, got 11s")],
@@ -72,7 +73,7 @@ const verdicts = (service: Service, id: string) =>
       r.text
         .split("\n")
         .filter((l) => l !== "")
-        .map((l) => JSON.parse(l) as { address: string; verdict: string; reason: string })
+        .map((l) => JSON.parse(l) as { address: string; verdict: string; reason: string; transcript: Array<unknown> })
     )
   )
 
@@ -100,9 +101,14 @@ describe("POST /v1/jobs with verifier options", () => {
         const b = yield* finished(service, job(plain).id)
         assert.deepStrictEqual(b.options, {})
         assert.deepStrictEqual(
-          (yield* verdicts(service, b.id)).map((r) => [r.verdict, r.reason]),
-          [["risky", "catch_all"]]
+          (yield* verdicts(service, b.id)).map((r) => [r.verdict, r.reason, r.transcript.length]),
+          [["risky", "catch_all", 0]]
         )
+        // The SMTP dialogue only when the job asks for it (as rcpt bulk --transcript).
+        const dialogue = yield* service.upload("someone@catchall.test\n", "text/plain", "?transcript=true")
+        const c = yield* finished(service, job(dialogue).id)
+        assert.deepStrictEqual(c.options, { transcript: true })
+        assert.isAbove((yield* verdicts(service, c.id))[0]!.transcript.length, 0)
       })
     )
   )

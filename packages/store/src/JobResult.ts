@@ -10,17 +10,35 @@ import { Verification } from "@rcpt/verifier"
 import type * as JobStore from "./JobStore.ts"
 
 /**
- * The stored result of input `position`; `runner`, when given, names the cluster runner that
- * verified it (an extra field of the JSON).
+ * @category models
+ * @since 0.2.0
+ */
+export interface Options {
+  /** The cluster runner that verified it (an extra field of the JSON). */
+  readonly runner?: string | undefined
+  /**
+   * The SMTP dialogue (default: kept). Off, `transcript` is `[]`, as in `rcpt bulk`'s lines without
+   * `--transcript`: every other field stays, in about a sixth of the size.
+   */
+  readonly transcript?: boolean | undefined
+}
+
+/**
+ * The stored result of input `position`.
  *
  * @category constructors
  * @since 0.2.0
  */
-export const make = (position: number, verification: Verification.Verification, runner?: string): JobStore.Result => {
+export const make = (
+  position: number,
+  verification: Verification.Verification,
+  options: Options = {}
+): JobStore.Result => {
   const encoded = Verification.encode(verification)
-  return {
-    position,
-    verdict: verification.verdict,
-    data: JSON.stringify(runner === undefined ? encoded : { ...encoded, runner })
+  const data = {
+    ...encoded,
+    ...(options.transcript === false ? { transcript: [] } : {}),
+    ...(options.runner === undefined ? {} : { runner: options.runner })
   }
+  return { position, verdict: verification.verdict, data: JSON.stringify(data) }
 }

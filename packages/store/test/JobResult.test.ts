@@ -14,7 +14,7 @@ describe("JobResult.make", () => {
         ["runner-1", "runner-1"]
       ]
       for (const [runner, expected] of cases) {
-        const stored = JobResult.make(7, v, runner)
+        const stored = JobResult.make(7, v, { runner })
         assert.strictEqual(stored.position, 7)
         assert.strictEqual(stored.verdict, v.verdict)
         const json = JSON.parse(stored.data) as Record<string, unknown>
@@ -23,6 +23,16 @@ describe("JobResult.make", () => {
         assert.deepStrictEqual(rest, JSON.parse(JSON.stringify(Verification.encode(v))))
         assert.deepStrictEqual(Verification.decode(rest), v)
       }
+      // Without the dialogue: `transcript` is [] (as in rcpt bulk's lines), every other field kept.
+      const transcript = [{ direction: "C", text: "RCPT TO:<x@example.org>" }]
+      const full = JSON.parse(JSON.stringify(Verification.encode(v))) as Record<string, unknown>
+      const withDialogue = { ...full, transcript }
+      const compact = JSON.parse(
+        JobResult.make(1, Verification.decode(withDialogue), { transcript: false }).data
+      ) as Record<string, unknown>
+      assert.deepStrictEqual(compact, { ...withDialogue, transcript: [] })
+      const kept = JSON.parse(JobResult.make(1, Verification.decode(withDialogue)).data) as Record<string, unknown>
+      assert.deepStrictEqual(kept["transcript"], withDialogue.transcript)
     })
   )
 })
