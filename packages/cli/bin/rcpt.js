@@ -26,13 +26,14 @@ if (process.argv.length === 3 && process.argv[2] === "--version") {
 // (v8.setFlagsFromString later has no effect on them), so the process replaces itself with one
 // started with them: process.execve keeps the pid, the open descriptors and the signals (a kill -9
 // still ends the run at once). Where execve is missing (Windows, older Node) it runs as it is;
-// RCPT_NO_REEXEC=1 turns this off. Only when the command comes first (`rcpt bulk ...`).
+// starting node with any --max-semi-space-size yourself turns this off (the RCPT_* variables are
+// read in one place, VerifierConfig, which is not loaded yet). Only when the command comes first.
 function reexec() {
   var long = ["bulk", "serve", "runner"].indexOf(process.argv[2]) !== -1
   var set = process.execArgv.some(function (a) {
     return a.indexOf("--max-semi-space-size") === 0
   })
-  if (!long || set || typeof process.execve !== "function" || process.env.RCPT_NO_REEXEC === "1") return false
+  if (!long || set || typeof process.execve !== "function") return false
   var script = process.argv[1]
   process.execve(
     process.execPath,
