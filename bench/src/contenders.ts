@@ -119,6 +119,8 @@ export const contenders: ReadonlyArray<Contender> = [
       String(ctx.port),
       "--helo",
       "bench.rcpt.test",
+      "--allow-special-use",
+      "test",
       "--concurrency",
       String(ctx.concurrency),
       "--per-host",

@@ -117,6 +117,8 @@ const main = Effect.gen(function* () {
     String(world.smtpPort),
     "--helo",
     "bench.rcpt.test",
+    "--allow-special-use",
+    "test",
     "--timeout",
     "20s",
     ...(process.argv.includes("--no-allow-target") ? [] : ["--allow-target", "127.0.0.0/8"])

@@ -57,6 +57,7 @@ if (import.meta.main) {
         // The servers are on loopback, which the target policy refuses unless opened.
         allowTargets: ["127.0.0.0/8"],
         helo: "bench.rcpt.test",
+        allowSpecialUse: ["test"],
         port: Number(port),
         dnsServers: [dns],
         concurrency: Number(concurrency),

@@ -89,6 +89,10 @@ try {
         String(world.smtpPort),
         "--helo",
         "bench.rcpt.test",
+        "--allow-target",
+        "127.0.0.0/8",
+        "--allow-special-use",
+        "test",
         "alice@alpha.test"
       ],
       project,

@@ -26,6 +26,7 @@ const env: NodeJS.ProcessEnv = {
   // The servers are on loopback, which the target policy refuses unless opened.
   RCPT_ALLOW_TARGETS: "127.0.0.0/8",
   RCPT_HELO: helo,
+  RCPT_ALLOW_SPECIAL_USE: "test",
   RCPT_PORT: String(smtpPort),
   NO_COLOR: "1"
 }
@@ -272,5 +273,47 @@ describe.skipIf(skipReason !== undefined)(
         rmSync(dir, { recursive: true, force: true })
       }
     }, 180_000)
+
+    it("doctor against the DNS world: port 25, EHLO name and PTR pass; a listing DNSBL fails with its fix (exit 1)", async () => {
+      const ran = await rcpt([
+        "doctor",
+        "--mx",
+        "alpha.test",
+        "--json",
+        ...commonFlags,
+        "--dnsbl",
+        "listed.dnsbl.test",
+        "--dnsbl",
+        "clean.dnsbl.test"
+      ])
+      const [report] = jsonLines(ran.stdout)
+      assert.isDefined(report, show(ran))
+      const checks = report!["checks"] as ReadonlyArray<{
+        name: string
+        status: string
+        summary: string
+        fix: string | null
+      }>
+      assert.deepStrictEqual(
+        Object.fromEntries(checks.map((c) => [c.name, c.status])),
+        {
+          port25: "pass",
+          ehlo_address: "pass",
+          ptr: "pass",
+          "dnsbl:listed.dnsbl.test": "fail",
+          "dnsbl:clean.dnsbl.test": "pass"
+        },
+        show(ran)
+      )
+      assert.strictEqual(report!["address"], "127.0.0.1")
+      const listed = checks.find((c) => c.name === "dnsbl:listed.dnsbl.test")!
+      assert.include(listed.summary, "https://dnsbl.test/lookup?ip=127.0.0.1")
+      assert.include(listed.fix, "removal")
+      assert.strictEqual(ran.status, 1, show(ran))
+      const table = await rcpt(["doctor", "--mx", "mx.alpha.test", ...commonFlags, "--dnsbl", "clean.dnsbl.test"])
+      assert.strictEqual(table.status, 0, show(table))
+      assert.match(table.stdout, /^PASS {2}port25 /m, show(table))
+      assert.include(table.stdout, "looks ready to verify")
+    })
   }
 )

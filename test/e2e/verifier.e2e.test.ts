@@ -30,6 +30,7 @@ const withVerifier = <A, E>(
           // The servers are on loopback, which the target policy refuses unless opened.
           allowTargets: ["127.0.0.0/8"],
           helo,
+          allowSpecialUse: ["test"],
           port: smtpPort,
           dnsServers: [dnsServer],
           timeout: "30 seconds",

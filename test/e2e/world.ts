@@ -73,7 +73,7 @@ export const assertWorldUp = async (): Promise<void> => {
   } catch (e) {
     problems.push(`DNS ${dnsServer}: ${(e as Error).message}`)
   }
-  for (const ip of ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6", "127.0.0.7"]) {
+  for (const ip of ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6", "127.0.0.7", "127.0.0.13"]) {
     try {
       const line = await banner(ip, smtpPort)
       if (!line.startsWith("220 ")) problems.push(`${ip}:${smtpPort} greets with ${JSON.stringify(line)}`)

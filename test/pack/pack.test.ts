@@ -171,6 +171,8 @@ describe.each(["pinned", "oldest allowed"])("installed, on the %s Node", (which)
         "pack.rcpt.test",
         "--allow-target",
         "127.0.0.0/8",
+        "--allow-special-use",
+        "test",
         "alice@alpha.test"
       ],
       { cwd: project, path: node().bin }

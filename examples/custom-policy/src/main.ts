@@ -112,6 +112,7 @@ const program = Effect.gen(function* () {
         // The servers are on loopback, which the target policy refuses unless opened.
         allowTargets: ["127.0.0.0/8"],
         helo: "verifier.rcpt.test",
+        allowSpecialUse: ["test"],
         port: mail.smtpPort,
         dnsServers: [mail.dns],
         timeout: "10 seconds"

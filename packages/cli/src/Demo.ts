@@ -92,6 +92,8 @@ export const run: Effect.Effect<void, ExitCode.Exit, FileSystem.FileSystem | Pat
         dnsServers: [world.dns],
         port: world.smtpPort,
         helo: "demo.rcpt.test",
+        // The demo world is .test (RFC 6761): allowed here, refused by default.
+        allowSpecialUse: ["test"],
         timeout: "10 seconds",
         ca: [MailWorld.certificate],
         // The demo world is on loopback: opened explicitly, as the target policy refuses it by default.

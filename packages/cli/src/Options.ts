@@ -12,7 +12,7 @@ import { Proxy, type Routing, SourcePool } from "@rcpt/client"
 // Subpaths, not the barrel: the barrel also loads the mailer (nodemailer), which only `send` needs.
 import * as NodeRouting from "@rcpt/node/NodeRouting"
 import * as NodeVerifier from "@rcpt/node/NodeVerifier"
-import { Policy, VerifierConfig } from "@rcpt/verifier"
+import { DomainRules, Policy, VerifierConfig } from "@rcpt/verifier"
 import * as ExitCode from "./ExitCode.ts"
 
 const tlsModes = ["opportunistic", "required", "off"] as const
@@ -137,6 +137,49 @@ export const flags = {
     Flag.optional
   ),
   ca: caFlag(" (env RCPT_CA, comma-separated)"),
+  fallbackSender: Flag.String("fallback-sender").pipe(
+    Flag.withMetavar("address"),
+    Flag.withDescription(
+      "MAIL FROM to ask again with when a server refuses the null sender <> (env RCPT_FALLBACK_SENDER). Default: postmaster@ the EHLO name"
+    ),
+    Flag.optional
+  ),
+  allowSpecialUse: Flag.String("allow-special-use").pipe(
+    Flag.withMetavar("name"),
+    Flag.withDescription(
+      "Verify under this special-use name anyway (RFC 6761: test, localhost, invalid, local...), private implicit MX included; repeatable (env RCPT_ALLOW_SPECIAL_USE, comma-separated). Default: none (refused)"
+    ),
+    Flag.atLeast(0)
+  ),
+  allow: Flag.String("allow").pipe(
+    Flag.withMetavar("pattern"),
+    Flag.withDescription(
+      "Always deliverable, never asked: an address, a domain and its subdomains, or @domain alone; repeatable (env RCPT_ALLOW, comma-separated)"
+    ),
+    Flag.atLeast(0)
+  ),
+  deny: Flag.String("deny").pipe(
+    Flag.withMetavar("pattern"),
+    Flag.withDescription("Always undeliverable, never asked (patterns as --allow); repeatable (env RCPT_DENY)"),
+    Flag.atLeast(0)
+  ),
+  depth: Flag.String("depth").pipe(
+    Flag.withMetavar("pattern=depth"),
+    Flag.withDescription(
+      "Check depth for a domain or address: syntax, dns or smtp, e.g. big.example=dns; repeatable (env RCPT_DEPTH, comma-separated)"
+    ),
+    Flag.atLeast(0)
+  ),
+  defaultDepth: Flag.Literals("default-depth", DomainRules.depths).pipe(
+    Flag.withDescription("Check depth where no --depth matches (env RCPT_DEFAULT_DEPTH). Default: smtp"),
+    Flag.optional
+  ),
+  timing: Flag.Boolean("timing").pipe(
+    Flag.withDescription(
+      "Add a timing block (DNS, connect, TLS, SMTP per phase, connections) to each result (env RCPT_TIMING=true)"
+    ),
+    Flag.optional
+  ),
   allowTarget: Flag.String("allow-target").pipe(
     Flag.withMetavar("cidr"),
     Flag.withDescription(
@@ -223,6 +266,53 @@ export interface Given {
   readonly sourceAddress: ReadonlyArray<string>
   readonly sourceSelection: Option.Option<SourcePool.SelectionName>
   readonly routing: Option.Option<string>
+  readonly fallbackSender: Option.Option<string>
+  readonly allowSpecialUse: ReadonlyArray<string>
+  readonly allow: ReadonlyArray<string>
+  readonly deny: ReadonlyArray<string>
+  readonly depth: ReadonlyArray<string>
+  readonly defaultDepth: Option.Option<DomainRules.Depth>
+  readonly timing: Option.Option<boolean>
+}
+
+/**
+ * No flag given: everything from the environment or the defaults.
+ *
+ * @category flags
+ * @since 0.1.0
+ */
+export const none: Given = {
+  dnsServers: [],
+  port: Option.none(),
+  helo: Option.none(),
+  mailFrom: Option.none(),
+  tls: Option.none(),
+  timeout: Option.none(),
+  vrfy: Option.none(),
+  noCatchAll: Option.none(),
+  noPipelining: Option.none(),
+  maxPipeline: Option.none(),
+  recipientsPerSession: Option.none(),
+  maxErrorsPerSession: Option.none(),
+  concurrency: Option.none(),
+  perHost: Option.none(),
+  perHostRate: Option.none(),
+  ca: [],
+  greylistWait: Option.none(),
+  fallbackSender: Option.none(),
+  allowSpecialUse: [],
+  allow: [],
+  deny: [],
+  depth: [],
+  defaultDepth: Option.none(),
+  timing: Option.none(),
+  proxy: Option.none(),
+  sourceAddress: [],
+  sourceSelection: Option.none(),
+  routing: Option.none(),
+  allowTarget: [],
+  maxMxHosts: Option.none(),
+  maxAddressesPerHost: Option.none()
 }
 
 /**
@@ -292,6 +382,13 @@ const flagTexts = (given: Given): Record<string, string> => {
     [v.allowTargets]: given.allowTarget.length > 0 ? given.allowTarget.join(",") : undefined,
     [v.maxMxHosts]: Option.getOrUndefined(Option.map(given.maxMxHosts, String)),
     [v.maxAddressesPerHost]: Option.getOrUndefined(Option.map(given.maxAddressesPerHost, String)),
+    [v.fallbackSender]: Option.getOrUndefined(given.fallbackSender),
+    [v.allowSpecialUse]: given.allowSpecialUse.length > 0 ? given.allowSpecialUse.join(",") : undefined,
+    [v.allow]: given.allow.length > 0 ? given.allow.join(",") : undefined,
+    [v.deny]: given.deny.length > 0 ? given.deny.join(",") : undefined,
+    [v.depth]: given.depth.length > 0 ? given.depth.join(",") : undefined,
+    [v.defaultDepth]: Option.getOrUndefined(given.defaultDepth),
+    [v.timing]: Option.getOrUndefined(Option.map(given.timing, String)),
     [outer.dnsServers]: given.dnsServers.length > 0 ? given.dnsServers.join(",") : undefined,
     [outer.ca]: given.ca.length > 0 ? given.ca.join(",") : undefined,
     [outer.greylistWait]: Option.getOrUndefined(given.greylistWait)
@@ -317,7 +414,14 @@ const flagNames: Record<string, string> = {
   perHostRate: "--per-host-rate",
   allowTargets: "--allow-target",
   maxMxHosts: "--max-mx-hosts",
-  maxAddressesPerHost: "--max-addresses-per-host"
+  maxAddressesPerHost: "--max-addresses-per-host",
+  fallbackSender: "--fallback-sender",
+  allowSpecialUse: "--allow-special-use",
+  allow: "--allow",
+  deny: "--deny",
+  depth: "--depth",
+  defaultDepth: "--default-depth",
+  timing: "--timing"
 }
 
 /**

@@ -74,7 +74,8 @@ export const render = (results: ReadonlyArray<Verification.Verification>, option
     shown(v.address),
     v.verdict,
     v.reason,
-    shown(v.mx?.host ?? "-"),
+    // The provider or gateway behind the host, when the table knows it: who really answered.
+    shown(v.mx === null ? "-" : v.provider === null ? v.mx.host : `${v.mx.host} (${v.provider.id})`),
     v.rcpt === null ? "-" : [v.rcpt.code, v.rcpt.enhanced].filter((x) => x !== null).join(" "),
     shown(v.detail.replace(/[ \t\r\n]+/g, " "))
   ])

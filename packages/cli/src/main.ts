@@ -16,6 +16,7 @@ import * as NodeServices from "@effect/platform-node/NodeServices"
 import { Cause, Console, Effect, Exit, Logger, Option, References, Runtime } from "effect"
 import { Printable } from "@rcpt/verifier"
 import { Argument, CliError, CliOutput, Command, Flag } from "effect/cli"
+import * as Doctor from "./Doctor.ts"
 import * as ExitCode from "./ExitCode.ts"
 import * as Log from "./Log.ts"
 import * as Options from "./Options.ts"
@@ -167,7 +168,7 @@ export const bulk = Command.make(
       "stopped (Ctrl-C, kill -9, a crash), run the same command with --resume to finish it: no",
       "address is lost and none is written twice. Progress (on a terminal) and a summary go to",
       "stderr. CSV columns: address,verdict,reason,score,retryable,mx_host,mx_address,rcpt_code,",
-      "rcpt_enhanced,rcpt_text,catch_all,disposable,role_account,free_provider,suggestion,detail.",
+      "rcpt_enhanced,rcpt_text,catch_all,disposable,role_account,free_provider,suggestion,provider,detail.",
       "",
       environment,
       "",
@@ -219,7 +220,7 @@ export const rcpt = Command.make("rcpt").pipe(
       ExitCode.help
     ])
   ),
-  Command.withSubcommands([verify, bulk, demo, Serve.command, Send.command, Runner.command])
+  Command.withSubcommands([verify, bulk, demo, Serve.command, Send.command, Runner.command, Doctor.command])
 )
 
 /**

@@ -1,6 +1,6 @@
 // Each command loads only what it runs: `rcpt --help`, `verify` and the help of `serve`, `send`
 // and `runner` never load the HTTP server, the job store, the database drivers, the cluster, the
-// mailer or the demo's mail world. A module-load hook in the child process (node --import) records
+// mailer or the demo's mail world, nor the YAML parser (routing files) or the SOCKS client (--proxy). A module-load hook in the child process (node --import) records
 // every module it loads.
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
@@ -41,7 +41,7 @@ const loaded = (args: ReadonlyArray<string>): ReadonlyArray<string> => {
 const heavy = (url: string) =>
   (/\/packages\/http\/src\//.test(url) && !/\/(Admission|Defaults)\.ts$/.test(url)) ||
   /\/packages\/(store|cluster|mailer|demo|testing)\/src\//.test(url) ||
-  /\/node_modules\/(@effect\/sql-pg|nodemailer|@streamparser)\//.test(url)
+  /\/node_modules\/(@effect\/sql-pg|nodemailer|@streamparser|yaml|socks|ip-address)\//.test(url)
 
 describe("rcpt loads lazily", { timeout: 120_000 }, () => {
   const commands: ReadonlyArray<ReadonlyArray<string>> = [

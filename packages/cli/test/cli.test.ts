@@ -243,7 +243,9 @@ describe("rcpt bulk", { timeout: 30_000 }, () => {
             // server counts the connection until our close reaches it, so the next connection can
             // arrive first: one more than --per-host for a moment.
             // (With --per-host 32 instead, this fails: a host sees 6 or more at once.)
-            assert.isAtLeast(Math.max(...Object.values(stats.maxConcurrent)), 2, JSON.stringify(stats.maxConcurrent))
+            // Whether two sessions meet at the busy host depends on how the input arrives (1 run in 4 on a loaded
+            // machine has them one after another): what the run learnt, two side by side, is asserted instead.
+            assert.match(ran.stderr, /127\.0\.0\.2: .*connections 2/, JSON.stringify(stats.maxConcurrent))
             for (const [host, peak] of Object.entries(stats.maxConcurrent)) assert.isAtMost(peak, 2 + 1, host)
             assert.match(ran.stderr, /2000 verified in .*deliverable.*undeliverable.*risky.*unknown/)
           }),

@@ -21,7 +21,8 @@ export interface Ran {
 /** Environment without the caller's RCPT_* and colour settings, plus `extra`. */
 export const cleanEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv =>
   // `rcpt serve` keeps its job store in the data directory: a throwaway one, never the user's.
-  RcptProcess.cleanEnv({ XDG_DATA_HOME: dataHome, ...extra })
+  // The test worlds are .test (RFC 6761): allowed, as a deployment never would.
+  RcptProcess.cleanEnv({ XDG_DATA_HOME: dataHome, RCPT_ALLOW_SPECIAL_USE: "test", ...extra })
 
 const dataHome = Fs.mkdtempSync(Path.join(Os.tmpdir(), "rcpt-cli-data-"))
 process.on("exit", () => Fs.rmSync(dataHome, { recursive: true, force: true }))

@@ -65,6 +65,26 @@ export const sessionMachine: Machine<Session.Session, Session.SessionResult> = {
 }
 
 /**
+ * Where one connection's time went, in milliseconds: filled in by {@link run} when given one.
+ * Mutable on purpose: the caller reads it after the run, whatever the run's outcome.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Timing {
+  connectMs: number
+  tlsMs: number
+  /** Time spent waiting for replies, by the machine's phase while waiting. */
+  readonly phases: Record<string, number>
+}
+
+/**
+ * @category constructors
+ * @since 0.1.0
+ */
+export const makeTiming = (): Timing => ({ connectMs: 0, tlsMs: 0, phases: {} })
+
+/**
  * @category models
  * @since 0.1.0
  */
@@ -79,6 +99,8 @@ export interface RunOptions {
   readonly tls: Omit<TlsOptions, "servername" | "timeout">
   /** How to reach the host: through a proxy, from a source address (a `Router.Route`'s choice). */
   readonly via?: Pick<ConnectOptions, "proxy" | "localAddress"> | undefined
+  /** Filled in with the connection's timings (see {@link Timing}). */
+  readonly timing?: Timing | undefined
 }
 
 /** Reads until the peer has closed, for a second at most; nothing read matters any more. */
@@ -116,12 +138,14 @@ export const run: <S, R>(
       const transport = yield* SmtpTransport
       const start = yield* Clock.currentTimeMillis
       const deadline = options.deadline === undefined ? Infinity : start + Duration.toMillis(options.deadline)
+      const timing = options.timing
       const conn = yield* transport.connect({
         ...options.via,
         host: options.host,
         port: options.port,
         timeout: options.connectTimeout
       })
+      if (timing !== undefined) timing.connectMs += (yield* Clock.currentTimeMillis) - start
 
       // The time left for the reply awaited now: its phase's timeout, counted from when it began to
       // be awaited (a new phase, a write, a reply taken in), cut by the overall deadline.
@@ -162,9 +186,11 @@ export const run: <S, R>(
             if (written._tag === "Failure") next = Session.Input.ConnectionClosed()
           } else if (action._tag === "UpgradeTls") {
             const timeout = yield* budget(state)
+            const began = yield* Clock.currentTimeMillis
             const upgraded = yield* Effect.result(
               conn.upgradeTls({ ...options.tls, servername: action.servername, timeout })
             )
+            if (timing !== undefined) timing.tlsMs += (yield* Clock.currentTimeMillis) - began
             next =
               upgraded._tag === "Success"
                 ? Session.Input.TlsEstablished({ info: upgraded.success })
@@ -176,7 +202,12 @@ export const run: <S, R>(
           continue
         }
         const timeout = yield* budget(state)
+        const waitedFrom = yield* Clock.currentTimeMillis
         const read = yield* conn.read.pipe(Effect.timeoutOption(timeout), Effect.result)
+        if (timing !== undefined) {
+          const phase = machine.phase(state)
+          timing.phases[phase] = (timing.phases[phase] ?? 0) + ((yield* Clock.currentTimeMillis) - waitedFrom)
+        }
         input =
           read._tag === "Failure"
             ? Session.Input.ConnectionClosed()

@@ -55,6 +55,8 @@ export interface TlsOptions {
  */
 export interface Connection {
   readonly remote: { readonly address: string; readonly port: number }
+  /** This side's address and port, when the transport knows them (what the server sees, unless NAT). */
+  readonly local?: { readonly address: string; readonly port: number } | undefined
   readonly write: (bytes: Uint8Array) => Effect.Effect<void, TransportError>
   readonly read: Effect.Effect<Option.Option<Uint8Array>, TransportError>
   readonly upgradeTls: (options: TlsOptions) => Effect.Effect<Session.TlsInfo, TransportError>

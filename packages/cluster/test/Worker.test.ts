@@ -31,6 +31,7 @@ const withEntity = <A, E>(f: (world: MailWorld.World) => Effect.Effect<A, E, Job
       Layer.provide(
         Runner.layerVerifier({
           helo: "verifier.rcpt.test",
+          allowSpecialUse: ["test"],
           // The world is on loopback, which the target policy refuses unless opened.
           allowTargets: ["127.0.0.0/8"],
           port: world.smtpPort,

@@ -86,6 +86,7 @@ export const member = (url: string, world: MailWorld.World) =>
     JobStore.layer,
     Runner.layerVerifier({
       helo: "serve.rcpt.test",
+      allowSpecialUse: ["test"],
       port: world.smtpPort,
       dnsServers: [world.dns],
       allowTargets: ["127.0.0.0/8"]

@@ -68,6 +68,7 @@ const withService = <A, E>(f: (service: Service) => Effect.Effect<A, E>, options
       // The servers are on loopback, which the target policy refuses unless opened.
       allowTargets: ["127.0.0.0/8"],
       helo: "http.rcpt.test",
+      allowSpecialUse: ["test"],
       port: world.smtpPort,
       dnsServers: [world.dns],
       timeout: "10 seconds"

@@ -33,6 +33,7 @@ export const withService = <A, E>(
     const verifier = JobOptions.layerWithVerifier(
       NodeVerifier.layerRequirements({
         helo: "jobs.rcpt.test",
+        allowSpecialUse: ["test"],
         // The world is on loopback, which the target policy refuses unless opened.
         allowTargets: ["127.0.0.0/8"],
         port: world.smtpPort,

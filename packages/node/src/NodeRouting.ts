@@ -10,7 +10,7 @@
 import { Effect, Layer, Result, Schema } from "effect"
 import type { Dns } from "effect/net"
 import * as Fs from "node:fs/promises"
-import * as Yaml from "yaml"
+import { createRequire } from "node:module"
 import { Proxy, Router, Routing, type SourcePool } from "@rcpt/client"
 
 /**
@@ -69,6 +69,13 @@ export const isDirect = (options: Options): boolean =>
     (options.routing.rules.length === 0 && Object.keys(options.routing.default).length === 0))
 
 /**
+ * The `yaml` package, loaded on the first routing file: it is ~70 modules that every `rcpt` start
+ * would otherwise pay for (most runs have no routing file). `require` keeps `parse` synchronous.
+ */
+let yaml: typeof import("yaml") | undefined
+const loadYaml = (): typeof import("yaml") => (yaml ??= createRequire(import.meta.url)("yaml") as typeof import("yaml"))
+
+/**
  * Parses a routing file's text (YAML or JSON).
  *
  * @category constructors
@@ -77,7 +84,7 @@ export const isDirect = (options: Options): boolean =>
 export const parse = (text: string): Result.Result<Routing.Routing, Routing.InvalidRouting> => {
   let input: unknown
   try {
-    input = Yaml.parse(text)
+    input = loadYaml().parse(text)
   } catch (error) {
     return Result.fail(
       new Routing.InvalidRouting({

@@ -13,7 +13,6 @@ import { Duration, Effect } from "effect"
 import type { Scope } from "effect"
 import * as Dns from "node:dns/promises"
 import * as Net from "node:net"
-import { SocksClient } from "socks"
 import type { Socks5Proxy } from "@rcpt/client/Proxy"
 import * as Proxy from "@rcpt/client/Proxy"
 import { TransportError, type TransportErrorReason } from "@rcpt/client/SmtpTransport"
@@ -91,6 +90,8 @@ export const dial: (
         error(proxyConnectReason(e.reason), `proxy ${endpoint(proxy.host, proxy.port)}: ${e.message}`)
       )
     )
+    // Loaded on the first proxied dial: `socks` and `ip-address` would otherwise weigh on every start.
+    const { SocksClient } = yield* Effect.promise(() => import("socks"))
     const held = yield* Effect.callback<Dialled["held"], TransportError>((resume) => {
       SocksClient.createConnection({
         command: "connect",

@@ -136,6 +136,7 @@ const verifyAgainst = (
           // The servers are on loopback, which the target policy refuses unless opened.
           allowTargets: ["127.0.0.0/8"],
           helo: "verifier.rcpt.test",
+          allowSpecialUse: ["test"],
           port: world.smtpPort,
           dnsServers: [world.dns],
           timeout: ms(TIMEOUT),

@@ -59,6 +59,7 @@ const world = MailWorld.start(MailWorld.demo).pipe(Effect.orDie)
 
 const options = (w: MailWorld.World): NodeVerifier.Options => ({
   helo: "verifier.rcpt.test",
+  allowSpecialUse: ["test"],
   allowTargets: ["127.0.0.0/8"],
   port: w.smtpPort,
   dnsServers: [w.dns],

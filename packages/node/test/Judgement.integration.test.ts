@@ -1,5 +1,5 @@
-// Accept-all providers end to end: MX hosts named like Microsoft 365's, on loopback, through
-// the real NodeVerifier; the default judge beside a custom one.
+// Accept-all providers and recognised providers end to end: MX hosts named like Microsoft 365's
+// and Proofpoint's, on loopback, through the real NodeVerifier; the default judge beside custom ones.
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as MailWorld from "@rcpt/testing/MailWorld"
@@ -19,11 +19,24 @@ const m365World: MailWorld.WorldSpec = {
       name: "fabrikam.test",
       mx: [{ host: "fabrikam-test.mail.protection.outlook.com", preference: 0 }],
       catchAll: true
-    }
+    },
+    // Behind a security gateway; the backup MX is a host nobody knows.
+    {
+      name: "gated.test",
+      mx: [
+        { host: "mx0a-0042.pphosted.com", preference: 10 },
+        { host: "backup.gated.test", preference: 20 }
+      ],
+      users: ["bob"]
+    },
+    { name: "plain.test", mx: [{ host: "mx.plain.test", preference: 10 }], users: ["carol"] }
   ],
   hosts: [
     { name: "contoso-test.mail.protection.outlook.com", address: "127.0.0.2" },
-    { name: "fabrikam-test.mail.protection.outlook.com", address: "127.0.0.3" }
+    { name: "fabrikam-test.mail.protection.outlook.com", address: "127.0.0.3" },
+    { name: "mx0a-0042.pphosted.com", address: "127.0.0.4" },
+    { name: "backup.gated.test", address: "127.0.0.6" },
+    { name: "mx.plain.test", address: "127.0.0.5" }
   ]
 }
 
@@ -35,6 +48,7 @@ describe("accept-all providers end to end (MailWorld, NodeVerifier)", () => {
         // The servers are on loopback, which the target policy refuses unless opened.
         allowTargets: ["127.0.0.0/8"],
         helo: "verifier.rcpt.test",
+        allowSpecialUse: ["test"],
         port: world.smtpPort,
         dnsServers: [world.dns],
         timeout: "10 seconds",
@@ -83,5 +97,75 @@ describe("accept-all providers end to end (MailWorld, NodeVerifier)", () => {
       )
       assert.strictEqual(summary(v!), "deliverable/accepted/60")
     })
+  )
+
+  it.live("the provider recognised from the MX hosts is in the result, gateways included; none for unknown hosts", () =>
+    Effect.gen(function* () {
+      // Without the probe: the provider field is the point here (the probe's part is the first test's).
+      const results = yield* verifyAll(
+        ["alice@contoso.test", "bob@gated.test", "nobody@gated.test", "carol@plain.test"],
+        { catchAllProbe: false }
+      )
+      assert.deepStrictEqual(
+        results.map((v) => [v.address, v.provider, summary(v)]),
+        [
+          [
+            "alice@contoso.test",
+            {
+              id: "microsoft-365",
+              name: "Microsoft 365 (Exchange Online Protection)",
+              kind: "mailbox-provider",
+              acceptsAll: true,
+              mxHost: "contoso-test.mail.protection.outlook.com"
+            },
+            "risky/accepts_all/60"
+          ],
+          [
+            "bob@gated.test",
+            {
+              id: "proofpoint",
+              name: "Proofpoint",
+              kind: "security-gateway",
+              acceptsAll: false,
+              mxHost: "mx0a-0042.pphosted.com"
+            },
+            "deliverable/accepted/95"
+          ],
+          [
+            "nobody@gated.test",
+            {
+              id: "proofpoint",
+              name: "Proofpoint",
+              kind: "security-gateway",
+              acceptsAll: false,
+              mxHost: "mx0a-0042.pphosted.com"
+            },
+            "undeliverable/mailbox_unknown/2"
+          ],
+          ["carol@plain.test", null, "deliverable/accepted/95"]
+        ]
+      )
+    })
+  )
+
+  it.live(
+    "a policy by provider: the gateway's 250 risky (reason provider), Microsoft 365's trusted; the rest as before",
+    () =>
+      Effect.gen(function* () {
+        const judge = Judgement.make({ providers: { proofpoint: "risky", "microsoft-365": "deliverable" } })
+        const results = yield* verifyAll(
+          ["bob@gated.test", "anyone@fabrikam.test", "alice@contoso.test", "carol@plain.test"],
+          {
+            catchAllProbe: false
+          }
+        ).pipe(Effect.provide(Judgement.layer(judge)))
+        assert.deepStrictEqual(results.map(summary), [
+          "risky/provider/95",
+          "deliverable/accepted/60",
+          "deliverable/accepted/60",
+          "deliverable/accepted/95"
+        ])
+        assert.include(results[0]!.detail, "Proofpoint")
+      })
   )
 })

@@ -19,6 +19,7 @@ const withWorld = <A, E>(
       // The servers are on loopback, which the target policy refuses unless opened.
       allowTargets: ["127.0.0.0/8"],
       helo: "verifier.rcpt.test",
+      allowSpecialUse: ["test"],
       port: world.smtpPort,
       dnsServers: [world.dns],
       timeout: "10 seconds",
@@ -118,4 +119,71 @@ describe("Policy.maxReconnects is consulted", () => {
       )
     )
   }
+})
+
+describe("Policy.retryAfter is consulted", () => {
+  const world: MailWorld.WorldSpec = {
+    domains: [{ name: "busy.test", mx: [{ host: "mx1.busy.test", preference: 10 }], users: ["alice"] }],
+    hosts: [{ name: "mx1.busy.test", address: "127.0.0.65", behaviour: { greeting: "421" } }]
+  }
+  it.live("the default suggests a time for an unknown, retryable result; a replaced one changes it", () =>
+    Effect.gen(function* () {
+      const byDefault = yield* withWorld(world, Policy.defaults, (v) => v.verify("alice@busy.test"))
+      assert.strictEqual(byDefault.verdict, "unknown")
+      assert.isString(byDefault.retryAfter)
+      const tenMinutes = Date.parse(byDefault.retryAfter!) - Date.parse(byDefault.startedAt)
+      assert.isAtLeast(tenMinutes, 10 * 60_000 - 1000, "service_unavailable: 10 minutes by default")
+
+      const seen: Array<string> = []
+      const custom = yield* withWorld(
+        world,
+        {
+          ...Policy.defaults,
+          retryAfter: (outcome) => {
+            seen.push(outcome.reason)
+            return "2 hours"
+          }
+        },
+        (v) => v.verify("alice@busy.test")
+      )
+      assert.deepStrictEqual(seen, ["service_unavailable"])
+      const twoHours = Date.parse(custom.retryAfter!) - Date.parse(custom.startedAt)
+      assert.isAtLeast(twoHours, 2 * 3_600_000 - 1000)
+      const none = yield* withWorld(world, { ...Policy.defaults, retryAfter: () => null }, (v) =>
+        v.verify("alice@busy.test")
+      )
+      assert.isNull(none.retryAfter)
+    })
+  )
+})
+
+describe("Policy.domainRules is consulted", () => {
+  const world: MailWorld.WorldSpec = {
+    domains: [{ name: "alpha.test", mx: [{ host: "mx.alpha.test", preference: 10 }], users: ["alice"] }],
+    hosts: [{ name: "mx.alpha.test", address: "127.0.0.66" }]
+  }
+  it.live("allow, deny and depth from the policy: no connection for any of them", () =>
+    Effect.gen(function* () {
+      const rules: Policy.Policies = {
+        ...Policy.defaults,
+        domainRules: { allow: ["nobody@alpha.test"], deny: ["alice@alpha.test"], depth: {}, defaultDepth: "dns" }
+      }
+      const { results, stats } = yield* withWorld(world, rules, (v, w) =>
+        Effect.all({
+          results: v
+            .verifyMany(Stream.fromIterable(["nobody@alpha.test", "alice@alpha.test", "bob@alpha.test"]))
+            .pipe(Stream.runCollect),
+          stats: w.stats
+        })
+      )
+      assert.deepStrictEqual(Object.fromEntries(results.map((r) => [r.address, `${r.verdict}/${r.reason}`])), {
+        "nobody@alpha.test": "deliverable/allowed",
+        "alice@alpha.test": "undeliverable/denied",
+        "bob@alpha.test": "unknown/not_checked"
+      })
+      assert.strictEqual(stats.connections["127.0.0.66"] ?? 0, 0)
+      const byDefault = yield* withWorld(world, Policy.defaults, (v) => v.verify("nobody@alpha.test"))
+      assert.strictEqual(`${byDefault.verdict}/${byDefault.reason}`, "undeliverable/mailbox_unknown")
+    })
+  )
 })

@@ -35,6 +35,7 @@ const run = <A, E>(
     const w = yield* MailWorld.start(world)
     const layer = NodeVerifier.layer({
       helo: "verifier.rcpt.test",
+      allowSpecialUse: ["test"],
       port: w.smtpPort,
       dnsServers: [w.dns],
       timeout: "10 seconds",

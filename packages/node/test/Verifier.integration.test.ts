@@ -22,6 +22,7 @@ const withWorld = <A, E>(
       // The servers are on loopback, which the target policy refuses unless opened.
       allowTargets: ["127.0.0.0/8"],
       helo: "verifier.rcpt.test",
+      allowSpecialUse: ["test"],
       port: world.smtpPort,
       dnsServers: [world.dns],
       timeout: "10 seconds",

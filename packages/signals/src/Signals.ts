@@ -1,7 +1,8 @@
 /**
  * Risk signals about an address that need no SMTP conversation: whether its domain is disposable or a free mailbox
  * provider, whether its local part names a role rather than a person, whether its domain looks like a typo of a major
- * provider's, and whether its MX belongs to a provider known to answer 250 to every RCPT.
+ * provider's, whether its MX belongs to a provider known to answer 250 to every RCPT, and which mailbox provider or
+ * security gateway its MX hosts belong to (see {@link Providers}).
  *
  * The lists come from npm packages (see this package's README for which and why) and from small curated files in
  * `data/`. {@link make} builds the lookup tables once; keep the result and reuse it.
@@ -13,6 +14,7 @@
 import { createRequire } from "node:module"
 import { Option } from "effect"
 import { distance } from "./internal/distance.ts"
+import * as Providers from "./Providers.ts"
 
 /**
  * Additions to and removals from one of the built-in lists. An entry in both `add` and `remove` is removed.
@@ -41,6 +43,8 @@ export interface SignalsConfig {
     /** Provider names, compared case-insensitively. */
     readonly remove?: Iterable<string>
   }
+  /** Entries added to or dropped from the provider table (`data/providers.json`). */
+  readonly providers?: Providers.ProvidersConfig
 }
 
 /**
@@ -79,6 +83,8 @@ export interface Signals {
   readonly suggestDomain: (domain: string, options?: SuggestOptions) => Option.Option<string>
   /** The accept-all provider whose suffix the MX host ends with; case-insensitive, trailing dot ignored. */
   readonly acceptAllProvider: (mxHost: string) => Option.Option<AcceptAllProvider>
+  /** The mailbox provider or security gateway of the first MX host (in the order given) that names one. */
+  readonly provider: (mxHosts: Iterable<string>) => Option.Option<Providers.Recognized>
 }
 
 /**
@@ -311,6 +317,9 @@ export const make = (config: SignalsConfig = {}): Signals => {
     if (suffix !== "" && !removedProviders.has(provider.name.toLowerCase())) acceptAll.set(suffix, provider)
   }
 
+  // The built-in table is shared; a config of its own gets its own index.
+  const providers = config.providers === undefined ? Providers.defaultProviders() : Providers.make(config.providers)
+
   const typoData = loadTypoData()
   const targets = indexTargets(typoData)
   const known = new Set<string>([
@@ -337,7 +346,8 @@ export const make = (config: SignalsConfig = {}): Signals => {
         host = host.slice(dot + 1)
       }
       return Option.none()
-    }
+    },
+    provider: (mxHosts) => providers.recognize(mxHosts)
   }
 }
 

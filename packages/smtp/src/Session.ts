@@ -23,19 +23,19 @@
 import { Option } from "effect"
 import * as Command from "./Command.ts"
 import { LocalProtocolError } from "./ProtocolError.ts"
-import * as Reply from "./Reply.ts"
 import * as ReplyParser from "./ReplyParser.ts"
 import {
   type Awaiting,
   type Config,
   finish,
   note,
-  phase,
   type Input,
   type Session,
+  type SessionEnd,
+  type SessionResult,
   type Step
 } from "./internal/session.ts"
-import { dispatch, receive } from "./internal/dialogue.ts"
+import * as conversation from "./internal/conversation.ts"
 import * as Log from "./internal/log.ts"
 import { transitions } from "./internal/transitions.ts"
 
@@ -119,36 +119,12 @@ export const make = (config: Config): Session => {
  * @category operations
  * @since 0.1.0
  */
-export const step = (session: Session, input: Input): Step => {
-  if (session.done) return { state: session, actions: [] }
-  switch (input._tag) {
-    case "Connected":
-      return { state: note(session, "connected"), actions: [] }
-    case "Received":
-      return received(session, input.bytes)
-    case "TlsEstablished":
-      return transitions.tlsEstablished(session, input.info)
-    case "TlsFailed":
-      return finish(
-        note(session, `TLS handshake failed: ${input.message}`),
-        {
-          _tag: "TlsFailed",
-          message: input.message
-        },
-        { tls: { _tag: "Failed", message: input.message } }
-      )
-    case "ConnectionClosed": {
-      const s = note(session, "connection closed by server")
-      return phase(s) === "AwaitQuit" || Option.isSome(s.end)
-        ? finish(s, undefined)
-        : finish(s, { _tag: "Closed", phase: phase(s) })
-    }
-    case "TimedOut": {
-      const s = note(session, `timed out in ${phase(session)}`)
-      return phase(s) === "AwaitQuit" ? finish(s, undefined) : finish(s, { _tag: "TimedOut", phase: phase(s) })
-    }
-  }
-}
+export const step = (session: Session, input: Input): Step =>
+  conversation.step<Session, Awaiting, SessionEnd, SessionResult>(session, input, {
+    connected: (state) => ({ state: note(state, "connected"), actions: [] }),
+    reply: (state, reply, awaiting) => transitions.reply[awaiting.phase](state, reply, awaiting),
+    finish
+  })
 
 /**
  * Lowers the session's rejection cap (`Config.maxErrors`) from now on: once the RCPTs in flight
@@ -162,15 +138,3 @@ export const lowerMaxErrors = (session: Session, maxErrors: number): Session =>
   session.config.maxErrors !== undefined && session.config.maxErrors <= maxErrors
     ? session
     : { ...session, config: { ...session.config, maxErrors: Math.max(0, maxErrors) } }
-
-const received = (session: Session, bytes: Uint8Array): Step =>
-  receive(session, bytes, onReply, (state, error) =>
-    finish(note(state, `protocol error: ${error.message}`), { _tag: "ProtocolError", phase: phase(state), error })
-  )
-
-const onReply = (session: Session, reply: Reply.Reply): Step =>
-  dispatch<Session, Awaiting, Step>(session, reply, {
-    reply: (state, reply, awaiting) => transitions.reply[awaiting.phase](state, reply, awaiting),
-    closing: (state, phase, reply) => finish(state, { _tag: "ServiceClosing", phase, reply }, { quit: false }),
-    unexpected: (state, error) => finish(state, { _tag: "ProtocolError", phase: "Done", error })
-  })

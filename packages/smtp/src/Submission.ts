@@ -26,9 +26,9 @@
 import { Option } from "effect"
 import * as Command from "./Command.ts"
 import { LocalProtocolError } from "./ProtocolError.ts"
-import * as Reply from "./Reply.ts"
 import * as ReplyParser from "./ReplyParser.ts"
-import { dispatch, note, receive, type TranscriptEntry } from "./internal/dialogue.ts"
+import * as conversation from "./internal/conversation.ts"
+import { note, type TranscriptEntry } from "./internal/dialogue.ts"
 import * as Log from "./internal/log.ts"
 import { Input } from "./internal/session.ts"
 import {
@@ -37,10 +37,11 @@ import {
   finish,
   type Message,
   type MessageResult,
-  phase,
   type Ready,
+  type SessionEnd,
   type Step,
-  type Submission
+  type Submission,
+  type SubmissionResult
 } from "./internal/submission.ts"
 import { transitions } from "./internal/submissionTransitions.ts"
 
@@ -159,43 +160,12 @@ export const isDone = (state: Submission): boolean => state.done
  * @category operations
  * @since 0.1.0
  */
-export const step = (state: Submission, input: Input): Step => {
-  if (state.done) return { state, actions: [] }
-  switch (input._tag) {
-    case "Connected":
-      if (state.resumed) return transitions.nextMessage(note(state, "reusing the open connection"))
-      return {
-        state: note(state, state.tls._tag === "Implicit" ? "connected (TLS by the transport)" : "connected"),
-        actions: []
-      }
-    case "Received":
-      return receive(state, input.bytes, onReply, (s, error) =>
-        finish(note(s, `protocol error: ${error.message}`), { _tag: "ProtocolError", phase: phase(s), error })
-      )
-    case "TlsEstablished":
-      return transitions.tlsEstablished(state, input.info)
-    case "TlsFailed":
-      return finish(
-        note(state, `TLS handshake failed: ${input.message}`),
-        { _tag: "TlsFailed", message: input.message },
-        { tls: { _tag: "Failed", message: input.message } }
-      )
-    case "ConnectionClosed": {
-      const s = note(state, "connection closed by server")
-      return phase(s) === "AwaitQuit" || Option.isSome(s.end)
-        ? finish(s, undefined)
-        : finish(s, { _tag: "Closed", phase: phase(s) })
-    }
-    case "TimedOut": {
-      const s = note(state, `timed out in ${phase(state)}`)
-      return phase(s) === "AwaitQuit" ? finish(s, undefined) : finish(s, { _tag: "TimedOut", phase: phase(s) })
-    }
-  }
-}
-
-const onReply = (state: Submission, reply: Reply.Reply): Step =>
-  dispatch<Submission, Awaiting, Step>(state, reply, {
+export const step = (state: Submission, input: Input): Step =>
+  conversation.step<Submission, Awaiting, SessionEnd, SubmissionResult>(state, input, {
+    connected: (s) =>
+      s.resumed
+        ? transitions.nextMessage(note(s, "reusing the open connection"))
+        : { state: note(s, s.tls._tag === "Implicit" ? "connected (TLS by the transport)" : "connected"), actions: [] },
     reply: (s, reply, awaiting) => transitions.reply[awaiting.phase](s, reply, awaiting),
-    closing: (s, phase, reply) => finish(s, { _tag: "ServiceClosing", phase, reply }),
-    unexpected: (s, error) => finish(s, { _tag: "ProtocolError", phase: "Done", error })
+    finish
   })

@@ -12,7 +12,8 @@ import type { World } from "@rcpt/demo/MailWorld"
 
 /**
  * Flags that point `rcpt` at a mail world: loopback opened to dialling, the world's DNS server
- * and SMTP port, an EHLO name under `.test`, a 10 s timeout per address.
+ * and SMTP port, an EHLO name under `.test`, a 10 s timeout per address, and its `.test` names
+ * allowed (RFC 6761 special-use names are refused otherwise).
  *
  * @category flags
  * @since 0.3.0
@@ -30,7 +31,9 @@ export const worldFlags = (
   "--helo",
   options.helo ?? "test.rcpt.test",
   "--timeout",
-  options.timeout ?? "10s"
+  options.timeout ?? "10s",
+  "--allow-special-use",
+  "test"
 ]
 
 /**

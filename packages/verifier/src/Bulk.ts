@@ -21,7 +21,7 @@
  *
  * @since 0.2.0
  */
-import { Clock, Effect, FiberSet, Queue, Semaphore, Stream } from "effect"
+import { Clock, Effect, FiberSet, Option, Queue, Semaphore, Stream } from "effect"
 import type { SmtpTransport } from "@rcpt/client"
 import { Address } from "@rcpt/smtp"
 import type { CatchAllMemory } from "./CatchAllMemory.ts"
@@ -38,6 +38,7 @@ import { build } from "./internal/build.ts"
 import * as Check from "./internal/check.ts"
 import * as Group from "./internal/group.ts"
 import * as Keys from "./internal/keys.ts"
+import * as Rules from "./internal/rules.ts"
 
 /**
  * An address as given, and its parsed mailbox.
@@ -182,7 +183,12 @@ export const verifyOne = Effect.fn("Bulk.verifyOne")(function* (input: string) {
   yield* Effect.annotateCurrentSpan("address", input)
   const parsed = Address.parse(input)
   if (parsed._tag === "Failure") return yield* syntaxFailure(input, parsed.failure.message)
-  const [v] = yield* verifyGroupSettled([{ input, mailbox: parsed.success }])
+  const mailbox = parsed.success
+  const ruled = yield* Rules.beforeLookup(input, mailbox)
+  if (Option.isSome(ruled)) return ruled.value
+  const shallow = yield* Rules.afterLookup(input, mailbox, yield* (yield* MxCache).plan(mailbox.domain))
+  if (Option.isSome(shallow)) return shallow.value
+  const [v] = yield* verifyGroupSettled([{ input, mailbox }])
   return v!
 })
 
@@ -307,6 +313,11 @@ export const stream = <E, R>(
               return undefined
             }
             const mailbox = parsed.success
+            const ruled = yield* Rules.beforeLookup(raw, mailbox)
+            if (Option.isSome(ruled)) {
+              yield* emit(ruled.value)
+              return undefined
+            }
             const key = mailbox.address
             const known = done.get(key)
             if (known !== undefined) {
@@ -329,6 +340,8 @@ export const stream = <E, R>(
         )
         yield* Stream.runForEach(fresh, ({ entry, plan }) =>
           Effect.gen(function* () {
+            const shallow = yield* Rules.afterLookup(entry.input, entry.mailbox, plan)
+            if (Option.isSome(shallow)) return yield* settle(entry.mailbox.address, shallow.value)
             const key = groupKey(entry.mailbox.domain, plan)
             const group = groups.get(key) ?? { plan, entries: [] }
             group.entries.push(entry)

@@ -41,6 +41,7 @@
  * | --- | --- | --- | --- |
  * | `catchAll` | the domain also accepted a made-up mailbox (`catchAll: true`) | `risky` / `catch_all` | `"risky"`, `"deliverable"` |
  * | `acceptsAll` | the MX host belongs to a provider known to accept every RCPT (`signals.acceptsAllProvider`, by MX host suffix; Microsoft 365, Yahoo, Mail.ru) and the probe was not refused (`catchAll` is not `false`) | `risky` / `accepts_all` | `"risky"`, `"deliverable"` |
+ * | `providers` | the recognised provider (`provider.id`) is listed; replaces `acceptsAll` for it | none listed | `"risky"` (`accepts_all` or `provider`), `"deliverable"` |
  * | `disposable` | the domain is a disposable-address service | `risky` / `disposable` | `"risky"`, `"ok"`, `"undeliverable"` |
  * | `roleAccount` | the local part names a role (`info`, `admin`, `noreply`...) | `ok`: stays `deliverable` | `"ok"`, `"risky"` (reason `role_account`), `"undeliverable"` |
  *
@@ -73,7 +74,7 @@
  * @since 0.1.0
  */
 import { Context, Layer } from "effect"
-import type { Outcome, Reason, Signals, Verdict } from "./Verification.ts"
+import type { Outcome, ProviderEvidence, Reason, Signals, Verdict } from "./Verification.ts"
 
 /**
  * Everything a judge may look at.
@@ -87,6 +88,8 @@ export interface Evidence {
   /** `true`: the domain accepted a made-up mailbox. `false`: it refused one. `null`: not tested. */
   readonly catchAll: boolean | null
   readonly signals: Signals
+  /** The mailbox provider or security gateway recognised from the MX hosts; absent or null: none known. */
+  readonly provider?: ProviderEvidence | null | undefined
 }
 
 /**
@@ -163,6 +166,12 @@ export interface Rules {
   readonly catchAll?: "risky" | "deliverable" | undefined
   /** A 250 from a provider known to accept every RCPT, the probe not refused. */
   readonly acceptsAll?: "risky" | "deliverable" | undefined
+  /**
+   * A 250 from a recognised provider or gateway, by its id (`microsoft-365`, `proofpoint`, ...; see `Providers` in
+   * @rcpt/signals): `"risky"` qualifies it (reason `accepts_all` for a provider that accepts every RCPT, else
+   * `provider`), `"deliverable"` takes it at its word, even from an accept-all provider. Unlisted: `acceptsAll` decides.
+   */
+  readonly providers?: Readonly<Record<string, "risky" | "deliverable">> | undefined
   /** A disposable domain. */
   readonly disposable?: "risky" | "ok" | "undeliverable" | undefined
   /** A role account (`info@`, `admin@`, `noreply@`...). */
@@ -182,7 +191,7 @@ export const defaultRules = {
   acceptsAll: "risky",
   disposable: "risky",
   roleAccount: "ok"
-} as const satisfies Required<Omit<Rules, "scores">>
+} as const satisfies Required<Omit<Rules, "scores" | "providers">>
 
 const clamp = (n: number) => Math.max(0, Math.min(100, Math.round(n)))
 
@@ -229,17 +238,22 @@ const scoreOf = ({ smtp, catchAll, signals }: Evidence, scores: Scores): number 
 export const make = (rules: Rules = {}): Judge => {
   const catchAllRule = rules.catchAll ?? defaultRules.catchAll
   const acceptsAllRule = rules.acceptsAll ?? defaultRules.acceptsAll
+  const providerRules = rules.providers ?? {}
   const disposableRule = rules.disposable ?? defaultRules.disposable
   const roleRule = rules.roleAccount ?? defaultRules.roleAccount
   const scores: Scores = { ...defaultScores, ...rules.scores }
   return (evidence) => {
-    const { smtp, catchAll, signals } = evidence
+    const { smtp, catchAll, signals, provider } = evidence
     const score = scoreOf(evidence, scores)
     // What each rule that applies would make of the verdict, in the documented order.
     const applicable: Array<readonly [choice: keyof typeof severity, reason: Reason]> = []
+    const byProvider = provider == null ? undefined : providerRules[provider.id]
     if (smtp.verdict === "deliverable") {
       if (catchAll === true) applicable.push([catchAllRule, "catch_all"])
-      else if (signals.acceptsAllProvider !== null && catchAll !== false) {
+      else if (byProvider !== undefined) {
+        const acceptsAll = provider!.acceptsAll || signals.acceptsAllProvider !== null
+        applicable.push([byProvider, acceptsAll ? "accepts_all" : "provider"])
+      } else if (signals.acceptsAllProvider !== null && catchAll !== false) {
         applicable.push([acceptsAllRule, "accepts_all"])
       }
     }

@@ -8,11 +8,12 @@
  *
  * @since 0.2.0
  */
-import { Cache, Context, Effect, Layer } from "effect"
+import { Cache, Context, Effect, Layer, Option } from "effect"
 import type { Duration } from "effect"
 import { Dns } from "effect/net"
 import type { Address } from "@rcpt/smtp"
 import * as MxPlan from "./MxPlan.ts"
+import * as VerifierConfig from "./VerifierConfig.ts"
 
 /**
  * @category models
@@ -51,10 +52,14 @@ export const defaults: MemoryOptions = { capacity: 10_000, timeToLive: "10 minut
  */
 export const makeMemory = Effect.fn("MxCache.makeMemory")(function* (options: MemoryOptions = defaults) {
   const dns = yield* Dns.Dns
+  // The config's special-use allowances, when there is a config (a bare cache allows none).
+  const config = yield* Effect.serviceOption(VerifierConfig.Service)
+  const allowSpecialUse = Option.match(config, { onNone: () => [], onSome: (c) => c.allowSpecialUse })
   const cache = yield* Cache.make({
     capacity: options.capacity,
     timeToLive: options.timeToLive,
-    lookup: (domain: Address.Domain) => MxPlan.resolve(domain).pipe(Effect.provideService(Dns.Dns, dns))
+    lookup: (domain: Address.Domain) =>
+      MxPlan.resolve(domain, { allowSpecialUse }).pipe(Effect.provideService(Dns.Dns, dns))
   })
   return MxCache.of({ plan: (domain) => Cache.get(cache, domain) })
 })

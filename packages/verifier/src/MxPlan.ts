@@ -13,11 +13,18 @@
  * Effect's `Dns` reports both NXDOMAIN and "no record of that type" as `NotFound`, so a domain
  * without MX records is told from a missing domain by whether it has an address.
  *
+ * Strictness (issue 18): a special-use name (RFC 6761: `localhost`, `test`, `invalid`, ...) is
+ * refused before any query unless allowed; an implicit MX counts only with a globally routable
+ * address (a domain whose A record is 10.1.2.3 receives no mail from the Internet), except under
+ * an allowed special-use name (test worlds); no MX plus the SPF record `v=spf1 -all` (RFC 7208:
+ * this domain sends no mail) is read as a domain that takes none either.
+ *
  * @since 0.1.0
  */
-import { Duration, Effect, Random } from "effect"
+import { Clock, Duration, Effect, Random } from "effect"
 import { Dns } from "effect/net"
 import type { Address } from "@rcpt/smtp"
+import * as SpecialUse from "./SpecialUse.ts"
 
 /**
  * @category models
@@ -41,6 +48,35 @@ export type MxPlan =
   /** MX records that point at names with no address. */
   | { readonly _tag: "NoMailHosts"; readonly hosts: ReadonlyArray<string> }
   | { readonly _tag: "DnsFailure"; readonly message: string }
+  /** A special-use name (RFC 6761) that was not allowed: nothing is asked. */
+  | { readonly _tag: "SpecialUse"; readonly name: string }
+  /** No MX, and the domain's own addresses are not globally routable. */
+  | { readonly _tag: "Unroutable"; readonly addresses: ReadonlyArray<string> }
+  /** No MX, and SPF `v=spf1 -all`: the domain sends no mail and takes none. */
+  | { readonly _tag: "NoMail" }
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export interface ResolveOptions {
+  readonly timeout?: Duration.Input | undefined
+  /** Special-use names to resolve anyway (and whose implicit MX may be non-routable), e.g. `["test"]`. */
+  readonly allowSpecialUse?: ReadonlyArray<string> | undefined
+}
+
+const resolveTimes = new WeakMap<MxPlan, number>()
+
+/**
+ * How long the lookups that made this plan took, in milliseconds (a cached plan keeps its own).
+ *
+ * @category getters
+ * @since 0.1.0
+ */
+export const resolveTime = (plan: MxPlan): number | undefined => resolveTimes.get(plan)
+
+/** `v=spf1 -all` and nothing else: the domain authorises no sender (RFC 7208 §5.1). */
+const isNoMailSpf = (text: string): boolean => text.trim().toLowerCase().split(/\s+/).join(" ") === "v=spf1 -all"
 
 const bare = (name: string) => (name.endsWith(".") ? name.slice(0, -1) : name)
 
@@ -96,10 +132,15 @@ const failure = (e: Dns.DnsError): MxPlan => ({ _tag: "DnsFailure", message: e.m
  * @category resolving
  * @since 0.1.0
  */
-export const resolve = (
-  domain: Address.Domain,
-  options: { readonly timeout?: Duration.Input } = {}
-): Effect.Effect<MxPlan, never, Dns.Dns> => {
+export const resolve = (domain: Address.Domain, options: ResolveOptions = {}): Effect.Effect<MxPlan, never, Dns.Dns> =>
+  Effect.gen(function* () {
+    const started = yield* Clock.currentTimeMillis
+    const plan = yield* resolveUntimed(domain, options)
+    resolveTimes.set(plan, (yield* Clock.currentTimeMillis) - started)
+    return plan
+  })
+
+const resolveUntimed = (domain: Address.Domain, options: ResolveOptions): Effect.Effect<MxPlan, never, Dns.Dns> => {
   if (domain._tag === "AddressLiteral") {
     return Effect.succeed({
       _tag: "Hosts",
@@ -108,16 +149,32 @@ export const resolve = (
     })
   }
   const name = domain.ascii
+  const special = SpecialUse.specialUseName(name)
+  const allowed = (options.allowSpecialUse ?? []).some((suffix) => SpecialUse.isUnder(name, suffix))
+  if (special !== undefined && !allowed) return Effect.succeed({ _tag: "SpecialUse", name: special })
   const plan = Effect.gen(function* () {
     const dns = yield* Dns.Dns
     const mx = yield* Effect.result(dns.resolve(name, "MX"))
     if (mx._tag === "Failure") {
       if (!isNotFound(mx.failure)) return failure(mx.failure)
-      // No MX: the domain itself is the implicit MX, if it has an address.
-      const own = yield* Effect.result(addresses(name))
+      // No MX: the domain itself is the implicit MX, if it has an address, unless its SPF says
+      // it has nothing to do with mail.
+      const [own, spf] = yield* Effect.all(
+        [
+          Effect.result(addresses(name)),
+          dns.resolve(name, "TXT").pipe(
+            Effect.map((rs) => rs.some((r) => isNoMailSpf(r.chunks.join("")))),
+            Effect.orElseSucceed(() => false)
+          )
+        ],
+        { concurrency: 2 }
+      )
       if (own._tag === "Failure") return failure(own.failure)
       if (own.success.length === 0) return { _tag: "NoSuchDomain" } as const
-      return { _tag: "Hosts", hosts: [{ host: name, preference: 0, addresses: own.success }], implicit: true } as const
+      if (spf) return { _tag: "NoMail" } as const
+      const routable = allowed ? own.success : own.success.filter(SpecialUse.isGloballyRoutable)
+      if (routable.length === 0) return { _tag: "Unroutable", addresses: own.success } as const
+      return { _tag: "Hosts", hosts: [{ host: name, preference: 0, addresses: routable }], implicit: true } as const
     }
     const records = mx.success.map((r) => ({ host: bare(String(r.exchange)), preference: r.priority }))
     // RFC 7505: "MX 0 ." alone means no mail; beside real MX records it is a mistake we skip.

@@ -13,6 +13,7 @@ import { PhaseTimeouts as ClientPhaseTimeouts } from "@rcpt/client"
 import type { Session } from "@rcpt/smtp"
 import * as HostProfile from "./HostProfile.ts"
 import type * as Verification from "./Verification.ts"
+import * as DomainRules from "./DomainRules.ts"
 
 /**
  * Read timeouts per phase (the record and its phase mapping live in @rcpt/client's
@@ -71,6 +72,38 @@ export const greylistRetry: Schedule.Schedule<unknown, unknown> = Schedule.max([
   Schedule.exponential("30 seconds", 2),
   Schedule.recurs(4)
 ]).pipe(Schedule.jittered)
+
+/**
+ * How long to wait before asking again about an `unknown` result that may change: by reason,
+ * from what servers usually need (postgrey's default delay is 5 minutes; rate limits and
+ * temporary failures clear in minutes; a host that cannot be reached, in longer). `null`: do not
+ * suggest a time (the result is final, or not `unknown`).
+ *
+ * @category policies
+ * @since 0.1.0
+ */
+export const retryAfter = (outcome: Verification.Outcome): Duration.Input | null => {
+  if (outcome.verdict !== "unknown" || !outcome.retryable) return null
+  switch (outcome.reason) {
+    case "greylisted":
+      return "5 minutes"
+    case "too_many_recipients":
+      return "1 minute"
+    case "rate_limited":
+      return "15 minutes"
+    case "dns_failure":
+      return "5 minutes"
+    case "temporary_failure":
+    case "service_unavailable":
+    case "sender_rejected":
+      return "10 minutes"
+    case "blocked":
+      return "1 hour"
+    default:
+      // timeouts, refused or dropped connections, protocol trouble
+      return "30 minutes"
+  }
+}
 
 /**
  * What one connection to one MX address gave.
@@ -145,6 +178,13 @@ export interface Policies {
   readonly retryWithoutTls: (attempt: HostAttempt, mode: Session.TlsMode) => boolean
   /** Sessions to one address for one batch when the server hangs up mid-way (error limits). */
   readonly maxReconnects: number
+  /** When to ask again about an `unknown` result (`retryAfter` on the result); null for none. */
+  readonly retryAfter: (outcome: Verification.Outcome) => Duration.Input | null
+  /**
+   * Allow/deny lists and check depth per domain or address, on top of the config's (`allow`,
+   * `deny`, `depth`): both apply, the most specific pattern wins.
+   */
+  readonly domainRules: DomainRules.DomainRules
   /** How sessions to each MX host are shaped, learnt per host during a run. */
   readonly hostShaping: HostProfile.Shaping
 }
@@ -160,6 +200,8 @@ export const defaults: Policies = {
   shouldFailover,
   retryWithoutTls,
   maxReconnects: 20,
+  retryAfter,
+  domainRules: DomainRules.empty,
   hostShaping
 }
 

@@ -36,6 +36,7 @@ export const csvColumns = [
   "role_account",
   "free_provider",
   "suggestion",
+  "provider",
   "detail"
 ] as const
 
@@ -99,6 +100,7 @@ export const csvLine = (v: Verification.Verification): string =>
     v.signals.roleAccount,
     v.signals.freeProvider,
     v.signals.suggestion,
+    v.provider?.id ?? null,
     v.detail
   ]
     .map(csvField)

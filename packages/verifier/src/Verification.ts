@@ -44,6 +44,12 @@ export const findingReasons = [
   "proxy_refused",
   "proxy_unreachable",
   "proxy_failed",
+  // Decided before any SMTP (issue 18): DNS strictness and the caller's rules.
+  "no_mail",
+  "special_use",
+  "not_checked",
+  "allowed",
+  "denied",
   "target_refused"
 ] as const
 
@@ -54,7 +60,7 @@ export const findingReasons = [
  * @category constants
  * @since 0.2.0
  */
-export const judgeReasons = ["catch_all", "accepts_all", "disposable", "role_account"] as const
+export const judgeReasons = ["catch_all", "accepts_all", "provider", "disposable", "role_account"] as const
 
 /**
  * The closed set of reasons: a reply's (`Classify.reasons`), the verifier's own findings, and the
@@ -65,7 +71,7 @@ export const judgeReasons = ["catch_all", "accepts_all", "disposable", "role_acc
  */
 export const Reason = Schema.Literals([...Classify.reasons, ...findingReasons, ...judgeReasons]).annotate({
   description:
-    "Why the verdict: the SMTP, DNS or syntax finding, or the judge's rule (catch_all, accepts_all, disposable, role_account)"
+    "Why the verdict: the SMTP, DNS or syntax finding, or the judge's rule (catch_all, accepts_all, provider, disposable, role_account)"
 })
 
 /**
@@ -207,6 +213,100 @@ export const Signals = Schema.Struct({
 export type Signals = typeof Signals.Type
 
 /**
+ * The mailbox provider or security gateway recognised from the domain's MX host names (the table
+ * of @rcpt/signals' `Providers`, which users extend through `Signals.make({ providers })`): the
+ * host that answered first, else the first of the MX plan that names one.
+ *
+ * @category schemas
+ * @since 0.2.0
+ */
+export const ProviderEvidence = Schema.Struct({
+  id: Schema.String.annotate({
+    description: "Stable identifier from the provider table, e.g. microsoft-365, proofpoint"
+  }),
+  name: Schema.String.annotate({ description: "For people, e.g. Microsoft 365 (Exchange Online Protection)" }),
+  kind: Schema.Literals(["mailbox-provider", "security-gateway"]).annotate({
+    description: "mailbox-provider: hosts the mailboxes; security-gateway: filters mail and passes it on to them"
+  }),
+  acceptsAll: Schema.Boolean.annotate({
+    description: "Its MX answers 250 to every RCPT, so an accepted RCPT proves little about the mailbox"
+  }),
+  mxHost: Schema.String.annotate({ description: "The MX host whose name matched" })
+})
+
+/**
+ * @category models
+ * @since 0.2.0
+ */
+export type ProviderEvidence = typeof ProviderEvidence.Type
+
+/**
+ * What the catch-all probe (a made-up mailbox at the same domain) found: `not_checked` (probing
+ * off, no session, or nothing to probe), `accepted` (the domain takes any local part), `refused`
+ * (it rejects unknown mailboxes), `inconclusive` (a 4xx, a block, or no answer to the probe).
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const CatchAllProbe = Schema.Literals(["not_checked", "accepted", "refused", "inconclusive"]).annotate({
+  description:
+    "The catch-all probe: not_checked, accepted (any local part is taken), refused (unknown mailboxes are rejected), inconclusive (4xx, block or no answer)"
+})
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type CatchAllProbe = typeof CatchAllProbe.Type
+
+/**
+ * The reverse path (MAIL FROM) that got the answer. Some servers refuse the null sender `<>`:
+ * then the transaction is asked again with a real sender (`fallbackSender`).
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const SenderEvidence = Schema.Struct({
+  /** The server refused `MAIL FROM:<>` (at MAIL or at RCPT). */
+  nullRefused: Schema.Boolean.annotate({ description: "The server refused the null sender <> (at MAIL or at RCPT)" }),
+  /** The reverse path of the transaction that gave the answer; "" is `<>`. */
+  used: Schema.String.annotate({ description: 'The reverse path of the answering transaction; "" is <>' })
+})
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type SenderEvidence = typeof SenderEvidence.Type
+
+const Millis = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+
+/**
+ * Where the time went (on request: `VerifierConfig.timing`). Connection figures add up over
+ * every connection used for this address; a connection shared by many addresses counts fully
+ * for each.
+ *
+ * @category schemas
+ * @since 0.1.0
+ */
+export const Timing = Schema.Struct({
+  /** Resolving the MX plan (0 when it came from the cache). */
+  dnsMs: Millis,
+  connectMs: Millis,
+  tlsMs: Millis,
+  /** Waiting for replies, per session phase (AwaitGreeting, AwaitEhlo, AwaitMail, AwaitRcpt, ...). */
+  smtpMs: Schema.Record(Schema.String, Millis),
+  /** SMTP connections opened for this address. */
+  connections: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+})
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type Timing = typeof Timing.Type
+
+/**
  * The result of verifying one address.
  *
  * @category schemas
@@ -236,7 +336,19 @@ export class Verification extends Schema.Class<Verification>("@rcpt/verifier/Ver
   catchAll: Schema.NullOr(Schema.Boolean).annotate({
     description: "true: the domain accepted a made-up mailbox too; false: it refused one; null: not tested"
   }),
+  /** The four-valued catch-all finding (`catchAll` above is its boolean summary). */
+  catchAllProbe: CatchAllProbe,
   signals: Signals,
+  /** Who receives the domain's mail, recognised from its MX host names; null: no MX host, or none known. */
+  provider: Schema.NullOr(ProviderEvidence),
+  /** The reverse path that got the answer, and whether the null sender was refused. */
+  sender: SenderEvidence,
+  /** When asking again may give an answer (ISO 8601), for `unknown` results worth retrying; else null. */
+  retryAfter: Schema.NullOr(Schema.String).annotate({
+    description: "ISO 8601 time after which asking again may give an answer (unknown, retryable results); else null"
+  }),
+  /** Where the time went; null unless asked for (`timing` in the config). */
+  timing: Schema.NullOr(Timing),
   attempts: Schema.Array(Attempt),
   startedAt: Schema.String,
   durationMs: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),

@@ -7,6 +7,7 @@
  */
 import { Config, Context, Duration, Effect, Layer, Option, Result, Schema } from "effect"
 import { Address, type Session } from "@rcpt/smtp"
+import * as DomainRules from "./DomainRules.ts"
 import * as TargetPolicy from "./TargetPolicy.ts"
 
 /**
@@ -43,6 +44,26 @@ export interface VerifierConfig {
   /** Extra trusted CA certificates (PEM) for STARTTLS. */
   readonly ca: ReadonlyArray<string>
   /**
+   * The reverse path to ask again with when a server refuses the null sender `<>` (at MAIL or at
+   * RCPT). "": `postmaster@` the EHLO name.
+   */
+  readonly fallbackSender: string
+  /**
+   * Special-use names (RFC 6761: `test`, `localhost`, `invalid`, ...) to verify anyway, with
+   * implicit MX to non-public addresses under them: test worlds allow theirs (`["test"]`).
+   */
+  readonly allowSpecialUse: ReadonlyArray<string>
+  /** Addresses / domains always `deliverable`, never asked (patterns: see `DomainRules`). */
+  readonly allow: ReadonlyArray<string>
+  /** Addresses / domains always `undeliverable`, never asked. */
+  readonly deny: ReadonlyArray<string>
+  /** Check depth per pattern: `syntax`, `dns` or `smtp`. */
+  readonly depth: Readonly<Record<string, DomainRules.Depth>>
+  /** Check depth where no `depth` pattern matches. */
+  readonly defaultDepth: DomainRules.Depth
+  /** Add a timing block (DNS, connect, TLS, SMTP per phase, connections) to each result. */
+  readonly timing: boolean
+  /**
    * CIDR blocks opened to dialling besides global unicast (`--allow-target`): every address in
    * the IANA special-purpose ranges is refused otherwise (see `TargetPolicy`). `["127.0.0.0/8"]`
    * for a mail world on loopback.
@@ -75,6 +96,13 @@ export const defaults: Omit<VerifierConfig, "helo"> = {
   perHost: 2,
   perHostRate: 0,
   ca: [],
+  fallbackSender: "",
+  allowSpecialUse: [],
+  allow: [],
+  deny: [],
+  depth: {},
+  defaultDepth: "smtp",
+  timing: false,
   allowTargets: [],
   maxMxHosts: 5,
   maxAddressesPerHost: 4,
@@ -121,6 +149,11 @@ export const make = (
       const from = Address.parse(config.mailFrom)
       if (from._tag === "Failure") return yield* new InvalidConfig({ field: "mailFrom", message: from.failure.message })
     }
+    const fallback = config.fallbackSender === "" ? `postmaster@${clientName}` : config.fallbackSender
+    const parsedFallback = Address.parse(fallback)
+    if (parsedFallback._tag === "Failure") {
+      return yield* new InvalidConfig({ field: "fallbackSender", message: parsedFallback.failure.message })
+    }
     if (!(Number.isInteger(config.port) && config.port >= 1 && config.port <= 65535)) {
       return yield* new InvalidConfig({ field: "port", message: `port must be 1-65535, got ${config.port}` })
     }
@@ -143,7 +176,7 @@ export const make = (
     if (Result.isFailure(targets)) {
       return yield* new InvalidConfig({ field: "allowTargets", message: targets.failure.message })
     }
-    return { ...config, helo: clientName }
+    return { ...config, helo: clientName, fallbackSender: fallback }
   })
 
 /**
@@ -184,7 +217,14 @@ export const variables = {
   perHostRate: "RCPT_PER_HOST_RATE",
   allowTargets: "RCPT_ALLOW_TARGETS",
   maxMxHosts: "RCPT_MAX_MX_HOSTS",
-  maxAddressesPerHost: "RCPT_MAX_ADDRESSES_PER_HOST"
+  maxAddressesPerHost: "RCPT_MAX_ADDRESSES_PER_HOST",
+  fallbackSender: "RCPT_FALLBACK_SENDER",
+  allowSpecialUse: "RCPT_ALLOW_SPECIAL_USE",
+  allow: "RCPT_ALLOW",
+  deny: "RCPT_DENY",
+  depth: "RCPT_DEPTH",
+  defaultDepth: "RCPT_DEFAULT_DEPTH",
+  timing: "RCPT_TIMING"
 } as const satisfies { readonly [K in keyof VerifierConfig]?: string }
 
 /**
@@ -297,7 +337,18 @@ const readers: { readonly [K in keyof Texts]: readonly [(text: string) => Option
     perHostRate: [parseInteger, "an integer"],
     allowTargets: [(t) => Option.some(list(t)), "comma-separated CIDRs"],
     maxMxHosts: [parseInteger, "an integer"],
-    maxAddressesPerHost: [parseInteger, "an integer"]
+    maxAddressesPerHost: [parseInteger, "an integer"],
+    fallbackSender: [Option.some, "an address"],
+    allowSpecialUse: [(t) => Option.some(list(t)), "comma-separated names"],
+    allow: [(t) => Option.some(list(t)), "comma-separated patterns"],
+    deny: [(t) => Option.some(list(t)), "comma-separated patterns"],
+    depth: [(t) => Option.fromNullishOr(DomainRules.parseDepths(list(t))), "pattern=syntax|dns|smtp, comma-separated"],
+    defaultDepth: [
+      (t) =>
+        DomainRules.depths.includes(t as DomainRules.Depth) ? Option.some(t as DomainRules.Depth) : Option.none(),
+      DomainRules.depths.join(" | ")
+    ],
+    timing: [parseBoolean, "true or false"]
   }
 
 /**

@@ -181,6 +181,26 @@ describe("Judgement.make", () => {
   const catchAll = { smtp: ok, catchAll: true, signals: none }
   const m365 = { smtp: ok, catchAll: null, signals: { ...none, acceptsAllProvider: "Microsoft 365" } }
   const role = { smtp: ok, catchAll: false, signals: { ...none, roleAccount: true } }
+  const m365Provider = {
+    id: "microsoft-365",
+    name: "Microsoft 365",
+    kind: "mailbox-provider",
+    acceptsAll: true,
+    mxHost: "contoso-com.mail.protection.outlook.com"
+  } as const
+  const proofpoint = {
+    id: "proofpoint",
+    name: "Proofpoint",
+    kind: "security-gateway",
+    acceptsAll: false,
+    mxHost: "mx0a-001.pphosted.com"
+  } as const
+  const atM365 = { ...m365, provider: m365Provider }
+  const atGateway = { smtp: ok, catchAll: false, signals: none, provider: proofpoint }
+  const refusedAtGateway = {
+    ...atGateway,
+    smtp: { verdict: "undeliverable", reason: "mailbox_unknown", retryable: false } as const
+  }
   const disposable = { smtp: ok, catchAll: false, signals: { ...none, disposable: true } }
   const greylistedDisposable = {
     smtp: { verdict: "unknown", reason: "greylisted", retryable: true } as const,
@@ -197,6 +217,38 @@ describe("Judgement.make", () => {
     ["catch-all risky (default)", {}, catchAll, "risky/catch_all/55"],
     ["accepts-all treated as deliverable", { acceptsAll: "deliverable" }, m365, "deliverable/accepted/60"],
     ["accepts-all risky (default)", {}, m365, "risky/accepts_all/60"],
+    [
+      "provider rule: Microsoft 365's 250 taken at its word",
+      { providers: { "microsoft-365": "deliverable" } },
+      atM365,
+      "deliverable/accepted/60"
+    ],
+    ["provider rule: a gateway's 250 risky", { providers: { proofpoint: "risky" } }, atGateway, "risky/provider/95"],
+    [
+      "provider rule for another provider: acceptsAll decides",
+      { providers: { proofpoint: "risky" } },
+      atM365,
+      "risky/accepts_all/60"
+    ],
+    [
+      "provider rule risky where acceptsAll is deliverable: accepts_all",
+      { acceptsAll: "deliverable", providers: { "microsoft-365": "risky" } },
+      atM365,
+      "risky/accepts_all/60"
+    ],
+    [
+      "catch-all decides before a provider rule",
+      { providers: { proofpoint: "deliverable" } },
+      { ...atGateway, catchAll: true },
+      "risky/catch_all/55"
+    ],
+    [
+      "a provider rule leaves a refusal alone",
+      { providers: { proofpoint: "risky" } },
+      refusedAtGateway,
+      "undeliverable/mailbox_unknown/2"
+    ],
+    ["no provider rule: a gateway's 250 is deliverable (default)", {}, atGateway, "deliverable/accepted/95"],
     ["role accounts risky", { roleAccount: "risky" }, role, "risky/role_account/85"],
     ["role accounts refused", { roleAccount: "undeliverable" }, role, "undeliverable/role_account/85"],
     ["role accounts fine (default)", {}, role, "deliverable/accepted/85"],

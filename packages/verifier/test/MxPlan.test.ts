@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Random } from "effect"
+import { Dns, NetAddress } from "effect/net"
 import { Address } from "@rcpt/smtp"
 import * as StaticDns from "@rcpt/testing/StaticDns"
 import * as MxPlan from "../src/MxPlan.ts"
@@ -45,7 +46,7 @@ const domain = (d: string) => {
   return r.success
 }
 
-const resolve = (d: string) => MxPlan.resolve(domain(d)).pipe(Effect.provide(zone))
+const resolve = (d: string) => MxPlan.resolve(domain(d), { allowSpecialUse: ["test"] }).pipe(Effect.provide(zone))
 const hostsOf = (plan: MxPlan.MxPlan) => (plan._tag === "Hosts" ? plan.hosts.map((h) => h.host) : [])
 
 describe("MxPlan (RFC 5321 §5.1, RFC 7505)", () => {
@@ -124,4 +125,43 @@ describe("MxPlan (RFC 5321 §5.1, RFC 7505)", () => {
       })
     })
   )
+
+  describe("strictness (RFC 6761, implicit MX to routable addresses, SPF -all)", () => {
+    const a = (ip: string) =>
+      Dns.makeRecordUnsafe("A", { address: NetAddress.ipFromStringUnsafe(ip) as NetAddress.Ipv4Address })
+    const txt = (text: string) => Dns.makeRecordUnsafe("TXT", { chunks: [text] })
+    const strictZone = Dns.layerStatic({
+      records: {
+        "public.dev": [a("8.8.8.8")],
+        "corp.dev": [a("10.0.0.5")],
+        "nomail.dev": [a("8.8.4.4"), txt("v=spf1  -ALL")],
+        "sends.dev": [a("8.8.4.4"), txt("v=spf1 include:_spf.example.net -all")],
+        "alpha.test": [a("127.0.0.2")]
+      }
+    })
+    const strict = (d: string, allowSpecialUse: ReadonlyArray<string> = []) =>
+      MxPlan.resolve(domain(d), { allowSpecialUse }).pipe(Effect.provide(strictZone))
+    const table: ReadonlyArray<readonly [string, ReadonlyArray<string>, string]> = [
+      ["public.dev", [], "Hosts"],
+      ["corp.dev", [], "Unroutable"],
+      ["nomail.dev", [], "NoMail"],
+      ["sends.dev", [], "Hosts"],
+      ["alpha.test", [], "SpecialUse"],
+      ["alpha.test", ["test"], "Hosts"],
+      ["alpha.test", ["alpha.test"], "Hosts"],
+      ["alpha.test", ["beta.test"], "SpecialUse"],
+      ["localhost", [], "SpecialUse"],
+      ["mail.invalid", [], "SpecialUse"],
+      ["example.com", [], "SpecialUse"]
+    ]
+    for (const [d, allowed, tag] of table) {
+      it.effect(`${d} allowing [${allowed.join(",")}] -> ${tag}`, () =>
+        Effect.gen(function* () {
+          const plan = yield* strict(d, allowed)
+          assert.strictEqual(plan._tag, tag)
+          assert.isNumber(MxPlan.resolveTime(plan))
+        })
+      )
+    }
+  })
 })

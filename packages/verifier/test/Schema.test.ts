@@ -102,6 +102,7 @@ const verifications = Effect.gen(function* () {
       Layer.provide([
         VerifierConfig.layer({
           helo: "verifier.rcpt.test",
+          allowSpecialUse: ["test"],
           allowTargets: ["0.0.0.0/0", "::/0"],
           port: 25,
           catchAllProbe: false

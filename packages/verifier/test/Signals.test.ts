@@ -66,7 +66,13 @@ const verify = (
   const transport = ScriptedTransport.make(scripts)
   const layer = Verifier.layer.pipe(
     Layer.provide([
-      VerifierConfig.layer({ helo: "verifier.rcpt.test", allowTargets: ["0.0.0.0/0", "::/0"], port: 25, ...config }),
+      VerifierConfig.layer({
+        helo: "verifier.rcpt.test",
+        allowSpecialUse: ["test"],
+        allowTargets: ["0.0.0.0/0", "::/0"],
+        port: 25,
+        ...config
+      }),
       zone,
       transport.layer
     ])
@@ -262,6 +268,38 @@ describe("the lists are the caller's: Verifier.RiskSignals", () => {
       assert.strictEqual(summary(bob), "deliverable/accepted/95")
     })
   )
+
+  it.effect("the provider table: built in (gmail.com -> google), extended, an entry dropped", () =>
+    Effect.gen(function* () {
+      const gmail = yield* accepted("bob@gmail.com")
+      assert.strictEqual(gmail.provider?.id, "google")
+      assert.strictEqual(gmail.provider?.mxHost, "gmail-smtp-in.l.google.com")
+      assert.isNull((yield* accepted("bob@alpha.test")).provider)
+      const custom = Signals.make({
+        providers: {
+          add: [
+            {
+              id: "alpha-mail",
+              name: "Alpha Mail",
+              kind: "mailbox-provider",
+              acceptsAll: false,
+              mxSuffixes: ["alpha.test"]
+            }
+          ],
+          remove: ["google"]
+        }
+      })
+      const provide = Effect.provideService(Verifier.RiskSignals, custom)
+      assert.deepStrictEqual((yield* accepted("bob@alpha.test").pipe(provide)).provider, {
+        id: "alpha-mail",
+        name: "Alpha Mail",
+        kind: "mailbox-provider",
+        acceptsAll: false,
+        mxHost: "mx1.alpha.test"
+      })
+      assert.isNull((yield* accepted("bob@gmail.com").pipe(provide)).provider)
+    })
+  )
 })
 
 describe("policies: Judgement.Judgement", () => {
@@ -352,7 +390,12 @@ describe("policies: Judgement.Judgement", () => {
       ])
       const layer = Verifier.layer.pipe(
         Layer.provide([
-          VerifierConfig.layer({ helo: "verifier.rcpt.test", allowTargets: ["0.0.0.0/0", "::/0"], port: 25 }),
+          VerifierConfig.layer({
+            helo: "verifier.rcpt.test",
+            allowSpecialUse: ["test"],
+            allowTargets: ["0.0.0.0/0", "::/0"],
+            port: 25
+          }),
           zone,
           transport.layer
         ])

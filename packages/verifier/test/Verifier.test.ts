@@ -56,6 +56,7 @@ const run = <A, E>(
     Layer.provide([
       VerifierConfig.layer({
         helo: "verifier.rcpt.test",
+        allowSpecialUse: ["test"],
         allowTargets: ["0.0.0.0/0", "::/0"],
         catchAllProbe: false,
         pipelining: false,

@@ -26,7 +26,14 @@ describe("VerifierConfig.config", () => {
         RCPT_MAX_ERRORS_PER_SESSION: "3",
         RCPT_CONCURRENCY: "8",
         RCPT_PER_HOST: "1",
-        RCPT_PER_HOST_RATE: "2"
+        RCPT_PER_HOST_RATE: "2",
+        RCPT_FALLBACK_SENDER: "probe@example.net",
+        RCPT_ALLOW_SPECIAL_USE: "test, localhost",
+        RCPT_ALLOW: "vip@example.org,@partner.example",
+        RCPT_DENY: "spam.example",
+        RCPT_DEPTH: "big.example=dns, a@b.example=syntax",
+        RCPT_DEFAULT_DEPTH: "dns",
+        RCPT_TIMING: "true"
       })
       const { timeout, ...rest } = settings
       assert.strictEqual(Duration.toMillis(Duration.fromInputUnsafe(timeout!)), 90_000)
@@ -43,7 +50,14 @@ describe("VerifierConfig.config", () => {
         maxErrorsPerSession: 3,
         concurrency: 8,
         perHost: 1,
-        perHostRate: 2
+        perHostRate: 2,
+        fallbackSender: "probe@example.net",
+        allowSpecialUse: ["test", "localhost"],
+        allow: ["vip@example.org", "@partner.example"],
+        deny: ["spam.example"],
+        depth: { "big.example": "dns", "a@b.example": "syntax" },
+        defaultDepth: "dns",
+        timing: true
       })
     })
   )
@@ -58,7 +72,10 @@ describe("VerifierConfig.config", () => {
     ["RCPT_TLS", "sometimes", "tls"],
     ["RCPT_PORT", "twenty-five", "port"],
     ["RCPT_TIMEOUT", "soon", "timeout"],
-    ["RCPT_VRFY", "maybe", "vrfy"]
+    ["RCPT_VRFY", "maybe", "vrfy"],
+    ["RCPT_DEPTH", "big.example=deep", "depth"],
+    ["RCPT_DEFAULT_DEPTH", "all", "defaultDepth"],
+    ["RCPT_TIMING", "sometimes", "timing"]
   ]
   for (const [variable, value, field] of bad) {
     it.effect(`${variable}=${value}: InvalidConfig for ${field}`, () =>

@@ -31,6 +31,13 @@ SOCKS_PORT=1080
 SOCKS_EXTERNAL=127.0.0.11
 SOCKS_USER=rcptproxy
 SOCKS_PASSWORD=${MAIL_WORLD_SOCKS_PASSWORD:-proxy-e2e-pw}
+# Issue 18, real-server cases: more Postfix listeners, each with one way of refusing us.
+NULLSENDER_IP=127.0.0.13 # refuses MAIL FROM:<> at MAIL (553 5.7.1)
+CLOSED_IP=127.0.0.14     # 554 instead of a greeting
+DNSBL_IP=127.0.0.15      # 554 5.7.1 "blocked using ..." instead of a greeting
+# An MX host on ::1 only (v6.test), when this machine's loopback has IPv6.
+V6=0
+if [ -r /proc/net/if_inet6 ] && grep -q '^00000000000000000000000000000001 ' /proc/net/if_inet6; then V6=1; fi
 
 INSTALL_ONLY=0
 for arg in "$@"; do
@@ -164,7 +171,7 @@ if [ -d "$DIR/run" ] && ls "$DIR"/run/*.pid >/dev/null 2>&1; then
   "$HERE/down.sh"
 fi
 
-for n in 2 3 4 5 6 7 8 9 10 11; do
+for n in 2 3 4 5 6 7 8 9 10 11 13 14 15; do
   ip=127.0.0.$n
   if ! ip route get "$ip" 2>/dev/null | grep -q '^local .* dev lo'; then
     log "adding $ip/32 to lo"
@@ -175,7 +182,7 @@ for n in 2 3 4 5 6 7 8 9 10 11; do
 done
 
 busy=$(ss -Hltnu 2>/dev/null | awk '{print $5}' |
-  grep -E "^(0\.0\.0\.0|\*|\[::\]|127\.0\.0\.[2-8]):25$|^(0\.0\.0\.0|\*|\[::\]|127\.0\.0\.8):(465|587)$|^(0\.0\.0\.0|\*|\[::\]|127\.0\.0\.1):($DNS_PORT|$POSTGREY_PORT)$|^(0\.0\.0\.0|\*|\[::\]|127\.0\.0\.9):25$|^(0\.0\.0\.0|\*|\[::\]|127\.0\.0\.10):$SOCKS_PORT$" |
+  grep -E "^(0\.0\.0\.0|\*|\[::\]|127\.0\.0\.[2-8]):25$|^(0\.0\.0\.0|\*|\[::\]|127\.0\.0\.8):(465|587)$|^(0\.0\.0\.0|\*|\[::\]|127\.0\.0\.1):($DNS_PORT|$POSTGREY_PORT)$|^(0\.0\.0\.0|\*|\[::\]|127\.0\.0\.(9|13|14|15)):25$|^\[::1\]:25$|^(0\.0\.0\.0|\*|\[::\]|127\.0\.0\.10):$SOCKS_PORT$" |
   sort -u || true)
 [ -z "$busy" ] || die "already in use by a process this script did not start: $(echo "$busy" | tr '\n' ' ')"
 
@@ -299,6 +306,55 @@ host-record=mx.bulk.test,127.0.0.2
 mx-host=send.test,mx.send.test,10
 host-record=mx.send.test,$SEND_IP
 EOF
+# Issue 18: the real-server cases (README "Refusals, odd MX targets, IDN, SMTPUTF8").
+cat >>"$DIR/dns/dnsmasq.conf" <<EOF
+# nullsender.test: Postfix on $NULLSENDER_IP, MAIL FROM:<> refused at MAIL (553 5.7.1)
+mx-host=nullsender.test,mx.nullsender.test,10
+host-record=mx.nullsender.test,$NULLSENDER_IP
+# nullrcpt.test: Postfix on 127.0.0.2, MAIL FROM:<> refused at RCPT (550 5.7.1, Postfix's delayed reject)
+mx-host=nullrcpt.test,mx.nullrcpt.test,10
+host-record=mx.nullrcpt.test,127.0.0.2
+# closed.test: 554 instead of the greeting
+mx-host=closed.test,mx.closed.test,10
+host-record=mx.closed.test,$CLOSED_IP
+# dnsblconnect.test: 554 5.7.1 "blocked using zen.spamhaus.org" instead of the greeting
+mx-host=dnsblconnect.test,mx.dnsblconnect.test,10
+host-record=mx.dnsblconnect.test,$DNSBL_IP
+# dnsblrcpt.test / mailbox.test / greycatch.test / utf8.test / cname.test / xn--bcher-kva.test: Postfix on 127.0.0.2
+mx-host=dnsblrcpt.test,mx.dnsblrcpt.test,10
+host-record=mx.dnsblrcpt.test,127.0.0.2
+mx-host=mailbox.test,mx.mailbox.test,10
+host-record=mx.mailbox.test,127.0.0.2
+mx-host=greycatch.test,mx.greycatch.test,10
+host-record=mx.greycatch.test,127.0.0.2
+mx-host=utf8.test,mx.utf8.test,10
+host-record=mx.utf8.test,127.0.0.2
+# bücher.test, published as its A-label
+mx-host=xn--bcher-kva.test,mx.xn--bcher-kva.test,10
+host-record=mx.xn--bcher-kva.test,127.0.0.2
+# equal.test: two MX of preference 10, one dead (127.0.0.9), one Postfix
+mx-host=equal.test,mx1.equal.test,10
+mx-host=equal.test,mx2.equal.test,10
+host-record=mx1.equal.test,127.0.0.9
+host-record=mx2.equal.test,127.0.0.2
+# noaddr.test: MX 10 names a host with no address at all, MX 20 a working one
+mx-host=noaddr.test,void.noaddr.test,10
+mx-host=noaddr.test,mx.noaddr.test,20
+host-record=mx.noaddr.test,127.0.0.2
+# cname.test: the MX name is a CNAME of mx.alpha.test
+mx-host=cname.test,mail.cname.test,10
+cname=mail.cname.test,mx.alpha.test
+# v6.test: the MX host has an AAAA record (::1) and no A record
+mx-host=v6.test,mx.v6.test,10
+host-record=mx.v6.test,::1
+# spfnone.test: no MX, an A record, and SPF "v=spf1 -all": a domain that sends and receives no mail
+host-record=spfnone.test,127.0.0.2
+txt-record=spfnone.test,"v=spf1 -all"
+# rcpt doctor: the e2e EHLO name (A + PTR of 127.0.0.1) and two DNS blocklist zones, one listing 127.0.0.1
+host-record=e2e.rcpt.test,127.0.0.1
+address=/1.0.0.127.listed.dnsbl.test/127.0.0.2
+txt-record=1.0.0.127.listed.dnsbl.test,"127.0.0.1 is listed: see https://dnsbl.test/lookup?ip=127.0.0.1"
+EOF
 : >"$DIR/log/dnsmasq.log"
 chown nobody:nogroup "$DIR/log/dnsmasq.log"
 guarded -- /usr/sbin/dnsmasq --keep-in-foreground --conf-file="$DIR/dns/dnsmasq.conf" \
@@ -320,6 +376,9 @@ chown "$PG_USER" "$DIR/postgrey/db"
 chmod 700 "$DIR/postgrey/db"
 : >"$DIR/postgrey/whitelist_clients"
 : >"$DIR/postgrey/whitelist_recipients"
+# greycatch.test (issue 18): a catch-all that greylists every recipient but alice, so the real
+# address is accepted and the made-up probe gets 450 4.2.0.
+echo "alice@greycatch.test" >>"$DIR/postgrey/whitelist_recipients"
 guarded -- /usr/sbin/postgrey --inet=127.0.0.1:$POSTGREY_PORT --delay="$GREYLIST_DELAY" \
   --dbdir="$DIR/postgrey/db" --user="$PG_USER" --group="$(id -gn "$PG_USER")" \
   --auto-whitelist-clients=0 \
@@ -333,6 +392,8 @@ record_pid postgrey $!
 # ------------------------------------------------------------------------------------------
 PF=$DIR/postfix/etc
 VDOMAINS="alpha.test catchall.test failover.test implicit.test greylist.test tls.test tlsonly.test vrfy.test limit.test bulk.test send.test"
+# issue 18's cases
+VDOMAINS="$VDOMAINS nullsender.test nullrcpt.test closed.test dnsblconnect.test dnsblrcpt.test mailbox.test greycatch.test utf8.test xn--bcher-kva.test equal.test noaddr.test cname.test v6.test"
 {
   echo "# virtual mailboxes (texthash: no postmap needed). Key -> maildir under $DIR/mail."
   for u in alice bob; do echo "$u@alpha.test alpha.test/$u/"; done
@@ -346,7 +407,30 @@ VDOMAINS="alpha.test catchall.test failover.test implicit.test greylist.test tls
   for i in $(seq 1 20); do echo "u$i@limit.test limit.test/u$i/"; done
   for u in alice bob; do echo "$u@bulk.test bulk.test/$u/"; done
   for u in rcpt-to rcpt-cc rcpt-bcc; do echo "$u@send.test send.test/$u/"; done
+  # issue 18's cases (the refusals of mailbox.test, dnsblrcpt.test and nullrcpt.test are in cases_access)
+  for d in nullsender nullrcpt closed dnsblconnect dnsblrcpt mailbox equal noaddr cname v6 xn--bcher-kva; do
+    echo "alice@$d.test $d.test/alice/"
+  done
+  echo "@greycatch.test greycatch.test/all/"
+  echo "josé@utf8.test utf8.test/jose/"
 } >"$PF/vmailbox"
+# Issue 18: per-recipient refusals on 127.0.0.2, checked before reject_unlisted_recipient (like a
+# DNSBL or a mailbox store would be). Postfix answers "<code> <dsn> <rcpt>: Recipient address
+# rejected: <text>".
+cat >"$PF/cases_access" <<'EOF'
+dnsblrcpt.test 550 5.7.1 Service unavailable; Client host [127.0.0.1] blocked using zen.spamhaus.org; https://www.spamhaus.org/query/ip/127.0.0.1
+nullrcpt.test nullsender
+disabled@mailbox.test 550 5.2.1 Mailbox disabled, not accepting messages
+full@mailbox.test 452 4.2.2 Mailbox full
+overquota@mailbox.test 552 5.2.2 Mailbox full: quota exceeded
+later@mailbox.test 451 4.3.0 Temporary lookup failure
+EOF
+# The null sender, refused: at RCPT for nullrcpt.test (class "nullsender"), at MAIL on $NULLSENDER_IP.
+printf '<> 550 5.7.1 Null sender not accepted here\n' >"$PF/null_rcpt_access"
+printf '<> 553 5.7.1 Null sender not accepted here\n' >"$PF/null_mail_access"
+# 554 instead of a greeting ($CLOSED_IP, $DNSBL_IP): client restrictions at connect (smtpd_delay_reject=no).
+printf '127.0.0.0/8 554 5.3.2 No SMTP service here\n' >"$PF/closed_access"
+printf '127.0.0.0/8 554 5.7.1 Service unavailable; Client host [127.0.0.1] blocked using zen.spamhaus.org; https://www.spamhaus.org/query/ip/127.0.0.1\n' >"$PF/dnsbl_access"
 
 # Cyrus SASL for the submission listeners: a sasldb (fresh on every start) with one user,
 # $SASL_USER@$SASL_REALM, and the config of the SASL application "smtpd" (smtpd_sasl_path).
@@ -368,7 +452,7 @@ mech_list: PLAIN LOGIN CRAM-MD5
 EOF
 chmod 755 "$SASL_CONF"
 chmod 644 "$SASL_CONF/smtpd.conf"
-printf '# recipient domains whose RCPTs go through postgrey\ngreylist.test greylist\n' >"$PF/greylist_access"
+printf '# recipient domains whose RCPTs go through postgrey\ngreylist.test greylist\ngreycatch.test greylist\n' >"$PF/greylist_access"
 
 cat >"$PF/main.cf" <<EOF
 # rcpt mail-world Postfix instance (generated by up.sh; do not edit, edit up.sh)
@@ -385,7 +469,7 @@ readme_directory = no
 
 # loopback only, IPv4 only; each listener binds its own 127.0.0.N (master.cf)
 inet_interfaces = loopback-only
-inet_protocols = ipv4
+inet_protocols = $([ "$V6" = 1 ] && echo "ipv4, ipv6" || echo ipv4)
 myhostname = mx.alpha.test
 mydomain = alpha.test
 myorigin = \$myhostname
@@ -412,10 +496,13 @@ virtual_uid_maps = static:$(id -u nobody)
 virtual_gid_maps = static:$(getent group nogroup | cut -d: -f3)
 
 # recipients: unknown users 550 5.1.1 at once, greylist.test through postgrey, no relaying
-smtpd_restriction_classes = greylist
+smtpd_restriction_classes = greylist, nullsender
 greylist = check_policy_service inet:127.0.0.1:$POSTGREY_PORT
 smtpd_relay_restrictions = reject_unauth_destination
-smtpd_recipient_restrictions = reject_unlisted_recipient, check_recipient_access texthash:$PF/greylist_access, permit
+nullsender = check_sender_access texthash:$PF/null_rcpt_access
+smtpd_recipient_restrictions = check_recipient_access texthash:$PF/cases_access, reject_unlisted_recipient, check_recipient_access texthash:$PF/greylist_access, permit
+# UTF-8 local parts (utf8.test): on by default at this compatibility level, said out loud
+smtputf8_enable = yes
 
 # TLS material (offered only where a listener sets smtpd_tls_security_level)
 smtpd_tls_cert_file = $DIR/tls/cert.pem
@@ -471,6 +558,16 @@ anvil           unix  -       -       n       -       1       anvil
 scache          unix  -       -       n       -       1       scache
 postlog         unix-dgram n  -       n       -       1       postlogd
 EOF
+# Issue 18's listeners: the null sender refused at MAIL; 554 instead of a greeting (a closed
+# server, a DNSBL refusal); an MX host on ::1 only.
+cat >>"$PF/master.cf" <<EOF
+$NULLSENDER_IP:smtp inet  n       -       n       -       -       smtpd -o syslog_name=postfix/nullsender -o myhostname=mx.nullsender.test -o smtpd_delay_reject=no -o smtpd_sender_restrictions=check_sender_access,texthash:$PF/null_mail_access
+$CLOSED_IP:smtp inet  n       -       n       -       -       smtpd -o syslog_name=postfix/closed -o myhostname=mx.closed.test -o smtpd_delay_reject=no -o smtpd_client_restrictions=check_client_access,cidr:$PF/closed_access
+$DNSBL_IP:smtp inet  n       -       n       -       -       smtpd -o syslog_name=postfix/dnsbl -o myhostname=mx.dnsblconnect.test -o smtpd_delay_reject=no -o smtpd_client_restrictions=check_client_access,cidr:$PF/dnsbl_access
+EOF
+if [ "$V6" = 1 ]; then
+  echo "[::1]:smtp      inet  n       -       n       -       -       smtpd -o syslog_name=postfix/v6 -o myhostname=mx.v6.test" >>"$PF/master.cf"
+fi
 # send.test on $SEND_IP: 25 relay (no AUTH), 587 submission (STARTTLS before anything, AUTH only
 # under TLS), 465 submissions (implicit TLS, AUTH). Only authenticated clients may submit.
 SEND_TLS="-o smtpd_tls_cert_file=$DIR/tls/send-cert.pem -o smtpd_tls_key_file=$DIR/tls/send-key.pem"
@@ -538,7 +635,10 @@ alive() { # every recorded process still runs?
   for f in "$DIR"/run/*.pid; do kill -0 "$(cat "$f")" 2>/dev/null || { basename "$f" .pid; return 1; }; done
 }
 deadline=$((SECONDS + 30))
-waiting="dns postgrey 127.0.0.2 127.0.0.3 127.0.0.4 127.0.0.5 127.0.0.6 127.0.0.7 $SEND_IP $SEND_IP:587 tls:$SEND_IP:465"
+waiting="dns postgrey 127.0.0.2 127.0.0.3 127.0.0.4 127.0.0.5 127.0.0.6 127.0.0.7 $SEND_IP $SEND_IP:587 tls:$SEND_IP:465 $NULLSENDER_IP"
+# The two that refuse at connect answer with 554, not 220; ::1 is dialled as "v6".
+waiting="$waiting refuse:$CLOSED_IP refuse:$DNSBL_IP"
+[ "$V6" = 1 ] && waiting="$waiting v6"
 declare -A BANNER
 while [ -n "$waiting" ]; do
   if ! dead=$(alive); then
@@ -550,6 +650,14 @@ while [ -n "$waiting" ]; do
     case "$w" in
       dns) dig +time=1 +tries=1 -p "$DNS_PORT" @127.0.0.1 alpha.test MX +short 2>/dev/null | grep -q mx.alpha.test || left="$left $w" ;;
       postgrey) timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$POSTGREY_PORT" 2>/dev/null || left="$left $w" ;;
+      refuse:*)
+        if line=$(greeting "${w#refuse:}") && [ "${line:0:4}" = "554 " ]; then BANNER[$w]=$line; else left="$left $w"; fi
+        ;;
+      v6)
+        # shellcheck disable=SC2016 # the inner script expands its own arguments
+        if line=$(timeout 3 bash -c 'exec 3<>/dev/tcp/::1/25 && IFS= read -r line <&3 && printf "QUIT\r\n" >&3 && printf "%s\n" "$line"' 2>/dev/null | tr -d '\r') &&
+          [ "${line:0:4}" = "220 " ]; then BANNER[$w]=$line; else left="$left $w"; fi
+        ;;
       tls:*)
         if line=$(tls_greeting "${w#tls:}") && [ "${line:0:4}" = "220 " ]; then BANNER[$w]=$line; else left="$left $w"; fi
         ;;
@@ -637,5 +745,9 @@ mail-world: up in $(since "$T_ALL")s (install ${INSTALL_SECS}s, start ${START_SE
   $SEND_IP:25  ${BANNER[$SEND_IP]}   send.test relay (no AUTH)
   $SEND_IP:587 ${BANNER[$SEND_IP:587]}   send.test submission (STARTTLS required, then AUTH as $SASL_USER@$SASL_REALM)
   $SEND_IP:465 ${BANNER[tls:$SEND_IP:465]}   send.test submissions (implicit TLS, AUTH)
-  127.0.0.9:25  (nothing listens)   dead.failover.test
+  127.0.0.9:25  (nothing listens)   dead.failover.test, mx1.equal.test
+  $NULLSENDER_IP:25 ${BANNER[$NULLSENDER_IP]}   nullsender.test (MAIL FROM:<> refused)
+  $CLOSED_IP:25 ${BANNER[refuse:$CLOSED_IP]}   closed.test
+  $DNSBL_IP:25 ${BANNER[refuse:$DNSBL_IP]}   dnsblconnect.test
+  [::1]:25      $([ "$V6" = 1 ] && echo "${BANNER[v6]}   v6.test" || echo "(no IPv6 on lo: v6.test has no server)")
 EOF

@@ -25,7 +25,9 @@ Effect.gen(function* () {
         helo: "verifier.example.net",
         dnsServers: [world.dns],
         port: world.smtpPort,
-        allowTargets: ["127.0.0.0/8"]
+        allowTargets: ["127.0.0.0/8"],
+        // Its names are .test (RFC 6761), refused unless allowed.
+        allowSpecialUse: ["test"]
       })
     )
   )

@@ -1,11 +1,12 @@
 /**
- * What every client session shares, whatever it is for (verifying or submitting): the transcript,
- * and the loop that turns received bytes into replies one at a time. Both sessions are records
- * with these few fields; the helpers are generic over the rest.
+ * What every client session shares, whatever it is for (verifying or submitting): the inputs, the
+ * transcript, and the loop that turns received bytes into replies one at a time. Both sessions
+ * are records with these few fields; the helpers are generic over the rest. The step they share
+ * is in `conversation.ts`.
  *
  * @internal
  */
-import { Option } from "effect"
+import { Data, Option } from "effect"
 import * as Command from "../Command.ts"
 import { RemoteProtocolError } from "../ProtocolError.ts"
 import * as Reply from "../Reply.ts"
@@ -51,6 +52,51 @@ export const log = <S extends Transcribed>(
 
 /** @internal */
 export const note = <S extends Transcribed>(state: S, text: string): S => log(state, "*", text)
+
+/**
+ * What the TLS layer reported after the handshake.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface TlsInfo {
+  readonly protocol: string
+  readonly cipher: string
+  /** Whether the certificate chain and name checked out. */
+  readonly authorized: boolean
+  readonly authorizationError: Option.Option<string>
+}
+
+/**
+ * @category models
+ * @since 0.1.0
+ */
+export type TlsStatus =
+  | { readonly _tag: "Plaintext" }
+  | { readonly _tag: "Established"; readonly info: TlsInfo }
+  | { readonly _tag: "Failed"; readonly message: string }
+
+/**
+ * What the driver tells the machine.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type Input = Data.TaggedEnum<{
+  Connected: {}
+  Received: { readonly bytes: Uint8Array }
+  TlsEstablished: { readonly info: TlsInfo }
+  TlsFailed: { readonly message: string }
+  ConnectionClosed: {}
+  /** The deadline of the current phase passed. */
+  TimedOut: {}
+}>
+
+/**
+ * @category constructors
+ * @since 0.1.0
+ */
+export const Input = Data.taggedEnum<Input>()
 
 /**
  * The phases every client session goes through, named after the reply awaited; each session adds
@@ -148,12 +194,7 @@ export const receive = <S extends Receiving, A>(
  *
  * @internal
  */
-export const describeTls = (info: {
-  readonly protocol: string
-  readonly cipher: string
-  readonly authorized: boolean
-  readonly authorizationError: Option.Option<string>
-}): string => {
+export const describeTls = (info: TlsInfo): string => {
   const detail = info.authorized
     ? "certificate verified"
     : `certificate not verified: ${Option.getOrElse(info.authorizationError, () => "unknown reason")}`

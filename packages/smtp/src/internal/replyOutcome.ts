@@ -124,9 +124,10 @@ const permanentRcpt = (reply: Reply.Reply): Outcome => {
   if (e === "5.2.2") return outcome("risky", "mailbox_full")
   if (e === "5.2.1") return outcome("undeliverable", "mailbox_disabled")
   if (e === "5.1.1" || e === "5.1.0" || e === "5.1.3") {
-    return says(reply, "disabled")
-      ? outcome("undeliverable", "mailbox_disabled")
-      : outcome("undeliverable", "mailbox_unknown")
+    if (says(reply, "disabled")) return outcome("undeliverable", "mailbox_disabled")
+    // 552 is "exceeded storage allocation": a full mailbox under a misused 5.1.1 (Orange's "Boite pleine").
+    if (reply.code === 552 && says(reply, "full")) return outcome("risky", "mailbox_full")
+    return outcome("undeliverable", "mailbox_unknown")
   }
   if (e === "5.1.6") return outcome("undeliverable", "mailbox_moved")
   // X.1.7 / X.1.8: the sender's address or system (RFC 3463 §3.2), i.e. our MAIL FROM.
@@ -149,8 +150,9 @@ const permanentRcpt = (reply: Reply.Reply): Outcome => {
   // No enhanced code, or one that settles nothing (5.0.0): the text, then the code.
   if (says(reply, "disabled")) return outcome("undeliverable", "mailbox_disabled")
   if (says(reply, "full")) return outcome("risky", "mailbox_full")
-  if (says(reply, "unknownUser")) return outcome("undeliverable", "mailbox_unknown")
+  // "Domain does not exist" names the domain, not a mailbox in it: read before "does not exist".
   if (says(reply, "noDomain")) return outcome("undeliverable", "no_such_domain")
+  if (says(reply, "unknownUser")) return outcome("undeliverable", "mailbox_unknown")
   if (says(reply, "policy")) return outcome("unknown", "blocked")
   // An enhanced code that names something other than the mailbox's existence (X.1.4 ambiguous, X.1.5 valid, X.2.0,
   // X.2.4 list expansion, X.6.x media...) is not "mailbox unknown", whatever the reply code.

@@ -40,7 +40,8 @@ export const phrases = {
     "no longer available",
     "not a valid recipient",
     "recipient address rejected: access denied",
-    "this user doesn't have"
+    "this user doesn't have",
+    "envelope recipient has been denied"
   ],
   disabled: [
     "disabled",
@@ -81,7 +82,9 @@ export const phrases = {
     "mailfolder is full",
     "full mailbox",
     "pleine",
-    "too much mail data"
+    "too much mail data",
+    "mail file size exceeds",
+    "exceeded the local limit"
   ],
   noDomain: [
     "domain does not exist",
@@ -114,11 +117,14 @@ export const phrases = {
     "relaying mail to",
     "insecure mail relay",
     "not a gateway",
-    "allowed rcpthosts",
+    "allowed rcpthost",
     "we don't handle mail for",
     "use the smtp relay",
     "not configured to relay",
-    "when attempting to send to a non-local"
+    "when attempting to send to a non-local",
+    "not local host",
+    "specified domain is not allowed",
+    "gateway user"
   ],
   sender: [
     "sender rejected",
@@ -149,7 +155,10 @@ export const phrases = {
     "backscatter",
     "senderfilterconfig",
     "sender account",
-    "from domain"
+    "from domain",
+    "from: domain",
+    "from a different address",
+    "empty email address"
   ],
   auth: [
     "authentication required",
@@ -161,7 +170,9 @@ export const phrases = {
     "sender policy framework",
     "spf",
     "dkim",
-    "dmarc"
+    "dmarc",
+    "authentication turned on",
+    "identity changes"
   ],
   tlsRequired: ["starttls", "tls required", "encryption required", "must use tls", "mta-sts"],
   greylist: ["greylist", "graylist", "grey list", "gray list"],
@@ -256,7 +267,20 @@ export const phrases = {
     "ip address",
     "not currently accepting mail from",
     "bad ip",
-    "ip profile"
+    "ip profile",
+    "helo/ehlo argument",
+    "host network not allowed",
+    "invalid ip for sending",
+    "not allowed to send mail from",
+    "no access from mail server",
+    "confirm this mail server",
+    "unresolvable relay host name",
+    "submit messages to this e-mail system",
+    // The session failed, not the mailbox: never read as "does not exist".
+    "connection dropped",
+    "connection reset",
+    "dropped by remote host",
+    "closing transmission channel"
   ],
   // Weaker wording of a refusal: read only when no mailbox wording matched.
   policy: [
@@ -286,7 +310,14 @@ export const phrases = {
     "organizational settings",
     "not verified",
     "verification failure",
-    "not passed validation"
+    "not passed validation",
+    "header error",
+    "header are not accepted",
+    "header is too long",
+    "message given low priority",
+    "messages with multiple addresses",
+    "executable files",
+    "not accepting mail with"
   ],
   nullMx: ["null mx"]
 } as const satisfies Record<string, ReadonlyArray<string>>

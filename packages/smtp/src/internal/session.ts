@@ -10,11 +10,12 @@ import type * as Capabilities from "../Capabilities.ts"
 import * as Command from "../Command.ts"
 import * as Reply from "../Reply.ts"
 import type * as ReplyParser from "../ReplyParser.ts"
+import * as conversation from "./conversation.ts"
 import * as dialogue from "./dialogue.ts"
 import * as Log from "./log.ts"
 import type { Phase } from "./phase.ts"
 import { needsVrfy } from "./replyOutcome.ts"
-import { phaseOf, type TranscriptEntry } from "./dialogue.ts"
+import { phaseOf, type TlsStatus, type TranscriptEntry } from "./dialogue.ts"
 
 export { log, note, type TranscriptEntry } from "./dialogue.ts"
 export type { Phase } from "./phase.ts"
@@ -94,50 +95,7 @@ export const defaults = {
   probes: [] as ReadonlyArray<Mailbox>
 } as const
 
-/**
- * What the TLS layer reported after the handshake.
- *
- * @category models
- * @since 0.1.0
- */
-export interface TlsInfo {
-  readonly protocol: string
-  readonly cipher: string
-  /** Whether the certificate chain and name checked out. */
-  readonly authorized: boolean
-  readonly authorizationError: Option.Option<string>
-}
-
-/**
- * @category models
- * @since 0.1.0
- */
-export type TlsStatus =
-  | { readonly _tag: "Plaintext" }
-  | { readonly _tag: "Established"; readonly info: TlsInfo }
-  | { readonly _tag: "Failed"; readonly message: string }
-
-/**
- * What the driver tells the machine.
- *
- * @category models
- * @since 0.1.0
- */
-export type Input = Data.TaggedEnum<{
-  Connected: {}
-  Received: { readonly bytes: Uint8Array }
-  TlsEstablished: { readonly info: TlsInfo }
-  TlsFailed: { readonly message: string }
-  ConnectionClosed: {}
-  /** The deadline of the current phase passed. */
-  TimedOut: {}
-}>
-
-/**
- * @category constructors
- * @since 0.1.0
- */
-export const Input = Data.taggedEnum<Input>()
+export { Input, type TlsInfo, type TlsStatus } from "./dialogue.ts"
 
 /**
  * What the machine asks the driver to do, in order.
@@ -420,25 +378,16 @@ export const result = (session: Session): SessionResult => ({
  *
  * @internal
  */
-export const finish = (
-  session: Session,
-  end: SessionEnd | undefined,
-  options: { readonly quit?: boolean; readonly tls?: TlsStatus } = {}
-): Step => {
-  const state: Session = {
-    ...session,
-    end: end === undefined ? session.end : Option.some(end),
-    tls: options.tls ?? session.tls,
-    probes: session.probes.map((p): ProbeResult => (p._tag === "Pending" ? { _tag: "NotNeeded" } : p))
-  }
-  // QUIT already pipelined: its reply (and any before it) is still to come.
-  if (options.quit === true && session.quitSent === true) return { state, actions: [] }
-  if (options.quit === true) {
-    return send({ ...state, pending: Log.emptyQueue() }, [Command.quit], [{ phase: "AwaitQuit" }])
-  }
-  const done: Session = { ...state, pending: Log.emptyQueue(), handshaking: false, done: true }
-  return { state: done, actions: [Action.Close(), Action.Finished({ result: result(done) })] }
-}
+export const finish = (session: Session, end: SessionEnd | undefined, options: conversation.FinishOptions = {}): Step =>
+  conversation.finish<Session, Awaiting, SessionEnd, SessionResult>(
+    {
+      ...session,
+      probes: session.probes.map((p): ProbeResult => (p._tag === "Pending" ? { _tag: "NotNeeded" } : p))
+    },
+    end,
+    options,
+    result
+  )
 
 /**
  * Sends commands and queues the replies they will bring.

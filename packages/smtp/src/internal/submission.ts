@@ -11,10 +11,11 @@ import * as Command from "../Command.ts"
 import type * as Reply from "../Reply.ts"
 import type * as ReplyParser from "../ReplyParser.ts"
 import type * as Sasl from "../Sasl.ts"
+import * as conversation from "./conversation.ts"
 import * as dialogue from "./dialogue.ts"
 import { phaseOf, type TranscriptEntry } from "./dialogue.ts"
 import * as Log from "./log.ts"
-import type { TlsStatus as SessionTlsStatus } from "./session.ts"
+import type { TlsStatus as SessionTlsStatus } from "./dialogue.ts"
 
 /**
  * `required`: STARTTLS or nothing (the default). `opportunistic`: STARTTLS when offered.
@@ -374,19 +375,8 @@ export const send = (
 export const finish = (
   state: Submission,
   end: SessionEnd | undefined,
-  options: { readonly quit?: boolean; readonly tls?: TlsStatus } = {}
-): Step => {
-  const s: Submission = {
-    ...state,
-    end: end === undefined ? state.end : Option.some(end),
-    tls: options.tls ?? state.tls
-  }
-  if (options.quit === true) {
-    return send({ ...s, pending: Log.emptyQueue() }, [Command.quit], [{ phase: "AwaitQuit" }])
-  }
-  const done: Submission = { ...s, pending: Log.emptyQueue(), handshaking: false, done: true }
-  return { state: done, actions: [Action.Close(), Action.Finished({ result: result(done) })] }
-}
+  options: conversation.FinishOptions = {}
+): Step => conversation.finish<Submission, Awaiting, SessionEnd, SubmissionResult>(state, end, options, result)
 
 /**
  * Finishes with the connection open: no QUIT, no Close.

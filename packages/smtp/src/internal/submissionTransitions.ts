@@ -9,9 +9,8 @@ import * as Capabilities from "../Capabilities.ts"
 import * as Command from "../Command.ts"
 import * as Reply from "../Reply.ts"
 import * as Sasl from "../Sasl.ts"
-import { describeTls, log, note, upgrade } from "./dialogue.ts"
+import { log, note, upgrade } from "./dialogue.ts"
 import * as Log from "./log.ts"
-import type { TlsInfo } from "./session.ts"
 import {
   Action,
   type Awaiting,
@@ -237,17 +236,5 @@ const reply: { readonly [P in Awaiting["phase"]]: Handler } = {
   AwaitQuit: (s) => finish(s, undefined)
 }
 
-const tlsEstablished = (state: Submission, info: TlsInfo): Step => {
-  if (!state.handshaking) return idle(note(state, "ignored a TLS event outside a handshake"))
-  const s: Submission = {
-    ...note(state, describeTls(info)),
-    handshaking: false,
-    tls: { _tag: "Established", info },
-    // RFC 3207 §4.2: forget everything learnt before TLS and ask again.
-    capabilities: Option.none()
-  }
-  return send(s, [Command.ehlo(state.config.clientName)], [{ phase: "AwaitEhlo" }])
-}
-
 /** @internal */
-export const transitions = { reply, tlsEstablished, nextMessage }
+export const transitions = { reply, nextMessage }

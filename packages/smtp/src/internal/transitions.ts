@@ -8,7 +8,7 @@ import { Option } from "effect"
 import * as Capabilities from "../Capabilities.ts"
 import * as Command from "../Command.ts"
 import * as Reply from "../Reply.ts"
-import { describeTls, upgrade } from "./dialogue.ts"
+import { upgrade } from "./dialogue.ts"
 import * as Log from "./log.ts"
 import { isTooManyRecipients } from "./replyOutcome.ts"
 import {
@@ -23,7 +23,6 @@ import {
   type Session,
   skip,
   type Step,
-  type TlsInfo,
   vrfyReply,
   wantsVrfy
 } from "./session.ts"
@@ -323,17 +322,5 @@ const reply: { readonly [P in Awaiting["phase"]]: Handler } = {
   AwaitQuit: (s) => finish(s, undefined)
 }
 
-const tlsEstablished = (session: Session, info: TlsInfo): Step => {
-  if (!session.handshaking) return idle(note(session, "ignored a TLS event outside a handshake"))
-  const state: Session = {
-    ...note(session, describeTls(info)),
-    handshaking: false,
-    tls: { _tag: "Established", info },
-    // RFC 3207 §4.2: forget everything learnt before TLS and ask again.
-    capabilities: Option.none()
-  }
-  return send(state, [Command.ehlo(session.config.clientName)], [{ phase: "AwaitEhlo" }])
-}
-
 /** @internal */
-export const transitions = { reply, tlsEstablished }
+export const transitions = { reply }

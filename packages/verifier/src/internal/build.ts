@@ -3,7 +3,7 @@
  *
  * @internal
  */
-import { Option } from "effect"
+import { Duration, Option } from "effect"
 import { Address, Reply, type Session } from "@rcpt/smtp"
 import type { Signals as SignalSet } from "@rcpt/signals"
 import type { Judge } from "../Judgement.ts"
@@ -11,9 +11,12 @@ import type { MxPlan } from "../MxPlan.ts"
 import {
   Verification,
   type Attempt,
+  type CatchAllProbe,
   type Outcome,
+  type ProviderEvidence,
   type ReplyEvidence,
   type Signals,
+  type Timing,
   type TlsEvidence
 } from "../Verification.ts"
 import type { Findings } from "./check.ts"
@@ -41,6 +44,16 @@ const tlsEvidence = (tls: Session.TlsStatus | undefined): TlsEvidence => {
 
 // Outcomes saying the domain has no mail hosts in DNS: it takes no mail, so a looser typo suggestion is worth showing.
 const noMailHosts: ReadonlySet<string> = new Set(["no_such_domain", "no_mail_hosts", "null_mx"])
+
+/**
+ * Who receives the domain's mail: the answering host's provider, else the first MX host's that is
+ * known (a backup MX at a gateway still names the gateway).
+ */
+export const providerOf = (
+  set: SignalSet.Signals,
+  answered: string | undefined,
+  mxHosts: ReadonlyArray<string>
+): ProviderEvidence | null => Option.getOrNull(set.provider(answered === undefined ? mxHosts : [answered, ...mxHosts]))
 
 export const signalsOf = (
   set: SignalSet.Signals,
@@ -81,6 +94,21 @@ export const planOutcome = (plan: Exclude<MxPlan, { _tag: "Hosts" }>): { outcome
         outcome: { verdict: "undeliverable", reason: "no_mail_hosts", retryable: false },
         detail: `the domain's MX hosts have no address: ${plan.hosts.join(", ")}`
       }
+    case "SpecialUse":
+      return {
+        outcome: { verdict: "undeliverable", reason: "special_use", retryable: false },
+        detail: `a special-use name (RFC 6761: .${plan.name}), not a mail domain on the Internet; not asked`
+      }
+    case "Unroutable":
+      return {
+        outcome: { verdict: "undeliverable", reason: "no_mail_hosts", retryable: false },
+        detail: `no MX, and the domain's own address (${plan.addresses.join(", ")}) is not globally routable: no implicit MX (RFC 5321 §5.1)`
+      }
+    case "NoMail":
+      return {
+        outcome: { verdict: "undeliverable", reason: "no_mail", retryable: false },
+        detail: "no MX, and SPF v=spf1 -all: the domain sends and receives no mail"
+      }
     case "DnsFailure":
       return {
         outcome: { verdict: "unknown", reason: "dns_failure", retryable: true },
@@ -97,6 +125,23 @@ const describe = (outcome: Outcome, evidence: Findings | undefined): string => {
   if (rcpt !== undefined) return `${where} answered RCPT with ${rcpt.code} ${Reply.text(rcpt)}`.trim()
   const last = evidence?.attempts.at(-1)
   return last === undefined ? `${outcome.reason} (${where})` : `${outcome.reason}: ${last.detail} (${where})`
+}
+
+/** The detail, with why a provider-based rule qualified the 250: the verdict's reason in words. */
+const qualified = (
+  detail: string,
+  reason: Verification["reason"],
+  signals: Signals,
+  provider: ProviderEvidence | null
+): string => {
+  if (reason === "accepts_all") {
+    const name = signals.acceptsAllProvider ?? provider?.name ?? "the provider"
+    return `${detail}; ${name} answers 250 to every RCPT, so the acceptance proves little about the mailbox`
+  }
+  if (reason === "provider" && provider !== null) {
+    return `${detail}; the judge's provider rule counts a 250 from ${provider.name} (${provider.id}) as unproven`
+  }
+  return detail
 }
 
 /**
@@ -146,19 +191,39 @@ export interface BuildInput {
   /** The SMTP port, for the MX evidence; unused when no MX host was asked. */
   readonly port?: number | undefined
   readonly catchAll: boolean | null
+  /** The probe's finding; derived from `catchAll` when absent. */
+  readonly catchAllProbe?: CatchAllProbe | undefined
   readonly signals: SignalSet.Signals
   readonly judge: Judge
+  /** The policy's `retryAfter`; none: no `retryAfter` on the result. */
+  readonly retryAfter?: ((outcome: Outcome) => Duration.Input | null) | undefined
+  /** The DNS time, when a timing block is wanted (`VerifierConfig.timing`); none: `timing` is null. */
+  readonly dnsMs?: number | undefined
+  /** The MX plan's host names in preference order, for the provider; none: only the answering host. */
+  readonly mxHosts?: ReadonlyArray<string> | undefined
   /** Keep the session's dialogue in the result; false: `transcript` is empty (bulk output without it). */
   readonly transcript?: boolean | undefined
 }
+
+const probeOf = (catchAll: boolean | null): CatchAllProbe =>
+  catchAll === true ? "accepted" : catchAll === false ? "refused" : "not_checked"
+
+const timingOf = (dnsMs: number, evidence: Findings | undefined): Timing => ({
+  dnsMs: Math.max(0, Math.round(dnsMs)),
+  connectMs: Math.round(evidence?.timing.connectMs ?? 0),
+  tlsMs: Math.round(evidence?.timing.tlsMs ?? 0),
+  smtpMs: Object.fromEntries(Object.entries(evidence?.timing.phases ?? {}).map(([p, ms]) => [p, Math.round(ms)])),
+  connections: evidence?.timing.connections ?? 0
+})
 
 export const build = (input: BuildInput): Verification => {
   const { evidence, mailbox } = input
   const mx = evidence === undefined ? undefined : Option.getOrUndefined(evidence.mx)
   const session = evidence === undefined ? undefined : Option.getOrUndefined(evidence.session)
   const recipient = session?.result.recipients[session.index]
+  const provider = mailbox === undefined ? null : providerOf(input.signals, mx?.host.host, input.mxHosts ?? [])
   const signals = signalsOf(input.signals, mailbox, mx?.host.host, !noMailHosts.has(input.outcome.reason))
-  const judgement = input.judge({ smtp: input.outcome, catchAll: input.catchAll, signals })
+  const judgement = input.judge({ smtp: input.outcome, catchAll: input.catchAll, signals, provider })
   const transcript =
     session === undefined || input.transcript === false
       ? []
@@ -172,7 +237,7 @@ export const build = (input: BuildInput): Verification => {
     reason: judgement.reason,
     retryable: input.outcome.retryable,
     score: validScore(judgement.score),
-    detail: input.detail ?? describe(input.outcome, evidence),
+    detail: qualified(input.detail ?? describe(input.outcome, evidence), judgement.reason, signals, provider),
     mx:
       mx === undefined
         ? null
@@ -187,7 +252,18 @@ export const build = (input: BuildInput): Verification => {
     vrfy: recipient === undefined ? null : Option.getOrNull(Option.map(recipient.vrfy, replyEvidence)),
     tls: tlsEvidence(session?.result.tls),
     catchAll: input.catchAll,
+    catchAllProbe: input.catchAllProbe ?? probeOf(input.catchAll),
     signals,
+    provider,
+    sender: evidence?.sender ?? { nullRefused: false, used: "" },
+    retryAfter: (() => {
+      if (judgement.verdict !== "unknown" || input.retryAfter === undefined) return null
+      const wait = input.retryAfter(input.outcome)
+      return wait === null
+        ? null
+        : new Date(input.now + Duration.toMillis(Duration.fromInputUnsafe(wait))).toISOString()
+    })(),
+    timing: input.dnsMs === undefined ? null : timingOf(input.dnsMs, evidence),
     attempts: [...attempts],
     startedAt: new Date(input.startedAt).toISOString(),
     durationMs: Math.max(0, Math.round(input.now - input.startedAt)),

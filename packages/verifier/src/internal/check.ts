@@ -27,6 +27,7 @@ import * as TargetPolicy from "../TargetPolicy.ts"
 import type { Attempt, findingReasons, Outcome } from "../Verification.ts"
 import type { VerifierConfig } from "../VerifierConfig.ts"
 import { domainKey } from "./keys.ts"
+import { addTiming, type ConnectionTiming, noTiming } from "./timing.ts"
 import { watch } from "./observe.ts"
 
 /** What is known about one recipient. */
@@ -36,6 +37,10 @@ export interface Findings {
   readonly session: Option.Option<{ readonly result: Session.SessionResult; readonly index: number }>
   readonly mx: Option.Option<{ readonly host: MxHost; readonly address: string }>
   readonly attempts: ReadonlyArray<Attempt>
+  /** Summed over the connections this recipient was in (shared ones count fully). */
+  readonly timing: ConnectionTiming
+  /** The reverse path of the answering transaction, and whether `<>` was refused on the way. */
+  readonly sender: { readonly nullRefused: boolean; readonly used: string }
 }
 
 export interface Checked {
@@ -47,6 +52,10 @@ export interface Checked {
    * rejects unknown mailboxes of that domain. Domains with no answer are absent.
    */
   readonly catchAll: ReadonlyMap<string, boolean>
+  /** Domain keys whose probe got an answer that settles nothing (4xx, a block). */
+  readonly inconclusive: ReadonlySet<string>
+  /** The reverse path in use at the end: a later pass (greylisting) starts from it. */
+  readonly sender: string
 }
 
 export interface CheckContext {
@@ -60,14 +69,38 @@ export interface CheckContext {
    */
   readonly deadline: number | undefined
   readonly timeout: number
+  /** The reverse path to start with; the config's `mailFrom` when absent. */
+  readonly sender?: string | undefined
 }
 
-const unanswered = (outcome: Outcome, attempts: ReadonlyArray<Attempt> = []): Findings => ({
+const unanswered = (
+  outcome: Outcome,
+  attempts: ReadonlyArray<Attempt> = [],
+  timing: ConnectionTiming = noTiming(),
+  sender: Findings["sender"] = { nullRefused: false, used: "" }
+): Findings => ({
   outcome,
   session: Option.none(),
   mx: Option.none(),
-  attempts
+  attempts,
+  timing,
+  sender
 })
+
+/** The first refusal of the reverse path in a session (at MAIL, or a recipient's RCPT), if any. */
+const senderRefusal = (result: Session.SessionResult, batch: number): string | undefined => {
+  // Any permanent refusal of MAIL FROM:<> is a refusal of the null sender, whatever its wording.
+  if (result.end._tag === "Rejected" && result.end.phase === "AwaitMail" && result.end.reply.code >= 500) {
+    return Reply.format(result.end.reply).split("\n")[0]!
+  }
+  for (let k = 0; k < batch; k++) {
+    if (Classify.recipient(result, k).reason !== "sender_rejected") continue
+    const rcpt = Option.getOrUndefined(result.recipients[k]!.rcpt)
+    if (rcpt !== undefined) return Reply.format(rcpt).split("\n")[0]!
+    return sessionDetail(result)
+  }
+  return undefined
+}
 
 /** The server said something about this recipient itself. */
 const isAnswered = (r: Session.RecipientResult): boolean =>
@@ -97,13 +130,13 @@ const sessionDetail = (result: Session.SessionResult): string => {
 }
 
 /** Catch-all of one domain, from its own probe or its own recipients' replies (domains sharing a host may differ). */
-const catchAllFrom = (result: Session.SessionResult, key: string): Option.Option<boolean> => {
+const catchAllFrom = (result: Session.SessionResult, key: string): Option.Option<boolean | "inconclusive"> => {
   const probe = result.probes.find((p) => domainKey(p.mailbox.domain) === key)
   if (probe !== undefined && probe.result._tag === "Answered") {
     const o = Classify.classify("AwaitProbe", probe.result.reply)
     if (o.verdict === "deliverable") return Option.some(true)
     if (o.verdict === "undeliverable") return Option.some(false)
-    return Option.none()
+    return Option.some("inconclusive")
   }
   // A server that rejected a real recipient of this domain as unknown is not catch-all for it.
   const rejects = result.recipients.some(
@@ -165,11 +198,19 @@ export const check = (
       unanswered({ verdict: "unknown", reason: "connection_failed", retryable: true })
     )
     const attempts: Array<Array<Attempt>> = mailboxes.map(() => [])
+    const timings: Array<ConnectionTiming> = mailboxes.map(noTiming)
     // Not answered yet, in order; a session takes from the front and puts back what it could not ask.
     const queue = mailboxes.map((_, i) => i)
     const probes = new Map(ctx.probes)
     const catchAll = new Map<string, boolean>()
+    const inconclusive = new Set<string>()
     let deadline = ctx.deadline
+    // The null sender, until a server refuses it; then the configured real one, for good.
+    let sender = ctx.sender ?? config.mailFrom
+    let nullRefused = ctx.sender !== undefined && ctx.sender !== config.mailFrom
+    // The reverse path of the last connection: what the evidence reports.
+    let lastFrom = sender
+    const senderNow = () => ({ nullRefused, used: lastFrom })
     // A definitive refusal: no other host or address is asked.
     let stop = false
     // Validated by VerifierConfig.make; a config built by hand with a bad block opens nothing.
@@ -182,7 +223,12 @@ export const check = (
         if (ctx.deadline !== undefined && now >= ctx.deadline) {
           for (const i of queue) {
             if (Option.isNone(evidence[i]!.session)) {
-              evidence[i] = unanswered({ verdict: "unknown", reason: "timeout", retryable: true }, attempts[i])
+              evidence[i] = unanswered(
+                { verdict: "unknown", reason: "timeout", retryable: true },
+                attempts[i],
+                timings[i],
+                senderNow()
+              )
             }
           }
           queue.length = 0
@@ -203,9 +249,12 @@ export const check = (
           // The route (proxy, source address and its EHLO name) is chosen per connection, and a
           // pooled source address is held until the connection closes.
           const route = yield* router.route(host.host)
+          // The reverse path this connection uses (a routing rule may name one; a refused <> does not come back).
+          const from = nullRefused ? sender : Option.getOrElse(route.mailFrom, () => sender)
+          const timing = SmtpClient.makeTiming()
           const initial = Session.make({
             clientName: Option.getOrElse(route.helo, () => config.helo),
-            mailFrom: Option.getOrElse(route.mailFrom, () => config.mailFrom),
+            mailFrom: from,
             recipients: batch.map((i) => mailboxes[i]!),
             probes: Array.from(probes).flatMap(([key, probe]) => (domains.has(key) ? [probe] : [])),
             tls: at.tls,
@@ -241,12 +290,15 @@ export const check = (
             via: {
               proxy: Option.getOrUndefined(route.proxy),
               localAddress: Option.getOrUndefined(route.localAddress)
-            }
+            },
+            timing
           }).pipe(Effect.result)
-          return { lease, batch, domains, watched, run }
+          lastFrom = from
+          for (const i of batch) addTiming(timings[i]!, timing)
+          return { lease, batch, domains, watched, run, from }
         }).pipe(Effect.scoped, permits.withPermit(address))
         if (slot === undefined) return
-        const { lease, batch, domains, watched, run } = slot
+        const { lease, batch, domains, watched, run, from } = slot
 
         if (run._tag === "Failure") {
           yield* profiles.report(address, lease, shaping, undefined)
@@ -258,7 +310,12 @@ export const check = (
           queue.unshift(...batch)
           for (const i of queue) {
             if (Option.isNone(evidence[i]!.session)) {
-              evidence[i] = unanswered({ verdict: "unknown", reason, retryable: true }, attempts[i])
+              evidence[i] = unanswered(
+                { verdict: "unknown", reason, retryable: true },
+                attempts[i],
+                timings[i],
+                senderNow()
+              )
             }
           }
           if (!policy.shouldFailover(failed)) stop = true
@@ -272,10 +329,28 @@ export const check = (
         }
         const hostAttempt: Policy.HostAttempt = { _tag: "Session", result }
         const detail = sessionDetail(result)
+        // The server refused the null sender (at MAIL, or at RCPT as Postfix does): ask the same
+        // host again with a real one. Never a mailbox verdict from that refusal.
+        const refusal = from === "" ? senderRefusal(result, batch.length) : undefined
+        if (refusal !== undefined) {
+          for (const i of batch) {
+            attempts[i]!.push({ host: host.host, address, outcome: "sender_rejected", detail: refusal })
+          }
+          sender = config.fallbackSender
+          nullRefused = true
+          queue.unshift(...batch)
+          return
+        }
         for (const key of domains) {
           if (catchAll.has(key)) continue
           const found = catchAllFrom(result, key)
-          if (Option.isSome(found)) catchAll.set(key, found.value)
+          if (Option.isSome(found)) {
+            if (found.value === "inconclusive") inconclusive.add(key)
+            else {
+              catchAll.set(key, found.value)
+              inconclusive.delete(key)
+            }
+          }
           const answered = result.probes.some(
             (p) => p.result._tag === "Answered" && domainKey(p.mailbox.domain) === key
           )
@@ -291,7 +366,9 @@ export const check = (
             outcome,
             session: Option.some({ result, index: k }),
             mx: Option.some({ host: { ...host, host: host.host }, address }),
-            attempts: attempts[i]!
+            attempts: attempts[i]!,
+            timing: timings[i]!,
+            sender: senderNow()
           }
           if (isAnswered(result.recipients[k]!)) progress = true
           else again.push(i)
@@ -321,7 +398,12 @@ export const check = (
           for (const i of queue) {
             attempts[i]!.push({ host: host.host, address, outcome: "target_refused", detail: decision.detail })
             if (Option.isNone(evidence[i]!.session)) {
-              evidence[i] = unanswered({ verdict: "unknown", reason: "target_refused", retryable: false }, attempts[i])
+              evidence[i] = unanswered(
+                { verdict: "unknown", reason: "target_refused", retryable: false },
+                attempts[i],
+                timings[i],
+                senderNow()
+              )
             }
           }
           continue // next address
@@ -344,5 +426,5 @@ export const check = (
         if (queue.length === 0 || stop) break search
       }
     }
-    return { evidence, catchAll, deadline }
+    return { evidence, catchAll, inconclusive, deadline, sender }
   })

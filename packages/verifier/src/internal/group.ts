@@ -9,7 +9,7 @@ import { Clock, Duration, Effect, Option, Random, Schedule } from "effect"
 import { Address } from "@rcpt/smtp"
 import { CatchAllMemory } from "../CatchAllMemory.ts"
 import * as Judgement from "../Judgement.ts"
-import type * as MxPlan from "../MxPlan.ts"
+import * as MxPlan from "../MxPlan.ts"
 import * as Policy from "../Policy.ts"
 import { RiskSignals } from "../RiskSignals.ts"
 import type { Verification } from "../Verification.ts"
@@ -59,7 +59,12 @@ const firstPass = Effect.fn("Bulk.firstPass")(function* (plan: Hosts, mailboxes:
   const first = yield* check(plan.hosts, mailboxes, ctx)
   for (const [key, value] of first.catchAll) yield* memory.remember(key, value)
   const now = yield* Clock.currentTimeMillis
-  return { ctx: { ...ctx, deadline: first.deadline ?? now + ctx.timeout }, evidence: first.evidence }
+  return {
+    // A later pass (greylisting) starts with the sender that worked.
+    ctx: { ...ctx, deadline: first.deadline ?? now + ctx.timeout, sender: first.sender },
+    evidence: first.evidence,
+    inconclusive: first.inconclusive
+  }
 })
 
 /** Asks the greylisted ones again on the policy's schedule; never begins a wait that ends past the deadline. */
@@ -100,9 +105,11 @@ const finish = Effect.fn("Bulk.finish")(function* (
   entries: ReadonlyArray<Entry>,
   startedAt: number,
   evidence: ReadonlyArray<Findings>,
-  indices: ReadonlyArray<number>
+  indices: ReadonlyArray<number>,
+  inconclusive: ReadonlySet<string>
 ) {
   const config = yield* VerifierConfig.Service
+  const policy = yield* Policy.Policy
   const memory = yield* CatchAllMemory
   const signals = yield* RiskSignals
   const judge = yield* Judgement.Judgement
@@ -110,7 +117,8 @@ const finish = Effect.fn("Bulk.finish")(function* (
   const out: Array<Verification> = []
   for (const i of indices) {
     const entry = entries[i]!
-    const catchAll = yield* memory.get(domainKey(entry.mailbox.domain))
+    const key = domainKey(entry.mailbox.domain)
+    const catchAll = yield* memory.get(key)
     out.push(
       build({
         address: entry.input,
@@ -122,8 +130,18 @@ const finish = Effect.fn("Bulk.finish")(function* (
         implicit: plan.implicit,
         port: config.port,
         catchAll: Option.getOrNull(catchAll),
+        catchAllProbe: Option.isSome(catchAll)
+          ? catchAll.value
+            ? "accepted"
+            : "refused"
+          : inconclusive.has(key)
+            ? "inconclusive"
+            : "not_checked",
         signals,
         judge,
+        retryAfter: policy.retryAfter,
+        dnsMs: config.timing ? (MxPlan.resolveTime(plan) ?? 0) : undefined,
+        mxHosts: plan.hosts.map((h) => h.host),
         transcript: config.transcript
       })
     )
@@ -139,6 +157,8 @@ const withoutHosts = Effect.fn("Bulk.withoutHosts")(function* (
   const startedAt = yield* Clock.currentTimeMillis
   const signals = yield* RiskSignals
   const judge = yield* Judgement.Judgement
+  const config = yield* VerifierConfig.Service
+  const policy = yield* Policy.Policy
   const { outcome, detail } = planOutcome(plan)
   const now = yield* Clock.currentTimeMillis
   return entries.map((entry) =>
@@ -152,7 +172,10 @@ const withoutHosts = Effect.fn("Bulk.withoutHosts")(function* (
       implicit: false,
       catchAll: null,
       signals,
-      judge
+      judge,
+      retryAfter: policy.retryAfter,
+      dnsMs: config.timing ? (MxPlan.resolveTime(plan) ?? 0) : undefined,
+      mxHosts: plan._tag === "NoMailHosts" ? plan.hosts : undefined
     })
   )
 })
@@ -170,20 +193,21 @@ export const verifyGroup = Effect.fn("Bulk.verifyGroup")(function* (
   }
   const startedAt = yield* Clock.currentTimeMillis
   const mailboxes = entries.map((e) => e.mailbox)
-  const { ctx, evidence } = yield* firstPass(plan, mailboxes)
+  const { ctx, evidence, inconclusive } = yield* firstPass(plan, mailboxes)
   const pending = evidence.flatMap((e, i) => (ctx.policy.isGreylisting(e.outcome) ? [i] : []))
   const now = yield* finish(
     plan,
     entries,
     startedAt,
     evidence,
-    entries.map((_, i) => i)
+    entries.map((_, i) => i),
+    inconclusive
   )
   const later =
     pending.length === 0
       ? Effect.succeed([])
       : retryGreylisted(plan, mailboxes, evidence, ctx).pipe(
-          Effect.flatMap((final) => finish(plan, entries, startedAt, final, pending)),
+          Effect.flatMap((final) => finish(plan, entries, startedAt, final, pending, inconclusive)),
           Effect.map((vs) => vs.map((v, k) => [pending[k]!, v] as const))
         )
   return { now, pending, later }

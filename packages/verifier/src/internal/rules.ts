@@ -1,0 +1,138 @@
+/**
+ * The caller's per-domain and per-address rules (`DomainRules` from the config and the policy),
+ * applied before any lookup (allow, deny, syntax-only depth) or after the MX lookup (DNS-only
+ * depth). A ruled address never reaches SMTP.
+ *
+ * @internal
+ */
+import { Clock, Effect, Option } from "effect"
+import { Address } from "@rcpt/smtp"
+import * as DomainRules from "../DomainRules.ts"
+import * as Judgement from "../Judgement.ts"
+import type * as MxPlan from "../MxPlan.ts"
+import * as Policy from "../Policy.ts"
+import { RiskSignals } from "../RiskSignals.ts"
+import type { Outcome, Verification } from "../Verification.ts"
+import * as VerifierConfig from "../VerifierConfig.ts"
+import { build, planOutcome } from "./build.ts"
+
+/** The config's rules and the policy's, together (both apply; the most specific pattern wins). */
+const decision = Effect.fn("Rules.decision")(function* (mailbox: Address.Mailbox) {
+  const config = yield* VerifierConfig.Service
+  const policy = yield* Policy.Policy
+  const rules: DomainRules.DomainRules = {
+    allow: [...config.allow, ...policy.domainRules.allow],
+    deny: [...config.deny, ...policy.domainRules.deny],
+    depth: { ...policy.domainRules.depth, ...config.depth },
+    defaultDepth: config.defaultDepth === "smtp" ? policy.domainRules.defaultDepth : config.defaultDepth
+  }
+  return DomainRules.decide(rules, mailbox.address, Address.domainText(mailbox.domain))
+})
+
+const fixed = (
+  input: string,
+  mailbox: Address.Mailbox,
+  judgement: Judgement.Ruling & { readonly reason: Outcome["reason"] },
+  detail: string,
+  retryable = false,
+  mxHosts?: ReadonlyArray<string>
+) =>
+  Effect.gen(function* () {
+    const now = yield* Clock.currentTimeMillis
+    const reason = judgement.reason
+    return build({
+      address: input,
+      mailbox,
+      startedAt: now,
+      now,
+      outcome: { verdict: judgement.verdict, reason, retryable },
+      detail,
+      implicit: false,
+      catchAll: null,
+      signals: yield* RiskSignals,
+      // The caller's rule is the verdict: no judge second-guesses an allow or deny list.
+      judge: () => judgement,
+      mxHosts
+    })
+  })
+
+/**
+ * The result for an address the rules settle before any lookup: allowed, denied, or checked to
+ * its syntax only. None: look it up.
+ */
+export const beforeLookup = Effect.fn("Rules.beforeLookup")(function* (input: string, mailbox: Address.Mailbox) {
+  const d = yield* decision(mailbox)
+  if (d.action === "allow") {
+    return Option.some(
+      yield* fixed(
+        input,
+        mailbox,
+        { verdict: "deliverable", reason: "allowed", score: 100 },
+        `allowed by the rule "${d.pattern}": not asked`
+      )
+    )
+  }
+  if (d.action === "deny") {
+    return Option.some(
+      yield* fixed(
+        input,
+        mailbox,
+        { verdict: "undeliverable", reason: "denied", score: 0 },
+        `denied by the rule "${d.pattern}": not asked`
+      )
+    )
+  }
+  if (d.depth === "syntax") {
+    return Option.some(
+      yield* fixed(
+        input,
+        mailbox,
+        { verdict: "unknown", reason: "not_checked", score: 50 },
+        "the syntax is valid; checks stop there for this domain (depth syntax)"
+      )
+    )
+  }
+  return Option.none<Verification>()
+})
+
+/**
+ * The result for an address whose domain is checked to DNS only: the plan's finding when it has
+ * no hosts, else unknown / not_checked with the hosts named. None: go on to SMTP.
+ */
+export const afterLookup = Effect.fn("Rules.afterLookup")(function* (
+  input: string,
+  mailbox: Address.Mailbox,
+  plan: MxPlan.MxPlan
+) {
+  const d = yield* decision(mailbox)
+  if (d.depth !== "dns") return Option.none<Verification>()
+  if (plan._tag !== "Hosts") {
+    const { outcome, detail } = planOutcome(plan)
+    const now = yield* Clock.currentTimeMillis
+    return Option.some(
+      build({
+        address: input,
+        mailbox,
+        startedAt: now,
+        now,
+        outcome,
+        detail,
+        implicit: false,
+        catchAll: null,
+        signals: yield* RiskSignals,
+        judge: yield* Judgement.Judgement
+      })
+    )
+  }
+  const hosts = plan.hosts.map((h) => `${h.preference} ${h.host}`).join(", ")
+  return Option.some(
+    yield* fixed(
+      input,
+      mailbox,
+      { verdict: "unknown", reason: "not_checked", score: 60 },
+      `the domain has mail hosts (${plan.implicit ? "implicit MX: " : "MX "}${hosts}); checks stop there for this domain (depth dns)`,
+      false,
+      plan.hosts.map((h) => h.host)
+    )
+  )
+})
