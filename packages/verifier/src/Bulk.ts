@@ -10,7 +10,8 @@
  *   domain not known yet, answers now and the greylisted ones' answers later.
  * - {@link stream}: a stream of addresses in, a stream of verifications out, in constant memory.
  *   Addresses are grouped inside a bounded window (unsorted input never forces the whole list
- *   into memory). A group is checked as soon as it has a session's worth of recipients, or when
+ *   into memory). A group is checked as soon as it has a session's worth of recipients and no
+ *   group of its key is being checked (then it gathers, and goes when that one ends), or when
  *   the window is half full (the largest group goes), or at the end of the input. Each input
  *   holds one window permit from the moment it is read until its result is out, so the reader
  *   never runs further ahead than the window. Duplicates are verified once: while the first is
