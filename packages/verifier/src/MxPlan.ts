@@ -89,28 +89,29 @@ const isNotFound = (e: Dns.DnsError) => e.reason === "NotFound"
  * @category resolving
  * @since 0.1.0
  */
-export const addresses = (name: string): Effect.Effect<ReadonlyArray<string>, Dns.DnsError, Dns.Dns> =>
-  Effect.gen(function* () {
-    const dns = yield* Dns.Dns
-    const [v4, v6] = yield* Effect.all(
-      [
-        dns.resolve(name, "A").pipe(
-          Effect.map((rs) => rs.map((r) => String(r.address))),
-          Effect.result
-        ),
-        dns.resolve(name, "AAAA").pipe(
-          Effect.map((rs) => rs.map((r) => String(r.address))),
-          Effect.result
-        )
-      ],
-      { concurrency: 2 }
-    )
-    if (v4._tag === "Failure" && v6._tag === "Failure") {
-      if (isNotFound(v4.failure) && isNotFound(v6.failure)) return []
-      return yield* Effect.fail(isNotFound(v4.failure) ? v6.failure : v4.failure)
-    }
-    return [...(v4._tag === "Success" ? v4.success : []), ...(v6._tag === "Success" ? v6.success : [])]
-  })
+export const addresses = Effect.fn("MxPlan.addresses")(function* (
+  name: string
+): Effect.fn.Return<ReadonlyArray<string>, Dns.DnsError, Dns.Dns> {
+  const dns = yield* Dns.Dns
+  const [v4, v6] = yield* Effect.all(
+    [
+      dns.resolve(name, "A").pipe(
+        Effect.map((rs) => rs.map((r) => String(r.address))),
+        Effect.result
+      ),
+      dns.resolve(name, "AAAA").pipe(
+        Effect.map((rs) => rs.map((r) => String(r.address))),
+        Effect.result
+      )
+    ],
+    { concurrency: 2 }
+  )
+  if (v4._tag === "Failure" && v6._tag === "Failure") {
+    if (isNotFound(v4.failure) && isNotFound(v6.failure)) return []
+    return yield* Effect.fail(isNotFound(v4.failure) ? v6.failure : v4.failure)
+  }
+  return [...(v4._tag === "Success" ? v4.success : []), ...(v6._tag === "Success" ? v6.success : [])]
+})
 
 const shuffleTies = (records: ReadonlyArray<{ readonly host: string; readonly preference: number }>) =>
   Effect.gen(function* () {
@@ -132,13 +133,15 @@ const failure = (e: Dns.DnsError): MxPlan => ({ _tag: "DnsFailure", message: e.m
  * @category resolving
  * @since 0.1.0
  */
-export const resolve = (domain: Address.Domain, options: ResolveOptions = {}): Effect.Effect<MxPlan, never, Dns.Dns> =>
-  Effect.gen(function* () {
-    const started = yield* Clock.currentTimeMillis
-    const plan = yield* resolveUntimed(domain, options)
-    resolveTimes.set(plan, (yield* Clock.currentTimeMillis) - started)
-    return plan
-  })
+export const resolve = Effect.fn("MxPlan.resolve")(function* (
+  domain: Address.Domain,
+  options: ResolveOptions = {}
+): Effect.fn.Return<MxPlan, never, Dns.Dns> {
+  const started = yield* Clock.currentTimeMillis
+  const plan = yield* resolveUntimed(domain, options)
+  resolveTimes.set(plan, (yield* Clock.currentTimeMillis) - started)
+  return plan
+})
 
 const resolveUntimed = (domain: Address.Domain, options: ResolveOptions): Effect.Effect<MxPlan, never, Dns.Dns> => {
   if (domain._tag === "AddressLiteral") {

@@ -181,250 +181,247 @@ export const startOf = (config: VerifierConfig): HostProfile.Start => ({
  * Runs sessions until every recipient is answered, the hosts are exhausted, or a host gives a
  * definitive refusal.
  */
-export const check = (
+export const check = Effect.fn("Verifier.check")(function* (
   hosts: ReadonlyArray<MxHost>,
   mailboxes: ReadonlyArray<Address.Mailbox>,
   ctx: CheckContext
-): Effect.Effect<Checked, never, SmtpTransport.SmtpTransport | HostPermits | HostProfiles> =>
-  Effect.gen(function* () {
-    const { config, policy } = ctx
-    const shaping = policy.hostShaping
-    const start = startOf(config)
-    const permits = yield* HostPermits
-    const profiles = yield* HostProfiles
-    const clock = yield* Clock.Clock
-    const router = yield* Router.Router
-    const evidence: Array<Findings> = mailboxes.map(() =>
-      unanswered({ verdict: "unknown", reason: "connection_failed", retryable: true })
-    )
-    const attempts: Array<Array<Attempt>> = mailboxes.map(() => [])
-    const timings: Array<ConnectionTiming> = mailboxes.map(noTiming)
-    // Not answered yet, in order; a session takes from the front and puts back what it could not ask.
-    const queue = mailboxes.map((_, i) => i)
-    const probes = new Map(ctx.probes)
-    const catchAll = new Map<string, boolean>()
-    const inconclusive = new Set<string>()
-    let deadline = ctx.deadline
-    // The null sender, until a server refuses it; then the configured real one, for good.
-    let sender = ctx.sender ?? config.mailFrom
-    let nullRefused = ctx.sender !== undefined && ctx.sender !== config.mailFrom
-    // The reverse path of the last connection: what the evidence reports.
-    let lastFrom = sender
-    const senderNow = () => ({ nullRefused, used: lastFrom })
-    // A definitive refusal: no other host or address is asked.
-    let stop = false
-    // Validated by VerifierConfig.make; a config built by hand with a bad block opens nothing.
-    const targets = Result.getOrElse(TargetPolicy.make(config.allowTargets), () => TargetPolicy.strict)
+): Effect.fn.Return<Checked, never, SmtpTransport.SmtpTransport | HostPermits | HostProfiles> {
+  const { config, policy } = ctx
+  const shaping = policy.hostShaping
+  const start = startOf(config)
+  const permits = yield* HostPermits
+  const profiles = yield* HostProfiles
+  const clock = yield* Clock.Clock
+  const router = yield* Router.Router
+  const evidence: Array<Findings> = mailboxes.map(() =>
+    unanswered({ verdict: "unknown", reason: "connection_failed", retryable: true })
+  )
+  const attempts: Array<Array<Attempt>> = mailboxes.map(() => [])
+  const timings: Array<ConnectionTiming> = mailboxes.map(noTiming)
+  // Not answered yet, in order; a session takes from the front and puts back what it could not ask.
+  const queue = mailboxes.map((_, i) => i)
+  const probes = new Map(ctx.probes)
+  const catchAll = new Map<string, boolean>()
+  const inconclusive = new Set<string>()
+  let deadline = ctx.deadline
+  // The null sender, until a server refuses it; then the configured real one, for good.
+  let sender = ctx.sender ?? config.mailFrom
+  let nullRefused = ctx.sender !== undefined && ctx.sender !== config.mailFrom
+  // The reverse path of the last connection: what the evidence reports.
+  let lastFrom = sender
+  const senderNow = () => ({ nullRefused, used: lastFrom })
+  // A definitive refusal: no other host or address is asked.
+  let stop = false
+  // Validated by VerifierConfig.make; a config built by hand with a bad block opens nothing.
+  const targets = Result.getOrElse(TargetPolicy.make(config.allowTargets), () => TargetPolicy.strict)
 
-    /** One address's sessions; `at` is shared by those running side by side. */
-    const session = (host: MxHost, address: string, at: { tls: Session.TlsMode; cuts: number; done: boolean }) =>
-      Effect.gen(function* () {
-        const now = yield* Clock.currentTimeMillis
-        if (ctx.deadline !== undefined && now >= ctx.deadline) {
-          for (const i of queue) {
-            if (Option.isNone(evidence[i]!.session)) {
-              evidence[i] = unanswered(
-                { verdict: "unknown", reason: "timeout", retryable: true },
-                attempts[i],
-                timings[i],
-                senderNow()
-              )
-            }
+  /** One address's sessions; `at` is shared by those running side by side. */
+  const session = (host: MxHost, address: string, at: { tls: Session.TlsMode; cuts: number; done: boolean }) =>
+    Effect.gen(function* () {
+      const now = yield* Clock.currentTimeMillis
+      if (ctx.deadline !== undefined && now >= ctx.deadline) {
+        for (const i of queue) {
+          if (Option.isNone(evidence[i]!.session)) {
+            evidence[i] = unanswered(
+              { verdict: "unknown", reason: "timeout", retryable: true },
+              attempts[i],
+              timings[i],
+              senderNow()
+            )
           }
-          queue.length = 0
-          return
         }
-        // The values are taken once a connection slot is ours: what was learnt while this session
-        // waited for it applies.
-        const slot = yield* Effect.gen(function* () {
-          const lease = yield* profiles.lease(address, shaping, start)
-          const profile = lease.profile
-          const batch = queue.splice(0, Math.max(1, profile.recipientsPerSession))
-          if (batch.length === 0) {
-            yield* profiles.report(address, lease, shaping, undefined)
-            return undefined
-          }
-          const domains = new Set(batch.map((i) => domainKey(mailboxes[i]!.domain)))
-          const watched = watch(clock, { careful: lease.trying })
-          // The route (proxy, source address and its EHLO name) is chosen per connection, and a
-          // pooled source address is held until the connection closes.
-          const route = yield* router.route(host.host)
-          // The reverse path this connection uses (a routing rule may name one; a refused <> does not come back).
-          const from = nullRefused ? sender : Option.getOrElse(route.mailFrom, () => sender)
-          const timing = SmtpClient.makeTiming()
-          const initial = Session.make({
-            clientName: Option.getOrElse(route.helo, () => config.helo),
-            mailFrom: from,
-            recipients: batch.map((i) => mailboxes[i]!),
-            probes: Array.from(probes).flatMap(([key, probe]) => (domains.has(key) ? [probe] : [])),
-            tls: at.tls,
-            // An address literal has no name: SNI is left out and the certificate is checked against the IP.
-            servername: host.host.startsWith("[") ? address : host.host,
-            vrfy: config.vrfy ? "fallback" : "off",
-            pipelining: config.pipelining && profile.pipelining,
-            maxPipeline: profile.pipeline,
-            maxVrfy: Session.defaults.maxVrfy,
-            maxErrors: profile.rejectionsPerSession,
-            // A session trying a wider cap goes past the safe one a few RCPTs at a time.
-            careful: lease.trying
-              ? { afterErrors: lease.safe.rejectionsPerSession, pipeline: HostProfile.carefulPipeline(lease.safe) }
-              : undefined,
-            // QUIT with the last group a session can send is a guess that pays on a host that
-            // refuses everything (a list of unknown mailboxes); elsewhere it would cut sessions short.
-            quitEarly: lease.safe.refusing,
-            maxRecipientsPerTransaction: profile.recipientsPerTransaction ?? HostProfile.recipientsPerTransaction
-          })
-          // The clock starts when a connection slot is ours, not while waiting for one; each session
-          // has the whole timeout for its recipients (a large group's later sessions are not cut
-          // short by its first), unless the caller set a deadline (greylisting retries).
-          const started = yield* Clock.currentTimeMillis
-          const until = ctx.deadline ?? started + ctx.timeout
-          deadline = Math.max(deadline ?? 0, until)
-          const run = yield* SmtpClient.run(watched.machine, initial, {
-            host: address,
-            port: config.port,
-            connectTimeout: policy.phaseTimeouts.connect,
-            phaseTimeout: Policy.timeoutFor(policy.phaseTimeouts),
-            deadline: Math.max(0, until - started),
-            tls: { rejectUnauthorized: false, ca: config.ca },
-            via: {
-              proxy: Option.getOrUndefined(route.proxy),
-              localAddress: Option.getOrUndefined(route.localAddress)
-            },
-            timing
-          }).pipe(Effect.result)
-          lastFrom = from
-          for (const i of batch) addTiming(timings[i]!, timing)
-          return { lease, batch, domains, watched, run, from }
-        }).pipe(Effect.scoped, permits.withPermit(address))
-        if (slot === undefined) return
-        const { lease, batch, domains, watched, run, from } = slot
-
-        if (run._tag === "Failure") {
-          yield* profiles.report(address, lease, shaping, undefined)
-          const failed: Policy.HostAttempt = { _tag: "ConnectFailed", message: run.failure.message }
-          const reason = connectFailure(run.failure.reason)
-          for (const i of batch) {
-            attempts[i]!.push({ host: host.host, address, outcome: reason, detail: run.failure.message })
-          }
-          queue.unshift(...batch)
-          for (const i of queue) {
-            if (Option.isNone(evidence[i]!.session)) {
-              evidence[i] = unanswered(
-                { verdict: "unknown", reason, retryable: true },
-                attempts[i],
-                timings[i],
-                senderNow()
-              )
-            }
-          }
-          if (!policy.shouldFailover(failed)) stop = true
-          at.done = true // next address
-          return
-        }
-        const result = run.success
-        const learnt = yield* profiles.report(address, lease, shaping, watched.observe(result))
-        if (learnt.changed) {
-          yield* Effect.logDebug(`host profile ${host.host} [${address}]: ${HostProfile.describe(learnt.profile)}`)
-        }
-        const hostAttempt: Policy.HostAttempt = { _tag: "Session", result }
-        const detail = sessionDetail(result)
-        // The server refused the null sender (at MAIL, or at RCPT as Postfix does): ask the same
-        // host again with a real one. Never a mailbox verdict from that refusal.
-        const refusal = from === "" ? senderRefusal(result, batch.length) : undefined
-        if (refusal !== undefined) {
-          for (const i of batch) {
-            attempts[i]!.push({ host: host.host, address, outcome: "sender_rejected", detail: refusal })
-          }
-          sender = config.fallbackSender
-          nullRefused = true
-          queue.unshift(...batch)
-          return
-        }
-        for (const key of domains) {
-          if (catchAll.has(key)) continue
-          const found = catchAllFrom(result, key)
-          if (Option.isSome(found)) {
-            if (found.value === "inconclusive") inconclusive.add(key)
-            else {
-              catchAll.set(key, found.value)
-              inconclusive.delete(key)
-            }
-          }
-          const answered = result.probes.some(
-            (p) => p.result._tag === "Answered" && domainKey(p.mailbox.domain) === key
-          )
-          if (Option.isSome(found) || answered) probes.delete(key)
-        }
-
-        let progress = false
-        const again: Array<number> = []
-        batch.forEach((i, k) => {
-          const outcome = Classify.recipient(result, k)
-          attempts[i]!.push({ host: host.host, address, outcome: outcome.reason, detail })
-          evidence[i] = {
-            outcome,
-            session: Option.some({ result, index: k }),
-            mx: Option.some({ host: { ...host, host: host.host }, address }),
-            attempts: attempts[i]!,
-            timing: timings[i]!,
-            sender: senderNow()
-          }
-          if (isAnswered(result.recipients[k]!)) progress = true
-          else again.push(i)
-        })
-        // Not asked (the cap, a hang-up, a guess at QUIT that failed): next, before the rest.
-        queue.unshift(...again)
-        if (policy.retryWithoutTls(hostAttempt, at.tls)) {
-          at.tls = "off"
-          return
-        }
-        if (progress) {
-          // The server hung up after answering some (error limits): go on, up to the policy's
-          // number of reconnects; then this address is done with. A session that stopped at its
-          // own cap is no reconnect.
-          if (result.end._tag !== "Completed" && ++at.cuts > policy.maxReconnects) at.done = true
-          return
-        }
-        if (!policy.shouldFailover(hostAttempt)) stop = true
-        at.done = true // next address
-      })
-
-    search: for (const host of hosts.slice(0, config.maxMxHosts)) {
-      for (const address of host.addresses.slice(0, config.maxAddressesPerHost)) {
-        if (queue.length === 0 || stop) break search
-        const decision = TargetPolicy.judge(targets, address)
-        if (decision._tag === "Refused") {
-          for (const i of queue) {
-            attempts[i]!.push({ host: host.host, address, outcome: "target_refused", detail: decision.detail })
-            if (Option.isNone(evidence[i]!.session)) {
-              evidence[i] = unanswered(
-                { verdict: "unknown", reason: "target_refused", retryable: false },
-                attempts[i],
-                timings[i],
-                senderNow()
-              )
-            }
-          }
-          continue // next address
-        }
-        const at = { tls: config.tls, cuts: 0, done: false }
-        const worker = Effect.whileLoop({
-          while: () => queue.length > 0 && !at.done && !stop,
-          body: () => session(host, address, at),
-          step: () => undefined
-        })
-        // Sessions side by side, as many as the host takes (within --per-host, which the permits hold).
-        const width = Math.max(
-          1,
-          Math.min(config.perHost, (yield* profiles.current(address, shaping, start)).connections)
-        )
-        yield* Effect.all(
-          Array.from({ length: width }, () => worker),
-          { concurrency: "unbounded", discard: true }
-        )
-        if (queue.length === 0 || stop) break search
+        queue.length = 0
+        return
       }
+      // The values are taken once a connection slot is ours: what was learnt while this session
+      // waited for it applies.
+      const slot = yield* Effect.gen(function* () {
+        const lease = yield* profiles.lease(address, shaping, start)
+        const profile = lease.profile
+        const batch = queue.splice(0, Math.max(1, profile.recipientsPerSession))
+        if (batch.length === 0) {
+          yield* profiles.report(address, lease, shaping, undefined)
+          return undefined
+        }
+        const domains = new Set(batch.map((i) => domainKey(mailboxes[i]!.domain)))
+        const watched = watch(clock, { careful: lease.trying })
+        // The route (proxy, source address and its EHLO name) is chosen per connection, and a
+        // pooled source address is held until the connection closes.
+        const route = yield* router.route(host.host)
+        // The reverse path this connection uses (a routing rule may name one; a refused <> does not come back).
+        const from = nullRefused ? sender : Option.getOrElse(route.mailFrom, () => sender)
+        const timing = SmtpClient.makeTiming()
+        const initial = Session.make({
+          clientName: Option.getOrElse(route.helo, () => config.helo),
+          mailFrom: from,
+          recipients: batch.map((i) => mailboxes[i]!),
+          probes: Array.from(probes).flatMap(([key, probe]) => (domains.has(key) ? [probe] : [])),
+          tls: at.tls,
+          // An address literal has no name: SNI is left out and the certificate is checked against the IP.
+          servername: host.host.startsWith("[") ? address : host.host,
+          vrfy: config.vrfy ? "fallback" : "off",
+          pipelining: config.pipelining && profile.pipelining,
+          maxPipeline: profile.pipeline,
+          maxVrfy: Session.defaults.maxVrfy,
+          maxErrors: profile.rejectionsPerSession,
+          // A session trying a wider cap goes past the safe one a few RCPTs at a time.
+          careful: lease.trying
+            ? { afterErrors: lease.safe.rejectionsPerSession, pipeline: HostProfile.carefulPipeline(lease.safe) }
+            : undefined,
+          // QUIT with the last group a session can send is a guess that pays on a host that
+          // refuses everything (a list of unknown mailboxes); elsewhere it would cut sessions short.
+          quitEarly: lease.safe.refusing,
+          maxRecipientsPerTransaction: profile.recipientsPerTransaction ?? HostProfile.recipientsPerTransaction
+        })
+        // The clock starts when a connection slot is ours, not while waiting for one; each session
+        // has the whole timeout for its recipients (a large group's later sessions are not cut
+        // short by its first), unless the caller set a deadline (greylisting retries).
+        const started = yield* Clock.currentTimeMillis
+        const until = ctx.deadline ?? started + ctx.timeout
+        deadline = Math.max(deadline ?? 0, until)
+        const run = yield* SmtpClient.run(watched.machine, initial, {
+          host: address,
+          port: config.port,
+          connectTimeout: policy.phaseTimeouts.connect,
+          phaseTimeout: Policy.timeoutFor(policy.phaseTimeouts),
+          deadline: Math.max(0, until - started),
+          tls: { rejectUnauthorized: false, ca: config.ca },
+          via: {
+            proxy: Option.getOrUndefined(route.proxy),
+            localAddress: Option.getOrUndefined(route.localAddress)
+          },
+          timing
+        }).pipe(Effect.result)
+        lastFrom = from
+        for (const i of batch) addTiming(timings[i]!, timing)
+        return { lease, batch, domains, watched, run, from }
+      }).pipe(Effect.scoped, permits.withPermit(address))
+      if (slot === undefined) return
+      const { lease, batch, domains, watched, run, from } = slot
+
+      if (run._tag === "Failure") {
+        yield* profiles.report(address, lease, shaping, undefined)
+        const failed: Policy.HostAttempt = { _tag: "ConnectFailed", message: run.failure.message }
+        const reason = connectFailure(run.failure.reason)
+        for (const i of batch) {
+          attempts[i]!.push({ host: host.host, address, outcome: reason, detail: run.failure.message })
+        }
+        queue.unshift(...batch)
+        for (const i of queue) {
+          if (Option.isNone(evidence[i]!.session)) {
+            evidence[i] = unanswered(
+              { verdict: "unknown", reason, retryable: true },
+              attempts[i],
+              timings[i],
+              senderNow()
+            )
+          }
+        }
+        if (!policy.shouldFailover(failed)) stop = true
+        at.done = true // next address
+        return
+      }
+      const result = run.success
+      const learnt = yield* profiles.report(address, lease, shaping, watched.observe(result))
+      if (learnt.changed) {
+        yield* Effect.logDebug(`host profile ${host.host} [${address}]: ${HostProfile.describe(learnt.profile)}`)
+      }
+      const hostAttempt: Policy.HostAttempt = { _tag: "Session", result }
+      const detail = sessionDetail(result)
+      // The server refused the null sender (at MAIL, or at RCPT as Postfix does): ask the same
+      // host again with a real one. Never a mailbox verdict from that refusal.
+      const refusal = from === "" ? senderRefusal(result, batch.length) : undefined
+      if (refusal !== undefined) {
+        for (const i of batch) {
+          attempts[i]!.push({ host: host.host, address, outcome: "sender_rejected", detail: refusal })
+        }
+        sender = config.fallbackSender
+        nullRefused = true
+        queue.unshift(...batch)
+        return
+      }
+      for (const key of domains) {
+        if (catchAll.has(key)) continue
+        const found = catchAllFrom(result, key)
+        if (Option.isSome(found)) {
+          if (found.value === "inconclusive") inconclusive.add(key)
+          else {
+            catchAll.set(key, found.value)
+            inconclusive.delete(key)
+          }
+        }
+        const answered = result.probes.some((p) => p.result._tag === "Answered" && domainKey(p.mailbox.domain) === key)
+        if (Option.isSome(found) || answered) probes.delete(key)
+      }
+
+      let progress = false
+      const again: Array<number> = []
+      batch.forEach((i, k) => {
+        const outcome = Classify.recipient(result, k)
+        attempts[i]!.push({ host: host.host, address, outcome: outcome.reason, detail })
+        evidence[i] = {
+          outcome,
+          session: Option.some({ result, index: k }),
+          mx: Option.some({ host: { ...host, host: host.host }, address }),
+          attempts: attempts[i]!,
+          timing: timings[i]!,
+          sender: senderNow()
+        }
+        if (isAnswered(result.recipients[k]!)) progress = true
+        else again.push(i)
+      })
+      // Not asked (the cap, a hang-up, a guess at QUIT that failed): next, before the rest.
+      queue.unshift(...again)
+      if (policy.retryWithoutTls(hostAttempt, at.tls)) {
+        at.tls = "off"
+        return
+      }
+      if (progress) {
+        // The server hung up after answering some (error limits): go on, up to the policy's
+        // number of reconnects; then this address is done with. A session that stopped at its
+        // own cap is no reconnect.
+        if (result.end._tag !== "Completed" && ++at.cuts > policy.maxReconnects) at.done = true
+        return
+      }
+      if (!policy.shouldFailover(hostAttempt)) stop = true
+      at.done = true // next address
+    })
+
+  search: for (const host of hosts.slice(0, config.maxMxHosts)) {
+    for (const address of host.addresses.slice(0, config.maxAddressesPerHost)) {
+      if (queue.length === 0 || stop) break search
+      const decision = TargetPolicy.judge(targets, address)
+      if (decision._tag === "Refused") {
+        for (const i of queue) {
+          attempts[i]!.push({ host: host.host, address, outcome: "target_refused", detail: decision.detail })
+          if (Option.isNone(evidence[i]!.session)) {
+            evidence[i] = unanswered(
+              { verdict: "unknown", reason: "target_refused", retryable: false },
+              attempts[i],
+              timings[i],
+              senderNow()
+            )
+          }
+        }
+        continue // next address
+      }
+      const at = { tls: config.tls, cuts: 0, done: false }
+      const worker = Effect.whileLoop({
+        while: () => queue.length > 0 && !at.done && !stop,
+        body: () => session(host, address, at),
+        step: () => undefined
+      })
+      // Sessions side by side, as many as the host takes (within --per-host, which the permits hold).
+      const width = Math.max(
+        1,
+        Math.min(config.perHost, (yield* profiles.current(address, shaping, start)).connections)
+      )
+      yield* Effect.all(
+        Array.from({ length: width }, () => worker),
+        { concurrency: "unbounded", discard: true }
+      )
+      if (queue.length === 0 || stop) break search
     }
-    return { evidence, catchAll, inconclusive, deadline, sender }
-  })
+  }
+  return { evidence, catchAll, inconclusive, deadline, sender }
+})
