@@ -11,6 +11,7 @@ import { loadavg, cpus, tmpdir } from "node:os"
 import * as Path from "node:path"
 import { parseArgs } from "node:util"
 import { MailWorld } from "@rcpt/demo"
+import { RcptProcess } from "@rcpt/testing"
 import { Effect, Exit, Scope } from "effect"
 import { packAndInstall } from "../../scripts/pack-install.ts"
 
@@ -80,19 +81,8 @@ try {
         rcpt,
         "verify",
         "--json",
-        // The world is on loopback, which the target policy refuses unless opened.
-        "--allow-target",
-        "127.0.0.0/8",
-        "--dns-server",
-        world.dns,
-        "--port",
-        String(world.smtpPort),
-        "--helo",
-        "bench.rcpt.test",
-        "--allow-target",
-        "127.0.0.0/8",
-        "--allow-special-use",
-        "test",
+        // The world's .test names on loopback, opened as every test world opens them.
+        ...RcptProcess.worldFlags(world, { helo: "bench.rcpt.test" }),
         "alice@alpha.test"
       ],
       project,
