@@ -216,7 +216,11 @@ export const check = Effect.fn("Verifier.check")(function* (
   const targets = Result.getOrElse(TargetPolicy.make(config.allowTargets), () => TargetPolicy.strict)
 
   /** One address's sessions; `at` is shared by those running side by side. */
-  const session = (host: MxHost, address: string, at: { tls: Session.TlsMode; cuts: number; done: boolean }) =>
+  const session = (
+    host: MxHost,
+    address: string,
+    at: { tls: Session.TlsMode; cuts: number; done: boolean; readonly share: number }
+  ) =>
     Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
       if (ctx.deadline !== undefined && now >= ctx.deadline) {
@@ -238,7 +242,7 @@ export const check = Effect.fn("Verifier.check")(function* (
       const slot = yield* Effect.gen(function* () {
         const lease = yield* profiles.lease(address, shaping, start)
         const profile = lease.profile
-        const batch = queue.splice(0, Math.max(1, profile.recipientsPerSession))
+        const batch = queue.splice(0, Math.max(1, Math.min(profile.recipientsPerSession, at.share)))
         if (batch.length === 0) {
           yield* profiles.report(address, lease, shaping, undefined)
           return undefined
@@ -265,9 +269,7 @@ export const check = Effect.fn("Verifier.check")(function* (
           maxVrfy: Session.defaults.maxVrfy,
           maxErrors: profile.rejectionsPerSession,
           // A session trying a wider cap goes past the safe one a few RCPTs at a time.
-          careful: lease.trying
-            ? { afterErrors: lease.safe.rejectionsPerSession, pipeline: HostProfile.carefulPipeline(lease.safe) }
-            : undefined,
+          careful: lease.trying ? (shaping.careful ?? HostProfile.careful)(lease.safe) : undefined,
           // QUIT with the last group a session can send is a guess that pays on a host that
           // refuses everything (a list of unknown mailboxes); elsewhere it would cut sessions short.
           quitEarly: lease.safe.refusing,
@@ -405,17 +407,21 @@ export const check = Effect.fn("Verifier.check")(function* (
         }
         continue // next address
       }
-      const at = { tls: config.tls, cuts: 0, done: false }
-      const worker = Effect.whileLoop({
-        while: () => queue.length > 0 && !at.done && !stop,
-        body: () => session(host, address, at),
-        step: () => undefined
-      })
       // Sessions side by side, as many as the host takes (within --per-host, which the permits hold).
       const width = Math.max(
         1,
         Math.min(config.perHost, (yield* profiles.current(address, shaping, start)).connections)
       )
+      // A session takes at most a fair share of the recipients, so that every session side by side
+      // has some (a trying session given the whole group would leave the others idle); a group
+      // of no more than the configured recipients per session goes in one.
+      const share = Math.max(config.recipientsPerSession, Math.ceil(queue.length / width))
+      const at = { tls: config.tls, cuts: 0, done: false, share }
+      const worker = Effect.whileLoop({
+        while: () => queue.length > 0 && !at.done && !stop,
+        body: () => session(host, address, at),
+        step: () => undefined
+      })
       yield* Effect.all(
         Array.from({ length: width }, () => worker),
         { concurrency: "unbounded", discard: true }
