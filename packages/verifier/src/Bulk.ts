@@ -27,7 +27,6 @@ import type { SmtpTransport } from "@rcpt/client"
 import { Address } from "@rcpt/smtp"
 import type { CatchAllMemory } from "./CatchAllMemory.ts"
 import type { HostPermits } from "./HostPermits.ts"
-import * as HostProfile from "./HostProfile.ts"
 import { HostProfiles } from "./HostProfiles.ts"
 import * as Judgement from "./Judgement.ts"
 import { MxCache } from "./MxCache.ts"
@@ -283,10 +282,7 @@ export const stream = <E, R>(
           const plan = group.plan
           const address = plan._tag === "Hosts" ? plan.hosts[0]?.addresses[0] : undefined
           if (address === undefined) return Effect.succeed(group.entries.length >= config.recipientsPerSession)
-          return Effect.map(profiles.current(address, policy.hostShaping, start), (safe) => {
-            // While the host is being learnt, its next group is sized for a trying session (wider
-            // values): a group cut at the starting values would give the trial too little to learn from.
-            const p = HostProfile.isSettled(safe, policy.hostShaping) ? safe : policy.hostShaping.widen(safe)
+          return Effect.map(profiles.current(address, policy.hostShaping, start), (p) => {
             // On a host that refuses everything a session ends at its rejection cap.
             const session = p.refusing
               ? Math.min(p.recipientsPerSession, p.rejectionsPerSession)
