@@ -11,8 +11,8 @@
  *
  * @since 0.1.0
  */
-import { createRequire } from "node:module"
 import { Option } from "effect"
+import { requireData } from "./internal/data.ts"
 import { distance } from "./internal/distance.ts"
 import * as Providers from "./Providers.ts"
 
@@ -119,9 +119,6 @@ export interface DomainSignals {
   readonly suggestion: Option.Option<string>
 }
 
-// data/ sits next to src/ and dist/, so `../data/...` finds it from the sources and from the build alike.
-const requireData = createRequire(import.meta.url)
-
 // A string is itself an Iterable<string>: `add: "foo.com"` means the one domain, not its characters.
 const entries = (value: Iterable<string> | undefined): Iterable<string> =>
   value === undefined ? [] : typeof value === "string" ? [value] : value
@@ -173,7 +170,7 @@ const matchesOrParent = (set: ReadonlySet<string>, domain: string): boolean => {
 const roleExclusions = ["alexa", "gardner"]
 
 const loadAcceptAll = (): ReadonlyArray<AcceptAllProvider> => {
-  const value: unknown = requireData("../data/accept-all-providers.json")
+  const value: unknown = requireData("./data/accept-all-providers.json")
   if (
     !Array.isArray(value) ||
     !value.every(
@@ -202,7 +199,7 @@ interface TypoData {
 }
 
 const loadTypoData = (): TypoData => {
-  const value: unknown = requireData("../data/typo-domains.json")
+  const value: unknown = requireData("./data/typo-domains.json")
   const source = "data/typo-domains.json"
   if (typeof value !== "object" || value === null) throw new TypeError(`@rcpt/signals: ${source} is not an object`)
   const record = value as Record<string, unknown>
