@@ -80,8 +80,5 @@ for (const dir of bundled) {
   for (const f of file) text ||= await readFile(f, "utf8").catch(() => "")
   notices.push(`## ${manifest.name} ${manifest.version} (${manifest.license ?? "see the package"})\n\n${text.trim()}\n`)
 }
-await writeFile(
-  Path.join(out, "THIRD-PARTY-LICENSES.md"),
-  `# Third-party code in this bundle\n\n${notices.join("\n")}`
-)
+await writeFile(Path.join(out, "THIRD-PARTY-LICENSES.md"), `# Third-party code in this bundle\n\n${notices.join("\n")}`)
 process.stdout.write(`bundle: ${chunks.length} chunks, ${bundled.length} third-party packages, in ${out}\n`)
