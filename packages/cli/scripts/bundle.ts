@@ -22,7 +22,7 @@ import { readFile, rm, writeFile } from "node:fs/promises"
 import { builtinModules } from "node:module"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
-import { build } from "rolldown"
+import { build, type Plugin } from "rolldown"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 const out = Path.join(root, "bundle")
@@ -41,8 +41,32 @@ const packageOf = (id: string): ReadonlyArray<string> => {
   return match === null ? [] : [match[1]!]
 }
 
+/**
+ * Effect 4.1's `effect/cli` builds an `Intl.Segmenter` when its `CliOutput` module loads, for
+ * measuring help text: ICU's break-iterator data, 30-80 ms of every start, `rcpt verify --json`
+ * included, which measures no text. Built on first use instead. The build fails if the line
+ * changes (a new Effect), rather than bundle without the change unnoticed.
+ */
+const lazySegmenter: Plugin = {
+  name: "rcpt:lazy-grapheme-segmenter",
+  transform: {
+    filter: { id: /[\\/]effect[\\/]dist[\\/]cli[\\/]CliOutput\.js$/ },
+    handler(code) {
+      const eager =
+        /const graphemeSegmenter = \/\*#__PURE__\*\/\s*new Intl\.Segmenter\(undefined, \{\s*granularity: "grapheme"\s*\}\);/
+      if (!eager.test(code))
+        throw new Error("effect/cli/CliOutput.js: the graphemeSegmenter line changed; see lazySegmenter")
+      return code.replace(
+        eager,
+        'let graphemeSegmenterMemo; const graphemeSegmenter = { segment: (text) => (graphemeSegmenterMemo ??= new Intl.Segmenter(undefined, { granularity: "grapheme" })).segment(text) };'
+      )
+    }
+  }
+}
+
 await rm(out, { recursive: true, force: true })
 const result = await build({
+  plugins: [lazySegmenter],
   input: { main: Path.join(root, "src/main.ts") },
   platform: "node",
   // The workspace's sources (the "@rcpt/source" export condition), as the repository runs them.
