@@ -189,7 +189,7 @@ describe.each(["pinned", "oldest allowed"])("installed, on the %s Node", (which)
   })
 })
 
-describe("the installed rcpt loads lazily", { timeout: 120_000 }, () => {
+describe("the installed rcpt loads lazily", () => {
   const trace = tracer()
   afterAll(trace.remove)
   /** The sources in the bundle chunks `rcpt args` loads (bundle/modules.json says which chunk holds which). */
