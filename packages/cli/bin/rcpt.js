@@ -47,8 +47,8 @@ function reexec() {
   return true
 }
 
-// Installed (under node_modules), the bundle in bundle/ (scripts/bundle.ts: a dozen files for
-// `verify` instead of ~900 modules). In the repository, the TypeScript sources of every @rcpt
+// Installed (under node_modules), the bundle in bundle/ (scripts/bundle.ts: ~20 files for
+// `verify` instead of ~420 modules). In the repository, the TypeScript sources of every @rcpt
 // package, through their "@rcpt/source" export condition (Node strips the types), so that
 // `npx rcpt` needs no build. The compile cache makes later starts faster.
 function start() {

@@ -4,11 +4,12 @@
  * few ES module files in `bundle/`, which the installed bin imports. Run by the package's `build`
  * and `prepack`, after `tsc -b` (whose `dist/` stays the library's, with its `.d.ts`).
  *
- * Why: unbundled, an installed `rcpt verify` resolves, reads and compiles ~900 module files (Effect
- * alone is ~200 of them) before it does anything; one file per chunk takes that to about a dozen.
- * The commands' dynamic imports stay split points: `serve`, `send`, `runner`, `demo` and `bulk` are
- * chunks of their own that `--help` and `verify` never load (`bundle/modules.json` says which
- * sources each chunk holds; the packaging test traces what a command loads against it).
+ * Why: unbundled, an installed `rcpt verify` resolves, reads and compiles ~420 module files (Effect
+ * alone is ~200 of them) before it does anything; bundled, ~20 (a dozen chunks, and the lists
+ * `@rcpt/signals` reads). The commands' dynamic imports stay split points: `serve`, `send`,
+ * `runner`, `demo` and `bulk` are chunks of their own that `--help` and `verify` never load
+ * (`bundle/modules.json` says which sources each chunk holds; the packaging test traces what a
+ * command loads against it).
  *
  * Left to be loaded at run time, by name, from the installed packages: files a package reads from
  * its own root (`@rcpt/signals`'s lists, `@rcpt/http`'s page, `@rcpt/node`'s `yaml`), which is why
