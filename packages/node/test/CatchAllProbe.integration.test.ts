@@ -32,7 +32,9 @@ const run = (
       // The probes are the RCPTs of addresses not on the list.
       const probes = rcpts.filter((line) => !addresses.some((a) => line === `RCPT TO:<${a}>`))
       return {
-        by: new Map(Array.from(results, (v) => [v.address, `${v.verdict}/${v.reason}/${v.catchAll}/${v.catchAllProbe}`])),
+        by: new Map(
+          Array.from(results, (v) => [v.address, `${v.verdict}/${v.reason}/${v.catchAll}/${v.catchAllProbe}`])
+        ),
         probes,
         connections: stats.connections
       }
@@ -105,7 +107,9 @@ describe("catch-all probes in bulk", { timeout: 60_000 }, () => {
       // in the other session, so the probe is due and goes in a third with alice asked again.
       const r = yield* run(
         {
-          domains: [{ name: "mix.test", mx: [{ host: "mx.mix.test", preference: 10 }], users: ["alice"], full: ["carol"] }],
+          domains: [
+            { name: "mix.test", mx: [{ host: "mx.mix.test", preference: 10 }], users: ["alice"], full: ["carol"] }
+          ],
           hosts: [{ name: "mx.mix.test", address: "127.0.0.93" }]
         },
         ["carol@mix.test", "alice@mix.test"],

@@ -196,6 +196,13 @@ export const check = Effect.fn("Verifier.check")(function* (
   // Validated by VerifierConfig.make; a config built by hand with a bad block opens nothing.
   const targets = Result.getOrElse(TargetPolicy.make(config.allowTargets), () => TargetPolicy.strict)
 
+  /** The evidence of the recipients still queued that no session answered yet: `outcome`. */
+  const notAnswered = (outcome: Outcome) => {
+    for (const i of queue) {
+      if (Option.isNone(evidence[i]!.session)) evidence[i] = unanswered(outcome, attempts[i], timings[i], senderNow())
+    }
+  }
+
   /** Recipients still to ask, or a probe due again. */
   const pending = () => queue.length > 0 || probes.due()
 
@@ -204,16 +211,7 @@ export const check = Effect.fn("Verifier.check")(function* (
     Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
       if (ctx.deadline !== undefined && now >= ctx.deadline) {
-        for (const i of queue) {
-          if (Option.isNone(evidence[i]!.session)) {
-            evidence[i] = unanswered(
-              { verdict: "unknown", reason: "timeout", retryable: true },
-              attempts[i],
-              timings[i],
-              senderNow()
-            )
-          }
-        }
+        notAnswered({ verdict: "unknown", reason: "timeout", retryable: true })
         queue.length = 0
         probes.giveUp()
         return
@@ -294,16 +292,7 @@ export const check = Effect.fn("Verifier.check")(function* (
           attempts[i]!.push({ host: host.host, address, outcome: reason, detail: run.failure.message })
         }
         queue.unshift(...batch)
-        for (const i of queue) {
-          if (Option.isNone(evidence[i]!.session)) {
-            evidence[i] = unanswered(
-              { verdict: "unknown", reason, retryable: true },
-              attempts[i],
-              timings[i],
-              senderNow()
-            )
-          }
-        }
+        notAnswered({ verdict: "unknown", reason, retryable: true })
         if (!policy.shouldFailover(failed)) stop = true
         at.done = true // next address
         return
@@ -372,15 +361,8 @@ export const check = Effect.fn("Verifier.check")(function* (
       if (decision._tag === "Refused") {
         for (const i of queue) {
           attempts[i]!.push({ host: host.host, address, outcome: "target_refused", detail: decision.detail })
-          if (Option.isNone(evidence[i]!.session)) {
-            evidence[i] = unanswered(
-              { verdict: "unknown", reason: "target_refused", retryable: false },
-              attempts[i],
-              timings[i],
-              senderNow()
-            )
-          }
         }
+        notAnswered({ verdict: "unknown", reason: "target_refused", retryable: false })
         continue // next address
       }
       const at = { tls: config.tls, cuts: 0, done: false }

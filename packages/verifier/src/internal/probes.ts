@@ -73,8 +73,7 @@ export interface Book {
   readonly inconclusive: ReadonlySet<string>
 }
 
-const accepted = (r: Session.RecipientResult): boolean =>
-  Option.exists(r.rcpt, Reply.isPositive)
+const accepted = (r: Session.RecipientResult): boolean => Option.exists(r.rcpt, Reply.isPositive)
 
 /** The book of `probes` (by domain key) for a check of `mailboxes`; `retries` bounds the askings after a cut. */
 export const make = (
