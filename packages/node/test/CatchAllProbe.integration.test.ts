@@ -5,7 +5,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Stream } from "effect"
 import { MailWorld } from "@rcpt/testing"
 import { HostProfile, Policy, Verifier } from "@rcpt/verifier"
-import * as NodeVerifier from "../src/NodeVerifier.ts"
+import type * as NodeVerifier from "../src/NodeVerifier.ts"
+import { worldVerifier } from "./helpers.ts"
 
 const run = (
   spec: MailWorld.WorldSpec,
@@ -15,15 +16,7 @@ const run = (
 ) =>
   Effect.gen(function* () {
     const world = yield* MailWorld.start(spec)
-    const layer = NodeVerifier.layer({
-      helo: "verifier.rcpt.test",
-      port: world.smtpPort,
-      dnsServers: [world.dns],
-      timeout: "20 seconds",
-      allowTargets: ["127.0.0.0/8"],
-      allowSpecialUse: ["test"],
-      ...options
-    })
+    const layer = worldVerifier(world, { timeout: "20 seconds", ...options })
     return yield* Effect.gen(function* () {
       const verifier = yield* Verifier.Verifier
       const results = yield* verifier.verifyMany(Stream.fromIterable(addresses)).pipe(Stream.runCollect)
