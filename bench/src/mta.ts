@@ -295,7 +295,9 @@ const table = [
       r["verdicts"] as Record<string, number>
     )
       .map(([k, v]) => `${k} ${v}`)
-      .join(", ")} | ${r["cpuMsPer1000"] === null ? "-" : (r["cpuMsPer1000"] as number).toFixed(0)} | ${r["cpuShare"] === null ? "-" : `${((r["cpuShare"] as number) * 100).toFixed(0)}%`} | ${(r["peakRssMb"] as number).toFixed(0)} | ${(r["load"] as number).toFixed(1)} |`
+      .join(
+        ", "
+      )} | ${r["cpuMsPer1000"] === null ? "-" : (r["cpuMsPer1000"] as number).toFixed(0)} | ${r["cpuShare"] === null ? "-" : `${((r["cpuShare"] as number) * 100).toFixed(0)}%`} | ${(r["peakRssMb"] as number).toFixed(0)} | ${(r["load"] as number).toFixed(1)} |`
   })
 ].join("\n")
 console.log(`\n${table}\n\nbench:mta took ${((performance.now() - started) / 1000).toFixed(0)} s`)

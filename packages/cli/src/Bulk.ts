@@ -162,17 +162,15 @@ export const run = (
         ),
         Stream.mapEffect((item) => Effect.as(inFlight.take(1), item.address))
       )
-      yield* verifier
-        .verifyMany(addresses, { window })
-        .pipe(
-          // The results ready together (a session's worth, often) in one write.
-          Stream.runForEachArray((vs) =>
-            write(vs).pipe(
-              Effect.andThen(Effect.forEach(vs, progress.record, { discard: true })),
-              Effect.andThen(inFlight.release(vs.length))
-            )
+      yield* verifier.verifyMany(addresses, { window }).pipe(
+        // The results ready together (a session's worth, often) in one write.
+        Stream.runForEachArray((vs) =>
+          write(vs).pipe(
+            Effect.andThen(Effect.forEach(vs, progress.record, { discard: true })),
+            Effect.andThen(inFlight.release(vs.length))
           )
         )
+      )
       learnt = yield* verifier.hostProfiles
     }).pipe((effect) => provide(effect, resolved))
 

@@ -156,7 +156,13 @@ describe("real Verifications against the committed schema", () => {
       const full = Verification.decode({
         ...printed(results[0]!),
         timing: { dnsMs: 1, connectMs: 2, tlsMs: 3, smtpMs: { AwaitRcpt: 4 }, connections: 1 },
-        provider: { id: "google", name: "Google", kind: "mailbox-provider", acceptsAll: false, mxHost: "aspmx.l.google.com" },
+        provider: {
+          id: "google",
+          name: "Google",
+          kind: "mailbox-provider",
+          acceptsAll: false,
+          mxHost: "aspmx.l.google.com"
+        },
         retryAfter: "2026-01-01T00:00:00.000Z",
         vrfy: { code: 252, enhanced: null, text: "Cannot VRFY user" }
       })
