@@ -6,7 +6,7 @@
  *   `/etc/resolv.conf`) answer from that server too, so a contender that dials an MX by name asks the bench's DNS;
  * - records a violation, and throws, when anything sets another name server, queries a resolver that has one, or
  *   opens a TCP connection to an address outside 127.0.0.0/8 (the parent then fails the run);
- * - at exit writes `BENCH_REPORT` (JSON): peak RSS, time from the first DNS query or connection to exit, TCP
+ * - at exit writes `BENCH_REPORT` (JSON): peak RSS, CPU time, time from the first DNS query or connection to exit, TCP
  *   connections opened, violations.
  *
  * It changes the contender's environment the way pointing the system resolver at a local server would; it changes
@@ -33,6 +33,8 @@ const net = require("node:net") as typeof Net
 export interface GuardReport {
   /** From the first DNS query or TCP connect to process exit; `null` if there was neither. */
   readonly activeMs: number | null
+  /** User plus system CPU time the whole process used (`process.cpuUsage()` at exit), in milliseconds. */
+  readonly cpuMs: number
   /** `process.resourceUsage().maxRSS`, in kilobytes. */
   readonly maxRssKb: number
   /** TCP connections the process opened. */
@@ -208,7 +210,9 @@ setInterval(() => {
 
 process.on("exit", () => {
   if (reportPath === undefined || reportPath === "") return
+  const cpu = process.cpuUsage()
   const report: GuardReport = {
+    cpuMs: (cpu.user + cpu.system) / 1000,
     activeMs: firstActivity === undefined ? null : performance.now() - firstActivity,
     maxRssKb: process.resourceUsage().maxRSS,
     connects,

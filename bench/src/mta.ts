@@ -261,6 +261,10 @@ try {
       rate: text.length / (activeMs / 1000),
       activeMs,
       peakRssMb: (child.report?.maxRssKb ?? 0) / 1024,
+      // CPU per 1,000 answered: near activeMs per 1,000, the contender is CPU-bound (one core), not waiting.
+      cpuMs: child.report?.cpuMs ?? null,
+      cpuMsPer1000: child.report === undefined ? null : (child.report.cpuMs / Math.max(1, text.length)) * 1000,
+      cpuShare: child.report === undefined ? null : child.report.cpuMs / activeMs,
       verdicts,
       load,
       ...server,
@@ -282,8 +286,8 @@ const limitOf = (r: Record<string, unknown>) =>
   results.find((o) => o["world"] === r["world"] && o["list"] === r["list"] && o["contender"] === "limit")
 const fmt = (n: unknown) => (n === null || n === undefined ? "-" : String(n))
 const table = [
-  "| world (50 ms RTT) | list | contender | addr/s | vs limit | sessions | most at once | too-many-errors | sessions past soft limit | answered | verdicts | peak RSS MB | load |",
-  "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |",
+  "| world (50 ms RTT) | list | contender | addr/s | vs limit | sessions | most at once | too-many-errors | sessions past soft limit | answered | verdicts | CPU ms / 1,000 addr | CPU / active | peak RSS MB | load |",
+  "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |",
   ...results.map((r) => {
     const limit = limitOf(r)
     const ratio = limit === undefined ? "-" : `${((r["rate"] as number) / (limit["rate"] as number)).toFixed(2)}x`
@@ -291,7 +295,9 @@ const table = [
       r["verdicts"] as Record<string, number>
     )
       .map(([k, v]) => `${k} ${v}`)
-      .join(", ")} | ${(r["peakRssMb"] as number).toFixed(0)} | ${(r["load"] as number).toFixed(1)} |`
+      .join(
+        ", "
+      )} | ${r["cpuMsPer1000"] === null ? "-" : (r["cpuMsPer1000"] as number).toFixed(0)} | ${r["cpuShare"] === null ? "-" : `${((r["cpuShare"] as number) * 100).toFixed(0)}%`} | ${(r["peakRssMb"] as number).toFixed(0)} | ${(r["load"] as number).toFixed(1)} |`
   })
 ].join("\n")
 console.log(`\n${table}\n\nbench:mta took ${((performance.now() - started) / 1000).toFixed(0)} s`)

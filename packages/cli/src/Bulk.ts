@@ -124,7 +124,8 @@ export const run = (
     }
     // One write at a time, never cut short: each result is one whole line or nothing.
     const lock = yield* Semaphore.make(1)
-    const write = (v: Verification.Verification) => lock.withPermits(1)(Effect.uninterruptible(target.writer.write(v)))
+    const write = (vs: ReadonlyArray<Verification.Verification>) =>
+      lock.withPermits(1)(Effect.uninterruptible(target.writer.write(vs)))
 
     const progress = yield* Progress.make({
       live: Option.isSome(options.progress),
@@ -154,20 +155,22 @@ export const run = (
             ? Effect.succeed(true)
             : Effect.gen(function* () {
                 const v = yield* VerifierBulk.syntaxFailure(item.address, item.detail)
-                yield* write(v)
+                yield* write([v])
                 yield* progress.record(v)
                 return false
               })
         ),
         Stream.mapEffect((item) => Effect.as(inFlight.take(1), item.address))
       )
-      yield* verifier
-        .verifyMany(addresses, { window })
-        .pipe(
-          Stream.runForEach((v) =>
-            write(v).pipe(Effect.andThen(progress.record(v)), Effect.andThen(inFlight.release(1)))
+      yield* verifier.verifyMany(addresses, { window }).pipe(
+        // The results ready together (a session's worth, often) in one write.
+        Stream.runForEachArray((vs) =>
+          write(vs).pipe(
+            Effect.andThen(Effect.forEach(vs, progress.record, { discard: true })),
+            Effect.andThen(inFlight.release(vs.length))
           )
         )
+      )
       learnt = yield* verifier.hostProfiles
     }).pipe((effect) => provide(effect, resolved))
 

@@ -117,7 +117,14 @@ export class Done {
  * @since 0.1.0
  */
 export interface Writer {
-  readonly write: (v: Verification.Verification) => Effect.Effect<void, ExitCode.Exit>
+  /** Whole lines, in one write: results that are ready together go out together. */
+  readonly write: (vs: ReadonlyArray<Verification.Verification>) => Effect.Effect<void, ExitCode.Exit>
+}
+
+const lines = (format: Format, vs: ReadonlyArray<Verification.Verification>, options: LineOptions): string => {
+  let text = ""
+  for (const v of vs) text += line(format, v, options)
+  return text
 }
 
 const encoder = new TextEncoder()
@@ -161,10 +168,10 @@ export const stdout = (format: Format, options: LineOptions): Effect.Effect<Writ
       failed = error
     })
     return {
-      write: (v) =>
+      write: (vs) =>
         Effect.callback<void, ExitCode.Exit>((resume) => {
           if (failed !== undefined) return resume(Effect.fail(failure(failed)))
-          const text = header ? csvHeader + line(format, v, options) : line(format, v, options)
+          const text = header ? csvHeader + lines(format, vs, options) : lines(format, vs, options)
           header = false
           // Waiting for the write keeps a slow reader's backlog out of this process's memory.
           process.stdout.write(text, (error) =>
@@ -291,9 +298,9 @@ export const toFile = (
     // The CSV header goes out with the first result, in the same write: a run that fails before
     // any result leaves the file empty, so it can simply be run again.
     let header = format === "csv" && now === 0
-    const write = (v: Verification.Verification) =>
+    const write = (vs: ReadonlyArray<Verification.Verification>) =>
       Effect.suspend(() => {
-        const text = header ? csvHeader + line(format, v, options) : line(format, v, options)
+        const text = header ? csvHeader + lines(format, vs, options) : lines(format, vs, options)
         header = false
         return append(text)
       })

@@ -151,12 +151,22 @@ export const run: <S, R>(
       // be awaited (a new phase, a write, a reply taken in), cut by the overall deadline.
       let writes = 0
       let clock = { phase: "", progress: undefined as unknown, writes: -1, ends: 0 }
+      // Each phase's timeout in millis, read once per connection (a Duration input such as "30 seconds" is parsed).
+      const phaseMillis = new Map<string, number>()
+      const timeoutOf = (phase: string): number => {
+        let ms = phaseMillis.get(phase)
+        if (ms === undefined) {
+          ms = Duration.toMillis(options.phaseTimeout(phase))
+          phaseMillis.set(phase, ms)
+        }
+        return ms
+      }
       const budget = (current: S) =>
         Effect.map(Clock.currentTimeMillis, (now) => {
           const phase = machine.phase(current)
           const progress = machine.progress?.(current)
           if (phase !== clock.phase || progress !== clock.progress || writes !== clock.writes) {
-            clock = { phase, progress, writes, ends: now + Duration.toMillis(options.phaseTimeout(phase)) }
+            clock = { phase, progress, writes, ends: now + timeoutOf(phase) }
           }
           return Duration.millis(Math.max(0, Math.min(clock.ends, deadline) - now))
         })

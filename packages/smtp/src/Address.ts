@@ -386,8 +386,17 @@ const idna = (
   }
 }
 
+// Valid names already parsed, by the text as written: a list holds thousands of addresses of
+// one domain, and UTS #46 (tr46) is most of the cost of parsing one. Only successes are kept (an
+// error names its place in the whole input); a result depends on the name alone, so this is a
+// memo, not state. Bounded: emptied when full.
+const validNames = new Map<string, Domain>()
+const validNamesMax = 4096
+
 const domainNameAt = (input: string, start: number): Result.Result<Domain, AddressError> => {
   const name = input.slice(start)
+  const known = validNames.get(name)
+  if (known !== undefined) return Result.succeed(known)
   // Pinpoint stray ASCII (">", " ", "_"...) before tr46, which would only say "invalid".
   for (let i = 0; i < name.length; i++) {
     if (name.charCodeAt(i) < 0x80 && !LDH_OR_DOT.test(name[i]!)) {
@@ -403,7 +412,10 @@ const domainNameAt = (input: string, start: number): Result.Result<Domain, Addre
   if (shape !== undefined) return Result.fail(shape)
   // Refused for a rule `checkShape` does not cover, e.g. "--" in the 3rd and 4th position.
   if (strict === null) return fail(input, "InvalidDomain", refused)
-  return Result.succeed({ _tag: "DomainName", ascii: strict.toLowerCase(), unicode })
+  const domain: Domain = { _tag: "DomainName", ascii: strict.toLowerCase(), unicode }
+  if (validNames.size >= validNamesMax) validNames.clear()
+  validNames.set(name, domain)
+  return Result.succeed(domain)
 }
 
 const domainAt = (input: string, start: number): Result.Result<Domain, AddressError> =>

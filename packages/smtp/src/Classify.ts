@@ -66,14 +66,17 @@ export const fromEnd = (end: SessionEnd): Outcome => {
 export const recipient = (result: SessionResult, index: number): Outcome => {
   const r = result.recipients[index]
   if (r === undefined) return outcome("unknown", "protocol_error")
-  const vrfy = Option.map(r.vrfy, (v) => classify("AwaitVrfy", v)).pipe(
-    Option.filter((o) => o.verdict === "deliverable" || o.verdict === "undeliverable")
-  )
+  // Once per recipient of every session: plain branches, no Option pipeline.
+  const vrfyOutcome = Option.isSome(r.vrfy) ? classify("AwaitVrfy", r.vrfy.value) : undefined
+  const vrfy =
+    vrfyOutcome !== undefined && (vrfyOutcome.verdict === "deliverable" || vrfyOutcome.verdict === "undeliverable")
+      ? vrfyOutcome
+      : undefined
   if (Option.isSome(r.rcpt)) {
     const rcpt = classify("AwaitRcpt", r.rcpt.value)
-    return needsVrfy(r.rcpt.value) && Option.isSome(vrfy) ? vrfy.value : rcpt
+    return vrfy !== undefined && needsVrfy(r.rcpt.value) ? vrfy : rcpt
   }
-  if (Option.isSome(vrfy)) return vrfy.value
+  if (vrfy !== undefined) return vrfy
   if (Option.isSome(r.skipped)) {
     switch (r.skipped.value) {
       case "SmtpUtf8Unsupported":

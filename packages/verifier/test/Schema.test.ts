@@ -149,6 +149,33 @@ describe("real Verifications against the committed schema", () => {
     })
   )
 
+  it.effect("encode is Schema's encoding, key for key and in the same order", () =>
+    Effect.gen(function* () {
+      const results = yield* verifications
+      // And one with every nullable block filled: timing, provider, retryAfter, vrfy.
+      const full = Verification.decode({
+        ...printed(results[0]!),
+        timing: { dnsMs: 1, connectMs: 2, tlsMs: 3, smtpMs: { AwaitRcpt: 4 }, connections: 1 },
+        provider: {
+          id: "google",
+          name: "Google",
+          kind: "mailbox-provider",
+          acceptsAll: false,
+          mxHost: "aspmx.l.google.com"
+        },
+        retryAfter: "2026-01-01T00:00:00.000Z",
+        vrfy: { code: 252, enhanced: null, text: "Cannot VRFY user" }
+      })
+      for (const v of [...results, full]) {
+        assert.strictEqual(
+          JSON.stringify(Verification.encode(v)),
+          JSON.stringify(Schema.encodeSync(Verification.Verification)(v))
+        )
+      }
+      assert.isNotNull(full.timing)
+    })
+  )
+
   it.effect("the schema rejects what a Verification never is", () =>
     Effect.gen(function* () {
       const [v] = yield* verifications

@@ -73,9 +73,23 @@ export { phrases } from "./replyPhrases.ts"
  * @since 0.1.0
  */
 export const says = (reply: Reply.Reply, table: keyof typeof phrases): boolean => {
-  const text = Reply.text(reply).toLowerCase()
+  const text = lowerText(reply)
   return phrases[table].some((p) => text.includes(p))
 }
+
+// A reply is read against several phrase tables, and classified several times (the recipient's
+// outcome, the sender check, the catch-all check): its text and outcomes are worked out once per
+// reply value. Memos of pure functions, keyed weakly: they go with the reply.
+const lowered = new WeakMap<Reply.Reply, string>()
+const lowerText = (reply: Reply.Reply): string => {
+  let text = lowered.get(reply)
+  if (text === undefined) {
+    text = Reply.text(reply).toLowerCase()
+    lowered.set(reply, text)
+  }
+  return text
+}
+const classified = new WeakMap<Reply.Reply, Map<Phase, Outcome>>()
 
 const outcome = (verdict: Verdict, reason: Reason, retryable = false): Outcome => ({ verdict, reason, retryable })
 
@@ -135,7 +149,7 @@ const permanentRcpt = (reply: Reply.Reply): Outcome => {
   if (e === "5.1.2") return outcome("undeliverable", "no_such_domain")
   if (e.endsWith(".6.7")) return outcome("unknown", "smtputf8_unsupported")
   // Microsoft 365 directory-based edge blocking: "550 5.4.1 Recipient address rejected: Access denied".
-  if (e === "5.4.1" && Reply.text(reply).toLowerCase().includes("recipient address rejected")) {
+  if (e === "5.4.1" && lowerText(reply).includes("recipient address rejected")) {
     return outcome("undeliverable", "mailbox_unknown")
   }
   if (e.startsWith("5.7.")) {
@@ -198,6 +212,20 @@ const transient = (reply: Reply.Reply, phase: Phase): Outcome => {
  * @since 0.1.0
  */
 export const classify = (phase: Phase, reply: Reply.Reply): Outcome => {
+  let byPhase = classified.get(reply)
+  if (byPhase === undefined) {
+    byPhase = new Map()
+    classified.set(reply, byPhase)
+  }
+  let known = byPhase.get(phase)
+  if (known === undefined) {
+    known = classifyOnce(phase, reply)
+    byPhase.set(phase, known)
+  }
+  return known
+}
+
+const classifyOnce = (phase: Phase, reply: Reply.Reply): Outcome => {
   const isRcpt = phase === "AwaitRcpt" || phase === "AwaitProbe"
   if (isRcpt || phase === "AwaitVrfy") {
     if (reply.code === 250 || reply.code === 251) return outcome("deliverable", "accepted")

@@ -17,17 +17,35 @@ import * as VerifierConfig from "../VerifierConfig.ts"
 import { build, planOutcome } from "./build.ts"
 
 /** The config's rules and the policy's, together (both apply; the most specific pattern wins). */
-const decision = Effect.fn("Rules.decision")(function* (mailbox: Address.Mailbox) {
-  const config = yield* VerifierConfig.Service
-  const policy = yield* Policy.Policy
-  const rules: DomainRules.DomainRules = {
-    allow: [...config.allow, ...policy.domainRules.allow],
-    deny: [...config.deny, ...policy.domainRules.deny],
-    depth: { ...policy.domainRules.depth, ...config.depth },
-    defaultDepth: config.defaultDepth === "smtp" ? policy.domainRules.defaultDepth : config.defaultDepth
-  }
-  return DomainRules.decide(rules, mailbox.address, Address.domainText(mailbox.domain))
+const merge = (config: VerifierConfig.VerifierConfig, policy: Policy.Policies): DomainRules.DomainRules => ({
+  allow: [...config.allow, ...policy.domainRules.allow],
+  deny: [...config.deny, ...policy.domainRules.deny],
+  depth: { ...policy.domainRules.depth, ...config.depth },
+  defaultDepth: config.defaultDepth === "smtp" ? policy.domainRules.defaultDepth : config.defaultDepth
 })
+
+// Asked twice per address (before and after the lookup): the merged rules are made once per config and policy
+// value, not per address, and no span is opened for what is a table lookup.
+const merged = new WeakMap<VerifierConfig.VerifierConfig, WeakMap<Policy.Policies, DomainRules.DomainRules>>()
+const rulesOf = (config: VerifierConfig.VerifierConfig, policy: Policy.Policies): DomainRules.DomainRules => {
+  let byPolicy = merged.get(config)
+  if (byPolicy === undefined) {
+    byPolicy = new WeakMap()
+    merged.set(config, byPolicy)
+  }
+  let rules = byPolicy.get(policy)
+  if (rules === undefined) {
+    rules = merge(config, policy)
+    byPolicy.set(policy, rules)
+  }
+  return rules
+}
+
+const decision = (mailbox: Address.Mailbox) =>
+  Effect.gen(function* () {
+    const rules = rulesOf(yield* VerifierConfig.Service, yield* Policy.Policy)
+    return DomainRules.decide(rules, mailbox.address, Address.domainText(mailbox.domain))
+  })
 
 const fixed = (
   input: string,
