@@ -6,6 +6,8 @@ import { Deferred, Effect, Fiber } from "effect"
 import * as HostPermits from "../src/HostPermits.ts"
 import * as HostProfile from "../src/HostProfile.ts"
 import * as HostProfiles from "../src/HostProfiles.ts"
+import * as VerifierConfig from "../src/VerifierConfig.ts"
+import { startOf } from "../src/internal/check.ts"
 import * as Lru from "../src/internal/lru.ts"
 
 describe("Lru: least recently used idle entry forgotten past the capacity", () => {
@@ -57,13 +59,8 @@ describe("HostPermits (in memory), bounded", () => {
 })
 
 describe("HostProfiles (in memory), bounded", () => {
-  const start: HostProfile.Start = {
-    recipientsPerSession: 50,
-    maxErrorsPerSession: 9,
-    maxPipeline: 10,
-    pipelining: true,
-    perHost: 2
-  }
+  // Where a host starts with the default config.
+  const start = startOf({ ...VerifierConfig.defaults, helo: "verifier.rcpt.test" })
   const shaping = HostProfile.shaping
   const session = (profiles: HostProfiles.Shape, address: string) =>
     Effect.flatMap(profiles.lease(address, shaping, start), (lease) =>
