@@ -33,6 +33,7 @@
 // | close on RCPT, without a reply             | unknown/connection_closed "Closed in AwaitRcpt"              |
 // | reset (RST) on RCPT                        | unknown/connection_closed "Closed in AwaitRcpt"              |
 // | close after the RCPT reply (250)           | deliverable/accepted: the answer is kept, catchAll null      |
+// |                                            | (the probe, cut each time, asked twice more: inconclusive)   |
 // | close on QUIT, no 221                      | the real verdict (undeliverable/mailbox_unknown)             |
 // | 421 as greeting / to EHLO / MAIL / RCPT    | unknown/service_unavailable "ServiceClosing in <phase>: 421" |
 // | 421 to QUIT                                | the real verdict (undeliverable/mailbox_unknown)             |

@@ -5,21 +5,12 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Stream } from "effect"
 import { MailWorld } from "@rcpt/testing"
 import { HostProfile, Policy, Verifier } from "@rcpt/verifier"
-import * as NodeVerifier from "../src/NodeVerifier.ts"
+import { worldVerifier } from "./helpers.ts"
 
 const run = (spec: MailWorld.WorldSpec, policy: Policy.Policies, addresses: ReadonlyArray<string>) =>
   Effect.gen(function* () {
     const world = yield* MailWorld.start(spec)
-    const layer = NodeVerifier.layer({
-      helo: "verifier.rcpt.test",
-      port: world.smtpPort,
-      dnsServers: [world.dns],
-      timeout: "60 seconds",
-      perHost: 2,
-      allowTargets: ["127.0.0.0/8"],
-      // The world's names are .test (RFC 6761), refused unless allowed.
-      allowSpecialUse: ["test"]
-    })
+    const layer = worldVerifier(world, { timeout: "60 seconds", perHost: 2 })
     return yield* Effect.gen(function* () {
       const verifier = yield* Verifier.Verifier
       const results = yield* verifier.verifyMany(Stream.fromIterable(addresses)).pipe(Stream.runCollect)

@@ -6,7 +6,9 @@ import { readFileSync } from "node:fs"
 import * as Net from "node:net"
 import * as Tls from "node:tls"
 import { Worker } from "node:worker_threads"
+import type { MailWorld } from "@rcpt/testing"
 import * as ScriptedTransport from "@rcpt/testing/ScriptedTransport"
+import * as NodeVerifier from "../src/NodeVerifier.ts"
 
 export const key = readFileSync(new URL("./fixtures/key.pem", import.meta.url), "utf8")
 export const cert = readFileSync(new URL("./fixtures/cert.pem", import.meta.url), "utf8")
@@ -173,3 +175,17 @@ export const scriptServer = (
     (server) => ({ ...server, mismatches })
   )
 }
+
+/**
+ * The node verifier aimed at a MailWorld: its DNS and SMTP port, loopback and `.test` allowed
+ * (the target policy and RFC 6761 refuse both unless opened); `options` on top.
+ */
+export const worldVerifier = (world: MailWorld.World, options: NodeVerifier.Options = {}) =>
+  NodeVerifier.layer({
+    helo: "verifier.rcpt.test",
+    port: world.smtpPort,
+    dnsServers: [world.dns],
+    allowTargets: ["127.0.0.0/8"],
+    allowSpecialUse: ["test"],
+    ...options
+  })

@@ -178,6 +178,12 @@ export interface Policies {
   readonly retryWithoutTls: (attempt: HostAttempt, mode: Session.TlsMode) => boolean
   /** Sessions to one address for one batch when the server hangs up mid-way (error limits). */
   readonly maxReconnects: number
+  /**
+   * Times a domain's catch-all probe is asked again after the session carrying it was cut short
+   * (a hang-up, a 421, a timeout) once a real recipient of the domain was accepted; past them the
+   * domain's `catchAllProbe` is `inconclusive`.
+   */
+  readonly probeRetries: number
   /** When to ask again about an `unknown` result (`retryAfter` on the result); null for none. */
   readonly retryAfter: (outcome: Verification.Outcome) => Duration.Input | null
   /**
@@ -200,6 +206,7 @@ export const defaults: Policies = {
   shouldFailover,
   retryWithoutTls,
   maxReconnects: 20,
+  probeRetries: 2,
   retryAfter,
   domainRules: DomainRules.empty,
   hostShaping

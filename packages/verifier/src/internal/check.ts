@@ -27,6 +27,7 @@ import * as TargetPolicy from "../TargetPolicy.ts"
 import type { Attempt, findingReasons, Outcome } from "../Verification.ts"
 import type { VerifierConfig } from "../VerifierConfig.ts"
 import { domainKey } from "./keys.ts"
+import * as Probes from "./probes.ts"
 import { addTiming, type ConnectionTiming, noTiming } from "./timing.ts"
 import { watch } from "./observe.ts"
 
@@ -129,24 +130,6 @@ const sessionDetail = (result: Session.SessionResult): string => {
   }
 }
 
-/** Catch-all of one domain, from its own probe or its own recipients' replies (domains sharing a host may differ). */
-const catchAllFrom = (result: Session.SessionResult, key: string): Option.Option<boolean | "inconclusive"> => {
-  const probe = result.probes.find((p) => domainKey(p.mailbox.domain) === key)
-  if (probe !== undefined && probe.result._tag === "Answered") {
-    const o = Classify.classify("AwaitProbe", probe.result.reply)
-    if (o.verdict === "deliverable") return Option.some(true)
-    if (o.verdict === "undeliverable") return Option.some(false)
-    return Option.some("inconclusive")
-  }
-  // A server that rejected a real recipient of this domain as unknown is not catch-all for it.
-  const rejects = result.recipients.some(
-    (r) =>
-      domainKey(r.mailbox.domain) === key &&
-      Option.exists(r.rcpt, (reply) => Classify.classify("AwaitRcpt", reply).reason === "mailbox_unknown")
-  )
-  return rejects ? Option.some(false) : Option.none()
-}
-
 /**
  * The reason for a connection that did not open: the proxy's failure when it was the proxy's
  * (never `undeliverable`: nothing was learnt about the mailbox), else `connection_failed`.
@@ -200,9 +183,7 @@ export const check = Effect.fn("Verifier.check")(function* (
   const timings: Array<ConnectionTiming> = mailboxes.map(noTiming)
   // Not answered yet, in order; a session takes from the front and puts back what it could not ask.
   const queue = mailboxes.map((_, i) => i)
-  const probes = new Map(ctx.probes)
-  const catchAll = new Map<string, boolean>()
-  const inconclusive = new Set<string>()
+  const probes = Probes.make(ctx.probes, mailboxes, policy.probeRetries)
   let deadline = ctx.deadline
   // The null sender, until a server refuses it; then the configured real one, for good.
   let sender = ctx.sender ?? config.mailFrom
@@ -215,22 +196,24 @@ export const check = Effect.fn("Verifier.check")(function* (
   // Validated by VerifierConfig.make; a config built by hand with a bad block opens nothing.
   const targets = Result.getOrElse(TargetPolicy.make(config.allowTargets), () => TargetPolicy.strict)
 
+  /** The evidence of the recipients still queued that no session answered yet: `outcome`. */
+  const notAnswered = (outcome: Outcome) => {
+    for (const i of queue) {
+      if (Option.isNone(evidence[i]!.session)) evidence[i] = unanswered(outcome, attempts[i], timings[i], senderNow())
+    }
+  }
+
+  /** Recipients still to ask, or a probe due again. */
+  const pending = () => queue.length > 0 || probes.due()
+
   /** One address's sessions; `at` is shared by those running side by side. */
   const session = (host: MxHost, address: string, at: { tls: Session.TlsMode; cuts: number; done: boolean }) =>
     Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
       if (ctx.deadline !== undefined && now >= ctx.deadline) {
-        for (const i of queue) {
-          if (Option.isNone(evidence[i]!.session)) {
-            evidence[i] = unanswered(
-              { verdict: "unknown", reason: "timeout", retryable: true },
-              attempts[i],
-              timings[i],
-              senderNow()
-            )
-          }
-        }
+        notAnswered({ verdict: "unknown", reason: "timeout", retryable: true })
         queue.length = 0
+        probes.giveUp()
         return
       }
       // The values are taken once a connection slot is ours: what was learnt while this session
@@ -239,11 +222,12 @@ export const check = Effect.fn("Verifier.check")(function* (
         const lease = yield* profiles.lease(address, shaping, start)
         const profile = lease.profile
         const batch = queue.splice(0, Math.max(1, profile.recipientsPerSession))
-        if (batch.length === 0) {
+        // The probes no other session holds; a due one comes with an accepted recipient to ask again.
+        const claim = probes.claim(new Set(batch.map((i) => domainKey(mailboxes[i]!.domain))))
+        if (batch.length === 0 && claim.keys.length === 0) {
           yield* profiles.report(address, lease, shaping, undefined)
           return undefined
         }
-        const domains = new Set(batch.map((i) => domainKey(mailboxes[i]!.domain)))
         const watched = watch(clock, { careful: lease.trying })
         // The route (proxy, source address and its EHLO name) is chosen per connection, and a
         // pooled source address is held until the connection closes.
@@ -254,8 +238,8 @@ export const check = Effect.fn("Verifier.check")(function* (
         const initial = Session.make({
           clientName: Option.getOrElse(route.helo, () => config.helo),
           mailFrom: from,
-          recipients: batch.map((i) => mailboxes[i]!),
-          probes: Array.from(probes).flatMap(([key, probe]) => (domains.has(key) ? [probe] : [])),
+          recipients: [...batch, ...claim.anchors].map((i) => mailboxes[i]!),
+          probes: claim.probes,
           tls: at.tls,
           // An address literal has no name: SNI is left out and the certificate is checked against the IP.
           servername: host.host.startsWith("[") ? address : host.host,
@@ -294,12 +278,13 @@ export const check = Effect.fn("Verifier.check")(function* (
         }).pipe(Effect.result)
         lastFrom = from
         for (const i of batch) addTiming(timings[i]!, timing)
-        return { lease, batch, domains, watched, run, from }
+        return { lease, batch, claim, watched, run, from }
       }).pipe(Effect.scoped, permits.withPermit(address))
       if (slot === undefined) return
-      const { lease, batch, domains, watched, run, from } = slot
+      const { lease, batch, claim, watched, run, from } = slot
 
       if (run._tag === "Failure") {
+        probes.settle(claim, batch, undefined)
         yield* profiles.report(address, lease, shaping, undefined)
         const failed: Policy.HostAttempt = { _tag: "ConnectFailed", message: run.failure.message }
         const reason = connectFailure(run.failure.reason)
@@ -307,16 +292,7 @@ export const check = Effect.fn("Verifier.check")(function* (
           attempts[i]!.push({ host: host.host, address, outcome: reason, detail: run.failure.message })
         }
         queue.unshift(...batch)
-        for (const i of queue) {
-          if (Option.isNone(evidence[i]!.session)) {
-            evidence[i] = unanswered(
-              { verdict: "unknown", reason, retryable: true },
-              attempts[i],
-              timings[i],
-              senderNow()
-            )
-          }
-        }
+        notAnswered({ verdict: "unknown", reason, retryable: true })
         if (!policy.shouldFailover(failed)) stop = true
         at.done = true // next address
         return
@@ -332,6 +308,7 @@ export const check = Effect.fn("Verifier.check")(function* (
       // host again with a real one. Never a mailbox verdict from that refusal.
       const refusal = from === "" ? senderRefusal(result, batch.length) : undefined
       if (refusal !== undefined) {
+        probes.settle(claim, batch, undefined)
         for (const i of batch) {
           attempts[i]!.push({ host: host.host, address, outcome: "sender_rejected", detail: refusal })
         }
@@ -340,19 +317,9 @@ export const check = Effect.fn("Verifier.check")(function* (
         queue.unshift(...batch)
         return
       }
-      for (const key of domains) {
-        if (catchAll.has(key)) continue
-        const found = catchAllFrom(result, key)
-        if (Option.isSome(found)) {
-          if (found.value === "inconclusive") inconclusive.add(key)
-          else {
-            catchAll.set(key, found.value)
-            inconclusive.delete(key)
-          }
-        }
-        const answered = result.probes.some((p) => p.result._tag === "Answered" && domainKey(p.mailbox.domain) === key)
-        if (Option.isSome(found) || answered) probes.delete(key)
-      }
+      probes.settle(claim, [...batch, ...claim.anchors], result)
+      // A session of anchors alone asked for probes only: what it gives is in the book.
+      if (batch.length === 0) return
 
       let progress = false
       const again: Array<number> = []
@@ -392,25 +359,18 @@ export const check = Effect.fn("Verifier.check")(function* (
 
   search: for (const host of hosts.slice(0, config.maxMxHosts)) {
     for (const address of host.addresses.slice(0, config.maxAddressesPerHost)) {
-      if (queue.length === 0 || stop) break search
+      if (!pending() || stop) break search
       const decision = TargetPolicy.judge(targets, address)
       if (decision._tag === "Refused") {
         for (const i of queue) {
           attempts[i]!.push({ host: host.host, address, outcome: "target_refused", detail: decision.detail })
-          if (Option.isNone(evidence[i]!.session)) {
-            evidence[i] = unanswered(
-              { verdict: "unknown", reason: "target_refused", retryable: false },
-              attempts[i],
-              timings[i],
-              senderNow()
-            )
-          }
         }
+        notAnswered({ verdict: "unknown", reason: "target_refused", retryable: false })
         continue // next address
       }
       const at = { tls: config.tls, cuts: 0, done: false }
       const worker = Effect.whileLoop({
-        while: () => queue.length > 0 && !at.done && !stop,
+        while: () => pending() && !at.done && !stop,
         body: () => session(host, address, at),
         step: () => undefined
       })
@@ -423,8 +383,10 @@ export const check = Effect.fn("Verifier.check")(function* (
         Array.from({ length: width }, () => worker),
         { concurrency: "unbounded", discard: true }
       )
-      if (queue.length === 0 || stop) break search
+      if (!pending() || stop) break search
     }
   }
-  return { evidence, catchAll, inconclusive, deadline, sender }
+  // Hosts exhausted or a definitive refusal: a due probe will not be answered in this check.
+  probes.giveUp()
+  return { evidence, catchAll: probes.catchAll, inconclusive: probes.inconclusive, deadline, sender }
 })
