@@ -10,6 +10,7 @@ import * as Path from "node:path"
 import { MailWorld } from "@rcpt/demo"
 import { Effect, Exit, Scope } from "effect"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
+import { bundledSources, heavy, lightCommands, tracer } from "../../packages/cli/test/trace.ts"
 import {
   cli,
   installNode,
@@ -81,6 +82,10 @@ describe("the tarballs", () => {
         listing.some((f) => f.startsWith("package/test/") || f.endsWith(".tsbuildinfo")),
         `@rcpt/${name}`
       )
+      // The CLI's bin runs its bundle (packages/cli/scripts/bundle.ts), with the bundled code's licenses.
+      if (name === "cli")
+        for (const file of ["package/bundle/main.js", "package/bundle/THIRD-PARTY-LICENSES.md"])
+          assert.include(listing, file, "@rcpt/cli")
     }
   })
 
@@ -181,6 +186,37 @@ describe.each(["pinned", "oldest allowed"])("installed, on the %s Node", (which)
     assert.strictEqual(line.address, "alice@alpha.test")
     assert.strictEqual(line.verdict, "deliverable")
     assert.strictEqual(line.reason, "accepted")
+  })
+})
+
+describe("the installed rcpt loads lazily", () => {
+  const trace = tracer()
+  afterAll(trace.remove)
+  /** The sources in the bundle chunks `rcpt args` loads (bundle/modules.json says which chunk holds which). */
+  const loaded = async (args: ReadonlyArray<string>) => {
+    const cli = Path.join(project, "node_modules/@rcpt/cli")
+    const modules = JSON.parse(await readFile(Path.join(cli, "bundle/modules.json"), "utf8"))
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("RCPT_")))
+    const urls = trace.loaded(process.execPath, Path.join(cli, "bin/rcpt.js"), args, {
+      ...env,
+      NODE_OPTIONS: "",
+      XDG_DATA_HOME: trace.dir
+    })
+    return bundledSources(urls, modules)
+  }
+
+  for (const args of lightCommands) {
+    it(`rcpt ${args.join(" ")}`, async () => {
+      const sources = await loaded(args)
+      // The trace works, and it is the bundle: the command line's source is in a loaded chunk.
+      assert.include(sources, "/packages/cli/src/main.ts")
+      assert.deepStrictEqual(sources.filter(heavy), [])
+    })
+  }
+
+  it("and `serve` does load the server when it runs (the check can fail)", async () => {
+    const sources = await loaded(["serve", "--token-file", Path.join(trace.dir, "no-such-file")])
+    assert.include(sources, "/packages/http/src/Server.ts")
   })
 })
 

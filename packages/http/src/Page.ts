@@ -7,8 +7,16 @@
 import { Effect, Layer } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
 import { readFileSync } from "node:fs"
+import { createRequire } from "node:module"
+import * as Path from "node:path"
 
-const asset = (name: string) => readFileSync(new URL(`../page/${name}`, import.meta.url), "utf8")
+// From the package's root, found by its name, not from this module's location: the `rcpt` CLI
+// bundles this code into files of its own, from where `../page/` is elsewhere.
+const asset = (name: string) =>
+  readFileSync(
+    Path.join(Path.dirname(createRequire(import.meta.url).resolve("@rcpt/http/package.json")), "page", name),
+    "utf8"
+  )
 
 const files: ReadonlyArray<readonly [path: `/${string}`, file: string, contentType: string]> = [
   ["/", "index.html", "text/html; charset=utf-8"],

@@ -71,9 +71,14 @@ export const isDirect = (options: Options): boolean =>
 /**
  * The `yaml` package, loaded on the first routing file: it is ~70 modules that every `rcpt` start
  * would otherwise pay for (most runs have no routing file). `require` keeps `parse` synchronous.
+ * Resolved from this package's root, found by its name: the `rcpt` CLI bundles this code into
+ * files of its own, elsewhere.
  */
 let yaml: typeof import("yaml") | undefined
-const loadYaml = (): typeof import("yaml") => (yaml ??= createRequire(import.meta.url)("yaml") as typeof import("yaml"))
+const loadYaml = (): typeof import("yaml") =>
+  (yaml ??= createRequire(createRequire(import.meta.url).resolve("@rcpt/node/package.json"))(
+    "yaml"
+  ) as typeof import("yaml"))
 
 /**
  * Parses a routing file's text (YAML or JSON).

@@ -16,8 +16,8 @@
  *
  * @since 0.1.0
  */
-import { createRequire } from "node:module"
 import { Option } from "effect"
+import { requireData } from "./internal/data.ts"
 
 /**
  * A mailbox provider hosts the mailboxes; a security gateway filters mail and passes it on to them.
@@ -113,7 +113,7 @@ let table: ReadonlyArray<Provider> | undefined
  */
 export const builtIn = (): ReadonlyArray<Provider> => {
   if (table !== undefined) return table
-  const value: unknown = createRequire(import.meta.url)("../data/providers.json")
+  const value: unknown = requireData("./data/providers.json")
   if (!Array.isArray(value) || !value.every(isProvider)) {
     throw new TypeError(
       "@rcpt/signals: data/providers.json is not a list of { id, name, kind, acceptsAll, mxSuffixes }"

@@ -1,8 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Option } from "effect"
+import { createRequire } from "node:module"
 import * as fc from "fast-check"
 import { Signals } from "../src/index.ts"
 import { distance } from "../src/internal/distance.ts"
+import { normaliseDomain, normaliseLocalPart } from "../src/internal/normalise.ts"
 
 const signals = Signals.make()
 
@@ -346,5 +348,48 @@ describe("distance against the full recurrence", () => {
       }),
       { numRuns: 2000 }
     )
+  })
+})
+
+// The list packages, as `make` loads them.
+const fromSignals = createRequire(new URL("../src/Signals.ts", import.meta.url))
+
+describe("the packaged lists", () => {
+  // `make` puts them in its sets as they are: an entry not in normal form would never match.
+  it("are normalised already (lower-case, trimmed, no trailing dot, no +tag)", () => {
+    const lists: ReadonlyArray<readonly [string, ReadonlyArray<string>, (s: string) => string]> = [
+      [
+        "disposable-email-domains-js",
+        (
+          fromSignals("disposable-email-domains-js") as typeof import("disposable-email-domains-js")
+        ).disposableEmailBlocklist(),
+        normaliseDomain
+      ],
+      [
+        "free-email-domains-typescript",
+        (fromSignals("free-email-domains-typescript") as typeof import("free-email-domains-typescript"))
+          .freeEmailDomains,
+        normaliseDomain
+      ],
+      [
+        "role-based-email-addresses",
+        fromSignals("role-based-email-addresses") as ReadonlyArray<string>,
+        normaliseLocalPart
+      ]
+    ]
+    for (const [name, list, normalise] of lists) {
+      assert.isAbove(list.length, 500, name)
+      assert.deepStrictEqual(
+        list.filter((entry) => entry !== normalise(entry)),
+        [],
+        name
+      )
+    }
+  })
+
+  it("and what a config adds is normalised", () => {
+    const signals = Signals.make({ disposable: { add: [" Throwaway.EXAMPLE. "] }, role: { add: ["Hostmaster+x"] } })
+    assert.isTrue(Signals.evaluate(signals, "hostmaster", "throwaway.example").disposable)
+    assert.isTrue(Signals.evaluate(signals, "hostmaster", "throwaway.example").roleAccount)
   })
 })

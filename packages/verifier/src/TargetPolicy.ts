@@ -94,12 +94,20 @@ export const ipv6Special: ReadonlyArray<SpecialRange> = [
 
 type Ip = ipaddr.IPv4 | ipaddr.IPv6
 
-/** `::/0` stands for "not in 2000::/3": matched by hand below. */
+/**
+ * Parsed on first use, not when the module loads: ipaddr.js's IPv6 parser is slow its first few
+ * times (large regular expressions, compiled and warmed up), 10-20 ms every `rcpt` start would
+ * pay. `::/0` stands for "not in 2000::/3": matched by hand below.
+ */
+const lazily = <A>(make: () => A): (() => A) => {
+  let value: { readonly a: A } | undefined
+  return () => (value ??= { a: make() }).a
+}
 const parsed = (ranges: ReadonlyArray<SpecialRange>) =>
   ranges.map((range) => ({ range, net: ipaddr.parseCIDR(range.cidr) }))
-const v4Table = parsed(ipv4Special)
-const v6Table = parsed(ipv6Special)
-const globalUnicast = ipaddr.IPv6.parseCIDR("2000::/3")
+const v4Table = lazily(() => parsed(ipv4Special))
+const v6Table = lazily(() => parsed(ipv6Special))
+const globalUnicast = lazily(() => ipaddr.IPv6.parseCIDR("2000::/3"))
 
 /**
  * A CIDR block opened with `--allow-target`.
@@ -185,7 +193,15 @@ export interface TargetPolicy {
 export const make = (allow: Iterable<string>): Result.Result<TargetPolicy, InvalidCidr> =>
   Result.all(Array.from(allow, parseCidr)).pipe(Result.map((cidrs) => ({ allow: cidrs })))
 
-const unsafeMake = (allow: ReadonlyArray<string>): TargetPolicy => Result.getOrThrow(make(allow))
+/** A constant policy, its blocks parsed when first read, like the tables above. */
+const constant = (allow: ReadonlyArray<string>): TargetPolicy => {
+  const cidrs = lazily(() => Result.getOrThrow(make(allow)).allow)
+  return {
+    get allow() {
+      return cidrs()
+    }
+  }
+}
 
 /**
  * The default: every special-purpose range refused.
@@ -201,7 +217,7 @@ export const strict: TargetPolicy = { allow: [] }
  * @category constants
  * @since 0.1.0
  */
-export const loopback: TargetPolicy = unsafeMake(["127.0.0.0/8", "::1/128"])
+export const loopback: TargetPolicy = constant(["127.0.0.0/8", "::1/128"])
 
 /**
  * Everything opened: the verifier dials whatever DNS says (the behaviour before this policy).
@@ -209,7 +225,7 @@ export const loopback: TargetPolicy = unsafeMake(["127.0.0.0/8", "::1/128"])
  * @category constants
  * @since 0.1.0
  */
-export const any: TargetPolicy = unsafeMake(["0.0.0.0/0", "::/0"])
+export const any: TargetPolicy = constant(["0.0.0.0/0", "::/0"])
 
 /**
  * The judgement on one address: allowed, or refused with the range that refused it (and the IPv4
@@ -237,10 +253,10 @@ const opened = (policy: TargetPolicy, ip: Ip) => policy.allow.some((c) => inRang
 
 const describe = (range: SpecialRange) => `${range.cidr} (${range.name}, ${range.rfc})`
 
-const special4 = (ip: ipaddr.IPv4) => v4Table.find((t) => inRange(ip, t.net))?.range
+const special4 = (ip: ipaddr.IPv4) => v4Table().find((t) => inRange(ip, t.net))?.range
 
 const special6 = (ip: ipaddr.IPv6) =>
-  v6Table.find((t) => (t.range.cidr === "::/0" ? !inRange(ip, globalUnicast) : inRange(ip, t.net)))?.range
+  v6Table().find((t) => (t.range.cidr === "::/0" ? !inRange(ip, globalUnicast()) : inRange(ip, t.net)))?.range
 
 /** The IPv4 address an embedding IPv6 block carries. */
 const embeddedIn = (ip: ipaddr.IPv6, how: NonNullable<SpecialRange["embeds"]>): ipaddr.IPv4 => {
