@@ -254,10 +254,13 @@ try {
       rate: text.length / (activeMs / 1000),
       activeMs,
       peakRssMb: (child.report?.maxRssKb ?? 0) / 1024,
-      // CPU per 1,000 answered: near activeMs per 1,000, the contender is CPU-bound (one core), not waiting.
+      // CPU per 1,000 answered; CPU near the active time: the contender is CPU-bound (one core), not waiting.
       cpuMs: child.report?.cpuMs ?? null,
-      cpuMsPer1000: child.report === undefined ? null : (child.report.cpuMs / Math.max(1, text.length)) * 1000,
-      cpuShare: child.report === undefined ? null : child.report.cpuMs / activeMs,
+      activeCpuMs: child.report?.activeCpuMs ?? null,
+      // From the first DNS query or connection on: start-up (module loading) is not per address.
+      cpuMsPer1000:
+        child.report?.activeCpuMs == null ? null : (child.report.activeCpuMs / Math.max(1, text.length)) * 1000,
+      cpuShare: child.report?.activeCpuMs == null ? null : child.report.activeCpuMs / activeMs,
       verdicts,
       load,
       ...server,
@@ -279,7 +282,7 @@ const limitOf = (r: Record<string, unknown>) =>
   results.find((o) => o["world"] === r["world"] && o["list"] === r["list"] && o["contender"] === "limit")
 const fmt = (n: unknown) => (n === null || n === undefined ? "-" : String(n))
 const table = [
-  "| world (50 ms RTT) | list | contender | addr/s | vs limit | sessions | most at once | too-many-errors | sessions past soft limit | answered | verdicts | CPU ms / 1,000 addr | CPU / active | peak RSS MB | load |",
+  "| world (50 ms RTT) | list | contender | addr/s | vs limit | sessions | most at once | too-many-errors | sessions past soft limit | answered | verdicts | active CPU ms / 1,000 addr | active CPU / active time | peak RSS MB | load |",
   "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |",
   ...results.map((r) => {
     const limit = limitOf(r)
