@@ -35,6 +35,8 @@ export interface GuardReport {
   readonly activeMs: number | null
   /** User plus system CPU time the whole process used (`process.cpuUsage()` at exit), in milliseconds. */
   readonly cpuMs: number
+  /** The part of `cpuMs` from the first DNS query or connection on (start-up left out); `null` if there was neither. */
+  readonly activeCpuMs: number | null
   /** `process.resourceUsage().maxRSS`, in kilobytes. */
   readonly maxRssKb: number
   /** TCP connections the process opened. */
@@ -52,10 +54,13 @@ if (server === undefined || server === "") throw new Error("bench guard: BENCH_D
 
 const violations: Array<string> = []
 let firstActivity: number | undefined
+let cpuAtFirst: NodeJS.CpuUsage | undefined
 let connects = 0
 let dnsQueries = 0
 const mark = () => {
-  firstActivity ??= performance.now()
+  if (firstActivity !== undefined) return
+  firstActivity = performance.now()
+  cpuAtFirst = process.cpuUsage()
 }
 
 const isLoopback = (ip: string): boolean =>
@@ -213,6 +218,7 @@ process.on("exit", () => {
   const cpu = process.cpuUsage()
   const report: GuardReport = {
     cpuMs: (cpu.user + cpu.system) / 1000,
+    activeCpuMs: cpuAtFirst === undefined ? null : (cpu.user + cpu.system - cpuAtFirst.user - cpuAtFirst.system) / 1000,
     activeMs: firstActivity === undefined ? null : performance.now() - firstActivity,
     maxRssKb: process.resourceUsage().maxRSS,
     connects,

@@ -446,6 +446,27 @@ describe("Classify", () => {
       })
     }
 
+    it("is a substring test of the lower-cased text against each phrase (regex characters are literal)", () => {
+      const tables = Object.keys(Classify.phrases) as Array<keyof typeof Classify.phrases>
+      const piece = fc.oneof(
+        fc.constantFrom(...Object.values(Classify.phrases).flat()),
+        fc.constantFrom(".", "*", "(", ")", "[", "]", "|", "?", "+", "\\", "^", "$", "{", "}", " "),
+        fc.string({ maxLength: 6 })
+      )
+      fc.assert(
+        fc.property(fc.array(piece, { maxLength: 6 }), fc.constantFrom(...tables), (pieces, table) => {
+          // Printable, one line: what a parsed reply's text is.
+          const text = pieces.join(" ").replace(/[^\x20-\x7e]/g, "x")
+          const r = Reply.make(550, [text])
+          const lower = Reply.text(r).toLowerCase()
+          assert.strictEqual(
+            Classify.says(r, table),
+            Classify.phrases[table].some((p) => lower.includes(p))
+          )
+        })
+      )
+    })
+
     it("phrases are lower case and every reason in the closed set is distinct", () => {
       for (const list of Object.values(Classify.phrases)) {
         for (const p of list) assert.strictEqual(p, p.toLowerCase())

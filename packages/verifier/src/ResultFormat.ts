@@ -130,8 +130,9 @@ const full: LineOptions = { transcript: true }
  * @since 0.1.0
  */
 export const jsonLine = (v: Verification.Verification, options: LineOptions = full): string => {
-  const encoded = Verification.encode(v)
-  return `${JSON.stringify(options.transcript ? encoded : { ...encoded, transcript: [] })}\n`
+  // A bulk run without --transcript builds its results with none: no second copy to drop it.
+  const encoded = Verification.encode(options.transcript || v.transcript.length === 0 ? v : { ...v, transcript: [] })
+  return `${JSON.stringify(encoded)}\n`
 }
 
 /**

@@ -325,16 +325,19 @@ export const check = Effect.fn("Verifier.check")(function* (
 
       let progress = false
       const again: Array<number> = []
+      // The same for every recipient of the session: made once, shared (evidence is never mutated).
+      const mx = Option.some({ host: { ...host, host: host.host }, address })
+      const used = senderNow()
       batch.forEach((i, k) => {
         const outcome = Classify.recipient(result, k)
         attempts[i]!.push({ host: host.host, address, outcome: outcome.reason, detail })
         evidence[i] = {
           outcome,
           session: Option.some({ result, index: k }),
-          mx: Option.some({ host: { ...host, host: host.host }, address }),
+          mx,
           attempts: attempts[i]!,
           timing: timings[i]!,
-          sender: senderNow()
+          sender: used
         }
         if (isAnswered(result.recipients[k]!)) progress = true
         else again.push(i)
