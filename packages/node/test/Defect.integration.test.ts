@@ -21,8 +21,8 @@ const world: MailWorld.WorldSpec = {
     { name: "fine.test", mx: [{ host: "mx2.down.test", preference: 10 }], users: ["bob"] }
   ],
   hosts: [
-    { name: "mx1.down.test", address: "127.0.0.71", behaviour: { down: true } },
-    { name: "mx2.down.test", address: "127.0.0.72" }
+    { name: "mx1.down.test", address: "127.0.0.111", behaviour: { down: true } },
+    { name: "mx2.down.test", address: "127.0.0.112" }
   ]
 }
 
