@@ -21,6 +21,7 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Effect } from "effect"
 import { Database, JobStore } from "@rcpt/store"
+import { RcptProcess } from "@rcpt/testing"
 import { makeCorpus, worldSpec, writeList } from "./truth.ts"
 import * as World from "./world.ts"
 
@@ -232,19 +233,9 @@ const overhead = async () => {
   await writeList(list, corpus.addresses)
   const empty = join(dir, "empty.txt")
   writeFileSync(empty, "")
-  // The world is .test names on loopback: both refused unless opened.
-  const flags = [
-    "--dns-server",
-    world.dns,
-    "--port",
-    String(port),
-    "--helo",
-    "bench.rcpt.test",
-    "--allow-target",
-    "127.0.0.0/8",
-    "--allow-special-use",
-    "test"
-  ]
+  // The world's flags (.test names on loopback, both refused unless opened), with the CLI's own
+  // default timeout of 60 s rather than worldFlags' 10 s, as before.
+  const flags = RcptProcess.worldFlags({ dns: world.dns, smtpPort: port }, { helo: "bench.rcpt.test", timeout: "60s" })
   try {
     const bulk: Array<number> = []
     const bulkStart: Array<number> = []

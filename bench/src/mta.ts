@@ -22,6 +22,7 @@ import { cpus, loadavg, tmpdir } from "node:os"
 import { dirname, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
+import { RcptProcess } from "@rcpt/testing"
 import { runChild } from "./child.ts"
 import { cliPath } from "./contenders.ts"
 import { mapVerdict } from "./rcpt-lib.ts"
@@ -214,17 +215,9 @@ try {
             list,
             "-o",
             out,
-            "--dns-server",
-            dns,
-            "--port",
-            String(port),
-            "--helo",
-            "bench.rcpt.test",
-            // The worlds are .test names on loopback: both refused unless opened.
-            "--allow-target",
-            "127.0.0.0/8",
-            "--allow-special-use",
-            "test",
+            // The world's flags (.test names on loopback, both refused unless opened), with the
+            // CLI's own default timeout of 60 s rather than worldFlags' 10 s, as before.
+            ...RcptProcess.worldFlags({ dns, smtpPort: port }, { helo: "bench.rcpt.test", timeout: "60s" }),
             "--per-host",
             String(perHost),
             ...args["rcpt-flags"].split(" ").filter((f) => f.length > 0)

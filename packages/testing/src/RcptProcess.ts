@@ -19,7 +19,7 @@ import type { World } from "@rcpt/demo/MailWorld"
  * @since 0.3.0
  */
 export const worldFlags = (
-  world: World,
+  world: Pick<World, "dns" | "smtpPort">,
   options: { readonly helo?: string; readonly timeout?: string } = {}
 ): ReadonlyArray<string> => [
   "--allow-target",

@@ -11,6 +11,7 @@
  */
 import { Context, Effect, Layer } from "effect"
 import * as HostProfile from "./HostProfile.ts"
+import * as Lru from "./internal/lru.ts"
 
 /**
  * The values one session runs with; `trying` when they are wider than the safe ones.
@@ -58,7 +59,8 @@ export interface Shape {
 export class HostProfiles extends Context.Service<HostProfiles, Shape>()("@rcpt/verifier/HostProfiles") {}
 
 /**
- * Addresses the in-memory layer remembers; the oldest is forgotten past this.
+ * Addresses the in-memory layer remembers; past this the least recently used one with no session
+ * running on its values is forgotten.
  *
  * @category constants
  * @since 0.2.0
@@ -66,44 +68,55 @@ export class HostProfiles extends Context.Service<HostProfiles, Shape>()("@rcpt/
 export const memoryCapacity = 10_000
 
 /**
- * Profiles held in this process's memory.
+ * Profiles held in this process's memory, at most `capacity` addresses (see {@link memoryCapacity}).
+ * An address with a session running on a lease is never forgotten (its trial would be lost and a
+ * second one could start); while all are leased the table grows past `capacity`.
+ *
+ * @category constructors
+ * @since 0.3.0
+ */
+export const makeBounded = (capacity: number): Effect.Effect<Shape> =>
+  Effect.sync(() => {
+    interface Host {
+      safe: HostProfile.HostProfile
+      trying: boolean
+      /** Sessions running on a lease of this address, not reported yet. */
+      leases: number
+    }
+    const hosts = Lru.make<Host>(capacity, (h) => h.leases === 0)
+    return HostProfiles.of({
+      lease: (address, shaping, start) =>
+        Effect.sync(() => {
+          const h = hosts.use(address, () => ({ safe: shaping.initial(start), trying: false, leases: 0 }))
+          h.leases++
+          if (h.trying || HostProfile.isSettled(h.safe, shaping))
+            return { profile: h.safe, safe: h.safe, trying: false }
+          h.trying = true
+          return { profile: shaping.widen(h.safe), safe: h.safe, trying: true }
+        }),
+      report: (address, lease, shaping, observation) =>
+        Effect.sync(() => {
+          const h = hosts.peek(address)
+          if (h === undefined) return { profile: lease.safe, changed: false }
+          h.leases = Math.max(0, h.leases - 1)
+          if (lease.trying) h.trying = false
+          if (observation === undefined) return { profile: h.safe, changed: false }
+          const before = h.safe
+          h.safe = shaping.learn(h.safe, lease.profile, observation)
+          return { profile: h.safe, changed: HostProfile.describe(before) !== HostProfile.describe(h.safe) }
+        }),
+      current: (address, shaping, start) => Effect.sync(() => hosts.peek(address)?.safe ?? shaping.initial(start)),
+      all: Effect.sync(() => Array.from(hosts.entries(), ([address, h]) => [address, h.safe] as const))
+    })
+  })
+
+/**
+ * Profiles held in this process's memory, at most {@link memoryCapacity} addresses.
  *
  * @category constructors
  * @since 0.2.0
  */
-export const makeMemory = Effect.sync(() => {
-  const hosts = new Map<string, { safe: HostProfile.HostProfile; trying: boolean }>()
-  const entry = (address: string, shaping: HostProfile.Shaping, start: HostProfile.Start) => {
-    let h = hosts.get(address)
-    if (h === undefined) {
-      if (hosts.size >= memoryCapacity) hosts.delete(hosts.keys().next().value!)
-      h = { safe: shaping.initial(start), trying: false }
-      hosts.set(address, h)
-    }
-    return h
-  }
-  return HostProfiles.of({
-    lease: (address, shaping, start) =>
-      Effect.sync(() => {
-        const h = entry(address, shaping, start)
-        if (h.trying || HostProfile.isSettled(h.safe, shaping)) return { profile: h.safe, safe: h.safe, trying: false }
-        h.trying = true
-        return { profile: shaping.widen(h.safe), safe: h.safe, trying: true }
-      }),
-    report: (address, lease, shaping, observation) =>
-      Effect.sync(() => {
-        const h = hosts.get(address)
-        if (h === undefined) return { profile: lease.safe, changed: false }
-        if (lease.trying) h.trying = false
-        if (observation === undefined) return { profile: h.safe, changed: false }
-        const before = h.safe
-        h.safe = shaping.learn(h.safe, lease.profile, observation)
-        return { profile: h.safe, changed: HostProfile.describe(before) !== HostProfile.describe(h.safe) }
-      }),
-    current: (address, shaping, start) => Effect.sync(() => hosts.get(address)?.safe ?? shaping.initial(start)),
-    all: Effect.sync(() => Array.from(hosts, ([address, h]) => [address, h.safe] as const))
-  })
-})
+export const makeMemory: Effect.Effect<Shape> = makeBounded(memoryCapacity)
 
 /**
  * @category layers

@@ -50,7 +50,7 @@ const decision = (mailbox: Address.Mailbox) =>
 const fixed = (
   input: string,
   mailbox: Address.Mailbox,
-  judgement: Judgement.Ruling & { readonly reason: Outcome["reason"] },
+  judgement: Ruling,
   detail: string,
   retryable = false,
   mxHosts?: ReadonlyArray<string>
@@ -74,43 +74,39 @@ const fixed = (
     })
   })
 
+type Ruling = Judgement.Ruling & { readonly reason: Outcome["reason"] }
+
+/** What a rule that settles an address before any lookup makes of it: allowed, denied, syntax only. */
+const before = (d: DomainRules.Decision): { readonly ruling: Ruling; readonly detail: string } | undefined => {
+  if (d.action === "allow") {
+    return {
+      ruling: { verdict: "deliverable", reason: "allowed", score: 100 },
+      detail: `allowed by the rule "${d.pattern}": not asked`
+    }
+  }
+  if (d.action === "deny") {
+    return {
+      ruling: { verdict: "undeliverable", reason: "denied", score: 0 },
+      detail: `denied by the rule "${d.pattern}": not asked`
+    }
+  }
+  if (d.depth === "syntax") {
+    return {
+      ruling: { verdict: "unknown", reason: "not_checked", score: 50 },
+      detail: "the syntax is valid; checks stop there for this domain (depth syntax)"
+    }
+  }
+  return undefined
+}
+
 /**
  * The result for an address the rules settle before any lookup: allowed, denied, or checked to
  * its syntax only. None: look it up.
  */
 export const beforeLookup = Effect.fn("Rules.beforeLookup")(function* (input: string, mailbox: Address.Mailbox) {
-  const d = yield* decision(mailbox)
-  if (d.action === "allow") {
-    return Option.some(
-      yield* fixed(
-        input,
-        mailbox,
-        { verdict: "deliverable", reason: "allowed", score: 100 },
-        `allowed by the rule "${d.pattern}": not asked`
-      )
-    )
-  }
-  if (d.action === "deny") {
-    return Option.some(
-      yield* fixed(
-        input,
-        mailbox,
-        { verdict: "undeliverable", reason: "denied", score: 0 },
-        `denied by the rule "${d.pattern}": not asked`
-      )
-    )
-  }
-  if (d.depth === "syntax") {
-    return Option.some(
-      yield* fixed(
-        input,
-        mailbox,
-        { verdict: "unknown", reason: "not_checked", score: 50 },
-        "the syntax is valid; checks stop there for this domain (depth syntax)"
-      )
-    )
-  }
-  return Option.none<Verification>()
+  const settled = before(yield* decision(mailbox))
+  if (settled === undefined) return Option.none<Verification>()
+  return Option.some(yield* fixed(input, mailbox, settled.ruling, settled.detail))
 })
 
 /**
