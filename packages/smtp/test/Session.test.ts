@@ -1075,6 +1075,53 @@ describe("Session: server limits", () => {
     assert.deepStrictEqual(rcptCodes(r), [550, 550, 550, 250, 550])
   })
 
+  it("careful with growth: past the point, each write a share of the rejections taken quietly past it", () => {
+    const to = "abcdefghijkl".split("").map((l) => `${l}@x.com`)
+    const r = run(
+      config({ to, maxPipeline: 10, maxErrors: 100, careful: { afterErrors: 2, pipeline: 1, growth: 0.5 } }),
+      `
+      S: 220 mx
+      C: EHLO verifier.example.net
+      S: 250-mx
+      S: 250 PIPELINING
+      C: MAIL FROM:<>
+      C: RCPT TO:<a@x.com>
+      C: RCPT TO:<b@x.com>
+      S: 250 ok
+      S: 550 5.1.1 unknown
+      S: 550 5.1.1 unknown
+      C: RCPT TO:<c@x.com>
+      S: 550 5.1.1 unknown
+      C: RCPT TO:<d@x.com>
+      S: 550 5.1.1 unknown
+      C: RCPT TO:<e@x.com>
+      S: 550 5.1.1 unknown
+      C: RCPT TO:<f@x.com>
+      S: 550 5.1.1 unknown
+      C: RCPT TO:<g@x.com>
+      C: RCPT TO:<h@x.com>
+      S: 550 5.1.1 unknown
+      S: 550 5.1.1 unknown
+      C: RCPT TO:<i@x.com>
+      C: RCPT TO:<j@x.com>
+      C: RCPT TO:<k@x.com>
+      S: 550 5.1.1 unknown
+      S: 550 5.1.1 unknown
+      S: 550 5.1.1 unknown
+      C: RCPT TO:<l@x.com>
+      S: 550 5.1.1 unknown
+      C: QUIT
+      S: 221 bye
+      `
+    )
+    // 2 past the point: 1 a write until floor((errors - 2) / 2) reaches 2, then 2, 3, and the last one.
+    assert.deepStrictEqual(
+      r.writes.map((w) => w.length),
+      [1, 3, 1, 1, 1, 1, 2, 3, 1, 1]
+    )
+    assert.strictEqual(rcptCodes(r).length, 12)
+  })
+
   it("careful: on a server that accepts, groups grow with the accepted (not held to afterErrors a write)", () => {
     const to = ["a", "b", "c", "d", "e", "f", "g", "h"].map((l) => `${l}@x.com`)
     const r = run(

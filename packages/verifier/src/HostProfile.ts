@@ -72,6 +72,8 @@ export interface Observation {
   readonly refusedConnection: boolean
   /** EHLO was answered and offered no PIPELINING. */
   readonly noPipelining: boolean
+  /** RCPTs in the session's largest write; undefined: not counted (the tried pipeline is taken as used). */
+  readonly widestWrite?: number | undefined
 }
 
 /**
@@ -86,6 +88,22 @@ export interface Shaping {
   readonly widen: (profile: HostProfile) => HostProfile
   /** The profile after a session run with `tried` showed `observation`; `safe` is the profile before it. */
   readonly learn: (safe: HostProfile, tried: HostProfile, observation: Observation) => HostProfile
+  /** How a session trying wider values goes past the safe rejection cap; {@link careful} when absent. */
+  readonly careful?: ((safe: HostProfile) => Careful) | undefined
+}
+
+/**
+ * How a trying session goes past the safe rejection cap (`Session.Config.careful`): from
+ * `afterErrors` rejections on, `pipeline` RCPTs a write, or `growth` times the rejections taken
+ * quietly past that point, whichever is more.
+ *
+ * @category models
+ * @since 0.2.0
+ */
+export interface Careful {
+  readonly afterErrors: number
+  readonly pipeline: number
+  readonly growth: number
 }
 
 /**
@@ -125,12 +143,15 @@ export const widestValues = {
 export const recipientsPerTransaction = 1000
 
 /**
- * Each widening step multiplies by this.
+ * A trying session's RCPTs per write past the safe cap grow by this share of the rejections it
+ * took quietly past it: 0.5 makes each write half as large as everything before it (about 20
+ * round trips from 9 to 5,000 rejections). A server that starts sleeping on errors there costs
+ * at most that many slowed replies once, in one session.
  *
  * @category constants
  * @since 0.2.0
  */
-export const widenFactor = 4
+export const rampGrowth = 0.5
 
 /**
  * @category constructors
@@ -147,12 +168,13 @@ export const initial = (start: Start): HostProfile => ({
   found: { rejections: false, recipients: false, pipeline: false, connections: false }
 })
 
-const grow = (value: number, widest: number, fixed: boolean) =>
-  fixed ? value : Math.min(widest, Math.max(value + 1, value * widenFactor))
+const grow = (value: number, widest: number, fixed: boolean) => (fixed ? value : Math.max(value, widest))
 
 /**
- * The next values to try: every value not yet limited, times {@link widenFactor}, up to
- * {@link widestValues}.
+ * The next values to try: every value not yet limited at its widest ({@link widestValues}). Safe
+ * because the trying session is careful past the safe rejection cap ({@link careful}): it ramps
+ * up within the session and stops at the first sign, so one session finds what several
+ * widening steps found before.
  *
  * @category learning
  * @since 0.2.0
@@ -187,16 +209,13 @@ export const learn = (safe: HostProfile, tried: HostProfile, o: Observation): Ho
   let next = safe
   const sign = o.slowAfter !== undefined || o.cutAfter !== undefined || o.refusedConnection
   if (!sign && o.completed) {
-    // Nothing seen: what was tried is safe, but only the values the session really used.
+    // Nothing seen: what was tried is safe, but only as far as the session really went (the
+    // rejections it took, its largest write).
     next = {
       ...safe,
-      pipeline: Math.max(safe.pipeline, tried.pipeline),
+      pipeline: Math.max(safe.pipeline, Math.min(tried.pipeline, o.widestWrite ?? tried.pipeline)),
       recipientsPerSession: Math.max(safe.recipientsPerSession, tried.recipientsPerSession),
-      // A session that never reached its cap proves nothing about a wider one.
-      rejectionsPerSession:
-        o.postponed > 0 || o.rejections >= tried.rejectionsPerSession
-          ? Math.max(safe.rejectionsPerSession, tried.rejectionsPerSession)
-          : safe.rejectionsPerSession
+      rejectionsPerSession: Math.max(safe.rejectionsPerSession, Math.min(tried.rejectionsPerSession, o.rejections))
     }
   }
   const limits = [o.slowAfter, o.cutAfter].filter((n): n is number => n !== undefined && n > 0)
@@ -241,7 +260,7 @@ export const learn = (safe: HostProfile, tried: HostProfile, o: Observation): Ho
  * @category constants
  * @since 0.2.0
  */
-export const shaping: Shaping = { initial, widen, learn }
+export const shaping: Shaping = { initial, widen, learn, careful: (safe) => careful(safe) }
 
 /**
  * A shaping that never learns: every session runs with the configured values
@@ -276,6 +295,19 @@ export const carefulBelow = 20
  */
 export const carefulPipeline = (safe: HostProfile): number =>
   safe.rejectionsPerSession < carefulBelow ? 1 : Math.max(1, Math.floor(safe.rejectionsPerSession / 4))
+
+/**
+ * The default way past the safe cap: {@link carefulPipeline} RCPTs a write, growing by
+ * {@link rampGrowth}.
+ *
+ * @category learning
+ * @since 0.2.0
+ */
+export const careful = (safe: HostProfile): Careful => ({
+  afterErrors: safe.rejectionsPerSession,
+  pipeline: carefulPipeline(safe),
+  growth: rampGrowth
+})
 
 /**
  * One line for people: `rcpt/session 5000, rejections/session 9 (limit found), pipeline 500, ...`.

@@ -39,36 +39,30 @@ const pick = (p: HostProfile.HostProfile) => ({
 })
 
 describe("HostProfile.learn", () => {
-  it("widen: every value not yet limited, times the factor, up to the widest", () => {
+  it("widen: every value not yet limited at its widest (the trying session ramps up to it)", () => {
     assert.deepStrictEqual(pick(tried), {
       ...pick(safe),
-      recipients: 200,
-      rejections: 36,
-      pipeline: 40
+      recipients: HostProfile.widestValues.recipientsPerSession,
+      rejections: HostProfile.widestValues.rejectionsPerSession,
+      pipeline: HostProfile.widestValues.pipeline
     })
-    let p = safe
-    for (let i = 0; i < 20; i++) p = HostProfile.widen(p)
-    assert.deepStrictEqual(
-      [p.recipientsPerSession, p.rejectionsPerSession, p.pipeline],
-      [
-        HostProfile.widestValues.recipientsPerSession,
-        HostProfile.widestValues.rejectionsPerSession,
-        HostProfile.widestValues.pipeline
-      ]
-    )
-    assert.isTrue(HostProfile.isSettled(p))
+    assert.isTrue(HostProfile.isSettled(tried))
     assert.isFalse(HostProfile.isSettled(safe))
+    const limited = { ...safe, found: { ...safe.found, rejections: true } }
+    assert.strictEqual(HostProfile.widen(limited).rejectionsPerSession, 9)
   })
 
   const rows: ReadonlyArray<readonly [string, HostProfile.Observation, Partial<ReturnType<typeof pick>>]> = [
-    // A quiet session that ran into its rejection cap: every tried value becomes safe.
+    // A quiet session: safe as far as it went, the rejections it took and its largest write.
     [
-      "quiet, reached its cap",
-      { ...quiet, rejections: 36, postponed: 100 },
-      { recipients: 200, rejections: 36, pipeline: 40 }
+      "quiet, 1250 rejections, writes of up to 300",
+      { ...quiet, rejections: 1250, widestWrite: 300 },
+      { recipients: 5000, rejections: 1250, pipeline: 300 }
     ],
-    // Never reached the cap: proves nothing about the wider cap.
-    ["quiet, under its cap", { ...quiet, rejections: 3 }, { recipients: 200, rejections: 9, pipeline: 40 }],
+    // Fewer rejections than the safe cap: proves nothing new.
+    ["quiet, under the safe cap", { ...quiet, rejections: 3 }, { recipients: 5000, rejections: 9, pipeline: 500 }],
+    // Writes no larger than the safe pipeline: the pipeline stays.
+    ["quiet, small writes", { ...quiet, rejections: 40, widestWrite: 9 }, { recipients: 5000, rejections: 40 }],
     // Postfix's error sleep: the 11th reply slowed after 10 rejections -> 9, found.
     [
       "replies slowed after 10 rejections",
@@ -100,14 +94,14 @@ describe("HostProfile.learn", () => {
     [
       "452 after 1000 accepted",
       { ...quiet, rejections: 0, tooManyRecipientsAfter: 1000 },
-      { recipients: 200, pipeline: 40, perTransaction: 1000 }
+      { recipients: 5000, pipeline: 500, perTransaction: 1000 }
     ],
     [
       "421 at the greeting: one connection fewer",
       { ...quiet, completed: false, refusedConnection: true },
       { connections: 1, found: "connections" }
     ],
-    ["no PIPELINING", { ...quiet, noPipelining: true }, { pipelining: false, pipeline: 1, recipients: 200 }]
+    ["no PIPELINING", { ...quiet, noPipelining: true }, { pipelining: false, pipeline: 1, recipients: 5000 }]
   ]
   for (const [name, observation, expected] of rows) {
     it(name, () => {
@@ -120,7 +114,7 @@ describe("HostProfile.learn", () => {
     assert.strictEqual(HostProfile.widen(found).rejectionsPerSession, 9)
     const later = HostProfile.learn(found, HostProfile.widen(found), { ...quiet, rejections: 9, postponed: 40 })
     assert.strictEqual(later.rejectionsPerSession, 9)
-    assert.strictEqual(later.recipientsPerSession, 200)
+    assert.strictEqual(later.recipientsPerSession, 5000)
   })
 
   const careful: ReadonlyArray<readonly [number, number]> = [
@@ -137,6 +131,11 @@ describe("HostProfile.learn", () => {
       assert.strictEqual(HostProfile.carefulPipeline({ ...safe, rejectionsPerSession: cap }), expected)
     })
   }
+
+  it("careful: past the safe cap, carefulPipeline a write, growing by rampGrowth", () => {
+    assert.deepStrictEqual(HostProfile.careful(safe), { afterErrors: 9, pipeline: 1, growth: HostProfile.rampGrowth })
+    assert.strictEqual(HostProfile.shaping.careful?.({ ...safe, rejectionsPerSession: 400 }).pipeline, 100)
+  })
 
   it("fixed never learns", () => {
     const p = HostProfile.fixed.initial(start)
@@ -159,17 +158,17 @@ describe("HostProfiles (in memory)", () => {
       const a = yield* profiles.lease("127.0.0.2", shaping, start)
       const b = yield* profiles.lease("127.0.0.2", shaping, start)
       assert.isTrue(a.trying)
-      assert.strictEqual(a.profile.rejectionsPerSession, 36)
+      assert.strictEqual(a.profile.rejectionsPerSession, HostProfile.widestValues.rejectionsPerSession)
       assert.isFalse(b.trying)
       assert.strictEqual(b.profile.rejectionsPerSession, 9)
       const other = yield* profiles.lease("127.0.0.3", shaping, start)
       assert.isTrue(other.trying)
-      const after = yield* profiles.report("127.0.0.2", a, shaping, { ...quiet, rejections: 36, postponed: 5 })
+      const after = yield* profiles.report("127.0.0.2", a, shaping, { ...quiet, rejections: 36 })
       assert.isTrue(after.changed)
       assert.strictEqual(after.profile.rejectionsPerSession, 36)
       const c = yield* profiles.lease("127.0.0.2", shaping, start)
       assert.isTrue(c.trying)
-      assert.strictEqual(c.profile.rejectionsPerSession, 144)
+      assert.strictEqual(c.safe.rejectionsPerSession, 36)
       // A session that never talked gives the try back and changes nothing.
       const none = yield* profiles.report("127.0.0.2", c, shaping, undefined)
       assert.isFalse(none.changed)

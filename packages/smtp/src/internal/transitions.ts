@@ -41,7 +41,8 @@ const rejections = (session: Session) => session.rejected
 const mailboxOf = (session: Session, index: number) => session.config.recipients[index]!
 
 /**
- * RCPTs for the next write: the pipeline depth (smaller once `careful` applies), bounded by the
+ * RCPTs for the next write: the pipeline depth (smaller once `careful` applies, growing again
+ * with the rejections taken quietly past its point), bounded by the
  * rejections the cap still allows, so that a pipelined group does not overshoot `maxErrors`.
  * The group, and the queue without it.
  */
@@ -57,9 +58,10 @@ const nextGroup = (session: Session, queue: Log.Queue<number>): readonly [Readon
   if (careful !== undefined) {
     // Up to the careful point at full depth, but no group crosses it (at this session's rate of
     // rejections: a catch-all is not held to a few RCPTs a write); past it, the careful depth.
+    const past = Math.floor((errors - careful.afterErrors) * (careful.growth ?? 0))
     depth =
       errors >= careful.afterErrors
-        ? Math.min(depth, Math.max(1, careful.pipeline))
+        ? Math.min(depth, Math.max(1, careful.pipeline, past))
         : Math.min(depth, allowed(careful.afterErrors))
   }
   if (maxErrors !== undefined) depth = Math.min(depth, allowed(maxErrors))

@@ -207,7 +207,11 @@ export const check = Effect.fn("Verifier.check")(function* (
   const pending = () => queue.length > 0 || probes.due()
 
   /** One address's sessions; `at` is shared by those running side by side. */
-  const session = (host: MxHost, address: string, at: { tls: Session.TlsMode; cuts: number; done: boolean }) =>
+  const session = (
+    host: MxHost,
+    address: string,
+    at: { tls: Session.TlsMode; cuts: number; done: boolean; readonly share: number }
+  ) =>
     Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
       if (ctx.deadline !== undefined && now >= ctx.deadline) {
@@ -221,7 +225,7 @@ export const check = Effect.fn("Verifier.check")(function* (
       const slot = yield* Effect.gen(function* () {
         const lease = yield* profiles.lease(address, shaping, start)
         const profile = lease.profile
-        const batch = queue.splice(0, Math.max(1, profile.recipientsPerSession))
+        const batch = queue.splice(0, Math.max(1, Math.min(profile.recipientsPerSession, at.share)))
         // The probes no other session holds; a due one comes with an accepted recipient to ask again.
         const claim = probes.claim(new Set(batch.map((i) => domainKey(mailboxes[i]!.domain))))
         if (batch.length === 0 && claim.keys.length === 0) {
@@ -249,9 +253,7 @@ export const check = Effect.fn("Verifier.check")(function* (
           maxVrfy: Session.defaults.maxVrfy,
           maxErrors: profile.rejectionsPerSession,
           // A session trying a wider cap goes past the safe one a few RCPTs at a time.
-          careful: lease.trying
-            ? { afterErrors: lease.safe.rejectionsPerSession, pipeline: HostProfile.carefulPipeline(lease.safe) }
-            : undefined,
+          careful: lease.trying ? (shaping.careful ?? HostProfile.careful)(lease.safe) : undefined,
           // QUIT with the last group a session can send is a guess that pays on a host that
           // refuses everything (a list of unknown mailboxes); elsewhere it would cut sessions short.
           quitEarly: lease.safe.refusing,
@@ -368,17 +370,21 @@ export const check = Effect.fn("Verifier.check")(function* (
         notAnswered({ verdict: "unknown", reason: "target_refused", retryable: false })
         continue // next address
       }
-      const at = { tls: config.tls, cuts: 0, done: false }
-      const worker = Effect.whileLoop({
-        while: () => pending() && !at.done && !stop,
-        body: () => session(host, address, at),
-        step: () => undefined
-      })
       // Sessions side by side, as many as the host takes (within --per-host, which the permits hold).
       const width = Math.max(
         1,
         Math.min(config.perHost, (yield* profiles.current(address, shaping, start)).connections)
       )
+      // A session takes at most a fair share of the recipients, so that every session side by side
+      // has some (a trying session given the whole group would leave the others idle); a group
+      // of no more than the configured recipients per session goes in one.
+      const share = Math.max(config.recipientsPerSession, Math.ceil(queue.length / width))
+      const at = { tls: config.tls, cuts: 0, done: false, share }
+      const worker = Effect.whileLoop({
+        while: () => pending() && !at.done && !stop,
+        body: () => session(host, address, at),
+        step: () => undefined
+      })
       yield* Effect.all(
         Array.from({ length: width }, () => worker),
         { concurrency: "unbounded", discard: true }

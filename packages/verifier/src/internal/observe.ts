@@ -42,6 +42,7 @@ export const watch = (clock: Clock.Clock, options: { readonly careful: boolean }
   let quickest = Infinity
   let slowAfter: number | undefined
   let tooManyAfter: number | undefined
+  let widestWrite = 0
   const step: Watched["machine"]["step"] = (state, input) => {
     const now = clock.currentTimeMillisUnsafe()
     let current = state
@@ -56,6 +57,12 @@ export const watch = (clock: Clock.Clock, options: { readonly careful: boolean }
       quickest = Math.min(quickest, waited)
     }
     const next = Session.step(current, input)
+    for (const action of next.actions) {
+      if (action._tag !== "Send") continue
+      let rcpts = 0
+      for (const command of action.commands) if (command.verb === "RCPT") rcpts++
+      if (rcpts > widestWrite) widestWrite = rcpts
+    }
     if (tooManyAfter === undefined && next.state.deferred.length > 0 && current.deferred.length === 0) {
       // The replies of this packet are in: those of the transaction answered before its limit.
       tooManyAfter = next.state.answeredInTransaction
@@ -86,7 +93,8 @@ export const watch = (clock: Clock.Clock, options: { readonly careful: boolean }
       cutAfter: cut ? rejected : undefined,
       tooManyRecipientsAfter: tooManyAfter,
       refusedConnection: atGreeting,
-      noPipelining: Option.exists(result.capabilities, (c) => !c.pipelining)
+      noPipelining: Option.exists(result.capabilities, (c) => !c.pipelining),
+      widestWrite
     }
   }
   return {
