@@ -22,7 +22,7 @@
  *
  * @since 0.2.0
  */
-import { Clock, Effect, FiberSet, Option, Queue, Semaphore, Stream } from "effect"
+import { Cause, Clock, Effect, FiberSet, Option, Queue, Semaphore, Stream } from "effect"
 import type { SmtpTransport } from "@rcpt/client"
 import { Address } from "@rcpt/smtp"
 import type { CatchAllMemory } from "./CatchAllMemory.ts"
@@ -228,6 +228,17 @@ export const stream = <E, R>(
 
         const emit = (v: Verification) => Queue.offer(queue, v).pipe(Effect.andThen(permits.release(1)))
 
+        // A fiber of the set that dies (a defect: a user's policy function that throws, a bug)
+        // would otherwise end silently, its addresses without a result and the stream ending as if
+        // complete. It fails the stream instead: no result is lost without a word.
+        const run = (work: Effect.Effect<void, never, Requirements>) =>
+          FiberSet.run(
+            fibers,
+            Effect.onError(work, (cause) =>
+              Cause.hasInterruptsOnly(cause) ? Effect.void : Queue.failCause(queue, cause)
+            )
+          )
+
         const settle = (key: string, v: Verification) =>
           Effect.gen(function* () {
             yield* emit(v)
@@ -264,15 +275,14 @@ export const stream = <E, R>(
               })
               // Greylisted addresses wait outside the group slots: the rest of the run goes on.
               if (held.size > 0) {
-                yield* FiberSet.run(
-                  fibers,
+                yield* run(
                   staged.later.pipe(
                     Effect.flatMap((later) => Effect.forEach(later, ([i, v]) => settleAt(i, v), { discard: true }))
                   )
                 )
               }
             })
-            yield* FiberSet.run(fibers, work)
+            yield* run(work)
           })
 
         // A group goes when it can fill its first MX address's sessions side by side, as learnt so
