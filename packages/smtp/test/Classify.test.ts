@@ -81,6 +81,16 @@ const rcpt: ReadonlyArray<readonly [wire: string, expected: Classify.Outcome]> =
   ["553 Requested action not taken: mailbox name not allowed", unknownMailbox],
   ["550 5.7.1 Recipient address rejected: user does not exist", unknownMailbox],
   ["550 5.7.1 No such user here", unknownMailbox],
+  // The echoed recipient's words are not the server's: a mailbox named like a blocklist or a refusal of us.
+  ["550 5.1.1 <abuse@spamcop.net>: Recipient address rejected: User unknown in virtual mailbox table", unknownMailbox],
+  [
+    "550 5.1.1 <blacklist@example.com>: Recipient address rejected: User unknown in local recipient table",
+    unknownMailbox
+  ],
+  ['550 5.1.1 <"sender rejected"@example.com>: Recipient address rejected: User unknown', unknownMailbox],
+  ["550 No such user here: postmaster@spamhaus.org", unknownMailbox],
+  ["550 5.7.1 <x@example.com>: Relay access denied", o("unknown", "relay_denied")],
+  ["554 5.7.1 <x@example.com>: Client host rejected: blocked using zen.spamhaus.org", blocked],
   [
     "550 5.4.1 Recipient address rejected: Access denied. AS(201806281) [AM0PR01MB0001.eurprd01.prod.outlook.com]",
     unknownMailbox

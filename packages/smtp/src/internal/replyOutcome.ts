@@ -92,11 +92,21 @@ const lowered = new WeakMap<Reply.Reply, string>()
 const lowerText = (reply: Reply.Reply): string => {
   let text = lowered.get(reply)
   if (text === undefined) {
-    text = Reply.text(reply).toLowerCase()
+    text = withoutMailboxes(Reply.text(reply).toLowerCase())
     lowered.set(reply, text)
   }
   return text
 }
+
+// Servers echo the recipient ("550 5.1.1 <abuse@spamcop.net>: Recipient address rejected: User unknown"):
+// its words are the address's, not the server's, and must not read as a phrase ("spamcop", "blacklist",
+// "relay"), so mailboxes, in angle brackets or bare, are left out of the text the phrases are matched in.
+const bracketed = /<[^<>]*@[^<>]*>/g
+// Bare, a dot-atom local part (RFC 5322 atext) at a domain of letters, digits, dots and hyphens: no
+// more, so "(user@example.com:blocked)" keeps its ":blocked".
+const bare = /[^\s<>()[\]:;@\\,"]+@[\p{L}\p{N}.-]+/gu
+const withoutMailboxes = (text: string): string =>
+  text.includes("@") ? text.replace(bracketed, "<>").replace(bare, "") : text
 const classified = new WeakMap<Reply.Reply, Map<Phase, Outcome>>()
 
 const outcome = (verdict: Verdict, reason: Reason, retryable = false): Outcome => ({ verdict, reason, retryable })
