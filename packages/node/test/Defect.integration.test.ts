@@ -5,7 +5,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Stream } from "effect"
 import { MailWorld } from "@rcpt/testing"
 import { Policy, Verifier } from "@rcpt/verifier"
-import * as NodeVerifier from "../src/NodeVerifier.ts"
+import { worldVerifier } from "./helpers.ts"
 
 // The first MX is down, so the verifier asks the policy whether to fail over.
 const world: MailWorld.WorldSpec = {
@@ -36,15 +36,7 @@ const throwing: Policy.Policies = {
 const withVerifier = <A, E>(policy: Policy.Policies, f: (v: Verifier.Verifier["Service"]) => Effect.Effect<A, E>) =>
   Effect.gen(function* () {
     const running = yield* MailWorld.start(world)
-    const layer = NodeVerifier.layer({
-      allowTargets: ["127.0.0.0/8"],
-      helo: "verifier.rcpt.test",
-      allowSpecialUse: ["test"],
-      port: running.smtpPort,
-      dnsServers: [running.dns],
-      timeout: "10 seconds",
-      catchAllProbe: false
-    })
+    const layer = worldVerifier(running, { timeout: "10 seconds", catchAllProbe: false })
     return yield* Effect.flatMap(Verifier.Verifier, f).pipe(
       Effect.provide(layer),
       Effect.provideService(Policy.Policy, policy)
