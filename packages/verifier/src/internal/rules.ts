@@ -52,18 +52,17 @@ const fixed = (
   mailbox: Address.Mailbox,
   judgement: Ruling,
   detail: string,
-  retryable = false,
   mxHosts?: ReadonlyArray<string>
 ) =>
   Effect.gen(function* () {
     const now = yield* Clock.currentTimeMillis
-    const reason = judgement.reason
     return build({
       address: input,
       mailbox,
       startedAt: now,
       now,
-      outcome: { verdict: judgement.verdict, reason, retryable },
+      // A rule settles the address for good: nothing to retry.
+      outcome: { verdict: judgement.verdict, reason: judgement.reason, retryable: false },
       detail,
       implicit: false,
       catchAll: null,
@@ -145,7 +144,6 @@ export const afterLookup = Effect.fn("Rules.afterLookup")(function* (
       mailbox,
       { verdict: "unknown", reason: "not_checked", score: 60 },
       `the domain has mail hosts (${plan.implicit ? "implicit MX: " : "MX "}${hosts}); checks stop there for this domain (depth dns)`,
-      false,
       plan.hosts.map((h) => h.host)
     )
   )
