@@ -41,10 +41,21 @@ const rulesOf = (config: VerifierConfig.VerifierConfig, policy: Policy.Policies)
   return rules
 }
 
+/**
+ * What the rules decide for `mailbox`, without an Effect: the bulk engine asks it once per address
+ * and goes through {@link beforeLookup} / {@link afterLookup} only when {@link settlesBefore} or a
+ * DNS depth says a rule answers the address.
+ */
+export const decide = (
+  config: VerifierConfig.VerifierConfig,
+  policy: Policy.Policies,
+  mailbox: Address.Mailbox
+): DomainRules.Decision =>
+  DomainRules.decide(rulesOf(config, policy), mailbox.address, Address.domainText(mailbox.domain))
+
 const decision = (mailbox: Address.Mailbox) =>
   Effect.gen(function* () {
-    const rules = rulesOf(yield* VerifierConfig.Service, yield* Policy.Policy)
-    return DomainRules.decide(rules, mailbox.address, Address.domainText(mailbox.domain))
+    return decide(yield* VerifierConfig.Service, yield* Policy.Policy, mailbox)
   })
 
 const fixed = (
@@ -97,6 +108,9 @@ const before = (d: DomainRules.Decision): { readonly ruling: Ruling; readonly de
   }
   return undefined
 }
+
+/** Whether {@link beforeLookup} answers an address with decision `d` (allowed, denied, syntax depth). */
+export const settlesBefore = (d: DomainRules.Decision): boolean => d.action !== "check" || d.depth === "syntax"
 
 /**
  * The result for an address the rules settle before any lookup: allowed, denied, or checked to
