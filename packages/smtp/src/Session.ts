@@ -104,6 +104,7 @@ export const make = (config: Config): Session => {
     deferred: Log.empty(),
     mailAccepted: false,
     answeredInTransaction: 0,
+    inFlight: 0,
     probes: config.probes.map(() => ({ _tag: "Pending" })),
     vrfyQueue: [],
     vrfySent: 0,

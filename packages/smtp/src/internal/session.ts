@@ -241,6 +241,8 @@ export interface Session {
   readonly answeredInTransaction: number
   /** RCPTs sent in this transaction. */
   readonly sentInTransaction?: number
+  /** Real recipients' RCPTs sent and not answered yet (several groups may be in flight). */
+  readonly inFlight: number
   /** One per `Config.probes`. */
   readonly probes: ReadonlyArray<ProbeResult>
   readonly vrfyQueue: ReadonlyArray<number>
