@@ -51,7 +51,7 @@ export interface Config {
   readonly vrfy: "off" | "fallback"
   /** Use PIPELINING when offered. */
   readonly pipelining: boolean
-  /** RCPT commands per write when pipelining. */
+  /** RCPT commands in flight (sent, not answered) at most when pipelining. */
   readonly maxPipeline: number
   /** VRFY commands per session: servers count them as junk (Exim cuts off after 10). */
   readonly maxVrfy: number
