@@ -8,8 +8,9 @@
  *
  * The conversation: greeting (220) -> EHLO (HELO on 500/502/504) -> STARTTLS when offered and the
  * TLS mode allows (capabilities discarded, EHLO again) -> MAIL FROM -> RCPT TO for every recipient
- * (pipelined in groups when PIPELINING is offered) -> RSET and a new transaction for recipients
- * refused with "too many recipients" -> the catch-all probe RCPTs -> VRFY fallback -> QUIT.
+ * (pipelined when PIPELINING is offered: up to a window of RCPTs in flight, the next ones written
+ * once half of it is answered) -> RSET and a new transaction for recipients refused with "too
+ * many recipients" -> the catch-all probe RCPTs -> VRFY fallback -> QUIT.
  *
  * One session may carry recipients of several domains served by the same MX host, with one probe
  * per domain (`Config.probes`). A domain's probe is sent only when a real recipient of that domain
@@ -104,6 +105,7 @@ export const make = (config: Config): Session => {
     deferred: Log.empty(),
     mailAccepted: false,
     answeredInTransaction: 0,
+    inFlight: 0,
     probes: config.probes.map(() => ({ _tag: "Pending" })),
     vrfyQueue: [],
     vrfySent: 0,

@@ -454,7 +454,7 @@ describe("Session: pipelining (RFC 2920)", () => {
 })
 
 describe("Session: 452 too many recipients", () => {
-  it("RSET and a new transaction for the rest", () => {
+  it("RSET and a new transaction for the rest (a full transaction is not asked again)", () => {
     const r = run(
       config({ to: ["a@x.com", "b@x.com", "c@x.com"], pipelining: false }),
       `
@@ -466,8 +466,6 @@ describe("Session: 452 too many recipients", () => {
       C: RCPT TO:<a@x.com>
       S: 250 ok
       C: RCPT TO:<b@x.com>
-      S: 452 4.5.3 Error: too many recipients
-      C: RCPT TO:<c@x.com>
       S: 452 4.5.3 Error: too many recipients
       C: RSET
       S: 250 2.0.0 Ok
@@ -1140,12 +1138,12 @@ describe("Session: server limits", () => {
       C: RCPT TO:<c@x.com>
       C: RCPT TO:<d@x.com>
       C: RCPT TO:<e@x.com>
+      S: 250 ok
+      S: 250 ok
+      S: 250 ok
       C: RCPT TO:<f@x.com>
       C: RCPT TO:<g@x.com>
       C: RCPT TO:<h@x.com>
-      S: 250 ok
-      S: 250 ok
-      S: 250 ok
       S: 250 ok
       S: 250 ok
       S: 250 ok
@@ -1153,10 +1151,11 @@ describe("Session: server limits", () => {
       S: 221 bye
       `
     )
-    // Two RCPTs (the careful point, nothing answered yet), then the rest: 2 * 3 / 1 = 6 allowed.
+    // Two RCPTs (the careful point, nothing answered yet); once a's 250 is in, 2 * 2 / 1 = 4 may
+    // be in flight: c, d and e go out before b's reply is read; after c's, 2 * 4 / 1 = 8, the rest.
     assert.deepStrictEqual(
       r.writes.map((w) => w.length),
-      [1, 3, 6, 1]
+      [1, 3, 3, 3, 1]
     )
     assert.deepStrictEqual(rcptCodes(r), [250, 250, 250, 250, 250, 250, 250, 250])
   })

@@ -214,14 +214,20 @@ describe("Verifier", () => {
         S: 550 5.1.1 unknown
         C: RCPT TO:<b@alpha.test>
         S: 421 4.7.0 Error: too many errors`
+      // The host cut the first session after one rejection and accepted nothing: its rejection
+      // cap is learnt as 1, and a session to a host that refuses everything is given no more
+      // recipients than its cap (not a share it would mark postponed): b alone, then c.
       const second = `${greeting}
         C: RCPT TO:<b@alpha.test>
         S: 250 ok
+        C: QUIT
+        S: 221 bye`
+      const third = `${greeting}
         C: RCPT TO:<c@alpha.test>
         S: 550 5.1.1 unknown
         C: QUIT
         S: 221 bye`
-      const { result, report } = yield* run([first, second], (v) =>
+      const { result, report } = yield* run([first, second, third], (v) =>
         v.verifyMany(Stream.make("a@alpha.test", "b@alpha.test", "c@alpha.test")).pipe(Stream.runCollect)
       )
       assert.deepStrictEqual([...result].map((r) => `${r.address} ${r.verdict}`).sort(), [
@@ -229,7 +235,7 @@ describe("Verifier", () => {
         "b@alpha.test deliverable",
         "c@alpha.test undeliverable"
       ])
-      assert.strictEqual(report.connections, 2)
+      assert.strictEqual(report.connections, 3)
     })
   )
 

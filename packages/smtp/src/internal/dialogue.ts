@@ -149,7 +149,7 @@ export interface Receiving {
  *
  * @internal
  */
-export const receive = <S extends Receiving, A>(
+export const receive = <S extends Receiving & { readonly pending: Log.Queue<unknown> }, A>(
   session: S,
   bytes: Uint8Array,
   onReply: (state: S, reply: Reply.Reply) => { readonly state: S; readonly actions: ReadonlyArray<A> },
@@ -157,7 +157,11 @@ export const receive = <S extends Receiving, A>(
 ): { readonly state: S; readonly actions: ReadonlyArray<A> } => {
   let state: S = { ...session, parser: ReplyParser.feed(session.parser, bytes) }
   const actions: Array<A> = []
-  let sent = false
+  // Replies already here that may still be taken: once a command goes out, only those awaited
+  // from before it. A reply that was already here when a command went out cannot be that
+  // command's answer: taking it as one would put every later reply one command out of step (a
+  // stale 250 answering RCPT). Only 421 may come unasked (RFC 5321 §3.8).
+  let answerable = Infinity
   while (!state.done && !state.handshaking) {
     const r = ReplyParser.next(state.parser)
     if (r._tag === "NeedMoreData") {
@@ -168,10 +172,7 @@ export const receive = <S extends Receiving, A>(
       const failed = onError(state, r.error)
       return { state: failed.state, actions: [...actions, ...failed.actions] }
     }
-    // A reply that was already here when a command went out cannot be that command's answer: taking
-    // it as one would put every later reply one command out of step (a stale 250 answering RCPT).
-    // Only 421 may come unasked (RFC 5321 §3.8).
-    if (sent && r.reply.code !== 421) {
+    if (answerable <= 0 && r.reply.code !== 421) {
       const failed = onError(
         state,
         new RemoteProtocolError({
@@ -181,10 +182,18 @@ export const receive = <S extends Receiving, A>(
       )
       return { state: failed.state, actions: [...actions, ...failed.actions] }
     }
+    const waiting = Log.size(state.pending)
     const next = onReply({ ...state, parser: r.parser }, r.reply)
-    sent ||= next.actions.some((a) => (a as { readonly _tag?: string })._tag === "Send")
+    answerable--
+    let commands = -1
+    for (const a of next.actions) {
+      const sent = a as { readonly _tag?: string; readonly commands?: ReadonlyArray<unknown> }
+      if (sent._tag === "Send") commands = Math.max(0, commands) + (sent.commands?.length ?? 0)
+    }
+    // Something went out: the replies still buffered answer at most what was awaited before it.
+    if (commands >= 0) answerable = Math.min(answerable, waiting - 1, Log.size(next.state.pending) - commands)
     state = next.state
-    actions.push(...next.actions)
+    for (const a of next.actions) actions.push(a)
   }
   return { state, actions }
 }

@@ -51,7 +51,7 @@ export interface Config {
   readonly vrfy: "off" | "fallback"
   /** Use PIPELINING when offered. */
   readonly pipelining: boolean
-  /** RCPT commands per write when pipelining. */
+  /** RCPT commands in flight (sent, not answered) at most when pipelining. */
   readonly maxPipeline: number
   /** VRFY commands per session: servers count them as junk (Exim cuts off after 10). */
   readonly maxVrfy: number
@@ -241,6 +241,8 @@ export interface Session {
   readonly answeredInTransaction: number
   /** RCPTs sent in this transaction. */
   readonly sentInTransaction?: number
+  /** Real recipients' RCPTs sent and not answered yet (several groups may be in flight). */
+  readonly inFlight: number
   /** One per `Config.probes`. */
   readonly probes: ReadonlyArray<ProbeResult>
   readonly vrfyQueue: ReadonlyArray<number>

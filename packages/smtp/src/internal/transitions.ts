@@ -41,22 +41,21 @@ const rejections = (session: Session) => session.rejected
 const mailboxOf = (session: Session, index: number) => session.config.recipients[index]!
 
 /**
- * RCPTs for the next write: the pipeline depth (smaller once `careful` applies, growing again
- * with the rejections taken quietly past its point), bounded by the
- * rejections the cap still allows, so that a pipelined group does not overshoot `maxErrors`.
- * The group, and the queue without it.
+ * How many RCPTs may be unanswered at once: the pipeline depth (smaller once `careful` applies,
+ * growing again with the rejections taken quietly past its point), bounded by the rejections the
+ * cap still allows, so that the RCPTs in flight do not overshoot `maxErrors`.
  */
-const nextGroup = (session: Session, queue: Log.Queue<number>): readonly [ReadonlyArray<number>, Log.Queue<number>] => {
+const window = (session: Session): number => {
   const errors = rejections(session)
   const { maxErrors, careful } = session.config
   let depth = pipelining(session) ? session.config.maxPipeline : 1
   // Rejections still allowed before `limit`, scaled by how often this session's RCPTs were refused
-  // so far: a session that refuses everything never sends more than that; one that accepts
-  // everything grows its groups quickly up to the pipeline depth.
+  // so far: a session that refuses everything never has more than that in flight; one that
+  // accepts everything grows its window quickly up to the pipeline depth.
   const answered = session.rejected + session.accepted
   const allowed = (limit: number) => Math.max(1, Math.floor(((limit - errors) * (answered + 1)) / (errors + 1)))
   if (careful !== undefined) {
-    // Up to the careful point at full depth, but no group crosses it (at this session's rate of
+    // Up to the careful point at full depth, but no window crosses it (at this session's rate of
     // rejections: a catch-all is not held to a few RCPTs a write); past it, the careful depth.
     const past = Math.floor((errors - careful.afterErrors) * (careful.growth ?? 0))
     depth =
@@ -65,22 +64,34 @@ const nextGroup = (session: Session, queue: Log.Queue<number>): readonly [Readon
         : Math.min(depth, allowed(careful.afterErrors))
   }
   if (maxErrors !== undefined) depth = Math.min(depth, allowed(maxErrors))
+  return depth
+}
+
+/**
+ * RCPTs for the next write: the window less the RCPTs in flight, within the transaction's share.
+ * The group, and the queue without it.
+ */
+const nextGroup = (session: Session, queue: Log.Queue<number>): readonly [ReadonlyArray<number>, Log.Queue<number>] => {
+  let size = window(session) - session.inFlight
   const perTransaction = session.config.maxRecipientsPerTransaction
   if (perTransaction !== undefined)
-    depth = Math.min(depth, Math.max(0, perTransaction - (session.sentInTransaction ?? 0)))
-  return Log.take(queue, depth)
+    size = Math.min(size, Math.max(0, perTransaction - (session.sentInTransaction ?? 0)))
+  return Log.take(queue, size)
 }
 
 /**
  * Whether QUIT may go in the same write as `group` (see `Config.quitEarly`): if every RCPT of it
- * is refused, nothing follows.
+ * (and of those still in flight) is refused, nothing follows.
  */
 const quitsWith = (session: Session, group: ReadonlyArray<number>, rest: Log.Queue<number>): boolean => {
   const { maxErrors } = session.config
   if (session.config.quitEarly !== true || !pipelining(session) || session.config.vrfy !== "off") return false
   if (session.deferred.length > 0 || session.probes.some((p) => p._tag === "Pending")) return false
   if (session.accepted > 0) return false
-  return Log.size(rest) === 0 || (maxErrors !== undefined && rejections(session) + group.length >= maxErrors)
+  return (
+    Log.size(rest) === 0 ||
+    (maxErrors !== undefined && rejections(session) + session.inFlight + group.length >= maxErrors)
+  )
 }
 
 /** An RCPT group, with QUIT after it when `quitsWith` allows. */
@@ -93,7 +104,13 @@ const sendGroup = (
   const rcpts = rcptCommands(session, group)
   const quit = quitsWith(session, group, rest)
   return send(
-    { ...session, queue: rest, quitSent: quit, sentInTransaction: (session.sentInTransaction ?? 0) + group.length },
+    {
+      ...session,
+      queue: rest,
+      quitSent: quit,
+      sentInTransaction: (session.sentInTransaction ?? 0) + group.length,
+      inFlight: session.inFlight + group.length
+    },
     [...before.commands, ...rcpts.commands, ...(quit ? [Command.quit] : [])],
     [...before.awaiting, ...rcpts.awaiting, ...(quit ? [{ phase: "AwaitQuit" } as const] : [])]
   )
@@ -103,6 +120,24 @@ const rcptCommands = (session: Session, indices: ReadonlyArray<number>) => ({
   commands: indices.map((i) => Command.rcptTo(mailboxOf(session, i).address)),
   awaiting: indices.map((recipient): Awaiting => ({ phase: "AwaitRcpt", recipient }))
 })
+
+/**
+ * An RCPT reply came and others are still in flight: once half the window is answered, the next
+ * RCPTs go out without waiting for the rest (RFC 2920 lets RCPTs be pipelined; the server is
+ * never left idle for a round trip between groups). Not while the transaction may be full (a
+ * "too many recipients" came), past `maxErrors`, past a careful session's point (each write's
+ * replies are seen before the next), or once QUIT is out.
+ */
+const slide = (session: Session): Step => {
+  if (!session.mailAccepted || session.quitSent === true || session.deferred.length > 0) return idle(session)
+  const errors = rejections(session)
+  const { maxErrors, careful } = session.config
+  if (maxErrors !== undefined && errors >= maxErrors) return idle(session)
+  if (careful !== undefined && errors >= careful.afterErrors) return idle(session)
+  if (session.inFlight * 2 > window(session)) return idle(session)
+  const [group, rest] = nextGroup(session, session.queue)
+  return group.length > 0 ? sendGroup(session, group, rest, { commands: [], awaiting: [] }) : idle(session)
+}
 
 /** After EHLO/HELO: STARTTLS if we should, else the first transaction. */
 const afterHello = (session: Session): Step => {
@@ -146,7 +181,7 @@ const startTransaction = (session: Session, indices: ReadonlyArray<number>): Ste
   return sendGroup(state, group, rest, { commands: [mail], awaiting: [{ phase: "AwaitMail" }] })
 }
 
-/** All replies of the last RCPT group are in: next group, a new transaction, or on. */
+/** Every RCPT in flight is answered: more RCPTs, a new transaction, or on. */
 const afterRcpts = (session: Session): Step => {
   if (session.quitSent === true) {
     // QUIT is on its way: what was not asked waits for a new session; only its reply is left.
@@ -164,7 +199,8 @@ const afterRcpts = (session: Session): Step => {
     return afterTransaction({ ...skip(session, Log.queued(session.queue), "Postponed"), queue: Log.emptyQueue() })
   }
   if (queued > 0) {
-    const [group, rest] = nextGroup(session, session.queue)
+    // A "too many recipients" says the transaction is full: more RCPTs would only meet more of them.
+    const [group, rest] = session.deferred.length > 0 ? [[], session.queue] : nextGroup(session, session.queue)
     if (group.length > 0) return sendGroup(session, group, rest, { commands: [], awaiting: [] })
     // This transaction has its share of recipients: the rest go in a new one, after RSET.
     return send(
@@ -286,13 +322,13 @@ const reply: { readonly [P in Awaiting["phase"]]: Handler } = {
   },
   AwaitRcpt: (s, reply, awaiting) => {
     const index = "recipient" in awaiting ? awaiting.recipient : -1
-    let state = s
+    let state: Session = { ...s, inFlight: Math.max(0, s.inFlight - 1) }
     if (s.mailAccepted) {
       state = isTooManyRecipients(reply)
-        ? { ...s, deferred: Log.append(s.deferred, index) }
-        : { ...rcptReply(s, index, reply), answeredInTransaction: s.answeredInTransaction + 1 }
+        ? { ...state, deferred: Log.append(state.deferred, index) }
+        : { ...rcptReply(state, index, reply), answeredInTransaction: state.answeredInTransaction + 1 }
     }
-    return awaitingRcpt(state) ? idle(state) : afterRcpts(state)
+    return awaitingRcpt(state) ? slide(state) : afterRcpts(state)
   },
   AwaitProbe: (s, reply, awaiting) => {
     const index = "probe" in awaiting ? awaiting.probe : -1

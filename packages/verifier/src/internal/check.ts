@@ -228,7 +228,10 @@ export const check = Effect.fn("Verifier.check")(function* (
       const slot = yield* Effect.gen(function* () {
         const lease = yield* profiles.lease(address, shaping, start)
         const profile = lease.profile
-        const batch = queue.splice(0, Math.max(1, Math.min(profile.recipientsPerSession, at.share)))
+        // On a host that refuses everything (a list of unknown mailboxes) a session ends at its
+        // rejection cap: it is given no more than that, not a share it would only mark postponed.
+        const room = lease.safe.refusing ? profile.rejectionsPerSession : Infinity
+        const batch = queue.splice(0, Math.max(1, Math.min(profile.recipientsPerSession, at.share, room)))
         // The probes no other session holds; a due one comes with an accepted recipient to ask again.
         const claim = probes.claim(new Set(batch.map((i) => domainKey(mailboxes[i]!.domain))))
         if (batch.length === 0 && claim.keys.length === 0) {

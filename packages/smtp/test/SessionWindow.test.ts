@@ -1,0 +1,332 @@
+// Several RCPT groups in flight: the next RCPTs go out while the replies to the last ones are
+// still coming, within every bound the machine keeps (maxErrors, careful, transactions, 452, QUIT).
+import { assert, describe, it } from "@effect/vitest"
+import { Option } from "effect"
+import * as fc from "fast-check"
+import * as Reply from "../src/Reply.ts"
+import * as Session from "../src/Session.ts"
+import { config, rcptCodes, run } from "./helpers.ts"
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+
+/**
+ * A server that answers every command as it arrives (`answer`, by RCPT number in the session);
+ * the client reads what is there, in one packet (`together`) or a reply at a time.
+ */
+const serve = (cfg: Session.Config, answer: (rcpt: number) => string, together: boolean) => {
+  let step = Session.step(Session.make(cfg), Session.Input.Connected())
+  const replies: Array<string> = ["220 mx"]
+  let rcpts = 0
+  // RCPTs sent and not answered when each RCPT went out, and rejections then.
+  const exposure: Array<number> = []
+  for (;;) {
+    for (const a of step.actions) {
+      if (a._tag === "Finished") return { result: a.result, rcpts, exposure }
+      if (a._tag !== "Send") continue
+      for (const line of decoder.decode(a.bytes).split("\r\n").slice(0, -1)) {
+        if (line.startsWith("EHLO")) replies.push("250-mx\r\n250 PIPELINING")
+        else if (line.startsWith("RCPT")) {
+          const answered = step.state.rejected + step.state.accepted
+          exposure.push(step.state.rejected + (rcpts - answered))
+          replies.push(answer(rcpts++))
+        } else if (line === "QUIT") replies.push("221 bye")
+        else replies.push("250 ok")
+      }
+    }
+    const packet = together ? replies.splice(0) : replies.splice(0, 1)
+    step = Session.step(
+      step.state,
+      packet.length === 0
+        ? Session.Input.ConnectionClosed()
+        : Session.Input.Received({ bytes: encoder.encode(packet.map((r) => `${r}\r\n`).join("")) })
+    )
+  }
+}
+
+const letters = (s: string) => s.split("").map((l) => `${l}@x.com`)
+
+describe("Session: several RCPT groups in flight", () => {
+  it("the next RCPTs go out once half the window is answered, before the rest is read", () => {
+    const r = run(
+      config({ to: letters("abcdef"), maxPipeline: 4, maxErrors: undefined }),
+      `
+      S: 220 mx
+      C: EHLO verifier.example.net
+      S: 250-mx
+      S: 250 PIPELINING
+      C: MAIL FROM:<>
+      C: RCPT TO:<a@x.com>
+      C: RCPT TO:<b@x.com>
+      C: RCPT TO:<c@x.com>
+      C: RCPT TO:<d@x.com>
+      S: 250 ok
+      S: 250 ok
+      S: 250 ok
+      S: 250 ok
+      S: 250 ok
+      C: RCPT TO:<e@x.com>
+      C: RCPT TO:<f@x.com>
+      S: 250 ok
+      S: 250 ok
+      C: QUIT
+      S: 221 bye
+      `
+    )
+    assert.deepStrictEqual(
+      r.writes.map((w) => w.length),
+      [1, 5, 2, 1]
+    )
+    // e went out after b's reply was read, before c's and d's (same packet).
+    const at = (direction: string, text: string) =>
+      r.result.transcript.findIndex((e) => e.direction === direction && e.text.startsWith(text))
+    const sentE = at("C", "RCPT TO:<e@x.com>")
+    const answeredB = r.result.transcript.findIndex((e) => e.direction === "S" && e.recipient === 1)
+    const answeredC = r.result.transcript.findIndex((e) => e.direction === "S" && e.recipient === 2)
+    assert.isTrue(answeredB < sentE && sentE < answeredC, `${answeredB} < ${sentE} < ${answeredC}`)
+    assert.deepStrictEqual(rcptCodes(r), [250, 250, 250, 250, 250, 250])
+  })
+
+  it("a reply already here when RCPTs went out mid-packet answers only the RCPTs sent before them", () => {
+    const r = run(
+      config({ to: letters("abc"), maxPipeline: 2, maxErrors: undefined }),
+      `
+      S: 220 mx
+      C: EHLO verifier.example.net
+      S: 250-mx
+      S: 250 PIPELINING
+      C: MAIL FROM:<>
+      C: RCPT TO:<a@x.com>
+      C: RCPT TO:<b@x.com>
+      S: 250 ok
+      S: 250 ok
+      S: 250 ok
+      S: 250 ok
+      C: RCPT TO:<c@x.com>
+      `
+    )
+    assert.strictEqual(r.result.end._tag, "ProtocolError")
+    assert.deepStrictEqual(rcptCodes(r), [250, 250, undefined])
+  })
+
+  it("a transaction's first 452 stops the RCPTs: the rest go in a new one, after every reply is in", () => {
+    const r = run(
+      config({ to: letters("abcdef"), maxPipeline: 3, maxErrors: undefined }),
+      `
+      S: 220 mx
+      C: EHLO verifier.example.net
+      S: 250-mx
+      S: 250 PIPELINING
+      C: MAIL FROM:<>
+      C: RCPT TO:<a@x.com>
+      C: RCPT TO:<b@x.com>
+      C: RCPT TO:<c@x.com>
+      S: 250 ok
+      S: 250 ok
+      S: 250 ok
+      S: 452 4.5.3 Error: too many recipients
+      C: RCPT TO:<d@x.com>
+      C: RCPT TO:<e@x.com>
+      S: 452 4.5.3 Error: too many recipients
+      S: 452 4.5.3 Error: too many recipients
+      C: RSET
+      S: 250 ok
+      C: MAIL FROM:<>
+      C: RCPT TO:<c@x.com>
+      C: RCPT TO:<d@x.com>
+      C: RCPT TO:<e@x.com>
+      S: 250 ok
+      S: 250 ok
+      S: 250 ok
+      S: 452 4.5.3 Error: too many recipients
+      C: RCPT TO:<f@x.com>
+      S: 452 4.5.3 Error: too many recipients
+      C: RSET
+      S: 250 ok
+      C: MAIL FROM:<>
+      C: RCPT TO:<e@x.com>
+      C: RCPT TO:<f@x.com>
+      S: 250 ok
+      S: 250 ok
+      S: 250 ok
+      C: QUIT
+      S: 221 bye
+      `
+    )
+    // f was never sent into the first transaction: c's 452 came before a window had room for it.
+    assert.deepStrictEqual(
+      r.writes.map((w) => w.length),
+      [1, 4, 2, 1, 4, 1, 1, 3, 1]
+    )
+    assert.deepStrictEqual(rcptCodes(r), [250, 250, 250, 250, 250, 250])
+  })
+
+  it("maxRecipientsPerTransaction: RSET waits for the transaction's last reply", () => {
+    const r = run(
+      config({ to: letters("abcde"), maxPipeline: 2, maxErrors: undefined, maxRecipientsPerTransaction: 3 }),
+      `
+      S: 220 mx
+      C: EHLO verifier.example.net
+      S: 250-mx
+      S: 250 PIPELINING
+      C: MAIL FROM:<>
+      C: RCPT TO:<a@x.com>
+      C: RCPT TO:<b@x.com>
+      S: 250 ok
+      S: 250 ok
+      S: 250 ok
+      C: RCPT TO:<c@x.com>
+      S: 250 ok
+      C: RSET
+      S: 250 ok
+      C: MAIL FROM:<>
+      C: RCPT TO:<d@x.com>
+      C: RCPT TO:<e@x.com>
+      S: 250 ok
+      S: 250 ok
+      S: 250 ok
+      C: QUIT
+      S: 221 bye
+      `
+    )
+    assert.deepStrictEqual(rcptCodes(r), [250, 250, 250, 250, 250])
+  })
+
+  it("quitEarly: QUIT goes with the group that empties the queue, even with RCPTs in flight", () => {
+    const r = run(
+      config({ to: letters("abcdef"), maxPipeline: 4, maxErrors: undefined, quitEarly: true }),
+      `
+      S: 220 mx
+      C: EHLO verifier.example.net
+      S: 250-mx
+      S: 250 PIPELINING
+      C: MAIL FROM:<>
+      C: RCPT TO:<a@x.com>
+      C: RCPT TO:<b@x.com>
+      C: RCPT TO:<c@x.com>
+      C: RCPT TO:<d@x.com>
+      S: 250 ok
+      S: 550 5.1.1 unknown
+      S: 550 5.1.1 unknown
+      C: RCPT TO:<e@x.com>
+      C: RCPT TO:<f@x.com>
+      C: QUIT
+      S: 550 5.1.1 unknown
+      S: 550 5.1.1 unknown
+      S: 550 5.1.1 unknown
+      S: 550 5.1.1 unknown
+      S: 221 bye
+      `
+    )
+    assert.deepStrictEqual(
+      r.writes.map((w) => w.length),
+      [1, 5, 3]
+    )
+    assert.deepStrictEqual(rcptCodes(r), [550, 550, 550, 550, 550, 550])
+    assert.strictEqual(r.result.end._tag, "Completed")
+  })
+
+  it("careful, past its point: each write's replies are all in before the next (a slowdown is seen)", () => {
+    const r = run(
+      config({ to: letters("abcdef"), maxPipeline: 10, maxErrors: 100, careful: { afterErrors: 1, pipeline: 2 } }),
+      `
+      S: 220 mx
+      C: EHLO verifier.example.net
+      S: 250-mx
+      S: 250 PIPELINING
+      C: MAIL FROM:<>
+      C: RCPT TO:<a@x.com>
+      S: 250 ok
+      S: 550 5.1.1 unknown
+      C: RCPT TO:<b@x.com>
+      C: RCPT TO:<c@x.com>
+      S: 550 5.1.1 unknown
+      S: 550 5.1.1 unknown
+      C: RCPT TO:<d@x.com>
+      C: RCPT TO:<e@x.com>
+      S: 550 5.1.1 unknown
+      S: 550 5.1.1 unknown
+      C: RCPT TO:<f@x.com>
+      S: 550 5.1.1 unknown
+      C: QUIT
+      S: 221 bye
+      `
+    )
+    assert.deepStrictEqual(
+      r.writes.map((w) => w.length),
+      [1, 2, 2, 2, 1, 1]
+    )
+  })
+
+  it("lowerMaxErrors with RCPTs in flight: nothing more goes out once the lower cap is reached", () => {
+    let s = Session.make(config({ to: letters("abcdefgh"), maxPipeline: 4, maxErrors: undefined }))
+    const feed = (text: string) => {
+      const step = Session.step(s, Session.Input.Received({ bytes: encoder.encode(text) }))
+      s = step.state
+      return step.actions.flatMap((a) => (a._tag === "Send" ? [decoder.decode(a.bytes)] : []))
+    }
+    s = Session.step(s, Session.Input.Connected()).state
+    feed("220 mx\r\n")
+    assert.deepStrictEqual(feed("250-mx\r\n250 PIPELINING\r\n").length, 1)
+    s = Session.lowerMaxErrors(s, 1)
+    // MAIL, a refused: the cap is reached with b, c, d in flight; their replies are read, nothing sent.
+    assert.deepStrictEqual(feed("250 ok\r\n550 5.1.1 no\r\n250 ok\r\n250 ok\r\n"), [])
+    assert.deepStrictEqual(feed("250 ok\r\n"), ["QUIT\r\n"])
+    const postponed = Session.recipients(s).filter((r) => Option.contains(r.skipped, "Postponed")).length
+    assert.strictEqual(postponed, 4)
+  })
+
+  it("a server that refuses everything never gets more RCPTs than maxErrors allows (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 1, max: 20 }),
+        fc.boolean(),
+        (n, maxErrors, maxPipeline, together) => {
+          const to = Array.from({ length: n }, (_, i) => `u${i}@x.com`)
+          const { result, rcpts, exposure } = serve(
+            config({ to, maxErrors, maxPipeline }),
+            () => "550 5.1.1 unknown",
+            together
+          )
+          assert.strictEqual(rcpts, Math.min(n, maxErrors))
+          // Rejections taken plus RCPTs unanswered, whenever an RCPT went out: never past the cap.
+          for (const e of exposure) assert.isAtMost(e, maxErrors - 1)
+          const postponed = result.recipients.filter((r) => Option.contains(r.skipped, "Postponed")).length
+          assert.strictEqual(postponed, n - rcpts)
+        }
+      )
+    )
+  })
+
+  it("however the replies are packed, every recipient is answered once, in order (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 60 }),
+        fc.integer({ min: 1, max: 16 }),
+        fc.option(fc.integer({ min: 1, max: 20 }), { nil: undefined }),
+        fc.boolean(),
+        (n, maxPipeline, maxRecipientsPerTransaction, together) => {
+          const to = Array.from({ length: n }, (_, i) => `u${i}@x.com`)
+          const code = (i: number) => (i % 3 === 0 ? 550 : 250)
+          const { result } = serve(
+            config({ to, maxErrors: undefined, maxPipeline, maxRecipientsPerTransaction }),
+            (i) => `${code(i)} x`,
+            together
+          )
+          assert.strictEqual(result.end._tag, "Completed")
+          const codes = result.recipients.map((r) => Option.getOrUndefined(Option.map(r.rcpt, (x) => x.code)))
+          // The server numbers RCPTs as they come: with no 452 and no probe, that is the recipients' order.
+          assert.deepStrictEqual(
+            codes,
+            to.map((_, i) => code(i))
+          )
+          assert.isTrue(
+            result.recipients.every((r) => Option.exists(r.rcpt, (x) => Reply.isPositive(x) || x.code === 550))
+          )
+        }
+      )
+    )
+  })
+})
