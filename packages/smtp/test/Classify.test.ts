@@ -407,7 +407,7 @@ describe("Classify", () => {
 
     it("each by its phase, code and enhanced code, in any order, before and after the memo fills", () => {
       check(cases)
-      check([...cases].reverse())
+      check(cases.toReversed())
       // More distinct texts than the memo holds: it empties and fills again, the outcomes stay.
       for (let i = 0; i < 5000; i++) {
         assert.deepStrictEqual(
@@ -415,7 +415,7 @@ describe("Classify", () => {
           unknownMailbox
         )
       }
-      check([...cases].reverse())
+      check(cases.toReversed())
     })
   })
 
