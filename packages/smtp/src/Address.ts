@@ -135,8 +135,34 @@ const UNASSIGNED = /\p{Cn}/u
 const NONCHARACTER = /\p{Noncharacter_Code_Point}/u
 const MARK = /\p{M}/u
 
-const encoder = new TextEncoder()
-const octets = (text: string): number => encoder.encode(text).length
+// UTF-8 length, counted: TextEncoder would build the bytes only to measure them (once per address
+// parsed, hot in bulk). A lone surrogate never gets here (`findForbidden`); it would count 3, as
+// TextEncoder's U+FFFD does.
+const octets = (text: string): number => {
+  let n = text.length
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c < 0x80) continue
+    if (c < 0x800) n += 1
+    else if (c >= 0xd800 && c <= 0xdbff && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      // A pair: two UTF-16 units, four octets.
+      n += 2
+      i++
+    } else n += 2
+  }
+  return n
+}
+
+// The mailboxes `parse` made: their `address` is known to be well-formed, so `Command.rcptTo`
+// need not parse it again for every RCPT. A mailbox built by hand (or copied) is checked as a path.
+const parsed = new WeakSet<Mailbox>()
+
+/**
+ * Whether `parse` made this mailbox (and its `address` is therefore a valid path).
+ *
+ * @internal
+ */
+export const wasParsed = (mailbox: Mailbox): boolean => parsed.has(mailbox)
 
 const error = (input: string, reason: AddressErrorReason, message: string, position?: number): AddressError =>
   position === undefined
@@ -460,7 +486,9 @@ export const parse = (input: string): Result.Result<Mailbox, AddressError> => {
   const address = `${localPart}@${wire(domain.success)}`
   const size = octets(address)
   if (size > 254) return fail(input, "AddressTooLong", `the address is ${size} octets, the limit is 254`)
-  return Result.succeed({ localPart, domain: domain.success, needsSmtpUtf8: NON_ASCII.test(localPart), address })
+  const mailbox: Mailbox = { localPart, domain: domain.success, needsSmtpUtf8: NON_ASCII.test(localPart), address }
+  parsed.add(mailbox)
+  return Result.succeed(mailbox)
 }
 
 /**

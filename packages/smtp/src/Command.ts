@@ -157,14 +157,16 @@ export const mailFrom = (reversePath: string, params: ReadonlyArray<string> = []
   make("MAIL", `MAIL FROM:<${checkPath("reverse path", reversePath)}>${checkParams(params)}`)
 
 /**
- * `RCPT TO:<path>`.
+ * `RCPT TO:<path>`. A mailbox that `Address.parse` made is not parsed again (bulk sends millions).
  *
  * @category constructors
  * @since 0.1.0
  */
-export const rcptTo = (forwardPath: string, params: ReadonlyArray<string> = []): Command => {
-  if (forwardPath === "") refuse("InvalidArgument", "a forward path cannot be empty")
-  return make("RCPT", `RCPT TO:<${checkPath("forward path", forwardPath)}>${checkParams(params)}`)
+export const rcptTo = (forwardPath: string | Address.Mailbox, params: ReadonlyArray<string> = []): Command => {
+  const raw = typeof forwardPath === "string" ? forwardPath : forwardPath.address
+  if (raw === "") refuse("InvalidArgument", "a forward path cannot be empty")
+  const path = typeof forwardPath !== "string" && Address.wasParsed(forwardPath) ? raw : checkPath("forward path", raw)
+  return make("RCPT", params.length === 0 ? `RCPT TO:<${path}>` : `RCPT TO:<${path}>${checkParams(params)}`)
 }
 
 /**

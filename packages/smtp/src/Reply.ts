@@ -129,6 +129,10 @@ export const enhancedCode = (reply: Reply): string | undefined =>
  */
 export const text = (reply: Reply): string => {
   const code = enhancedCode(reply)
+  if (reply.lines.length === 1) {
+    const line = reply.lines[0]!
+    return (code !== undefined && line.startsWith(code) ? line.slice(code.length) : line).trim()
+  }
   return reply.lines
     .map((line) => (code !== undefined && line.startsWith(code) ? line.slice(code.length).trimStart() : line))
     .join(" ")
@@ -142,4 +146,6 @@ export const text = (reply: Reply): string => {
  * @since 0.1.0
  */
 export const format = (reply: Reply): string =>
-  reply.lines.map((line, i) => `${reply.code}${i === reply.lines.length - 1 ? " " : "-"}${line}`).join("\n")
+  reply.lines.length === 1
+    ? `${reply.code} ${reply.lines[0]}`
+    : reply.lines.map((line, i) => `${reply.code}${i === reply.lines.length - 1 ? " " : "-"}${line}`).join("\n")

@@ -1,4 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
+import { Result } from "effect"
+import * as Address from "../src/Address.ts"
 import * as Command from "../src/Command.ts"
 import { LocalProtocolError, type LocalProtocolErrorReason } from "../src/ProtocolError.ts"
 
@@ -15,7 +17,23 @@ const refusal = (make: () => unknown): LocalProtocolError => {
   return assert.fail("expected a LocalProtocolError, nothing was thrown")
 }
 
+/** A mailbox `Address.parse` did not make: its address is whatever it says. */
+const forged = (address: string): Address.Mailbox => ({
+  ...Result.getOrThrow(Address.parse("x@b.com")),
+  address
+})
+
 describe("Command", () => {
+  it("rcptTo: a parsed mailbox gives the line its address gives (and is not parsed again)", () => {
+    for (const input of ["alice@example.com", '"a b"@example.com', "user@Bücher.de", "δοκιμή@παράδειγμα.δοκιμή"]) {
+      const mailbox = Result.getOrThrow(Address.parse(input))
+      assert.isTrue(Address.wasParsed(mailbox))
+      assert.isFalse(Address.wasParsed({ ...mailbox }))
+      assert.deepStrictEqual(Command.rcptTo(mailbox), Command.rcptTo(mailbox.address))
+      assert.deepStrictEqual(Command.rcptTo({ ...mailbox }), Command.rcptTo(mailbox.address))
+    }
+  })
+
   describe("wire lines", () => {
     const cases: ReadonlyArray<readonly [call: string, make: () => Command.Command, verb: Command.Verb, line: string]> =
       [
@@ -140,6 +158,13 @@ describe("Command", () => {
       ["rcptTo: angle brackets included", () => Command.rcptTo("<a@b.com>"), "InvalidArgument"],
       ["mailFrom: angle brackets included", () => Command.mailFrom("<>"), "InvalidArgument"],
       ["rcptTo: empty path", () => Command.rcptTo(""), "InvalidArgument"],
+      [
+        "rcptTo: a mailbox built by hand is checked",
+        () => Command.rcptTo(forged("a@b.com> SIZE=1")),
+        "InvalidArgument"
+      ],
+      ["rcptTo: a mailbox built by hand, CRLF", () => Command.rcptTo(forged("a@b.com\r\nDATA")), "ForbiddenCharacter"],
+      ["rcptTo: a mailbox built by hand, empty", () => Command.rcptTo(forged("")), "InvalidArgument"],
       ["rcptTo: no @", () => Command.rcptTo("alice"), "InvalidArgument"],
       ["rcptTo: local part over 64 octets", () => Command.rcptTo(`${"a".repeat(65)}@b.example`), "InvalidArgument"],
       ["rcptTo: C1 control character", () => Command.rcptTo("a\u0085@b.example"), "InvalidArgument"],

@@ -258,12 +258,13 @@ export const send = <S extends Pending<W>, W extends Awaiting>(
   commands: ReadonlyArray<Command.Command>,
   awaiting: ReadonlyArray<W>
 ): { readonly state: S; readonly actions: ReadonlyArray<SendAction> } => {
-  let s = state
-  commands.forEach((c, i) => {
-    s = log(s, "C", Command.redact(c), recipientOf(awaiting[i]))
+  const lines = commands.map((c, i): TranscriptEntry => {
+    const recipient = recipientOf(awaiting[i])
+    const text = Command.redact(c)
+    return recipient === undefined ? { direction: "C", text } : { direction: "C", text, recipient }
   })
   return {
-    state: { ...s, pending: Log.push(s.pending, awaiting) },
+    state: { ...state, transcript: Log.appendAll(state.transcript, lines), pending: Log.push(state.pending, awaiting) },
     actions: [{ _tag: "Send", bytes: Command.encodeAll(commands), commands }]
   }
 }
@@ -296,8 +297,11 @@ export const dispatch = <S extends Pending<W>, W extends Awaiting, T>(
 ): T => {
   const first = Log.shift(state.pending)
   const awaiting = first?.[0]
-  const s = log(state, "S", Reply.format(reply), recipientOf(awaiting))
+  const recipient = recipientOf(awaiting)
+  const text = Reply.format(reply)
+  const line: TranscriptEntry = recipient === undefined ? { direction: "S", text } : { direction: "S", text, recipient }
   if (first === undefined || awaiting === undefined) {
+    const s = { ...state, transcript: Log.append(state.transcript, line) }
     if (reply.code === 421) return on.closing(s, "Done", reply)
     return on.unexpected(
       s,
@@ -307,7 +311,8 @@ export const dispatch = <S extends Pending<W>, W extends Awaiting, T>(
       })
     )
   }
-  const next: S = { ...s, pending: first[1] }
+  // The line and the queue in one new state (once per reply).
+  const next: S = { ...state, transcript: Log.append(state.transcript, line), pending: first[1] }
   if (reply.code === 421 && awaiting.phase !== "AwaitQuit") return on.closing(next, awaiting.phase, reply)
   return on.reply(next, reply, awaiting)
 }

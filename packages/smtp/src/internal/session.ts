@@ -324,14 +324,20 @@ export const awaiting = (session: Session): ReadonlyArray<Awaiting> => Log.queue
 export const rejections = (session: Session): number => session.rejected
 
 /**
- * Records a recipient's RCPT reply.
+ * Records a recipient's RCPT reply (and sets `also`, in the same new state).
  *
  * @internal
  */
-export const rcptReply = (session: Session, recipient: number, reply: Reply.Reply): Session => {
+export const rcptReply = (
+  session: Session,
+  recipient: number,
+  reply: Reply.Reply,
+  also: Partial<Pick<Session, "inFlight" | "answeredInTransaction">> = {}
+): Session => {
   const accepted = Reply.isPositive(reply)
   return {
     ...session,
+    ...also,
     updates: Log.append(session.updates, { recipient, rcpt: reply }),
     rejected: session.rejected + (accepted ? 0 : 1),
     accepted: session.accepted + (accepted ? 1 : 0)

@@ -117,7 +117,7 @@ const sendGroup = (
 }
 
 const rcptCommands = (session: Session, indices: ReadonlyArray<number>) => ({
-  commands: indices.map((i) => Command.rcptTo(mailboxOf(session, i).address)),
+  commands: indices.map((i) => Command.rcptTo(mailboxOf(session, i))),
   awaiting: indices.map((recipient): Awaiting => ({ phase: "AwaitRcpt", recipient }))
 })
 
@@ -236,7 +236,7 @@ const afterTransaction = (session: Session): Step => {
     // Only a domain that accepted a real recipient can be catch-all: the others need no probe.
     const accepted = session.accepted > 0 && acceptedIn(session, domain)
     if (accepted && session.mailAccepted) {
-      return send(session, [Command.rcptTo(probe.address)], [{ phase: "AwaitProbe", probe: probeAt }])
+      return send(session, [Command.rcptTo(probe)], [{ phase: "AwaitProbe", probe: probeAt }])
     }
     return afterTransaction(setProbe(session, probeAt, { _tag: "NotNeeded" }))
   }
@@ -322,12 +322,13 @@ const reply: { readonly [P in Awaiting["phase"]]: Handler } = {
   },
   AwaitRcpt: (s, reply, awaiting) => {
     const index = "recipient" in awaiting ? awaiting.recipient : -1
-    let state: Session = { ...s, inFlight: Math.max(0, s.inFlight - 1) }
-    if (s.mailAccepted) {
-      state = isTooManyRecipients(reply)
-        ? { ...state, deferred: Log.append(state.deferred, index) }
-        : { ...rcptReply(state, index, reply), answeredInTransaction: state.answeredInTransaction + 1 }
-    }
+    const inFlight = Math.max(0, s.inFlight - 1)
+    // One new state per reply (this runs for every RCPT of a bulk run).
+    const state: Session = !s.mailAccepted
+      ? { ...s, inFlight }
+      : isTooManyRecipients(reply)
+        ? { ...s, inFlight, deferred: Log.append(s.deferred, index) }
+        : rcptReply(s, index, reply, { inFlight, answeredInTransaction: s.answeredInTransaction + 1 })
     return awaitingRcpt(state) ? slide(state) : afterRcpts(state)
   },
   AwaitProbe: (s, reply, awaiting) => {
