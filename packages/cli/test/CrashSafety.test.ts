@@ -99,8 +99,8 @@ describe("rcpt bulk: kill -9 at random points, then --resume", { timeout: 60_000
             const before = completeLines(output)
             const child = start(args)
             const running = yield* Effect.forkChild(finish(child, null))
-            // The list from its start each time (--resume skips what the output has): 2,000 lines a second.
-            yield* Effect.forkChild(feed(child, list, 100, 50))
+            // The list from its start each time (--resume skips what the output has): 1,000 lines a second.
+            yield* Effect.forkChild(feed(child, list, 50, 50))
             if (kills.length === 2) {
               // One kill at a plain random time, 150-900 ms: often during start-up or the resume
               // scan, before anything new is written.
