@@ -41,13 +41,21 @@ const rulesOf = (config: VerifierConfig.VerifierConfig, policy: Policy.Policies)
   return rules
 }
 
+/**
+ * What the rules decide for `mailbox`, without an Effect: the bulk engine asks it once per address
+ * and goes through {@link beforeLookup} / {@link afterLookup} only when {@link settlesBefore} or a
+ * DNS depth says a rule answers the address.
+ */
+export const decide = (
+  config: VerifierConfig.VerifierConfig,
+  policy: Policy.Policies,
+  mailbox: Address.Mailbox
+): DomainRules.Decision =>
+  DomainRules.decide(rulesOf(config, policy), mailbox.address, Address.domainText(mailbox.domain))
+
 /** What the rules in `context` say about `mailbox`. */
 const decision = (context: Context.Context<VerifierConfig.Service>, mailbox: Address.Mailbox): DomainRules.Decision =>
-  DomainRules.decide(
-    rulesOf(Context.get(context, VerifierConfig.Service), Context.get(context, Policy.Policy)),
-    mailbox.address,
-    Address.domainText(mailbox.domain)
-  )
+  decide(Context.get(context, VerifierConfig.Service), Context.get(context, Policy.Policy), mailbox)
 
 const unruled = Effect.succeed(Option.none<Verification>())
 
@@ -101,6 +109,9 @@ const before = (d: DomainRules.Decision): { readonly ruling: Ruling; readonly de
   }
   return undefined
 }
+
+/** Whether {@link beforeLookup} answers an address with decision `d` (allowed, denied, syntax depth). */
+export const settlesBefore = (d: DomainRules.Decision): boolean => d.action !== "check" || d.depth === "syntax"
 
 // Both lookups run for every address of a bulk run: plain effects, not `Effect.fn`, which
 // captures a stack trace and opens a span at every call (about 3 % of the CPU of a bulk run
