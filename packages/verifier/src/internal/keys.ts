@@ -30,4 +30,3 @@ export const groupKey = (domain: Address.Domain, plan: MxPlan): string => {
   }
   return key
 }
-
