@@ -10,23 +10,14 @@ import type { MxPlan } from "../MxPlan.ts"
 /** The key a domain's probe and catch-all status are filed under; case-folded as the session matches probes. */
 export const domainKey = (domain: Address.Domain): string => Address.domainText(domain).toLowerCase()
 
-// Asked for every address, and a plan comes from the MX cache, the same value for all of a domain's
-// addresses: its key is made once per plan, not sorted again per address.
-const hostsKeys = new WeakMap<MxPlan, string>()
-
 /**
  * Domains with the same MX hosts share a key, hence bulk groups and sessions. Ties are shuffled
  * per lookup, so the hosts are sorted; a plan without hosts keeps its domain to itself.
  */
-export const groupKey = (domain: Address.Domain, plan: MxPlan): string => {
-  if (plan._tag !== "Hosts") return `domain:${domainKey(domain)}`
-  let key = hostsKeys.get(plan)
-  if (key === undefined) {
-    key = `mx:${plan.implicit ? "implicit:" : ""}${plan.hosts
-      .map((h) => `${h.preference} ${h.host.toLowerCase()}`)
-      .sort()
-      .join(",")}`
-    hostsKeys.set(plan, key)
-  }
-  return key
-}
+export const groupKey = (domain: Address.Domain, plan: MxPlan): string =>
+  plan._tag === "Hosts"
+    ? `mx:${plan.implicit ? "implicit:" : ""}${plan.hosts
+        .map((h) => `${h.preference} ${h.host.toLowerCase()}`)
+        .sort()
+        .join(",")}`
+    : `domain:${domainKey(domain)}`
