@@ -10,7 +10,7 @@
  * @since 0.1.0
  */
 import { Deferred, Effect, Exit, Fiber, FileSystem, Option, Semaphore, Stream } from "effect"
-import type { Scope, Stdio } from "effect"
+import type { Array as Arr, Scope, Stdio } from "effect"
 import { Bulk as VerifierBulk, HostProfile, Lines, type Verification, Verifier } from "@rcpt/verifier"
 import * as ExitCode from "./ExitCode.ts"
 import * as Input from "./Input.ts"
@@ -46,6 +46,33 @@ export const window = VerifierBulk.defaults.window
  * @since 0.1.0
  */
 export const maxInFlight = 2 * window
+
+/**
+ * A stream whose chunks hold at most `size` items: a larger chunk is cut, a smaller one goes on as
+ * it is (`Stream.rechunk` would wait to fill one: a list typed into stdin would sit there).
+ *
+ * @category streams
+ * @since 0.3.0
+ */
+export const atMost =
+  (size: number) =>
+  <A, E, R>(self: Stream.Stream<A, E, R>): Stream.Stream<A, E, R> =>
+    Stream.transformPull(self, (pull) =>
+      Effect.sync(() => {
+        let rest: Arr.NonEmptyReadonlyArray<A> | undefined
+        const cut = (chunk: Arr.NonEmptyReadonlyArray<A>): Arr.NonEmptyReadonlyArray<A> => {
+          if (chunk.length <= size) return chunk
+          rest = chunk.slice(size) as unknown as Arr.NonEmptyReadonlyArray<A>
+          return chunk.slice(0, size) as unknown as Arr.NonEmptyReadonlyArray<A>
+        }
+        return Effect.suspend(() => {
+          if (rest === undefined) return Effect.map(pull, cut)
+          const next = rest
+          rest = undefined
+          return Effect.succeed(cut(next))
+        })
+      })
+    )
 
 /**
  * @category models
@@ -143,32 +170,36 @@ export const run = (
       const verifier = yield* Verifier.Verifier
       const addresses = Input.items(Lines.fromBytes(source.bytes), { csv: source.csv, column: options.column }).pipe(
         Stream.interruptWhen(Deferred.await(stop)),
-        // Already in the output (resume): skip, once per time it is there.
-        Stream.filterEffect((item) =>
-          target.done.take(Output.key(options.format, item.address))
-            ? Effect.as(progress.skip, false)
-            : Effect.succeed(true)
-        ),
-        // Unreadable lines are answered here; addresses go on to the verifier.
-        Stream.filterEffect((item) =>
-          item._tag === "Address"
-            ? Effect.succeed(true)
-            : Effect.gen(function* () {
-                const v = yield* VerifierBulk.syntaxFailure(item.address, item.detail)
-                yield* write([v])
-                yield* progress.record(v)
-                return false
-              })
-        ),
-        Stream.mapEffect((item) => Effect.as(inFlight.take(1), item.address))
+        atMost(maxInFlight),
+        // A chunk at a time: what the output has already (resume) is skipped, once per time it is
+        // there; unreadable lines are answered here; the addresses go on to the verifier, each
+        // holding an in-flight permit.
+        Stream.mapAccumArrayEffect(
+          () => undefined,
+          (state, items) =>
+            Effect.gen(function* () {
+              const addresses: Array<string> = []
+              const unreadable: Array<Verification.Verification> = []
+              let skipped = 0
+              for (const item of items) {
+                if (target.done.take(Output.key(options.format, item.address))) skipped++
+                else if (item._tag === "Address") addresses.push(item.address)
+                else unreadable.push(yield* VerifierBulk.syntaxFailure(item.address, item.detail))
+              }
+              if (skipped > 0) yield* progress.skipMany(skipped)
+              if (unreadable.length > 0) {
+                yield* write(unreadable)
+                yield* progress.recordAll(unreadable)
+              }
+              if (addresses.length > 0) yield* inFlight.take(addresses.length)
+              return [state, addresses] as const
+            })
+        )
       )
       yield* verifier.verifyMany(addresses, { window }).pipe(
         // The results ready together (a session's worth, often) in one write.
         Stream.runForEachArray((vs) =>
-          write(vs).pipe(
-            Effect.andThen(Effect.forEach(vs, progress.record, { discard: true })),
-            Effect.andThen(inFlight.release(vs.length))
-          )
+          write(vs).pipe(Effect.andThen(progress.recordAll(vs)), Effect.andThen(inFlight.release(vs.length)))
         )
       )
       learnt = yield* verifier.hostProfiles

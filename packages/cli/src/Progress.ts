@@ -26,10 +26,14 @@ export interface Counts {
 export interface Progress {
   /** One result written. */
   readonly record: (v: Verification.Verification) => Effect.Effect<void>
+  /** Results written together. */
+  readonly recordAll: (vs: ReadonlyArray<Verification.Verification>) => Effect.Effect<void>
   /** Lines in the input, once counted. */
   readonly setTotal: (total: number) => Effect.Effect<void>
-  /** Inputs passed over because the output has them already. */
+  /** An input passed over because the output has it already. */
   readonly skip: Effect.Effect<void>
+  /** `n` inputs passed over because the output has them already. */
+  readonly skipMany: (n: number) => Effect.Effect<void>
   readonly counts: Effect.Effect<Counts & { readonly done: number; readonly skipped: number }>
   /** Clears the live line; returns the summary line. */
   readonly finish: (interrupted: boolean) => Effect.Effect<string>
@@ -105,6 +109,11 @@ export const make = (options: {
           counts[v.verdict]++
           done++
         }),
+      recordAll: (vs) =>
+        Effect.sync(() => {
+          for (const v of vs) counts[v.verdict]++
+          done += vs.length
+        }),
       setTotal: (n) =>
         Effect.sync(() => {
           total = n
@@ -112,6 +121,10 @@ export const make = (options: {
       skip: Effect.sync(() => {
         skipped++
       }),
+      skipMany: (n) =>
+        Effect.sync(() => {
+          skipped += n
+        }),
       counts: Effect.sync(() => ({ ...counts, done, skipped })),
       finish: (interrupted) =>
         Effect.gen(function* () {

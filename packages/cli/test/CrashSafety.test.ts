@@ -1,5 +1,7 @@
 // Crash safety of `rcpt bulk --resume`: a 5,000-line run killed with SIGKILL at random points,
 // several times over, then finished; the output must hold every input line's result exactly once.
+// The list arrives on stdin over a few seconds (the engine is faster than that), so every run
+// spans them and each kill lands mid-run.
 // The kill points come from a seeded PRNG; the seed is printed (set RCPT_TEST_SEED to replay one).
 import * as Fs from "node:fs"
 import * as Path from "node:path"
@@ -13,6 +15,7 @@ import { Output } from "@rcpt/cli"
 import {
   completeLines,
   countDiff,
+  feed,
   finish,
   mulberry32,
   rcpt,
@@ -86,18 +89,18 @@ describe("rcpt bulk: kill -9 at random points, then --resume", { timeout: 60_000
           const flags = worldFlags(world)
           const dir = yield* tempDir
           const list = bigList(random)
-          const input = Path.join(dir, "in.txt")
-          Fs.writeFileSync(input, `${list.join("\n")}\n`)
+          const input = `${list.join("\n")}\n`
           const output = Path.join(dir, "out.jsonl")
-          // Slowed down so a run spans several seconds and each kill lands mid-run.
           const slow = ["--per-host", "1", "--recipients-per-session", "10"]
-          const args = ["bulk", input, "-o", output, "--resume", ...slow, ...flags]
+          const args = ["bulk", "-", "-o", output, "--resume", ...slow, ...flags]
 
           const kills: Array<{ before: number; after: number; torn: boolean }> = []
           while (kills.length < 6) {
             const before = completeLines(output)
             const child = start(args)
-            const running = yield* Effect.forkChild(finish(child))
+            const running = yield* Effect.forkChild(finish(child, null))
+            // The list from its start each time (--resume skips what the output has): 1,000 lines a second.
+            yield* Effect.forkChild(feed(child, list, 50, 50))
             if (kills.length === 2) {
               // One kill at a plain random time, 150-900 ms: often during start-up or the resume
               // scan, before anything new is written.
@@ -121,7 +124,7 @@ describe("rcpt bulk: kill -9 at random points, then --resume", { timeout: 60_000
           // eslint-disable-next-line no-console
           console.log(`CrashSafety kills (lines before -> after, torn): ${JSON.stringify(kills)}`)
 
-          const final = yield* rcpt(args)
+          const final = yield* rcpt(args, {}, input)
           assert.strictEqual(final.code, 0, final.stderr)
           assert.include(final.stderr, "partial last line")
           assert.match(final.stderr, /skipped \(already in the output\)/)
@@ -164,7 +167,7 @@ describe("rcpt bulk: kill -9 at random points, then --resume", { timeout: 60_000
           }
 
           // A further --resume has nothing to do and writes nothing.
-          const again = yield* rcpt(args)
+          const again = yield* rcpt(args, {}, input)
           assert.strictEqual(again.code, 0, again.stderr)
           assert.include(again.stderr, `${list.length} skipped`)
           assert.strictEqual(Fs.readFileSync(output, "utf8"), text)
@@ -184,22 +187,21 @@ describe("rcpt bulk: kill -9 at random points, then --resume", { timeout: 60_000
           const flags = worldFlags(world)
           const dir = yield* tempDir
           const list = bigList(random).slice(0, 2000)
-          const input = Path.join(dir, "in.txt")
-          Fs.writeFileSync(input, `${list.join("\n")}\n`)
           const output = Path.join(dir, "out.csv")
           const slow = ["--per-host", "1", "--recipients-per-session", "10"]
-          const args = ["bulk", input, "--format", "csv", "-o", output, "--resume", ...slow, ...flags]
+          const args = ["bulk", "-", "--format", "csv", "-o", output, "--resume", ...slow, ...flags]
           for (let k = 0; k < 3; k++) {
             const before = completeLines(output)
             const child = start(args)
-            const running = yield* Effect.forkChild(finish(child))
+            const running = yield* Effect.forkChild(finish(child, null))
+            yield* Effect.forkChild(feed(child, list, 50, 50))
             yield* waitForLines(output, before + 1 + Math.floor(random() * 200))
             yield* sleep(Math.floor(random() * 200))
             child.kill("SIGKILL")
             const ran = yield* Fiber.join(running)
             assert.strictEqual(ran.signal, "SIGKILL", `run ${k + 1} ended by itself: ${ran.stderr}`)
           }
-          const final = yield* rcpt(args)
+          const final = yield* rcpt(args, {}, `${list.join("\n")}\n`)
           assert.strictEqual(final.code, 0, final.stderr)
           const text = Fs.readFileSync(output, "utf8")
           assert.isTrue(text.startsWith(Output.csvHeader))

@@ -30,7 +30,8 @@ process.on("exit", () => Fs.rmSync(dataHome, { recursive: true, force: true }))
 export const start = (args: ReadonlyArray<string>, env: Record<string, string> = {}): ChildProcess =>
   spawn(process.execPath, [bin, ...args], { env: cleanEnv(env), stdio: ["pipe", "pipe", "pipe"] })
 
-export const finish = (child: ChildProcess, stdin?: string): Effect.Effect<Ran> =>
+/** Waits for `child` to end; its stdin gets `stdin` and ends (null: the caller writes it, see {@link feed}). */
+export const finish = (child: ChildProcess, stdin?: string | null): Effect.Effect<Ran> =>
   Effect.callback<Ran>((resume) => {
     let stdout = ""
     let stderr = ""
@@ -39,8 +40,29 @@ export const finish = (child: ChildProcess, stdin?: string): Effect.Effect<Ran> 
     child.on("close", (code, signal) => resume(Effect.succeed({ code, signal, stdout, stderr })))
     // A child that exits before reading its input (a refused file, a usage error) closes the pipe.
     child.stdin!.on("error", () => {})
-    child.stdin!.end(stdin ?? "")
+    if (stdin !== null) child.stdin!.end(stdin ?? "")
     return Effect.sync(() => child.kill("SIGKILL"))
+  })
+
+/**
+ * Writes `lines` into `child`'s stdin, `perTick` lines every `tickMs` ms, then ends it: a list that
+ * arrives over time, so that a run lasts as long as its input does, however fast the engine is.
+ * Stops when the child is gone.
+ */
+export const feed = (
+  child: ChildProcess,
+  lines: ReadonlyArray<string>,
+  perTick: number,
+  tickMs: number
+): Effect.Effect<void> =>
+  Effect.promise(async () => {
+    const stdin = child.stdin!
+    const running = () => !stdin.destroyed && child.exitCode === null && child.signalCode === null
+    for (let i = 0; i < lines.length && running(); i += perTick) {
+      stdin.write(`${lines.slice(i, i + perTick).join("\n")}\n`)
+      await new Promise((r) => setTimeout(r, tickMs))
+    }
+    if (running()) stdin.end()
   })
 
 /** Runs `rcpt args` to the end. */

@@ -10,7 +10,8 @@
  * TLS mode allows (capabilities discarded, EHLO again) -> MAIL FROM -> RCPT TO for every recipient
  * (pipelined when PIPELINING is offered: up to a window of RCPTs in flight, the next ones written
  * once half of it is answered) -> RSET and a new transaction for recipients refused with "too
- * many recipients" -> the catch-all probe RCPTs -> VRFY fallback -> QUIT.
+ * many recipients" -> the catch-all probe RCPTs -> VRFY fallback -> QUIT (pipelined with the
+ * last probe when no VRFY follows).
  *
  * One session may carry recipients of several domains served by the same MX host, with one probe
  * per domain (`Config.probes`). A domain's probe is sent only when a real recipient of that domain

@@ -385,6 +385,40 @@ describe("Classify", () => {
     })
   })
 
+  describe("the same text in other replies (outcomes are remembered per content)", () => {
+    // One text, echoing a different mailbox each time: the phase, the code and the enhanced code still decide.
+    const cases: ReadonlyArray<readonly [Phase, string, Classify.Outcome]> = [
+      ["AwaitRcpt", "550 5.1.1 <a@x.test>: mailbox unavailable", unknownMailbox],
+      ["AwaitRcpt", "550 5.7.1 <b@x.test>: mailbox unavailable", blocked],
+      ["AwaitRcpt", "550 <c@x.test>: mailbox unavailable", unknownMailbox],
+      ["AwaitRcpt", "554 <c@x.test>: mailbox unavailable", blocked],
+      ["AwaitRcpt", "552 5.2.2 <d@x.test>: mailbox unavailable", o("risky", "mailbox_full")],
+      ["AwaitRcpt", "450 4.1.1 <e@x.test>: mailbox unavailable", o("unknown", "temporary_failure", true)],
+      ["AwaitRcpt", "250 2.1.5 <f@x.test>: mailbox unavailable", accepted],
+      ["AwaitMail", "550 5.1.1 <g@x.test>: mailbox unavailable", o("unknown", "sender_rejected")],
+      ["AwaitVrfy", "550 5.1.1 <h@x.test>: mailbox unavailable", unknownMailbox],
+      ["AwaitRcpt", "550 5.1.1 <i@x.test>: Mailbox unavailable, blacklisted", blocked]
+    ]
+    const check = (order: ReadonlyArray<(typeof cases)[number]>) => {
+      for (const [phase, wire, expected] of order) {
+        assert.deepStrictEqual(Classify.classify(phase, reply(wire)), expected, `${phase} ${wire}`)
+      }
+    }
+
+    it("each by its phase, code and enhanced code, in any order, before and after the memo fills", () => {
+      check(cases)
+      check(cases.toReversed())
+      // More distinct texts than the memo holds: it empties and fills again, the outcomes stay.
+      for (let i = 0; i < 5000; i++) {
+        assert.deepStrictEqual(
+          Classify.classify("AwaitRcpt", reply(`550 5.1.1 no mailbox number ${i}`)),
+          unknownMailbox
+        )
+      }
+      check(cases.toReversed())
+    })
+  })
+
   describe("isTooManyRecipients", () => {
     const cases: ReadonlyArray<readonly [wire: string, expected: boolean]> = [
       ["452 4.5.3 Error: too many recipients", true],

@@ -5,7 +5,7 @@ import { Option } from "effect"
 import * as fc from "fast-check"
 import * as Reply from "../src/Reply.ts"
 import * as Session from "../src/Session.ts"
-import { config, rcptCodes, run } from "./helpers.ts"
+import { config, mailbox, rcptCodes, run } from "./helpers.ts"
 
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
@@ -328,5 +328,111 @@ describe("Session: several RCPT groups in flight", () => {
         }
       )
     )
+  })
+})
+
+describe("Session: QUIT with the last probe", () => {
+  const probed = (overrides: Partial<Session.Config> = {}) =>
+    config({ to: ["a@x.com", "b@y.com"], probes: [mailbox("zq9probe@x.com"), mailbox("zq9probe@y.com")], ...overrides })
+
+  it("nothing follows the last probe's reply: QUIT goes in its write", () => {
+    const r = run(
+      probed(),
+      `
+      S: 220 mx
+      C: EHLO verifier.example.net
+      S: 250-mx
+      S: 250 PIPELINING
+      C: MAIL FROM:<>
+      C: RCPT TO:<a@x.com>
+      C: RCPT TO:<b@y.com>
+      S: 250 ok
+      S: 250 ok
+      S: 250 ok
+      C: RCPT TO:<zq9probe@x.com>
+      S: 550 5.1.1 unknown
+      C: RCPT TO:<zq9probe@y.com>
+      C: QUIT
+      S: 250 ok
+      S: 221 bye
+      `
+    )
+    assert.deepStrictEqual(r.writes.slice(-2), [["RCPT TO:<zq9probe@x.com>"], ["RCPT TO:<zq9probe@y.com>", "QUIT"]])
+    assert.deepStrictEqual(
+      r.result.probes.map((p) => (p.result._tag === "Answered" ? p.result.reply.code : p.result._tag)),
+      [550, 250]
+    )
+    assert.strictEqual(r.result.end._tag, "Completed")
+  })
+
+  it("a later probe that is not needed does not hold QUIT back", () => {
+    const r = run(
+      probed(),
+      `
+      S: 220 mx
+      C: EHLO verifier.example.net
+      S: 250-mx
+      S: 250 PIPELINING
+      C: MAIL FROM:<>
+      C: RCPT TO:<a@x.com>
+      C: RCPT TO:<b@y.com>
+      S: 250 ok
+      S: 250 ok
+      S: 550 5.1.1 unknown
+      C: RCPT TO:<zq9probe@x.com>
+      C: QUIT
+      S: 250 ok
+      S: 221 bye
+      `
+    )
+    assert.deepStrictEqual(
+      r.result.probes.map((p) => p.result._tag),
+      ["Answered", "NotNeeded"]
+    )
+  })
+
+  it("with VRFY to follow, or without PIPELINING, QUIT waits", () => {
+    const script = (pipelined: boolean) => `
+      S: 220 mx
+      C: EHLO verifier.example.net
+      S: 250-mx
+      ${pipelined ? "S: 250 PIPELINING" : "S: 250 SIZE"}
+      C: MAIL FROM:<>
+      ${pipelined ? "" : "S: 250 ok"}
+      C: RCPT TO:<a@x.com>
+      ${pipelined ? "S: 250 ok" : ""}
+      S: 250 ok
+      C: RCPT TO:<zq9probe@x.com>
+      S: 250 ok
+      C: QUIT
+      S: 221 bye
+      `
+    const one = { to: ["a@x.com"], probes: [mailbox("zq9probe@x.com")] }
+    for (const r of [run(config({ ...one, vrfy: "fallback" }), script(true)), run(config(one), script(false))]) {
+      assert.deepStrictEqual(r.writes.at(-1), ["QUIT"])
+    }
+  })
+
+  it("a probe refused for a full transaction with QUIT out is left for the next session (no RSET)", () => {
+    const r = run(
+      config({ to: ["a@x.com"], probes: [mailbox("zq9probe@x.com")] }),
+      `
+      S: 220 mx
+      C: EHLO verifier.example.net
+      S: 250-mx
+      S: 250 PIPELINING
+      C: MAIL FROM:<>
+      C: RCPT TO:<a@x.com>
+      S: 250 ok
+      S: 250 ok
+      C: RCPT TO:<zq9probe@x.com>
+      C: QUIT
+      S: 452 4.5.3 Error: too many recipients
+      S: 221 bye
+      `
+    )
+    assert.strictEqual(r.result.probes[0]!.result._tag, "NotNeeded")
+    assert.strictEqual(r.result.end._tag, "Completed")
+    assert.deepStrictEqual(rcptCodes(r), [250])
   })
 })

@@ -13,7 +13,7 @@
  *
  * @since 0.1.0
  */
-import { Data, Effect, Option, Result, Stream } from "effect"
+import { Data, Option, Result, Stream } from "effect"
 import { parse as parseCsv } from "csv-parse/sync"
 import { type Line, maxLineBytes } from "./Lines.ts"
 
@@ -379,7 +379,15 @@ export const items = <E, R>(
       }
     }
   ).pipe(
-    // The accumulator cannot fail: a failure rides along as an element and surfaces here.
-    Stream.mapEffect((x) => (x._tag === "Fail" ? Effect.fail(x.error) : Effect.succeed(x)))
+    // The accumulator cannot fail: a failure rides along as an element and surfaces here, after
+    // the items before it. Chunks stay whole, so that the bulk engine downstream takes many
+    // addresses a step.
+    Stream.chunks,
+    Stream.flatMap((chunk) => {
+      const at = chunk.findIndex((x) => x._tag === "Fail")
+      if (at === -1) return Stream.fromArray(chunk as ReadonlyArray<Item>)
+      const failure = chunk[at] as { readonly error: AddressListError }
+      return Stream.concat(Stream.fromArray(chunk.slice(0, at) as ReadonlyArray<Item>), Stream.fail(failure.error))
+    })
   )
 }

@@ -22,7 +22,7 @@
  *
  * @since 0.2.0
  */
-import { Cause, Clock, Effect, FiberSet, Option, Queue, Semaphore, Stream } from "effect"
+import { Cause, Clock, Effect, FiberSet, Iterable, Latch, Option, Queue, Semaphore, Stream } from "effect"
 import type { SmtpTransport } from "@rcpt/client"
 import { Address } from "@rcpt/smtp"
 import type { CatchAllMemory } from "./CatchAllMemory.ts"
@@ -37,6 +37,7 @@ import { Verification } from "./Verification.ts"
 import * as VerifierConfig from "./VerifierConfig.ts"
 import { build } from "./internal/build.ts"
 import * as Check from "./internal/check.ts"
+import { Duplicates } from "./internal/duplicates.ts"
 import * as Group from "./internal/group.ts"
 import * as Keys from "./internal/keys.ts"
 import * as Rules from "./internal/rules.ts"
@@ -193,8 +194,34 @@ export const verifyOne = Effect.fn("Bulk.verifyOne")(function* (input: string) {
   return v!
 })
 
+// Group keys of Hosts plans, by plan: a plan from the MxCache is one object for all its domain's
+// addresses, and its key (hosts sorted and joined) need not be made again for each of them.
+const hostsKeys = new WeakMap<MxPlan.MxPlan, string>()
+const groupKeyCached = (domain: Address.Domain, plan: MxPlan.MxPlan): string => {
+  if (plan._tag !== "Hosts") return groupKey(domain, plan)
+  let key = hostsKeys.get(plan)
+  if (key === undefined) {
+    key = groupKey(domain, plan)
+    hostsKeys.set(plan, key)
+  }
+  return key
+}
+
+/** Entries gathering for one group key; `need` is the size that sends them, as read at `epoch`. */
+interface Gathering {
+  readonly plan: MxPlan.MxPlan
+  readonly entries: Array<Entry>
+  need: number
+  epoch: number
+}
+
 /**
  * Results in completion order, one per input (duplicates included, verified once).
+ *
+ * The input is taken a chunk at a time. What each address needs that is plain code (its syntax,
+ * the rules, duplicates, grouping) runs in loops over the chunk; Effects run per chunk (the plan
+ * lookups, once per distinct domain), per group (dispatch, the results out in one offer with their
+ * window permits back) and on rare paths (syntax errors, addresses a rule answers).
  *
  * @category verifying
  * @since 0.2.0
@@ -212,21 +239,38 @@ export const stream = <E, R>(
         const policy = yield* Policy.Policy
         const start = Check.startOf(config)
         const window = Math.max(1, options.window ?? defaults.window)
+        const half = Math.max(1, Math.floor(window / 2))
         const concurrency = Math.max(1, options.groups ?? Math.max(4, config.concurrency))
-        const permits = yield* Semaphore.make(window)
         const slots = yield* Semaphore.make(concurrency)
         const fibers = yield* FiberSet.make()
-        const groups = new Map<string, { readonly plan: MxPlan.MxPlan; readonly entries: Array<Entry> }>()
+        // The window: permits not held. An input takes one when read and gives it back when its
+        // result is out; the reader waits on `freed` while none is left.
+        let free = window
+        const freed = Latch.makeUnsafe(false)
+        const groups = new Map<string, Gathering>()
         let grouped = 0
-        // Inputs waiting for the result of an identical address already on its way.
-        const waiting = new Map<string, Array<string>>()
-        const done = new Map<string, Verification>()
+        const duplicates = new Duplicates<Verification>(
+          defaults.doneCache,
+          (v, other) => new Verification({ ...v, address: other })
+        )
         // Groups of a key being verified now. While one is, the key's next entries wait and
         // gather (up to the half-window rule): groups cut at the size known before the host's
         // profile was learnt would each run with its starting values, as small sessions.
         const inFlight = new Map<string, number>()
+        // Bumped whenever other fibers may have run (a session may have reported): a gathering
+        // group's `need` read before then is read again.
+        let epoch = 0
 
-        const emit = (v: Verification) => Queue.offer(queue, v).pipe(Effect.andThen(permits.release(1)))
+        const emit = (vs: Array<Verification>): Effect.Effect<void> =>
+          vs.length === 0
+            ? Effect.void
+            : Effect.andThen(
+                Queue.offerAll(queue, vs),
+                Effect.sync(() => {
+                  free += vs.length
+                  Latch.openUnsafe(freed)
+                })
+              )
 
         // A fiber of the set that dies (a defect: a user's policy function that throws, a bug)
         // would otherwise end silently, its addresses without a result and the stream ending as if
@@ -239,65 +283,51 @@ export const stream = <E, R>(
             )
           )
 
-        const settle = (key: string, v: Verification) =>
-          Effect.gen(function* () {
-            yield* emit(v)
-            for (const other of waiting.get(key) ?? []) yield* emit(new Verification({ ...v, address: other }))
-            waiting.delete(key)
-            if (done.size >= defaults.doneCache) done.delete(done.keys().next().value!)
-            done.set(key, v)
-          })
-
         const dispatch = (key: string): Effect.Effect<void, never, Requirements> =>
-          Effect.gen(function* () {
+          Effect.suspend(() => {
             const group = groups.get(key)
-            if (group === undefined) return
+            if (group === undefined) return Effect.void
             groups.delete(key)
             grouped -= group.entries.length
             inFlight.set(key, (inFlight.get(key) ?? 0) + 1)
-            const settleAt = (i: number, v: Verification) => settle(group.entries[i]!.mailbox.address, v)
-            const work = Effect.gen(function* () {
-              const staged = yield* verifyGroup(group.plan, group.entries).pipe(
-                slots.withPermits(1),
-                Effect.ensuring(
-                  Effect.suspend(() => {
-                    const left = (inFlight.get(key) ?? 1) - 1
-                    if (left > 0) inFlight.set(key, left)
-                    else inFlight.delete(key)
-                    // What gathered meanwhile goes now, with the values this group learnt.
-                    return left === 0 && groups.has(key) ? dispatch(key) : Effect.void
-                  })
-                )
-              )
-              const held = new Set(staged.pending)
-              yield* Effect.forEach(staged.now, (v, i) => (held.has(i) ? Effect.void : settleAt(i, v)), {
-                discard: true
+            const settle = (pairs: Iterable<readonly [number, Verification]>) => {
+              const out: Array<Verification> = []
+              for (const [i, v] of pairs) duplicates.settle(group.entries[i]!.mailbox.address, v, out)
+              return emit(out)
+            }
+            const work = verifyGroup(group.plan, group.entries).pipe(
+              slots.withPermits(1),
+              Effect.ensuring(
+                Effect.suspend(() => {
+                  const left = (inFlight.get(key) ?? 1) - 1
+                  if (left > 0) inFlight.set(key, left)
+                  else inFlight.delete(key)
+                  // What gathered meanwhile goes now, with the values this group learnt.
+                  return left === 0 && groups.has(key) ? dispatch(key) : Effect.void
+                })
+              ),
+              Effect.flatMap((staged) => {
+                const held = new Set(staged.pending)
+                const now = settle(Iterable.filter(staged.now.entries(), ([i]) => !held.has(i)))
+                if (held.size === 0) return now
+                // Greylisted addresses wait outside the group slots: the rest of the run goes on.
+                return Effect.andThen(now, run(staged.later.pipe(Effect.flatMap(settle))))
               })
-              // Greylisted addresses wait outside the group slots: the rest of the run goes on.
-              if (held.size > 0) {
-                yield* run(
-                  staged.later.pipe(
-                    Effect.flatMap((later) => Effect.forEach(later, ([i, v]) => settleAt(i, v), { discard: true }))
-                  )
-                )
-              }
-            })
-            yield* run(work)
+            )
+            return Effect.asVoid(run(work))
           })
 
         // A group goes when it can fill its first MX address's sessions side by side, as learnt so
         // far: a long list of one host gets sessions as large as the host takes once it is known.
-        const ready = (key: string, group: { readonly plan: MxPlan.MxPlan; readonly entries: Array<Entry> }) => {
-          if (inFlight.has(key)) return Effect.succeed(false)
-          const plan = group.plan
+        const needOf = (plan: MxPlan.MxPlan): Effect.Effect<number> => {
           const address = plan._tag === "Hosts" ? plan.hosts[0]?.addresses[0] : undefined
-          if (address === undefined) return Effect.succeed(group.entries.length >= config.recipientsPerSession)
+          if (address === undefined) return Effect.succeed(config.recipientsPerSession)
           return Effect.map(profiles.current(address, policy.hostShaping, start), (p) => {
             // On a host that refuses everything a session ends at its rejection cap.
             const session = p.refusing
               ? Math.min(p.recipientsPerSession, p.rejectionsPerSession)
               : p.recipientsPerSession
-            return group.entries.length >= session * Math.max(1, Math.min(config.perHost, p.connections))
+            return session * Math.max(1, Math.min(config.perHost, p.connections))
           })
         }
 
@@ -313,54 +343,101 @@ export const stream = <E, R>(
           return best
         }
 
-        // Syntax and duplicates first, in order; then the plan lookups, a few at once (DNS is slow,
-        // the reader should not wait on one domain at a time); then grouping, in order again.
-        const fresh = Stream.mapEffect(input, (raw) =>
+        // Inputs [from, to) of a chunk, each holding a window permit already. Syntax, rules and
+        // duplicates first, in order; then the plan of each distinct domain, a few at once (DNS is
+        // slow, the reader should not wait on one domain at a time); then grouping, in order again.
+        const slice = (chunk: ReadonlyArray<string>, from: number, to: number) =>
           Effect.gen(function* () {
-            yield* permits.take(1)
-            const parsed = Address.parse(raw)
-            if (parsed._tag === "Failure") {
-              yield* emit(yield* syntaxFailure(raw, parsed.failure.message))
-              return undefined
+            const answered: Array<Verification> = []
+            const fresh: Array<Entry> = []
+            let dnsDepth: Set<Entry> | undefined
+            const domains = new Map<string, Address.Domain>()
+            for (let i = from; i < to; i++) {
+              const raw = chunk[i]!
+              const parsed = Address.parse(raw)
+              if (parsed._tag === "Failure") {
+                answered.push(yield* syntaxFailure(raw, parsed.failure.message))
+                continue
+              }
+              const mailbox = parsed.success
+              const decision = Rules.decide(config, policy, mailbox)
+              if (Rules.settlesBefore(decision)) {
+                const ruled = yield* Rules.beforeLookup(raw, mailbox)
+                if (Option.isSome(ruled)) {
+                  answered.push(ruled.value)
+                  continue
+                }
+              }
+              if (!duplicates.claim(mailbox.address, raw, answered)) continue
+              const entry: Entry = { input: raw, mailbox }
+              fresh.push(entry)
+              if (decision.depth === "dns") (dnsDepth ??= new Set()).add(entry)
+              const text = Address.domainText(mailbox.domain)
+              if (!domains.has(text)) domains.set(text, mailbox.domain)
             }
-            const mailbox = parsed.success
-            const ruled = yield* Rules.beforeLookup(raw, mailbox)
-            if (Option.isSome(ruled)) {
-              yield* emit(ruled.value)
-              return undefined
+            yield* emit(answered)
+            const plans = new Map<string, MxPlan.MxPlan>()
+            const lookup = ([text, domain]: readonly [string, Address.Domain]) =>
+              Effect.map(cache.plan(domain), (plan) => void plans.set(text, plan))
+            if (domains.size === 1) yield* lookup(domains.entries().next().value!)
+            else yield* Effect.forEach(domains, lookup, { concurrency, discard: true })
+            epoch++
+            const settled: Array<Verification> = []
+            for (const entry of fresh) {
+              const plan = plans.get(Address.domainText(entry.mailbox.domain))!
+              if (dnsDepth?.has(entry)) {
+                const shallow = yield* Rules.afterLookup(entry.input, entry.mailbox, plan)
+                if (Option.isSome(shallow)) {
+                  duplicates.settle(entry.mailbox.address, shallow.value, settled)
+                  continue
+                }
+              }
+              const key = groupKeyCached(entry.mailbox.domain, plan)
+              let group = groups.get(key)
+              if (group === undefined) {
+                group = { plan, entries: [], need: 0, epoch: -1 }
+                groups.set(key, group)
+              }
+              group.entries.push(entry)
+              grouped++
+              if (!inFlight.has(key)) {
+                if (group.epoch !== epoch) {
+                  group.need = yield* needOf(group.plan)
+                  group.epoch = epoch
+                }
+                if (group.entries.length >= group.need) {
+                  yield* dispatch(key)
+                  epoch++
+                }
+              }
+              // Half the window waiting in groups: send the largest, so reading never stalls for long.
+              while (grouped >= half) {
+                yield* dispatch(largest()!)
+                epoch++
+              }
             }
-            const key = mailbox.address
-            const known = done.get(key)
-            if (known !== undefined) {
-              yield* emit(new Verification({ ...known, address: raw }))
-              return undefined
-            }
-            const wait = waiting.get(key)
-            if (wait !== undefined) {
-              wait.push(raw)
-              return undefined
-            }
-            waiting.set(key, [])
-            return { input: raw, mailbox }
+            yield* emit(settled)
           })
-        ).pipe(
-          Stream.filter((entry): entry is Entry => entry !== undefined),
-          Stream.mapEffect((entry) => Effect.map(cache.plan(entry.mailbox.domain), (plan) => ({ entry, plan })), {
-            concurrency
-          })
-        )
-        yield* Stream.runForEach(fresh, ({ entry, plan }) =>
+
+        yield* Stream.runForEachArray(input, (chunk) =>
           Effect.gen(function* () {
-            const shallow = yield* Rules.afterLookup(entry.input, entry.mailbox, plan)
-            if (Option.isSome(shallow)) return yield* settle(entry.mailbox.address, shallow.value)
-            const key = groupKey(entry.mailbox.domain, plan)
-            const group = groups.get(key) ?? { plan, entries: [] }
-            group.entries.push(entry)
-            groups.set(key, group)
-            grouped++
-            if (yield* ready(key, group)) yield* dispatch(key)
-            // Half the window waiting in groups: send the largest, so reading never stalls for long.
-            while (grouped >= Math.max(1, Math.floor(window / 2))) yield* dispatch(largest()!)
+            for (let at = 0; at < chunk.length;) {
+              while (free === 0) {
+                // Every permit held: if some are gathering (or waiting for a duplicate that is), their
+                // group goes now; else results on their way give permits back.
+                if (grouped > 0) {
+                  yield* dispatch(largest()!)
+                  continue
+                }
+                Latch.closeUnsafe(freed)
+                yield* freed.await
+              }
+              const n = Math.min(free, chunk.length - at)
+              free -= n
+              epoch++
+              yield* slice(chunk, at, at + n)
+              at += n
+            }
           })
         )
         for (const key of Array.from(groups.keys())) yield* dispatch(key)

@@ -129,11 +129,11 @@ const full: LineOptions = { transcript: true }
  * @category encoding
  * @since 0.1.0
  */
-export const jsonLine = (v: Verification.Verification, options: LineOptions = full): string => {
-  // A bulk run without --transcript builds its results with none: no second copy to drop it.
-  const encoded = Verification.encode(options.transcript || v.transcript.length === 0 ? v : { ...v, transcript: [] })
-  return `${JSON.stringify(encoded)}\n`
-}
+export const jsonLine = (v: Verification.Verification, options: LineOptions = full): string =>
+  // The encoded form is the result's own fields as they are (see `Verification.encode`), and the
+  // class has no `toJSON`: printed as it is, without a copy. A bulk run without --transcript
+  // builds its results with none, so there is nothing to drop either.
+  `${JSON.stringify(options.transcript || v.transcript.length === 0 ? v : Verification.encode({ ...v, transcript: [] }))}\n`
 
 /**
  * @category encoding

@@ -320,10 +320,14 @@ export const smtp =
     const out: Array<string> = []
     const bytes: Array<number> = []
     let dripping = false
+    // QUIT came while bytes still drip: the socket ends after them (a pipelined QUIT must not cut the
+    // replies to the commands before it).
+    let ending = false
     const drip = () => {
       const b = bytes.shift()
       if (b === undefined || peer.closed()) {
         dripping = false
+        if (ending) peer.socket.end()
         return
       }
       peer.send(Uint8Array.of(b))
@@ -377,7 +381,8 @@ export const smtp =
       if (answer !== undefined) reply(answer)
       if (verb === "QUIT") {
         flush()
-        peer.socket.end()
+        if (dripping) ending = true
+        else peer.socket.end()
       }
     }
     const afterStarttls = () => {

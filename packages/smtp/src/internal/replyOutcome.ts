@@ -237,8 +237,26 @@ export const classify = (phase: Phase, reply: Reply.Reply): Outcome => {
   }
   let known = byPhase.get(phase)
   if (known === undefined) {
-    known = classifyOnce(phase, reply)
+    known = byContent(phase, reply)
     byPhase.set(phase, known)
+  }
+  return known
+}
+
+// Replies that differ only in the mailbox they echo (a list of unknown mailboxes at Postfix: "550 5.1.1 <x@example.com>:
+// Recipient address rejected: User unknown...") classify alike: an outcome depends on the phase, the code, the enhanced
+// code and the text as the phrases are read in (lower case, mailboxes left out), and nothing else. Worked out once
+// per such content, in a bounded memo (emptied when full: a bulk run sees a handful of distinct texts per server).
+const contents = new Map<string, Outcome>()
+const contentsLimit = 4096
+
+const byContent = (phase: Phase, reply: Reply.Reply): Outcome => {
+  const key = `${phase} ${reply.code} ${Reply.enhancedCode(reply) ?? "-"} ${lowerText(reply)}`
+  let known = contents.get(key)
+  if (known === undefined) {
+    known = classifyOnce(phase, reply)
+    if (contents.size >= contentsLimit) contents.clear()
+    contents.set(key, known)
   }
   return known
 }

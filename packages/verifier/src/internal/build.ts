@@ -8,18 +8,20 @@ import { Address, Reply, type Session } from "@rcpt/smtp"
 import type { Signals as SignalSet } from "@rcpt/signals"
 import type { Judge } from "../Judgement.ts"
 import type { MxPlan } from "../MxPlan.ts"
-import {
+import type {
   Verification,
-  type Attempt,
-  type CatchAllProbe,
-  type Outcome,
-  type ProviderEvidence,
-  type ReplyEvidence,
-  type Signals,
-  type Timing,
-  type TlsEvidence
+  Attempt,
+  CatchAllProbe,
+  MxEvidence,
+  Outcome,
+  ProviderEvidence,
+  ReplyEvidence,
+  Signals,
+  Timing,
+  TlsEvidence
 } from "../Verification.ts"
 import type { Findings } from "./check.ts"
+import { trusted } from "./trusted.ts"
 
 const replyEvidence = (reply: Reply.Reply): ReplyEvidence => ({
   code: reply.code,
@@ -27,10 +29,10 @@ const replyEvidence = (reply: Reply.Reply): ReplyEvidence => ({
   text: Reply.text(reply)
 })
 
+const noTls: TlsEvidence = { status: "none", protocol: null, cipher: null, authorized: null, error: null }
+
 const tlsEvidence = (tls: Session.TlsStatus | undefined): TlsEvidence => {
-  if (tls === undefined || tls._tag === "Plaintext") {
-    return { status: "none", protocol: null, cipher: null, authorized: null, error: null }
-  }
+  if (tls === undefined || tls._tag === "Plaintext") return noTls
   if (tls._tag === "Failed")
     return { status: "failed", protocol: null, cipher: null, authorized: null, error: tls.message }
   return {
@@ -55,15 +57,23 @@ export const providerOf = (
   mxHosts: ReadonlyArray<string>
 ): ProviderEvidence | null => Option.getOrNull(set.provider(answered === undefined ? mxHosts : [answered, ...mxHosts]))
 
+const noSender: Findings["sender"] = { nullRefused: false, used: "" }
+
+const noSignals: Signals = {
+  disposable: false,
+  roleAccount: false,
+  freeProvider: false,
+  suggestion: null,
+  acceptsAllProvider: null
+}
+
 export const signalsOf = (
   set: SignalSet.Signals,
   mailbox: Address.Mailbox | undefined,
   mxHost: string | undefined,
   resolves = true
 ): Signals => {
-  if (mailbox === undefined || mailbox.domain._tag !== "DomainName") {
-    return { disposable: false, roleAccount: false, freeProvider: false, suggestion: null, acceptsAllProvider: null }
-  }
+  if (mailbox === undefined || mailbox.domain._tag !== "DomainName") return noSignals
   const domain = mailbox.domain.ascii
   const suggestion = set.suggestDomain(domain, { resolves })
   return {
@@ -117,12 +127,14 @@ export const planOutcome = (plan: Exclude<MxPlan, { _tag: "Hosts" }>): { outcome
   }
 }
 
-const describe = (outcome: Outcome, evidence: Findings | undefined): string => {
-  const mx = evidence === undefined ? undefined : Option.getOrUndefined(evidence.mx)
-  const session = evidence === undefined ? undefined : Option.getOrUndefined(evidence.session)
-  const rcpt = session === undefined ? undefined : Option.getOrUndefined(session.result.recipients[session.index]!.rcpt)
+const describe = (
+  outcome: Outcome,
+  evidence: Findings | undefined,
+  mx: AnsweringMx | undefined,
+  rcpt: ReplyEvidence | null
+): string => {
   const where = mx === undefined ? "no MX host" : `${mx.host.host} [${mx.address}]`
-  if (rcpt !== undefined) return `${where} answered RCPT with ${rcpt.code} ${Reply.text(rcpt)}`.trim()
+  if (rcpt !== null) return `${where} answered RCPT with ${rcpt.code} ${rcpt.text}`.trim()
   const last = evidence?.attempts.at(-1)
   return last === undefined ? `${outcome.reason} (${where})` : `${outcome.reason}: ${last.detail} (${where})`
 }
@@ -216,20 +228,72 @@ const timingOf = (dnsMs: number, evidence: Findings | undefined): Timing => ({
   connections: evidence?.timing.connections ?? 0
 })
 
-export const build = (input: BuildInput): Verification => {
+type AnsweringMx = Option.Option.Value<Findings["mx"]>
+
+/**
+ * What the results of one batch share (a group's, whose inputs have the same `signals`, `port`,
+ * `implicit` and `mxHosts`), worked out once instead of per address: the signals of a domain
+ * (all but the role account depend on the domain and the answering host only), each answering
+ * host's provider, each session's MX and TLS evidence, the times (a group's results share their
+ * start). The values are shared between the results, which never change them.
+ */
+export interface Memo {
+  readonly signals: Map<string, Signals>
+  readonly providers: Map<string, ProviderEvidence | null>
+  readonly mx: Map<AnsweringMx, MxEvidence>
+  readonly tls: Map<Session.SessionResult, TlsEvidence>
+  readonly times: Map<number, string>
+}
+
+export const memo = (): Memo => ({
+  signals: new Map(),
+  providers: new Map(),
+  mx: new Map(),
+  tls: new Map(),
+  times: new Map()
+})
+
+const once = <K, V>(map: Map<K, V> | undefined, key: K, make: () => V): V => {
+  if (map === undefined) return make()
+  let value = map.get(key)
+  if (value === undefined && !map.has(key)) {
+    value = make()
+    map.set(key, value)
+  }
+  return value as V
+}
+
+const isoTime = (ms: number): string => new Date(ms).toISOString()
+
+export const build = (input: BuildInput, memo?: Memo): Verification => {
   const { evidence, mailbox } = input
   const mx = evidence === undefined ? undefined : Option.getOrUndefined(evidence.mx)
   const session = evidence === undefined ? undefined : Option.getOrUndefined(evidence.session)
   const recipient = session?.result.recipients[session.index]
-  const provider = mailbox === undefined ? null : providerOf(input.signals, mx?.host.host, input.mxHosts ?? [])
-  const signals = signalsOf(input.signals, mailbox, mx?.host.host, !noMailHosts.has(input.outcome.reason))
+  const answered = mx?.host.host
+  const provider =
+    mailbox === undefined
+      ? null
+      : once(memo?.providers, answered ?? "", () => providerOf(input.signals, answered, input.mxHosts ?? []))
+  const resolves = !noMailHosts.has(input.outcome.reason)
+  // Keyed by everything it depends on: the role account (the local part's), the domain, the host.
+  const signals =
+    mailbox === undefined || memo === undefined
+      ? signalsOf(input.signals, mailbox, answered, resolves)
+      : once(
+          memo.signals,
+          `${input.signals.isRoleAccount(mailbox.localPart) ? "r" : "p"}${resolves ? "+" : "-"}${Address.domainText(mailbox.domain)} ${answered ?? ""}`,
+          () => signalsOf(input.signals, mailbox, answered, resolves)
+        )
   const judgement = input.judge({ smtp: input.outcome, catchAll: input.catchAll, signals, provider })
   const transcript =
     session === undefined || input.transcript === false
       ? []
       : transcriptOf(session.result, session.index).map((e) => ({ direction: e.direction, text: e.text }))
   const attempts: ReadonlyArray<Attempt> = evidence?.attempts ?? []
-  return new Verification({
+  const rcpt = recipient === undefined ? undefined : Option.getOrUndefined(recipient.rcpt)
+  const rcptEvidence = rcpt === undefined ? null : replyEvidence(rcpt)
+  return trusted({
     address: input.address,
     normalized: mailbox?.address ?? null,
     domain: mailbox === undefined ? null : Address.domainText(mailbox.domain),
@@ -237,35 +301,40 @@ export const build = (input: BuildInput): Verification => {
     reason: judgement.reason,
     retryable: input.outcome.retryable,
     score: validScore(judgement.score),
-    detail: qualified(input.detail ?? describe(input.outcome, evidence), judgement.reason, signals, provider),
+    detail: qualified(
+      input.detail ?? describe(input.outcome, evidence, mx, rcptEvidence),
+      judgement.reason,
+      signals,
+      provider
+    ),
     mx:
       mx === undefined
         ? null
-        : {
+        : once(memo?.mx, mx, () => ({
             host: mx.host.host,
             preference: mx.host.preference,
             address: mx.address,
             port: input.port ?? 25,
             implicit: input.implicit
-          },
-    rcpt: recipient === undefined ? null : Option.getOrNull(Option.map(recipient.rcpt, replyEvidence)),
+          })),
+    rcpt: rcptEvidence,
     vrfy: recipient === undefined ? null : Option.getOrNull(Option.map(recipient.vrfy, replyEvidence)),
-    tls: tlsEvidence(session?.result.tls),
+    tls: session === undefined ? noTls : once(memo?.tls, session.result, () => tlsEvidence(session.result.tls)),
     catchAll: input.catchAll,
     catchAllProbe: input.catchAllProbe ?? probeOf(input.catchAll),
     signals,
     provider,
-    sender: evidence?.sender ?? { nullRefused: false, used: "" },
+    sender: evidence?.sender ?? noSender,
     retryAfter: (() => {
       if (judgement.verdict !== "unknown" || input.retryAfter === undefined) return null
       const wait = input.retryAfter(input.outcome)
-      return wait === null
-        ? null
-        : new Date(input.now + Duration.toMillis(Duration.fromInputUnsafe(wait))).toISOString()
+      if (wait === null) return null
+      const at = input.now + Duration.toMillis(Duration.fromInputUnsafe(wait))
+      return once(memo?.times, at, () => isoTime(at))
     })(),
     timing: input.dnsMs === undefined ? null : timingOf(input.dnsMs, evidence),
     attempts: [...attempts],
-    startedAt: new Date(input.startedAt).toISOString(),
+    startedAt: once(memo?.times, input.startedAt, () => isoTime(input.startedAt)),
     durationMs: Math.max(0, Math.round(input.now - input.startedAt)),
     transcript
   })

@@ -88,14 +88,17 @@ const unanswered = (
   sender
 })
 
-/** The first refusal of the reverse path in a session (at MAIL, or a recipient's RCPT), if any. */
-const senderRefusal = (result: Session.SessionResult, batch: number): string | undefined => {
+/**
+ * The first refusal of the reverse path in a session (at MAIL, or a recipient's RCPT), if any;
+ * `outcomes` are the session's recipients' (classified once, for this and for their evidence).
+ */
+const senderRefusal = (result: Session.SessionResult, outcomes: ReadonlyArray<Outcome>): string | undefined => {
   // Any permanent refusal of MAIL FROM:<> is a refusal of the null sender, whatever its wording.
   if (result.end._tag === "Rejected" && result.end.phase === "AwaitMail" && result.end.reply.code >= 500) {
     return Reply.format(result.end.reply).split("\n")[0]!
   }
-  for (let k = 0; k < batch; k++) {
-    if (Classify.recipient(result, k).reason !== "sender_rejected") continue
+  for (let k = 0; k < outcomes.length; k++) {
+    if (outcomes[k]!.reason !== "sender_rejected") continue
     const rcpt = Option.getOrUndefined(result.recipients[k]!.rcpt)
     if (rcpt !== undefined) return Reply.format(rcpt).split("\n")[0]!
     return sessionDetail(result)
@@ -315,7 +318,8 @@ export const check = Effect.fn("Verifier.check")(function* (
       const detail = sessionDetail(result)
       // The server refused the null sender (at MAIL, or at RCPT as Postfix does): ask the same
       // host again with a real one. Never a mailbox verdict from that refusal.
-      const refusal = from === "" ? senderRefusal(result, batch.length) : undefined
+      const outcomes = batch.map((_, k) => Classify.recipient(result, k))
+      const refusal = from === "" ? senderRefusal(result, outcomes) : undefined
       if (refusal !== undefined) {
         probes.settle(claim, batch, undefined)
         for (const i of batch) {
@@ -336,7 +340,7 @@ export const check = Effect.fn("Verifier.check")(function* (
       const mx = Option.some({ host: { ...host, host: host.host }, address })
       const used = senderNow()
       batch.forEach((i, k) => {
-        const outcome = Classify.recipient(result, k)
+        const outcome = outcomes[k]!
         attempts[i]!.push({ host: host.host, address, outcome: outcome.reason, detail })
         evidence[i] = {
           outcome,

@@ -14,7 +14,7 @@ import * as Policy from "../Policy.ts"
 import { RiskSignals } from "../RiskSignals.ts"
 import type { Verification } from "../Verification.ts"
 import * as VerifierConfig from "../VerifierConfig.ts"
-import { build, planOutcome } from "./build.ts"
+import { build, memo, planOutcome } from "./build.ts"
 import { check, type CheckContext, type Findings } from "./check.ts"
 import { domainKey } from "./keys.ts"
 
@@ -114,36 +114,43 @@ const finish = Effect.fn("Bulk.finish")(function* (
   const signals = yield* RiskSignals
   const judge = yield* Judgement.Judgement
   const now = yield* Clock.currentTimeMillis
+  // The same for every address of the group: worked out once.
+  const shared = memo()
+  const dnsMs = config.timing ? (MxPlan.resolveTime(plan) ?? 0) : undefined
+  const mxHosts = plan.hosts.map((h) => h.host)
   const out: Array<Verification> = []
   for (const i of indices) {
     const entry = entries[i]!
     const key = domainKey(entry.mailbox.domain)
     const catchAll = yield* memory.get(key)
     out.push(
-      build({
-        address: entry.input,
-        mailbox: entry.mailbox,
-        startedAt,
-        now,
-        outcome: evidence[i]!.outcome,
-        evidence: evidence[i],
-        implicit: plan.implicit,
-        port: config.port,
-        catchAll: Option.getOrNull(catchAll),
-        catchAllProbe: Option.isSome(catchAll)
-          ? catchAll.value
-            ? "accepted"
-            : "refused"
-          : inconclusive.has(key)
-            ? "inconclusive"
-            : "not_checked",
-        signals,
-        judge,
-        retryAfter: policy.retryAfter,
-        dnsMs: config.timing ? (MxPlan.resolveTime(plan) ?? 0) : undefined,
-        mxHosts: plan.hosts.map((h) => h.host),
-        transcript: config.transcript
-      })
+      build(
+        {
+          address: entry.input,
+          mailbox: entry.mailbox,
+          startedAt,
+          now,
+          outcome: evidence[i]!.outcome,
+          evidence: evidence[i],
+          implicit: plan.implicit,
+          port: config.port,
+          catchAll: Option.getOrNull(catchAll),
+          catchAllProbe: Option.isSome(catchAll)
+            ? catchAll.value
+              ? "accepted"
+              : "refused"
+            : inconclusive.has(key)
+              ? "inconclusive"
+              : "not_checked",
+          signals,
+          judge,
+          retryAfter: policy.retryAfter,
+          dnsMs,
+          mxHosts,
+          transcript: config.transcript
+        },
+        shared
+      )
     )
   }
   return out
@@ -161,22 +168,26 @@ const withoutHosts = Effect.fn("Bulk.withoutHosts")(function* (
   const policy = yield* Policy.Policy
   const { outcome, detail } = planOutcome(plan)
   const now = yield* Clock.currentTimeMillis
+  const shared = memo()
   return entries.map((entry) =>
-    build({
-      address: entry.input,
-      mailbox: entry.mailbox,
-      startedAt,
-      now,
-      outcome,
-      detail,
-      implicit: false,
-      catchAll: null,
-      signals,
-      judge,
-      retryAfter: policy.retryAfter,
-      dnsMs: config.timing ? (MxPlan.resolveTime(plan) ?? 0) : undefined,
-      mxHosts: plan._tag === "NoMailHosts" ? plan.hosts : undefined
-    })
+    build(
+      {
+        address: entry.input,
+        mailbox: entry.mailbox,
+        startedAt,
+        now,
+        outcome,
+        detail,
+        implicit: false,
+        catchAll: null,
+        signals,
+        judge,
+        retryAfter: policy.retryAfter,
+        dnsMs: config.timing ? (MxPlan.resolveTime(plan) ?? 0) : undefined,
+        mxHosts: plan._tag === "NoMailHosts" ? plan.hosts : undefined
+      },
+      shared
+    )
   )
 })
 
