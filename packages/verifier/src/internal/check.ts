@@ -179,9 +179,9 @@ export const check = Effect.fn("Verifier.check")(function* (
   const profiles = yield* HostProfiles
   const clock = yield* Clock.Clock
   const router = yield* Router.Router
-  const evidence: Array<Findings> = mailboxes.map(() =>
-    unanswered({ verdict: "unknown", reason: "connection_failed", retryable: true })
-  )
+  // Until a session answers or gives up on it, each recipient has the same evidence (never changed: replaced).
+  const none = unanswered({ verdict: "unknown", reason: "connection_failed", retryable: true })
+  const evidence: Array<Findings> = mailboxes.map(() => none)
   const attempts: Array<Array<Attempt>> = mailboxes.map(() => [])
   const timings: Array<ConnectionTiming> = mailboxes.map(noTiming)
   // Not answered yet, in order; a session takes from the front and puts back what it could not ask.

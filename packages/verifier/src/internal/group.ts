@@ -119,10 +119,16 @@ const finish = Effect.fn("Bulk.finish")(function* (
   const dnsMs = config.timing ? (MxPlan.resolveTime(plan) ?? 0) : undefined
   const mxHosts = plan.hosts.map((h) => h.host)
   const out: Array<Verification> = []
+  // What the memory knows of each domain, asked once per domain of the group (not per address).
+  const known = new Map<string, Option.Option<boolean>>()
   for (const i of indices) {
     const entry = entries[i]!
     const key = domainKey(entry.mailbox.domain)
-    const catchAll = yield* memory.get(key)
+    let catchAll = known.get(key)
+    if (catchAll === undefined) {
+      catchAll = yield* memory.get(key)
+      known.set(key, catchAll)
+    }
     out.push(
       build(
         {
