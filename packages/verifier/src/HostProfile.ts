@@ -72,7 +72,10 @@ export interface Observation {
   readonly refusedConnection: boolean
   /** EHLO was answered and offered no PIPELINING. */
   readonly noPipelining: boolean
-  /** RCPTs in the session's largest write; undefined: not counted (the tried pipeline is taken as used). */
+  /**
+   * The most RCPTs the session had unanswered at once (its widest pipeline: a write's RCPTs and
+   * those still in flight); undefined: not counted (the tried pipeline is taken as used).
+   */
   readonly widestWrite?: number | undefined
 }
 

@@ -57,12 +57,9 @@ export const watch = (clock: Clock.Clock, options: { readonly careful: boolean }
       quickest = Math.min(quickest, waited)
     }
     const next = Session.step(current, input)
-    for (const action of next.actions) {
-      if (action._tag !== "Send") continue
-      let rcpts = 0
-      for (const command of action.commands) if (command.verb === "RCPT") rcpts++
-      if (rcpts > widestWrite) widestWrite = rcpts
-    }
+    // The pipeline a session used is the most RCPTs it had unanswered at once: with several
+    // groups in flight a write carries only part of the window, so writes alone undercount it.
+    if (next.state.inFlight > widestWrite) widestWrite = next.state.inFlight
     if (tooManyAfter === undefined && next.state.deferred.length > 0 && current.deferred.length === 0) {
       // The replies of this packet are in: those of the transaction answered before its limit.
       tooManyAfter = next.state.answeredInTransaction

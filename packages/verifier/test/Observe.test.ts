@@ -1,0 +1,76 @@
+// What a watched session reports about itself (internal/observe.ts), from the pure machine driven
+// by a scripted server: no I/O, a fixed clock.
+import { assert, describe, it } from "@effect/vitest"
+import { Clock } from "effect"
+import { Address, Session } from "@rcpt/smtp"
+import { watch } from "../src/internal/observe.ts"
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+
+// watch reads only the synchronous clock: a fixed one (no reply is ever slow).
+const clock = { currentTimeMillisUnsafe: () => 0 } as unknown as Clock.Clock
+
+/** Runs a watched session against a server that accepts every RCPT; the client reads one reply at a time. */
+const session = (recipients: number, maxPipeline: number, maxErrors: number | undefined) => {
+  const watched = watch(clock, { careful: false })
+  const config: Session.Config = {
+    clientName: "verifier.example.net",
+    mailFrom: "",
+    recipients: Array.from({ length: recipients }, (_, i) => {
+      const parsed = Address.parse(`user${i}@example.com`)
+      if (parsed._tag === "Failure") throw new Error(parsed.failure.message)
+      return parsed.success
+    }),
+    probes: [],
+    tls: "off",
+    servername: "mx.example.com",
+    vrfy: "off",
+    pipelining: true,
+    maxPipeline,
+    maxVrfy: 0,
+    maxErrors
+  }
+  let step = watched.machine.step(Session.make(config), Session.Input.Connected())
+  const replies: Array<string> = ["220 mx"]
+  let widestWrite = 0
+  for (;;) {
+    for (const a of step.actions) {
+      if (a._tag === "Finished") return { observation: watched.observe(a.result), widestWrite }
+      if (a._tag !== "Send") continue
+      const lines = decoder.decode(a.bytes).split("\r\n").slice(0, -1)
+      widestWrite = Math.max(widestWrite, lines.filter((l) => l.startsWith("RCPT")).length)
+      for (const line of lines) {
+        replies.push(line.startsWith("EHLO") ? "250-mx\r\n250 PIPELINING" : line === "QUIT" ? "221 bye" : "250 ok")
+      }
+    }
+    const reply = replies.shift()
+    step = watched.machine.step(
+      step.state,
+      reply === undefined
+        ? Session.Input.ConnectionClosed()
+        : Session.Input.Received({ bytes: encoder.encode(`${reply}\r\n`) })
+    )
+  }
+}
+
+describe("observe: the widest pipeline a session used", () => {
+  const table: ReadonlyArray<readonly [string, number, number, number | undefined, number]> = [
+    // [case, recipients, maxPipeline, maxErrors, expected]
+    ["one write of everything", 5, 10, undefined, 5],
+    ["the window, reached in one write", 40, 8, undefined, 8],
+    // A cap of 2 makes the first write 2 RCPTs; the window then grows with the acceptances,
+    // a reply at a time, so no single write carries it: the RCPTs in flight do.
+    ["the window, reached a few RCPTs a write", 40, 8, 2, 8]
+  ]
+  for (const [name, recipients, maxPipeline, maxErrors, expected] of table) {
+    it(name, () => {
+      const { observation, widestWrite } = session(recipients, maxPipeline, maxErrors)
+      assert.strictEqual(observation.widestWrite, expected)
+      assert.isAtLeast(observation.widestWrite!, widestWrite, "never less than the largest write")
+    })
+  }
+  it("the last row's writes are narrower than its window (the case writes alone undercount)", () => {
+    assert.isBelow(session(40, 8, 2).widestWrite, 8)
+  })
+})
