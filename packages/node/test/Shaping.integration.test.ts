@@ -53,6 +53,57 @@ describe("host shaping", { timeout: 120_000 }, () => {
     })
   )
 
+  it.live(
+    "while a host is learnt, a shallow pipeline carries HostProfile.roundTripsPerSession pipelines a session",
+    () =>
+      Effect.gen(function* () {
+        const spec: MailWorld.WorldSpec = {
+          domains: [{ name: "all.test", mx: [{ host: "mx.all.test", preference: 10 }], catchAll: true }],
+          hosts: [{ name: "mx.all.test", address: "127.0.0.74" }]
+        }
+        const list = Array.from({ length: 200 }, (_, i) => `user${i}@all.test`)
+        const sessions = (shaping: HostProfile.Shaping) =>
+          Effect.gen(function* () {
+            const world = yield* MailWorld.start(spec)
+            const layer = worldVerifier(world, {
+              timeout: "60 seconds",
+              perHost: 1,
+              maxPipeline: 2,
+              recipientsPerSession: 1000,
+              catchAllProbe: false
+            })
+            const results = yield* Effect.gen(function* () {
+              return yield* (yield* Verifier.Verifier).verifyMany(Stream.fromIterable(list)).pipe(Stream.runCollect)
+            }).pipe(
+              Effect.provide(layer),
+              Effect.provideService(Policy.Policy, { ...Policy.defaults, hostShaping: shaping })
+            )
+            assert.strictEqual(results.length, list.length)
+            const stats = yield* world.stats
+            const perSession: Array<number> = []
+            for (const c of stats.commands.filter((c) => c.host === "127.0.0.74")) {
+              if (c.line.startsWith("MAIL FROM")) perSession.push(0)
+              else if (c.line.startsWith("RCPT TO")) perSession[perSession.length - 1]!++
+            }
+            return perSession
+          }).pipe(Effect.scoped)
+        // Never settled (each session would try one more rejection), so always learning: paced.
+        const learning: HostProfile.Shaping = {
+          ...HostProfile.fixed,
+          widen: (p) => ({ ...p, rejectionsPerSession: p.rejectionsPerSession + 1 })
+        }
+        const paced = yield* sessions(learning)
+        const most = 2 * HostProfile.roundTripsPerSession
+        assert.isAtLeast(paced.length, Math.ceil(list.length / most))
+        assert.isTrue(
+          paced.every((n) => n <= most),
+          paced.join(",")
+        )
+        // Settled values are kept: the configured 1000 recipients a session, one session.
+        assert.deepStrictEqual(yield* sessions(HostProfile.fixed), [list.length])
+      })
+  )
+
   it.live("a Postfix-like host (sleep past 10 errors, 421 past 20): the limit is found once, no hang-up", () =>
     Effect.gen(function* () {
       const list = unknown(200)

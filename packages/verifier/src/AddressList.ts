@@ -357,7 +357,9 @@ export const items = <E, R>(
             if (isSkipped(l.text)) return [s, out]
             // Several addresses on a line are each an item; a line with at most one "@" is read whole
             // (it is one address, or one syntax result), so nothing on it is ever dropped.
-            const parts = splitAddresses(l.text)
+            // (The common line, one "@", is not split at all: split, it would give the same.)
+            const one = l.text.indexOf("@") === l.text.lastIndexOf("@")
+            const parts = one ? [] : splitAddresses(l.text)
             const addresses = parts.filter((p) => p.includes("@")).length > 1 ? parts : [l.text.trim()]
             for (const address of addresses) {
               out.push(

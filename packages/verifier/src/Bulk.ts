@@ -260,6 +260,8 @@ export const stream = <E, R>(
         // Bumped whenever other fibers may have run (a session may have reported): a gathering
         // group's `need` read before then is read again.
         let epoch = 0
+        // Group fibers (a group's work, or its greylisted addresses' later answers) not ended yet.
+        let running = 0
 
         const emit = (vs: Array<Verification>): Effect.Effect<void> =>
           vs.length === 0
@@ -276,12 +278,22 @@ export const stream = <E, R>(
         // would otherwise end silently, its addresses without a result and the stream ending as if
         // complete. It fails the stream instead: no result is lost without a word.
         const run = (work: Effect.Effect<void, never, Requirements>) =>
-          FiberSet.run(
-            fibers,
-            Effect.onError(work, (cause) =>
-              Cause.hasInterruptsOnly(cause) ? Effect.void : Queue.failCause(queue, cause)
+          Effect.suspend(() => {
+            running++
+            return FiberSet.run(
+              fibers,
+              Effect.onError(work, (cause) =>
+                Cause.hasInterruptsOnly(cause) ? Effect.void : Queue.failCause(queue, cause)
+              ).pipe(
+                Effect.ensuring(
+                  Effect.sync(() => {
+                    running--
+                    Latch.openUnsafe(freed)
+                  })
+                )
+              )
             )
-          )
+          })
 
         const dispatch = (key: string): Effect.Effect<void, never, Requirements> =>
           Effect.suspend(() => {
@@ -423,9 +435,11 @@ export const stream = <E, R>(
           Effect.gen(function* () {
             for (let at = 0; at < chunk.length;) {
               while (free === 0) {
-                // Every permit held: if some are gathering (or waiting for a duplicate that is), their
-                // group goes now; else results on their way give permits back.
-                if (grouped > 0) {
+                // Every permit held. While a group's work runs, its results will give permits back:
+                // wait. With none running, every permit is held by inputs gathering (or by copies
+                // waiting for one that is: the half-window rule does not count those), so the largest
+                // group goes rather than the reader waiting on itself.
+                if (running === 0 && grouped > 0) {
                   yield* dispatch(largest()!)
                   continue
                 }

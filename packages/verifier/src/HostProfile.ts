@@ -154,6 +154,19 @@ export const recipientsPerTransaction = 1000
 export const rampGrowth = 0.5
 
 /**
+ * Round trips of RCPTs a session is given at most, at its pipeline depth, while the host's
+ * values are still being learnt: a session started with shallow values (a pipeline of 10 before
+ * anything was learnt) would otherwise carry a large share at that depth for seconds while the
+ * run has learnt wider values; so it gets at most this many pipelines' worth, and the next
+ * session starts with what was learnt. 32 round trips at a learnt depth of 250 or more is more
+ * than a session carries anyway. Settled values (nothing left to widen) are not paced.
+ *
+ * @category constants
+ * @since 0.4.0
+ */
+export const roundTripsPerSession = 32
+
+/**
  * @category constructors
  * @since 0.2.0
  */
