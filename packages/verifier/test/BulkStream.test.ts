@@ -2,10 +2,10 @@
 // zone: one result per input (syntax errors, rules, null MX, SMTP), the window bound on what is
 // read ahead, duplicates verified once (also when they fill the window), input chunks of any size.
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Layer, Stream } from "effect"
-import { ScriptedTransport, StaticDns } from "@rcpt/testing"
+import { Effect, Fiber, Stream } from "effect"
+import { StaticDns } from "@rcpt/testing"
 import * as Verifier from "../src/Verifier.ts"
-import * as VerifierConfig from "../src/VerifierConfig.ts"
+import { runScripted } from "./helpers.ts"
 
 const zone = StaticDns.layer({
   "alpha.test": { mx: [[10, "mx.alpha.test"]] },
@@ -27,27 +27,8 @@ const session = (rcpts: ReadonlyArray<string>) => `
   S: 221 bye
 `
 
-const run = <A, E>(scripts: ReadonlyArray<string>, f: (v: Verifier.Verifier["Service"]) => Effect.Effect<A, E>) => {
-  const transport = ScriptedTransport.make(scripts)
-  const layer = Verifier.layer.pipe(
-    Layer.provide([
-      VerifierConfig.layer({
-        helo: "verifier.rcpt.test",
-        allowSpecialUse: ["test"],
-        allowTargets: ["0.0.0.0/0", "::/0"],
-        catchAllProbe: false,
-        pipelining: false,
-        deny: ["denied.test"]
-      }),
-      zone,
-      transport.layer
-    ])
-  )
-  return Effect.gen(function* () {
-    const result = yield* f(yield* Verifier.Verifier)
-    return { result, report: yield* transport.report }
-  }).pipe(Effect.provide(layer))
-}
+const run = <A, E>(scripts: ReadonlyArray<string>, f: (v: Verifier.Verifier["Service"]) => Effect.Effect<A, E>) =>
+  runScripted(zone, scripts, f, { deny: ["denied.test"] })
 
 /** The inputs one element per pull, counting what the engine has read. */
 const counted = (inputs: ReadonlyArray<string>) => {

@@ -4,11 +4,12 @@
 // result's line fails here; when the change is meant, look at the diff and rewrite the files with `vitest -u`.
 // Scripted transports dial nothing real: the target policy is opened to every address here.
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Random, Stream } from "effect"
+import { Effect, Random, Stream } from "effect"
 import { ScriptedTransport, StaticDns } from "@rcpt/testing"
 import * as ResultFormat from "../src/ResultFormat.ts"
 import * as Verification from "../src/Verification.ts"
 import * as Verifier from "../src/Verifier.ts"
+import { scriptedVerifier } from "./helpers.ts"
 import * as VerifierConfig from "../src/VerifierConfig.ts"
 
 const zone = StaticDns.layer({
@@ -167,23 +168,12 @@ const results = Effect.forEach(scenarios, (scenario) => {
     return vs
   }).pipe(
     Effect.provide(
-      Verifier.layer.pipe(
-        Layer.provide([
-          VerifierConfig.layer({
-            helo: "verifier.rcpt.test",
-            allowSpecialUse: ["test"],
-            allowTargets: ["0.0.0.0/0", "::/0"],
-            catchAllProbe: false,
-            pipelining: false,
-            perHost: 1,
-            timeout: "20 seconds",
-            fallbackSender: "verify@rcpt.test",
-            ...scenario.config
-          }),
-          zone,
-          transport.layer
-        ])
-      )
+      scriptedVerifier(transport, zone, {
+        perHost: 1,
+        timeout: "20 seconds",
+        fallbackSender: "verify@rcpt.test",
+        ...scenario.config
+      })
     ),
     // The catch-all probe's local part comes from Random: with this one it is twenty "a".
     Effect.provideService(Random.Random, { nextIntUnsafe: () => 0, nextDoubleUnsafe: () => 0 })

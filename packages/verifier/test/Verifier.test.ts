@@ -2,11 +2,12 @@
 // greylisting on the policy's schedule (TestClock), the deadline, TLS fallback, reconnects.
 // Scripted transports dial nothing real: the target policy is opened to every address here.
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Layer, Random, Schedule, Stream } from "effect"
+import { Effect, Fiber, Random, Schedule, Stream } from "effect"
 import { TestClock } from "effect/testing"
-import { ScriptedTransport, StaticDns } from "@rcpt/testing"
+import { StaticDns } from "@rcpt/testing"
 import * as Policy from "../src/Policy.ts"
 import * as Verifier from "../src/Verifier.ts"
+import { runScripted } from "./helpers.ts"
 import * as VerifierConfig from "../src/VerifierConfig.ts"
 
 const zone = StaticDns.layer({
@@ -50,27 +51,7 @@ const run = <A, E>(
   scripts: ReadonlyArray<string>,
   f: (v: Verifier.Verifier["Service"]) => Effect.Effect<A, E>,
   config: Partial<VerifierConfig.VerifierConfig> = {}
-) => {
-  const transport = ScriptedTransport.make(scripts)
-  const layer = Verifier.layer.pipe(
-    Layer.provide([
-      VerifierConfig.layer({
-        helo: "verifier.rcpt.test",
-        allowSpecialUse: ["test"],
-        allowTargets: ["0.0.0.0/0", "::/0"],
-        catchAllProbe: false,
-        pipelining: false,
-        ...config
-      }),
-      zone,
-      transport.layer
-    ])
-  )
-  return Effect.gen(function* () {
-    const result = yield* f(yield* Verifier.Verifier)
-    return { result, report: yield* transport.report }
-  }).pipe(Effect.provide(layer))
-}
+) => runScripted(zone, scripts, f, config)
 
 describe("Verifier", () => {
   it.effect("failover: a refused MX, then the next preference", () =>
