@@ -27,6 +27,7 @@ import type { SmtpTransport } from "@rcpt/client"
 import { Address } from "@rcpt/smtp"
 import type { CatchAllMemory } from "./CatchAllMemory.ts"
 import type { HostPermits } from "./HostPermits.ts"
+import * as HostProfile from "./HostProfile.ts"
 import { HostProfiles } from "./HostProfiles.ts"
 import * as Judgement from "./Judgement.ts"
 import { MxCache } from "./MxCache.ts"
@@ -335,11 +336,7 @@ export const stream = <E, R>(
           const address = plan._tag === "Hosts" ? plan.hosts[0]?.addresses[0] : undefined
           if (address === undefined) return Effect.succeed(config.recipientsPerSession)
           return Effect.map(profiles.current(address, policy.hostShaping, start), (p) => {
-            // On a host that refuses everything a session ends at its rejection cap.
-            const session = p.refusing
-              ? Math.min(p.recipientsPerSession, p.rejectionsPerSession)
-              : p.recipientsPerSession
-            return session * Math.max(1, Math.min(config.perHost, p.connections))
+            return HostProfile.sessionRecipients(p) * Math.max(1, Math.min(config.perHost, p.connections))
           })
         }
 

@@ -157,6 +157,17 @@ export const recipientsPerTransaction = 1000
 export const rampGrowth = 0.5
 
 /**
+ * Recipients a session on `profile` is given: its recipients per session, and on a host that
+ * refused everything (`refusing`) no more than its rejection cap, where such a session ends
+ * (the rest would only be marked postponed).
+ *
+ * @category getters
+ * @since 0.4.0
+ */
+export const sessionRecipients = (profile: HostProfile, refusing: boolean = profile.refusing): number =>
+  refusing ? Math.min(profile.recipientsPerSession, profile.rejectionsPerSession) : profile.recipientsPerSession
+
+/**
  * Round trips of RCPTs a session is given at most, at its pipeline depth, while the host's
  * values are still being learnt: a session started with shallow values (a pipeline of 10 before
  * anything was learnt) would otherwise carry a large share at that depth for seconds while the

@@ -186,3 +186,16 @@ describe("HostProfiles (in memory)", () => {
     })
   )
 })
+
+describe("HostProfile.sessionRecipients", () => {
+  const wide = { ...safe, recipientsPerSession: 5000, rejectionsPerSession: 9 }
+  const table: ReadonlyArray<readonly [string, HostProfile.HostProfile, boolean | undefined, number]> = [
+    ["a host that accepts: its recipients per session", wide, undefined, 5000],
+    ["a refusing host: its rejection cap", { ...wide, refusing: true }, undefined, 9],
+    ["refusing as the caller says (the safe values'), not the tried profile's", wide, true, 9],
+    ["a cap above the recipients per session changes nothing", { ...wide, rejectionsPerSession: 9000 }, true, 5000]
+  ]
+  for (const [name, profile, refusing, expected] of table) {
+    it(name, () => assert.strictEqual(HostProfile.sessionRecipients(profile, refusing), expected))
+  }
+})

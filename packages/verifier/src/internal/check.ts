@@ -228,14 +228,13 @@ export const check = Effect.fn("Verifier.check")(function* (
       const slot = yield* Effect.gen(function* () {
         const lease = yield* profiles.lease(address, shaping, start)
         const profile = lease.profile
-        // On a host that refuses everything (a list of unknown mailboxes) a session ends at its
-        // rejection cap: it is given no more than that, not a share it would only mark postponed.
-        const room = lease.safe.refusing ? profile.rejectionsPerSession : Infinity
         // While the run is still learning this host, a shallow pipeline carries a few dozen round
         // trips of recipients, not a large share (settled values, e.g. HostProfile.fixed, are kept).
         const learning = profile.pipelining && !HostProfile.isSettled(lease.safe, shaping)
         const paced = learning ? profile.pipeline * HostProfile.roundTripsPerSession : Infinity
-        const batch = queue.splice(0, Math.max(1, Math.min(profile.recipientsPerSession, at.share, room, paced)))
+        // The values tried, capped as the safe values say (a refusing host: its rejection cap).
+        const recipients = HostProfile.sessionRecipients(profile, lease.safe.refusing)
+        const batch = queue.splice(0, Math.max(1, Math.min(recipients, at.share, paced)))
         // The probes no other session holds; a due one comes with an accepted recipient to ask again.
         const claim = probes.claim(new Set(batch.map((i) => domainKey(mailboxes[i]!.domain))))
         if (batch.length === 0 && claim.keys.length === 0) {
