@@ -111,7 +111,7 @@ const before = (d: DomainRules.Decision): { readonly ruling: Ruling; readonly de
 }
 
 /** Whether {@link beforeLookup} answers an address with decision `d` (allowed, denied, syntax depth). */
-export const settlesBefore = (d: DomainRules.Decision): boolean => d.action !== "check" || d.depth === "syntax"
+export const settlesBefore = (d: DomainRules.Decision): boolean => before(d) !== undefined
 
 // Both lookups run for every address of a bulk run: plain effects, not `Effect.fn`, which
 // captures a stack trace and opens a span at every call (about 3 % of the CPU of a bulk run
