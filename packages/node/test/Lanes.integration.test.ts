@@ -53,7 +53,6 @@ describe("connections kept open between sessions", { timeout: 60_000 }, () => {
       assert.isTrue(bulk.results.every((v) => v.verdict === "deliverable" && v.reason === "accepted"))
       // Six sessions of 100 (fixed shaping), one after another on --per-host 1.
       assert.strictEqual(count(bulk.stats, "127.0.0.81", "MAIL FROM"), 6)
-      console.log(bulk.stats.commands.filter((c) => !c.line.startsWith("RCPT")).map((c) => c.client + " " + c.line).join("\n"))
       assert.strictEqual(bulk.stats.connections["127.0.0.81"], 1, "one connection for the six sessions")
       assert.strictEqual(count(bulk.stats, "127.0.0.81", "EHLO"), 1)
       assert.strictEqual(count(bulk.stats, "127.0.0.81", "RSET"), 5, "each session after the first starts with RSET")

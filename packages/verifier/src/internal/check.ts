@@ -119,11 +119,16 @@ const stale = (result: Session.SessionResult): boolean =>
   result.end._tag !== "Completed" && !result.recipients.some(isAnswered)
 
 /**
- * Whether a session may take over a connection left open: opened with the TLS mode in force now,
- * and with at least half the rejection cap to spare (servers count errors per connection).
+ * Whether a session of `recipients` may take over a connection left open: opened with the TLS
+ * mode in force now, and with room under the session's rejection cap for every one of them
+ * refused (servers count errors per connection, and so does a resumed session).
  */
-const reusable = (open: Lanes.Open, tls: Session.TlsMode, profile: HostProfile.HostProfile): boolean =>
-  open.tls === tls && open.parked.rejected * 2 <= profile.rejectionsPerSession
+const reusable = (
+  open: Lanes.Open,
+  tls: Session.TlsMode,
+  profile: HostProfile.HostProfile,
+  recipients: number
+): boolean => open.tls === tls && open.parked.rejected + recipients <= profile.rejectionsPerSession
 
 const sessionDetail = (result: Session.SessionResult): string => {
   const end = result.end
@@ -257,7 +262,7 @@ export const check = Effect.fn("Verifier.check")(function* (
             return [undefined, open] as const
           }
           // A connection is taken over only as it was opened (TLS mode) and with rejections to spare.
-          const resumed = open !== undefined && reusable(open, at.tls, profile) ? open : undefined
+          const resumed = open !== undefined && reusable(open, at.tls, profile, batch.length) ? open : undefined
           if (open !== undefined && resumed === undefined) yield* Lanes.close(open)
           const watched = watch(clock, { careful: lease.trying, rejectedBefore: resumed?.parked.rejected ?? 0 })
           // The route (proxy, source address and its EHLO name) is chosen per connection and held

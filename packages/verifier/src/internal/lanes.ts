@@ -37,7 +37,7 @@ export interface Lanes {
   /**
    * Runs `job` on a lane of `address` once one is free (with a permit). The job gets the
    * connection its lane's last session left open, if any, and gives back the one to keep: a
-   * connection it was given and does not give back is closed by the lane.
+   * connection it was given and does not give back (by identity of `connection`) is closed by the lane.
    */
   readonly run: <A, R>(
     address: string,
@@ -126,7 +126,7 @@ export const make = (
             const given = open
             open = keep
             yield* Deferred.succeed(job.done, value)
-            if (given !== undefined && given !== keep) yield* close(given)
+            if (given !== undefined && given.connection !== keep?.connection) yield* close(given)
           } else {
             // A defect in the session's code: its caller gets it; the connection is in no known state.
             const given = open
