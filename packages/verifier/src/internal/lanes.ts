@@ -57,12 +57,14 @@ const quitBytes = new TextEncoder().encode("QUIT\r\n")
  * most), then the socket. Best effort: the server may be gone already.
  */
 export const close = (open: Open): Effect.Effect<void> =>
-  open.connection.write(quitBytes).pipe(
-    Effect.andThen(open.connection.read),
-    Effect.timeoutOption("1 second"),
-    Effect.ignore,
-    Effect.ensuring(Scope.close(open.scope, Exit.void))
-  )
+  open.connection
+    .write(quitBytes)
+    .pipe(
+      Effect.andThen(open.connection.read),
+      Effect.timeoutOption("1 second"),
+      Effect.ignore,
+      Effect.ensuring(Scope.close(open.scope, Exit.void))
+    )
 
 interface Queued {
   readonly run: Job<unknown>
@@ -136,20 +138,22 @@ export const make = (
           }
         }
       })
-      return permits.withPermit(address)(body).pipe(
-        Effect.ensuring(
-          Effect.suspend(() => {
-            slot.lanes--
-            const last = open
-            open = undefined
-            const closed = last === undefined ? Effect.void : close(last)
-            // A session that came while this lane was ending gets a lane of its own.
-            if (slot.jobs.some((j) => !j.cancelled)) return Effect.andThen(closed, spawn(address, slot))
-            if (slot.lanes === 0) addresses.delete(address)
-            return closed
-          })
+      return permits
+        .withPermit(address)(body)
+        .pipe(
+          Effect.ensuring(
+            Effect.suspend(() => {
+              slot.lanes--
+              const last = open
+              open = undefined
+              const closed = last === undefined ? Effect.void : close(last)
+              // A session that came while this lane was ending gets a lane of its own.
+              if (slot.jobs.some((j) => !j.cancelled)) return Effect.andThen(closed, spawn(address, slot))
+              if (slot.lanes === 0) addresses.delete(address)
+              return closed
+            })
+          )
         )
-      )
     }
 
     const spawn = (address: string, slot: Address): Effect.Effect<void> =>
