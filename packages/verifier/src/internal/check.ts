@@ -120,15 +120,20 @@ const stale = (result: Session.SessionResult): boolean =>
 
 /**
  * Whether a session of `recipients` may take over a connection left open: opened with the TLS
- * mode in force now, and with room under the session's rejection cap for every one of them
- * refused (servers count errors per connection, and so does a resumed session).
+ * mode in force now, and with room under its rejection cap (servers count errors per connection,
+ * and so does a resumed session): at least half the cap, and on a host that refuses everything
+ * room for every one of them.
  */
 const reusable = (
   open: Lanes.Open,
   tls: Session.TlsMode,
   profile: HostProfile.HostProfile,
   recipients: number
-): boolean => open.tls === tls && open.parked.rejected + recipients <= profile.rejectionsPerSession
+): boolean => {
+  const carried = open.parked.rejected
+  const cap = profile.rejectionsPerSession
+  return open.tls === tls && carried * 2 <= cap && (!profile.refusing || carried + recipients <= cap)
+}
 
 const sessionDetail = (result: Session.SessionResult): string => {
   const end = result.end
