@@ -216,9 +216,7 @@ const resumed = (session: Session): Step => {
       { quit: true }
     )
   }
-  return pipelining(state)
-    ? startTransaction(state, Log.toArray(state.deferred), rset)
-    : send(state, rset.commands, rset.awaiting)
+  return nextTransaction(state, Log.toArray(state.deferred))
 }
 
 /** Every RCPT in flight is answered: more RCPTs, a new transaction, or on. */
@@ -261,10 +259,20 @@ const afterRcpts = (session: Session): Step => {
         deferred: Log.empty()
       })
     }
-    return send({ ...session, deferred: Log.fromArray(rest()), queue: Log.emptyQueue() }, rset.commands, rset.awaiting)
+    return nextTransaction(session, rest())
   }
   return afterTransaction(session)
 }
+
+/**
+ * RSET and a new transaction for these recipients: with PIPELINING, its MAIL and first RCPTs in
+ * the same write (a round trip less per transaction); without, RSET alone and the rest after its
+ * reply.
+ */
+const nextTransaction = (session: Session, indices: ReadonlyArray<number>): Step =>
+  pipelining(session)
+    ? startTransaction(session, indices, rset)
+    : send({ ...session, deferred: Log.fromArray(indices), queue: Log.emptyQueue() }, rset.commands, rset.awaiting)
 
 /** The real recipients are done: the catch-all probes, then VRFY, then QUIT. */
 const afterTransaction = (session: Session): Step => {
@@ -275,22 +283,7 @@ const afterTransaction = (session: Session): Step => {
     const domain = domainOf(probe)
     // Only a domain that accepted a real recipient can be catch-all: the others need no probe.
     const accepted = session.accepted > 0 && acceptedIn(session, domain)
-    if (accepted && session.mailAccepted) {
-      // The last probe and no VRFY: nothing follows its reply, so QUIT goes in the same write
-      // (RFC 2920 lets QUIT end a pipelined group), a round trip less per session.
-      const quit =
-        session.config.keepOpen !== true &&
-        pipelining(session) &&
-        session.config.vrfy === "off" &&
-        !session.probes.some(
-          (p, i) => i > probeAt && p._tag === "Pending" && acceptedIn(session, domainOf(session.config.probes[i]!))
-        )
-      return send(
-        { ...session, quitSent: quit },
-        [Command.rcptTo(probe), ...(quit ? [Command.quit] : [])],
-        [{ phase: "AwaitProbe", probe: probeAt }, ...(quit ? [{ phase: "AwaitQuit" } as const] : [])]
-      )
-    }
+    if (accepted && session.mailAccepted) return sendProbe(session, probeAt, nothing)
     return afterTransaction(setProbe(session, probeAt, { _tag: "NotNeeded" }))
   }
   let state = session
@@ -306,6 +299,25 @@ const afterTransaction = (session: Session): Step => {
     )
   }
   return finish({ ...state, vrfyQueue: [] }, undefined, { quit: true })
+}
+
+/**
+ * A probe's RCPT, after `before`. The last probe and no VRFY: nothing follows its reply, so QUIT
+ * goes in the same write (RFC 2920 lets QUIT end a pipelined group), a round trip less per session.
+ */
+const sendProbe = (session: Session, probeAt: number, before: Before): Step => {
+  const quit =
+    session.config.keepOpen !== true &&
+    pipelining(session) &&
+    session.config.vrfy === "off" &&
+    !session.probes.some(
+      (p, i) => i > probeAt && p._tag === "Pending" && acceptedIn(session, domainOf(session.config.probes[i]!))
+    )
+  return send(
+    { ...session, quitSent: quit },
+    [...before.commands, Command.rcptTo(session.config.probes[probeAt]!), ...(quit ? [Command.quit] : [])],
+    [...before.awaiting, { phase: "AwaitProbe", probe: probeAt }, ...(quit ? [{ phase: "AwaitQuit" } as const] : [])]
+  )
 }
 
 const setProbe = (session: Session, index: number, probe: ProbeResult): Session => ({
@@ -400,9 +412,15 @@ const reply: { readonly [P in Awaiting["phase"]]: Handler } = {
     // A transaction already at the server's recipient limit takes no probe: once more, in a new one
     // (or, QUIT being out with it, in the next session: the probe is left unanswered).
     if (isTooManyRecipients(reply) && !(current?._tag === "Pending" && current.afterRset === true)) {
-      return s.quitSent === true
-        ? afterTransaction(s)
-        : send(setProbe(s, index, { _tag: "Pending", afterRset: true }), [Command.rset], [{ phase: "AwaitRset" }])
+      if (s.quitSent === true) return afterTransaction(s)
+      const again = setProbe(s, index, { _tag: "Pending", afterRset: true })
+      // With PIPELINING, RSET, MAIL and the probe in one write; without, the MAIL after RSET's reply.
+      return pipelining(s)
+        ? sendProbe({ ...again, mailAccepted: false }, index, {
+            commands: [Command.rset, Command.mailFrom(s.config.mailFrom)],
+            awaiting: [...rset.awaiting, { phase: "AwaitMail" }]
+          })
+        : send(again, rset.commands, rset.awaiting)
     }
     return afterTransaction(setProbe(s, index, { _tag: "Answered", reply }))
   },
