@@ -153,6 +153,11 @@ const resumed = (session: Session): Step => {
       { quit: true }
     )
   }
+  const { maxErrors } = state.config
+  if (maxErrors !== undefined && state.rejected >= maxErrors) {
+    // The connection is at its rejection cap already: nobody is asked, all wait for a new one.
+    return afterTransaction({ ...skip(state, Log.toArray(state.deferred), "Postponed"), deferred: Log.empty() })
+  }
   return nextTransaction(state, Log.toArray(state.deferred))
 }
 
