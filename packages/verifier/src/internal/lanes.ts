@@ -14,7 +14,7 @@
  *
  * @internal
  */
-import { Clock, Context, Deferred, Effect, Exit, FiberSet, Latch, Scope } from "effect"
+import { Clock, Context, Deferred, Effect, Exit, FiberSet, Latch, Option, Scope } from "effect"
 import type { Router, SmtpTransport } from "@rcpt/client"
 import type { Session } from "@rcpt/smtp"
 import type { HostPermits } from "../HostPermits.ts"
@@ -53,18 +53,16 @@ export const Current = Context.Reference<Lanes | undefined>("@rcpt/verifier/Lane
 const quitBytes = new TextEncoder().encode("QUIT\r\n")
 
 /**
- * Closes a connection a session left open: QUIT, its reply or the server's close (a second at
- * most), then the socket. Best effort: the server may be gone already.
+ * Closes a connection a session left open: QUIT, then what the server sends until it closes (its
+ * reply, a second at most), then the socket. The server closes first, as after a session's own
+ * QUIT: its side holds TIME_WAIT, and it has counted the connection gone before the lane's next
+ * one arrives (per-host limits hold at the server). Best effort: the server may be gone already.
  */
 export const close = (open: Open): Effect.Effect<void> =>
-  open.connection
-    .write(quitBytes)
-    .pipe(
-      Effect.andThen(open.connection.read),
-      Effect.timeoutOption("1 second"),
-      Effect.ignore,
-      Effect.ensuring(Scope.close(open.scope, Exit.void))
-    )
+  Effect.gen(function* () {
+    yield* open.connection.write(quitBytes)
+    for (;;) if (Option.isNone(yield* open.connection.read)) return
+  }).pipe(Effect.timeoutOption("1 second"), Effect.ignore, Effect.ensuring(Scope.close(open.scope, Exit.void)))
 
 interface Queued {
   readonly run: Job<unknown>
