@@ -136,19 +136,23 @@ export const make = (
           }
         }
       })
+      // The last connection is closed while the permit is still held: the server never sees more
+      // connections than the permits allow.
+      const closeLast = Effect.suspend(() => {
+        const last = open
+        open = undefined
+        return last === undefined ? Effect.void : close(last)
+      })
       return permits
-        .withPermit(address)(body)
+        .withPermit(address)(Effect.ensuring(body, closeLast))
         .pipe(
           Effect.ensuring(
             Effect.suspend(() => {
               slot.lanes--
-              const last = open
-              open = undefined
-              const closed = last === undefined ? Effect.void : close(last)
               // A session that came while this lane was ending gets a lane of its own.
-              if (slot.jobs.some((j) => !j.cancelled)) return Effect.andThen(closed, spawn(address, slot))
+              if (slot.jobs.some((j) => !j.cancelled)) return spawn(address, slot)
               if (slot.lanes === 0) addresses.delete(address)
-              return closed
+              return Effect.void
             })
           )
         )
