@@ -138,7 +138,10 @@ export const run = async (options: {
         dns: world.dns,
         reportPath: `${options.dir}/million.report.json`,
         limitMs: options.limitMs,
-        nodeArgs: [...(options.heapMb > 0 ? [`--max-old-space-size=${options.heapMb}`] : []), ...(options.nodeArgs ?? [])]
+        nodeArgs: [
+          ...(options.heapMb > 0 ? [`--max-old-space-size=${options.heapMb}`] : []),
+          ...(options.nodeArgs ?? [])
+        ]
       }
     ).finally(watcher.stop)
     if (child.report && child.report.violations.length > 0) {
