@@ -13,6 +13,12 @@
  * many recipients" -> the catch-all probe RCPTs -> VRFY fallback -> QUIT (pipelined with the
  * last probe when no VRFY follows).
  *
+ * With `Config.keepOpen`, a session that ends normally leaves the connection open instead of
+ * QUIT (`SessionResult.parked`), and `resume` starts the next session on it: RSET, and with
+ * PIPELINING its MAIL FROM and first RCPTs in the same write (RFC 2920 §3.1). The connection's
+ * greeting, capabilities, TLS and its rejection counts carry over (servers count errors per
+ * connection).
+ *
  * One session may carry recipients of several domains served by the same MX host, with one probe
  * per domain (`Config.probes`). A domain's probe is sent only when a real recipient of that domain
  * was accepted (otherwise the domain cannot look catch-all, and the probe is `NotNeeded`); the
@@ -32,6 +38,7 @@ import {
   finish,
   note,
   type Input,
+  type Parked,
   type Session,
   type SessionEnd,
   type SessionResult,
@@ -54,6 +61,7 @@ export {
   wantsVrfy,
   type Awaiting,
   type Config,
+  type Parked,
   type Phase,
   type ProbeOutcome,
   type ProbeResult,
@@ -79,18 +87,7 @@ export {
  * @since 0.1.0
  */
 export const make = (config: Config): Session => {
-  if (config.recipients.length === 0) {
-    throw new LocalProtocolError({ reason: "InvalidConfig", message: "a session needs at least one recipient" })
-  }
-  if (config.maxRecipientsPerTransaction !== undefined && !(config.maxRecipientsPerTransaction >= 1)) {
-    throw new LocalProtocolError({ reason: "InvalidConfig", message: "maxRecipientsPerTransaction must be >= 1" })
-  }
-  if (!(config.maxPipeline >= 1) || !(config.maxVrfy >= 0)) {
-    throw new LocalProtocolError({ reason: "InvalidConfig", message: "maxPipeline must be >= 1, maxVrfy >= 0" })
-  }
-  // Build once so that a bad client name or path fails here, not mid-conversation.
-  Command.ehlo(config.clientName)
-  Command.mailFrom(config.mailFrom)
+  validate(config)
   return {
     config,
     parser: ReplyParser.make(),
@@ -112,8 +109,58 @@ export const make = (config: Config): Session => {
     vrfySent: 0,
     end: Option.none(),
     transcript: Log.empty(),
-    done: false
+    done: false,
+    sessions: 1,
+    resuming: false,
+    parked: false
   }
+}
+
+/**
+ * A session on a connection another session left open (see `Config.keepOpen`). Validates config
+ * like `make`. The driver feeds `Connected` first, as for a fresh session (without dialling): the
+ * session then writes RSET (the last one left a transaction open), with its MAIL FROM and first
+ * RCPTs in the same write when PIPELINING is offered.
+ *
+ * @category constructors
+ * @since 0.3.0
+ */
+export const resume = (config: Config, parked: Parked): Session => {
+  const fresh = make(config)
+  const sessions = parked.sessions + 1
+  return note(
+    {
+      ...fresh,
+      pending: Log.emptyQueue(),
+      greeting: parked.greeting,
+      capabilities: Option.some(parked.capabilities),
+      tls: parked.tls,
+      rejected: parked.rejected,
+      accepted: parked.accepted,
+      // Held as if refused for a full transaction: RSET's reply starts the transaction for them.
+      queue: Log.emptyQueue(),
+      deferred: Log.fromArray(Log.queued(fresh.queue)),
+      sessions,
+      resuming: true
+    },
+    `resumed an open connection (session ${sessions} on it)`
+  )
+}
+
+/** Throws on a config no session could use. */
+const validate = (config: Config): void => {
+  if (config.recipients.length === 0) {
+    throw new LocalProtocolError({ reason: "InvalidConfig", message: "a session needs at least one recipient" })
+  }
+  if (config.maxRecipientsPerTransaction !== undefined && !(config.maxRecipientsPerTransaction >= 1)) {
+    throw new LocalProtocolError({ reason: "InvalidConfig", message: "maxRecipientsPerTransaction must be >= 1" })
+  }
+  if (!(config.maxPipeline >= 1) || !(config.maxVrfy >= 0)) {
+    throw new LocalProtocolError({ reason: "InvalidConfig", message: "maxPipeline must be >= 1, maxVrfy >= 0" })
+  }
+  // Build once so that a bad client name or path fails here, not mid-conversation.
+  Command.ehlo(config.clientName)
+  Command.mailFrom(config.mailFrom)
 }
 
 /**
@@ -124,7 +171,8 @@ export const make = (config: Config): Session => {
  */
 export const step = (session: Session, input: Input): Step =>
   conversation.step<Session, Awaiting, SessionEnd, SessionResult>(session, input, {
-    connected: (state) => ({ state: note(state, "connected"), actions: [] }),
+    connected: (state) =>
+      state.resuming ? transitions.resumed(state) : { state: note(state, "connected"), actions: [] },
     reply: (state, reply, awaiting) => transitions.reply[awaiting.phase](state, reply, awaiting),
     finish
   })

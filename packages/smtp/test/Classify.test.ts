@@ -323,7 +323,8 @@ const sessionResult = (recipients: ReadonlyArray<RecipientResult>, end: SessionE
   capabilities: Option.none(),
   tls: { _tag: "Plaintext" },
   end,
-  transcript: []
+  transcript: [],
+  parked: Option.none()
 })
 
 describe("Classify", () => {

@@ -519,6 +519,24 @@ describe("Session: 452 too many recipients", () => {
     assert.isTrue(Classify.recipient(r.result, 0).retryable)
   })
 
+  it("a transaction that takes none, with recipients still queued: no RSET round after round", () => {
+    const r = run(
+      config({ to: ["a@x.com", "b@x.com"], pipelining: false }),
+      `
+      S: 220 mx
+      C: EHLO verifier.example.net
+      S: 250 mx
+      C: MAIL FROM:<>
+      S: 250 ok
+      C: RCPT TO:<a@x.com>
+      S: 452 4.5.3 Too many recipients
+      C: QUIT
+      S: 221 bye
+      `
+    )
+    assert.deepStrictEqual(verdicts(r), ["unknown/too_many_recipients", "unknown/too_many_recipients"])
+  })
+
   it("RSET refused ends the session", () => {
     const r = run(
       config({ to: ["a@x.com", "b@x.com"], pipelining: false }),

@@ -130,7 +130,6 @@ describe("Session: several RCPT groups in flight", () => {
       S: 452 4.5.3 Error: too many recipients
       S: 452 4.5.3 Error: too many recipients
       C: RSET
-      S: 250 ok
       C: MAIL FROM:<>
       C: RCPT TO:<c@x.com>
       C: RCPT TO:<d@x.com>
@@ -138,14 +137,15 @@ describe("Session: several RCPT groups in flight", () => {
       S: 250 ok
       S: 250 ok
       S: 250 ok
+      S: 250 ok
       S: 452 4.5.3 Error: too many recipients
       C: RCPT TO:<f@x.com>
       S: 452 4.5.3 Error: too many recipients
       C: RSET
-      S: 250 ok
       C: MAIL FROM:<>
       C: RCPT TO:<e@x.com>
       C: RCPT TO:<f@x.com>
+      S: 250 ok
       S: 250 ok
       S: 250 ok
       S: 250 ok
@@ -154,9 +154,10 @@ describe("Session: several RCPT groups in flight", () => {
       `
     )
     // f was never sent into the first transaction: c's 452 came before a window had room for it.
+    // RSET goes with the next transaction's MAIL and RCPTs (RFC 2920 §3.1).
     assert.deepStrictEqual(
       r.writes.map((w) => w.length),
-      [1, 4, 2, 1, 4, 1, 1, 3, 1]
+      [1, 4, 2, 5, 1, 4, 1]
     )
     assert.deepStrictEqual(rcptCodes(r), [250, 250, 250, 250, 250, 250])
   })
@@ -178,10 +179,10 @@ describe("Session: several RCPT groups in flight", () => {
       C: RCPT TO:<c@x.com>
       S: 250 ok
       C: RSET
-      S: 250 ok
       C: MAIL FROM:<>
       C: RCPT TO:<d@x.com>
       C: RCPT TO:<e@x.com>
+      S: 250 ok
       S: 250 ok
       S: 250 ok
       S: 250 ok
@@ -190,6 +191,7 @@ describe("Session: several RCPT groups in flight", () => {
       `
     )
     assert.deepStrictEqual(rcptCodes(r), [250, 250, 250, 250, 250])
+    assert.deepStrictEqual(r.writes.at(-2), ["RSET", "MAIL FROM:<>", "RCPT TO:<d@x.com>", "RCPT TO:<e@x.com>"])
   })
 
   it("quitEarly: QUIT goes with the group that empties the queue, even with RCPTs in flight", () => {

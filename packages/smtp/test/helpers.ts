@@ -4,6 +4,8 @@
 import { assert } from "@effect/vitest"
 import { Option, Result } from "effect"
 import * as Address from "../src/Address.ts"
+import * as Capabilities from "../src/Capabilities.ts"
+import * as Reply from "../src/Reply.ts"
 import * as Session from "../src/Session.ts"
 
 export const mailbox = (s: string): Address.Mailbox => Result.getOrThrow(Address.parse(s))
@@ -122,3 +124,23 @@ export const run = (cfg: Session.Config, script: string): Run =>
 
 export const rcptCodes = (r: Run) =>
   r.result.recipients.map((x) => Option.getOrUndefined(Option.map(x.rcpt, (y) => y.code)))
+
+/** Plays a script against a session resumed on a connection another one left open. */
+export const resumed = (cfg: Session.Config, parked: Session.Parked, script: string): Run =>
+  play(Session.step, Session.resume(cfg, parked), script, { authorized: false })
+
+/** What a first session left open: a PIPELINING (or not) plaintext connection with these counts. */
+export const parkedWith = (
+  overrides: Partial<Session.Parked> & { readonly pipelining?: boolean } = {}
+): Session.Parked => {
+  const { pipelining = true, ...rest } = overrides
+  return {
+    greeting: Option.some(Reply.make(220, ["mx"])),
+    capabilities: { ...Capabilities.none, pipelining },
+    tls: { _tag: "Plaintext" },
+    rejected: 0,
+    accepted: 0,
+    sessions: 1,
+    ...rest
+  }
+}

@@ -49,7 +49,8 @@ const session = (
       ...(reply === undefined ? [] : [{ direction: "S" as const, text: Reply.format(reply), recipient }])
     ]),
     { direction: "C", text: "QUIT" }
-  ]
+  ],
+  parked: Option.none()
 })
 
 const established: Session.TlsStatus = {

@@ -38,7 +38,8 @@ const result = (end: Session.SessionEnd, answered = false): Session.SessionResul
   capabilities: Option.none(),
   tls: { _tag: "Plaintext" },
   end,
-  transcript: []
+  transcript: [],
+  parked: Option.none()
 })
 
 describe("Policy", () => {

@@ -36,7 +36,8 @@ const session = (
   capabilities: Option.none(),
   tls: { _tag: "Plaintext" },
   end,
-  transcript: []
+  transcript: [],
+  parked: Option.none()
 })
 
 const closed: Session.SessionEnd = { _tag: "Closed", phase: "AwaitProbe" }

@@ -6,16 +6,16 @@
  */
 import { Data, Option } from "effect"
 import { domainText, type Mailbox } from "../Address.ts"
-import type * as Capabilities from "../Capabilities.ts"
+import * as Capabilities from "../Capabilities.ts"
 import * as Command from "../Command.ts"
 import * as Reply from "../Reply.ts"
-import type * as ReplyParser from "../ReplyParser.ts"
+import * as ReplyParser from "../ReplyParser.ts"
 import * as conversation from "./conversation.ts"
 import * as dialogue from "./dialogue.ts"
 import * as Log from "./log.ts"
 import type { Phase } from "./phase.ts"
 import { needsVrfy } from "./replyOutcome.ts"
-import { phaseOf, type TlsStatus, type TranscriptEntry } from "./dialogue.ts"
+import { note, phaseOf, type TlsStatus, type TranscriptEntry } from "./dialogue.ts"
 
 export { log, note, type TranscriptEntry } from "./dialogue.ts"
 export type { Phase } from "./phase.ts"
@@ -82,6 +82,11 @@ export interface Config {
    * which Postfix counts as errors. Undefined: no limit but the server's.
    */
   readonly maxRecipientsPerTransaction?: number | undefined
+  /**
+   * Leave the connection open when the session ends normally: no QUIT, the driver may hand the
+   * connection to another session (`resume`). Off by default.
+   */
+  readonly keepOpen?: boolean | undefined
 }
 
 /**
@@ -182,6 +187,23 @@ export interface ProbeOutcome {
 }
 
 /**
+ * A connection a session left open (`Config.keepOpen`), as the next session on it starts from.
+ *
+ * @category models
+ * @since 0.3.0
+ */
+export interface Parked {
+  readonly greeting: Option.Option<Reply.Reply>
+  readonly capabilities: Capabilities.Capabilities
+  readonly tls: TlsStatus
+  /** Real recipients refused / accepted on this connection so far, over all its sessions. */
+  readonly rejected: number
+  readonly accepted: number
+  /** Sessions run on this connection so far (1 after the first). */
+  readonly sessions: number
+}
+
+/**
  * @category models
  * @since 0.1.0
  */
@@ -194,6 +216,8 @@ export interface SessionResult {
   readonly tls: TlsStatus
   readonly end: SessionEnd
   readonly transcript: ReadonlyArray<TranscriptEntry>
+  /** keepOpen and a normal end: what a later session on this connection starts from. */
+  readonly parked: Option.Option<Parked>
 }
 
 /**
@@ -228,9 +252,12 @@ export interface Session {
   readonly tls: TlsStatus
   /** Every change to a recipient's result, in order (see `recipients`). */
   readonly updates: Log.Log<RecipientUpdate>
-  /** Real recipients' RCPTs refused so far (any reply but 2xx/3xx). */
+  /**
+   * Real recipients' RCPTs refused so far on this connection (any reply but 2xx/3xx), counting
+   * the sessions before this one on it (`resume`): servers count errors per connection.
+   */
   readonly rejected: number
-  /** Real recipients' RCPTs accepted so far. */
+  /** Real recipients' RCPTs accepted so far on this connection. */
   readonly accepted: number
   /** Recipients not yet sent in any transaction. */
   readonly queue: Log.Queue<number>
@@ -252,6 +279,12 @@ export interface Session {
   readonly done: boolean
   /** QUIT went out pipelined with the last RCPT group (`Config.quitEarly`); its reply is awaited. */
   readonly quitSent?: boolean
+  /** Sessions on this connection, this one included. */
+  readonly sessions: number
+  /** A resumed session that has not written yet: `Connected` sends its first commands. */
+  readonly resuming: boolean
+  /** Ended leaving the connection open (`Config.keepOpen`). */
+  readonly parked: boolean
 }
 
 /**
@@ -269,7 +302,7 @@ export interface Step {
  * @category getters
  * @since 0.1.0
  */
-export const phase = (session: Session): Phase => phaseOf(session)
+export const phase = (session: Session): Phase => (session.resuming ? "AwaitRset" : phaseOf(session))
 
 /**
  * Whether `Finished` has been emitted. A finished session ignores every input.
@@ -316,7 +349,7 @@ export const recipients = (session: Session): ReadonlyArray<RecipientResult> => 
 export const awaiting = (session: Session): ReadonlyArray<Awaiting> => Log.queued(session.pending)
 
 /**
- * Real recipients' RCPTs refused so far in this session.
+ * Real recipients' RCPTs refused so far on this connection (this session and those before it).
  *
  * @category getters
  * @since 0.2.0
@@ -380,7 +413,17 @@ export const result = (session: Session): SessionResult => ({
   capabilities: session.capabilities,
   tls: session.tls,
   end: Option.getOrElse(session.end, (): SessionEnd => ({ _tag: "Completed" })),
-  transcript: Log.toArray(session.transcript)
+  transcript: Log.toArray(session.transcript),
+  parked: session.parked
+    ? Option.some({
+        greeting: session.greeting,
+        capabilities: Option.getOrElse(session.capabilities, () => Capabilities.none),
+        tls: session.tls,
+        rejected: session.rejected,
+        accepted: session.accepted,
+        sessions: session.sessions
+      })
+    : Option.none()
 })
 
 /**
@@ -389,16 +432,46 @@ export const result = (session: Session): SessionResult => ({
  *
  * @internal
  */
-export const finish = (session: Session, end: SessionEnd | undefined, options: conversation.FinishOptions = {}): Step =>
-  conversation.finish<Session, Awaiting, SessionEnd, SessionResult>(
-    {
-      ...session,
-      probes: session.probes.map((p): ProbeResult => (p._tag === "Pending" ? { _tag: "NotNeeded" } : p))
-    },
-    end,
-    options,
-    result
-  )
+export const finish = (
+  session: Session,
+  end: SessionEnd | undefined,
+  options: conversation.FinishOptions = {}
+): Step => {
+  const s: Session = {
+    ...session,
+    probes: session.probes.map((p): ProbeResult => (p._tag === "Pending" ? { _tag: "NotNeeded" } : p))
+  }
+  return end === undefined && options.quit === true && parks(s)
+    ? park(s)
+    : conversation.finish<Session, Awaiting, SessionEnd, SessionResult>(s, end, options, result)
+}
+
+/**
+ * Whether a session about to QUIT after a normal end may leave the connection open instead: asked
+ * to, nothing went wrong, QUIT not out, no reply awaited and none half-read (the next session's
+ * first reply must be its own).
+ */
+const parks = (s: Session): boolean =>
+  s.config.keepOpen === true &&
+  Option.isNone(s.end) &&
+  s.quitSent !== true &&
+  !s.handshaking &&
+  Log.size(s.pending) === 0 &&
+  !ReplyParser.hasBufferedData(s.parser)
+
+/** Ends the session without QUIT or `Close`: the driver keeps the connection for `resume`. */
+const park = (session: Session): Step => {
+  const done: Session = {
+    ...note(
+      session,
+      `left the connection open (${session.sessions} session${session.sessions === 1 ? "" : "s"} on it)`
+    ),
+    pending: Log.emptyQueue(),
+    done: true,
+    parked: true
+  }
+  return { state: done, actions: [Action.Finished({ result: result(done) })] }
+}
 
 /**
  * Sends commands and queues the replies they will bring.

@@ -21,6 +21,7 @@ import {
   recipients,
   send,
   type Session,
+  type SessionEnd,
   skip,
   type Step,
   vrfyReply,
@@ -85,7 +86,8 @@ const nextGroup = (session: Session, queue: Log.Queue<number>): readonly [Readon
  */
 const quitsWith = (session: Session, group: ReadonlyArray<number>, rest: Log.Queue<number>): boolean => {
   const { maxErrors } = session.config
-  if (session.config.quitEarly !== true || !pipelining(session) || session.config.vrfy !== "off") return false
+  if (session.config.quitEarly !== true || session.config.keepOpen === true) return false
+  if (!pipelining(session) || session.config.vrfy !== "off") return false
   if (session.deferred.length > 0 || session.probes.some((p) => p._tag === "Pending")) return false
   if (session.accepted > 0) return false
   return (
@@ -159,8 +161,21 @@ const afterHello = (session: Session): Step => {
   return startTransaction(session, Log.queued(session.queue))
 }
 
-/** MAIL FROM for these recipients; with PIPELINING the first group of RCPTs goes in the same write. */
-const startTransaction = (session: Session, indices: ReadonlyArray<number>): Step => {
+/** What goes in the same write before a transaction's MAIL FROM: the RSET ending the last one. */
+interface Before {
+  readonly commands: ReadonlyArray<Command.Command>
+  readonly awaiting: ReadonlyArray<Awaiting>
+}
+
+const nothing: Before = { commands: [], awaiting: [] }
+
+const rset: Before = { commands: [Command.rset], awaiting: [{ phase: "AwaitRset" }] }
+
+/**
+ * MAIL FROM for these recipients; with PIPELINING the first group of RCPTs goes in the same write
+ * (and `before` ahead of it: RFC 2920 §3.1 lets RSET and MAIL appear anywhere in a group).
+ */
+const startTransaction = (session: Session, indices: ReadonlyArray<number>, before: Before = nothing): Step => {
   const caps = capabilities(session)
   // RFC 6531 §3.2: a non-ASCII mailbox must not be sent to a server that does not offer SMTPUTF8.
   const unsendable = caps.smtpUtf8 ? [] : indices.filter((i) => mailboxOf(session, i).needsSmtpUtf8)
@@ -173,12 +188,35 @@ const startTransaction = (session: Session, indices: ReadonlyArray<number>): Ste
     answeredInTransaction: 0,
     sentInTransaction: 0
   }
-  if (go.length === 0) return afterTransaction({ ...state, queue: Log.emptyQueue() })
+  if (go.length === 0) {
+    // Nothing to ask: the RSET alone, whose reply comes back here with no one left.
+    const empty = { ...state, queue: Log.emptyQueue<number>() }
+    return before.commands.length > 0 ? send(empty, before.commands, before.awaiting) : afterTransaction(empty)
+  }
   const utf8 = caps.smtpUtf8 && go.some((i) => mailboxOf(session, i).needsSmtpUtf8)
   const mail = Command.mailFrom(session.config.mailFrom, utf8 ? ["SMTPUTF8"] : [])
-  if (!pipelining(state)) return send(state, [mail], [{ phase: "AwaitMail" }])
+  if (!pipelining(state)) return send(state, [...before.commands, mail], [...before.awaiting, { phase: "AwaitMail" }])
   const [group, rest] = nextGroup(state, state.queue)
-  return sendGroup(state, group, rest, { commands: [mail], awaiting: [{ phase: "AwaitMail" }] })
+  return sendGroup(state, group, rest, {
+    commands: [...before.commands, mail],
+    awaiting: [...before.awaiting, { phase: "AwaitMail" }]
+  })
+}
+
+/**
+ * A resumed session's first write, once the driver says the connection is there: RSET (the last
+ * session left its transaction open), and with PIPELINING the new transaction behind it.
+ */
+const resumed = (session: Session): Step => {
+  const state: Session = { ...session, resuming: false }
+  if (state.tls._tag !== "Established" && state.config.tls === "required") {
+    return finish(
+      note(state, "TLS required but the connection is not encrypted"),
+      { _tag: "TlsUnavailable", reply: Option.none() },
+      { quit: true }
+    )
+  }
+  return nextTransaction(state, Log.toArray(state.deferred))
 }
 
 /** Every RCPT in flight is answered: more RCPTs, a new transaction, or on. */
@@ -194,37 +232,47 @@ const afterRcpts = (session: Session): Step => {
   if (!session.mailAccepted) return afterTransaction(session)
   const errors = rejections(session)
   const queued = Log.size(session.queue)
-  if (queued > 0 && session.config.maxErrors !== undefined && errors >= session.config.maxErrors) {
-    // Past a server's error limits every reply is slowed, then the connection cut: a new session is cheaper.
-    return afterTransaction({ ...skip(session, Log.queued(session.queue), "Postponed"), queue: Log.emptyQueue() })
+  const left = queued + session.deferred.length
+  // Not asked yet: those refused for a full transaction, then the queue.
+  const rest = () => [...Log.toArray(session.deferred), ...Log.queued(session.queue)]
+  if (left > 0 && session.config.maxErrors !== undefined && errors >= session.config.maxErrors) {
+    // Past a server's error limits every reply is slowed, then the connection cut: a new session is
+    // cheaper. Those refused for a full transaction wait too: they were not asked either.
+    return afterTransaction({
+      ...skip(session, rest(), "Postponed"),
+      queue: Log.emptyQueue(),
+      deferred: Log.empty()
+    })
   }
-  if (queued > 0) {
-    // A "too many recipients" says the transaction is full: more RCPTs would only meet more of them.
-    const [group, rest] = session.deferred.length > 0 ? [[], session.queue] : nextGroup(session, session.queue)
-    if (group.length > 0) return sendGroup(session, group, rest, { commands: [], awaiting: [] })
-    // This transaction has its share of recipients: the rest go in a new one, after RSET.
-    return send(
-      {
-        ...session,
-        deferred: Log.appendAll(session.deferred, Log.queued(session.queue)),
-        queue: Log.emptyQueue()
-      },
-      [Command.rset],
-      [{ phase: "AwaitRset" }]
-    )
+  if (queued > 0 && session.deferred.length === 0) {
+    const [group, rest] = nextGroup(session, session.queue)
+    if (group.length > 0) return sendGroup(session, group, rest, nothing)
   }
-  if (session.deferred.length > 0) {
+  // A "too many recipients" says the transaction is full (more RCPTs would only meet more of
+  // them), or it has its share: the rest go in a new one, after RSET.
+  if (left > 0) {
     // A transaction that took no recipient at all will not take one after RSET either.
-    if (session.answeredInTransaction === 0) {
+    if (session.deferred.length > 0 && session.answeredInTransaction === 0) {
       return afterTransaction({
-        ...skip(session, Log.toArray(session.deferred), "TooManyRecipients"),
+        ...skip(session, rest(), "TooManyRecipients"),
+        queue: Log.emptyQueue(),
         deferred: Log.empty()
       })
     }
-    return send(session, [Command.rset], [{ phase: "AwaitRset" }])
+    return nextTransaction(session, rest())
   }
   return afterTransaction(session)
 }
+
+/**
+ * RSET and a new transaction for these recipients: with PIPELINING, its MAIL and first RCPTs in
+ * the same write (a round trip less per transaction); without, RSET alone and the rest after its
+ * reply.
+ */
+const nextTransaction = (session: Session, indices: ReadonlyArray<number>): Step =>
+  pipelining(session)
+    ? startTransaction(session, indices, rset)
+    : send({ ...session, deferred: Log.fromArray(indices), queue: Log.emptyQueue() }, rset.commands, rset.awaiting)
 
 /** The real recipients are done: the catch-all probes, then VRFY, then QUIT. */
 const afterTransaction = (session: Session): Step => {
@@ -235,21 +283,7 @@ const afterTransaction = (session: Session): Step => {
     const domain = domainOf(probe)
     // Only a domain that accepted a real recipient can be catch-all: the others need no probe.
     const accepted = session.accepted > 0 && acceptedIn(session, domain)
-    if (accepted && session.mailAccepted) {
-      // The last probe and no VRFY: nothing follows its reply, so QUIT goes in the same write
-      // (RFC 2920 lets QUIT end a pipelined group), a round trip less per session.
-      const quit =
-        pipelining(session) &&
-        session.config.vrfy === "off" &&
-        !session.probes.some(
-          (p, i) => i > probeAt && p._tag === "Pending" && acceptedIn(session, domainOf(session.config.probes[i]!))
-        )
-      return send(
-        { ...session, quitSent: quit },
-        [Command.rcptTo(probe), ...(quit ? [Command.quit] : [])],
-        [{ phase: "AwaitProbe", probe: probeAt }, ...(quit ? [{ phase: "AwaitQuit" } as const] : [])]
-      )
-    }
+    if (accepted && session.mailAccepted) return sendProbe(session, probeAt, nothing)
     return afterTransaction(setProbe(session, probeAt, { _tag: "NotNeeded" }))
   }
   let state = session
@@ -265,6 +299,25 @@ const afterTransaction = (session: Session): Step => {
     )
   }
   return finish({ ...state, vrfyQueue: [] }, undefined, { quit: true })
+}
+
+/**
+ * A probe's RCPT, after `before`. The last probe and no VRFY: nothing follows its reply, so QUIT
+ * goes in the same write (RFC 2920 lets QUIT end a pipelined group), a round trip less per session.
+ */
+const sendProbe = (session: Session, probeAt: number, before: Before): Step => {
+  const quit =
+    session.config.keepOpen !== true &&
+    pipelining(session) &&
+    session.config.vrfy === "off" &&
+    !session.probes.some(
+      (p, i) => i > probeAt && p._tag === "Pending" && acceptedIn(session, domainOf(session.config.probes[i]!))
+    )
+  return send(
+    { ...session, quitSent: quit },
+    [...before.commands, Command.rcptTo(session.config.probes[probeAt]!), ...(quit ? [Command.quit] : [])],
+    [...before.awaiting, { phase: "AwaitProbe", probe: probeAt }, ...(quit ? [{ phase: "AwaitQuit" } as const] : [])]
+  )
 }
 
 const setProbe = (session: Session, index: number, probe: ProbeResult): Session => ({
@@ -289,6 +342,12 @@ const acceptedIn = (session: Session, domain: string): boolean => {
  * probes and VRFY go out only once they are all answered.
  */
 const awaitingRcpt = (session: Session) => Log.peek(session.pending)?.phase === "AwaitRcpt"
+
+/** Whether what this transaction's MAIL went out with (RCPTs, or a probe) is still to be answered. */
+const awaitingTransaction = (session: Session) => {
+  const next = Log.peek(session.pending)?.phase
+  return next === "AwaitRcpt" || next === "AwaitProbe"
+}
 
 /** What each awaited reply leads to. */
 const reply: { readonly [P in Awaiting["phase"]]: Handler } = {
@@ -318,9 +377,11 @@ const reply: { readonly [P in Awaiting["phase"]]: Handler } = {
     return startTransaction(note(s, "STARTTLS refused; going on without TLS"), Log.queued(s.queue))
   },
   AwaitMail: (s, reply) => {
+    // A refused RSET went before it: the session is over, its transaction means nothing.
+    if (Option.isSome(s.end)) return idle(s)
     if (Reply.isPositive(reply)) {
       const state = { ...s, mailAccepted: true }
-      return awaitingRcpt(state) ? idle(state) : afterRcpts(state)
+      return awaitingTransaction(state) ? idle(state) : afterRcpts(state)
     }
     // Every recipient of this transaction goes unasked; pipelined RCPT replies still to come are read and ignored.
     const inFlight = Log.queued(s.pending).flatMap((a) => ("recipient" in a ? [a.recipient] : []))
@@ -330,7 +391,7 @@ const reply: { readonly [P in Awaiting["phase"]]: Handler } = {
       deferred: Log.empty(),
       end: Option.some({ _tag: "Rejected", phase: "AwaitMail", reply })
     }
-    return awaitingRcpt(state) ? idle(state) : afterTransaction(state)
+    return awaitingTransaction(state) ? idle(state) : afterTransaction(state)
   },
   AwaitRcpt: (s, reply, awaiting) => {
     const index = "recipient" in awaiting ? awaiting.recipient : -1
@@ -345,19 +406,44 @@ const reply: { readonly [P in Awaiting["phase"]]: Handler } = {
   },
   AwaitProbe: (s, reply, awaiting) => {
     const index = "probe" in awaiting ? awaiting.probe : -1
+    // Its MAIL (pipelined before it) was refused: the reply says nothing about the address.
+    if (!s.mailAccepted) return afterTransaction(setProbe(s, index, { _tag: "NotNeeded" }))
     const current = s.probes[index]
     // A transaction already at the server's recipient limit takes no probe: once more, in a new one
     // (or, QUIT being out with it, in the next session: the probe is left unanswered).
     if (isTooManyRecipients(reply) && !(current?._tag === "Pending" && current.afterRset === true)) {
-      return s.quitSent === true
-        ? afterTransaction(s)
-        : send(setProbe(s, index, { _tag: "Pending", afterRset: true }), [Command.rset], [{ phase: "AwaitRset" }])
+      if (s.quitSent === true) return afterTransaction(s)
+      const again = setProbe(s, index, { _tag: "Pending", afterRset: true })
+      // With PIPELINING, RSET, MAIL and the probe in one write; without, the MAIL after RSET's reply.
+      return pipelining(s)
+        ? sendProbe({ ...again, mailAccepted: false }, index, {
+            commands: [Command.rset, Command.mailFrom(s.config.mailFrom)],
+            awaiting: [...rset.awaiting, { phase: "AwaitMail" }]
+          })
+        : send(again, rset.commands, rset.awaiting)
     }
     return afterTransaction(setProbe(s, index, { _tag: "Answered", reply }))
   },
   AwaitRset: (s, reply) => {
-    if (!Reply.isPositive(reply)) return finish(s, { _tag: "Rejected", phase: "AwaitRset", reply }, { quit: true })
-    if (s.deferred.length === 0 && s.probes.some((p) => p._tag === "Pending")) {
+    if (!Reply.isPositive(reply)) {
+      const end: SessionEnd = { _tag: "Rejected", phase: "AwaitRset", reply }
+      if (Log.size(s.pending) === 0) return finish(s, end, { quit: true })
+      // MAIL and RCPTs went out behind it: their replies are read and ignored (the recipients
+      // stay unanswered, nothing is counted), QUIT after them.
+      const state: Session = {
+        ...s,
+        end: Option.some(end),
+        mailAccepted: false,
+        queue: Log.emptyQueue(),
+        deferred: Log.empty()
+      }
+      return state.quitSent === true
+        ? idle(state)
+        : send({ ...state, quitSent: true }, [Command.quit], [{ phase: "AwaitQuit" }])
+    }
+    // The new transaction went out in the same write (PIPELINING): its replies follow.
+    if (Log.size(s.pending) > 0) return idle(s)
+    if (s.deferred.length === 0 && s.probes.some((p) => p._tag === "Pending" && p.afterRset === true)) {
       // A transaction for the probe alone; its MAIL reply leads back to afterTransaction.
       return send(
         { ...s, mailAccepted: false, queue: Log.emptyQueue() },
@@ -378,4 +464,4 @@ const reply: { readonly [P in Awaiting["phase"]]: Handler } = {
 }
 
 /** @internal */
-export const transitions = { reply }
+export const transitions = { reply, resumed }
