@@ -382,6 +382,26 @@ describe("Session: resume", () => {
     assert.strictEqual(parkedOf(r).rejected, 9)
   })
 
+  it("a connection already at maxErrors: nobody is asked, all postponed", () => {
+    const cfg = (keepOpen: boolean) => config({ to: ["a@x.com", "b@x.com"], maxErrors: 9, keepOpen })
+    const kept = resumed(cfg(true), parkedWith({ rejected: 9 }), ``)
+    assert.deepStrictEqual([kept.wire, kept.actions], ["", ["Finished"]])
+    assert.deepStrictEqual(
+      kept.result.recipients.map((x) => Option.getOrUndefined(x.skipped)),
+      ["Postponed", "Postponed"]
+    )
+    assert.deepStrictEqual([parkedOf(kept).rejected, parkedOf(kept).sessions], [9, 2])
+    const plain = resumed(
+      cfg(false),
+      parkedWith({ rejected: 9 }),
+      `
+      C: QUIT
+      S: 221 bye
+      `
+    )
+    assert.strictEqual(plain.wire, "QUIT\r\n")
+  })
+
   it("at maxErrors, those refused for a full transaction are postponed with the queue", () => {
     const r = resumed(
       config({ to: ["a@x.com", "b@x.com", "c@x.com", "d@x.com"], maxErrors: 2, maxPipeline: 3, keepOpen: true }),

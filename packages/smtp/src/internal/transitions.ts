@@ -11,6 +11,7 @@ import * as Reply from "../Reply.ts"
 import { upgrade } from "./dialogue.ts"
 import * as Log from "./log.ts"
 import { isTooManyRecipients } from "./replyOutcome.ts"
+import { capabilities, mailboxOf, nextGroup, pipelining, quitsWith, rejections, window } from "./window.ts"
 import {
   type Awaiting,
   domainOf,
@@ -31,70 +32,6 @@ import {
 type Handler = (session: Session, reply: Reply.Reply, awaiting: Awaiting) => Step
 
 const idle = (state: Session): Step => ({ state, actions: [] })
-
-const capabilities = (session: Session) => Option.getOrElse(session.capabilities, () => Capabilities.none)
-
-const pipelining = (session: Session) => session.config.pipelining && capabilities(session).pipelining
-
-/** Real recipients refused so far in this session. */
-const rejections = (session: Session) => session.rejected
-
-const mailboxOf = (session: Session, index: number) => session.config.recipients[index]!
-
-/**
- * How many RCPTs may be unanswered at once: the pipeline depth (smaller once `careful` applies,
- * growing again with the rejections taken quietly past its point), bounded by the rejections the
- * cap still allows, so that the RCPTs in flight do not overshoot `maxErrors`.
- */
-const window = (session: Session): number => {
-  const errors = rejections(session)
-  const { maxErrors, careful } = session.config
-  let depth = pipelining(session) ? session.config.maxPipeline : 1
-  // Rejections still allowed before `limit`, scaled by how often this session's RCPTs were refused
-  // so far: a session that refuses everything never has more than that in flight; one that
-  // accepts everything grows its window quickly up to the pipeline depth.
-  const answered = session.rejected + session.accepted
-  const allowed = (limit: number) => Math.max(1, Math.floor(((limit - errors) * (answered + 1)) / (errors + 1)))
-  if (careful !== undefined) {
-    // Up to the careful point at full depth, but no window crosses it (at this session's rate of
-    // rejections: a catch-all is not held to a few RCPTs a write); past it, the careful depth.
-    const past = Math.floor((errors - careful.afterErrors) * (careful.growth ?? 0))
-    depth =
-      errors >= careful.afterErrors
-        ? Math.min(depth, Math.max(1, careful.pipeline, past))
-        : Math.min(depth, allowed(careful.afterErrors))
-  }
-  if (maxErrors !== undefined) depth = Math.min(depth, allowed(maxErrors))
-  return depth
-}
-
-/**
- * RCPTs for the next write: the window less the RCPTs in flight, within the transaction's share.
- * The group, and the queue without it.
- */
-const nextGroup = (session: Session, queue: Log.Queue<number>): readonly [ReadonlyArray<number>, Log.Queue<number>] => {
-  let size = window(session) - session.inFlight
-  const perTransaction = session.config.maxRecipientsPerTransaction
-  if (perTransaction !== undefined)
-    size = Math.min(size, Math.max(0, perTransaction - (session.sentInTransaction ?? 0)))
-  return Log.take(queue, size)
-}
-
-/**
- * Whether QUIT may go in the same write as `group` (see `Config.quitEarly`): if every RCPT of it
- * (and of those still in flight) is refused, nothing follows.
- */
-const quitsWith = (session: Session, group: ReadonlyArray<number>, rest: Log.Queue<number>): boolean => {
-  const { maxErrors } = session.config
-  if (session.config.quitEarly !== true || session.config.keepOpen === true) return false
-  if (!pipelining(session) || session.config.vrfy !== "off") return false
-  if (session.deferred.length > 0 || session.probes.some((p) => p._tag === "Pending")) return false
-  if (session.accepted > 0) return false
-  return (
-    Log.size(rest) === 0 ||
-    (maxErrors !== undefined && rejections(session) + session.inFlight + group.length >= maxErrors)
-  )
-}
 
 /** An RCPT group, with QUIT after it when `quitsWith` allows. */
 const sendGroup = (
@@ -215,6 +152,11 @@ const resumed = (session: Session): Step => {
       { _tag: "TlsUnavailable", reply: Option.none() },
       { quit: true }
     )
+  }
+  const { maxErrors } = state.config
+  if (maxErrors !== undefined && state.rejected >= maxErrors) {
+    // The connection is at its rejection cap already: nobody is asked, all wait for a new one.
+    return afterTransaction({ ...skip(state, Log.toArray(state.deferred), "Postponed"), deferred: Log.empty() })
   }
   return nextTransaction(state, Log.toArray(state.deferred))
 }
