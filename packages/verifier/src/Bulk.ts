@@ -22,11 +22,11 @@
  *
  * @since 0.2.0
  */
-import { Cause, Clock, Effect, FiberSet, Iterable, Latch, Option, Queue, Semaphore, Stream } from "effect"
+import { Cause, Clock, Duration, Effect, FiberSet, Iterable, Latch, Option, Queue, Semaphore, Stream } from "effect"
 import type { SmtpTransport } from "@rcpt/client"
 import { Address } from "@rcpt/smtp"
 import type { CatchAllMemory } from "./CatchAllMemory.ts"
-import type { HostPermits } from "./HostPermits.ts"
+import { HostPermits } from "./HostPermits.ts"
 import * as HostProfile from "./HostProfile.ts"
 import { HostProfiles } from "./HostProfiles.ts"
 import * as Judgement from "./Judgement.ts"
@@ -41,6 +41,7 @@ import * as Check from "./internal/check.ts"
 import { Duplicates } from "./internal/duplicates.ts"
 import * as Group from "./internal/group.ts"
 import * as Keys from "./internal/keys.ts"
+import * as Lanes from "./internal/lanes.ts"
 import * as Rules from "./internal/rules.ts"
 
 /**
@@ -244,6 +245,9 @@ export const stream = <E, R>(
         const concurrency = Math.max(1, options.groups ?? Math.max(4, config.concurrency))
         const slots = yield* Semaphore.make(concurrency)
         const fibers = yield* FiberSet.make()
+        // Connections kept open between the run's sessions to an MX address (see internal/lanes.ts).
+        const linger = Duration.toMillis(Duration.fromInputUnsafe(policy.keepOpen))
+        const lanes = linger > 0 ? yield* Lanes.make(yield* HostPermits, { linger }) : undefined
         // The window: permits not held. An input takes one when read and gives it back when its
         // result is out; the reader waits on `freed` while none is left.
         let free = window
@@ -309,6 +313,7 @@ export const stream = <E, R>(
               return emit(out)
             }
             const work = verifyGroup(group.plan, group.entries).pipe(
+              Effect.provideService(Lanes.Current, lanes),
               slots.withPermits(1),
               Effect.ensuring(
                 Effect.suspend(() => {
@@ -453,6 +458,8 @@ export const stream = <E, R>(
         )
         for (const key of Array.from(groups.keys())) yield* dispatch(key)
         yield* FiberSet.awaitEmpty(fibers)
+        // Every result is out: the connections still open say QUIT.
+        if (lanes !== undefined) yield* lanes.close
         yield* Queue.end(queue)
       }),
     // A bounded output: a slow consumer holds the results back, and through them the window, the reader.

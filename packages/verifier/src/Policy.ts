@@ -165,6 +165,17 @@ export const retryWithoutTls = (attempt: HostAttempt, mode: Session.TlsMode): bo
 export const hostShaping: HostProfile.Shaping = HostProfile.shaping
 
 /**
+ * How long a bulk run keeps a connection no session is using, for the next session to the same
+ * MX address (it starts with RSET: no connect, greeting, EHLO or QUIT). Short: a large list's next
+ * sessions are usually waiting already, and an idle connection holds one of the run's connection
+ * permits. `0` never keeps one: every session dials and ends with QUIT.
+ *
+ * @category constants
+ * @since 0.4.0
+ */
+export const keepOpen: Duration.Input = "250 millis"
+
+/**
  * Every policy in one record.
  *
  * @category models
@@ -193,6 +204,8 @@ export interface Policies {
   readonly domainRules: DomainRules.DomainRules
   /** How sessions to each MX host are shaped, learnt per host during a run. */
   readonly hostShaping: HostProfile.Shaping
+  /** How long a bulk run keeps an unused connection for its next session to that address ({@link keepOpen}). */
+  readonly keepOpen: Duration.Input
 }
 
 /**
@@ -209,7 +222,8 @@ export const defaults: Policies = {
   probeRetries: 2,
   retryAfter,
   domainRules: DomainRules.empty,
-  hostShaping
+  hostShaping,
+  keepOpen
 }
 
 /**

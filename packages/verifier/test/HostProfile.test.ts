@@ -60,7 +60,11 @@ describe("HostProfile.learn", () => {
       { recipients: 5000, rejections: 1250, pipeline: 300 }
     ],
     // Fewer rejections than the safe cap: proves nothing new.
-    ["quiet, under the safe cap", { ...quiet, rejections: 3 }, { recipients: 5000, rejections: 9, pipeline: 500 }],
+    [
+      "quiet, under the safe cap",
+      { ...quiet, rejections: 3 },
+      { recipients: 5000, rejections: 9, pipeline: HostProfile.widestValues.pipeline }
+    ],
     // Writes no larger than the safe pipeline: the pipeline stays.
     ["quiet, small writes", { ...quiet, rejections: 40, widestWrite: 9 }, { recipients: 5000, rejections: 40 }],
     // Postfix's error sleep: the 11th reply slowed after 10 rejections -> 9, found.
@@ -94,7 +98,7 @@ describe("HostProfile.learn", () => {
     [
       "452 after 1000 accepted",
       { ...quiet, rejections: 0, tooManyRecipientsAfter: 1000 },
-      { recipients: 5000, pipeline: 500, perTransaction: 1000 }
+      { recipients: 5000, pipeline: HostProfile.widestValues.pipeline, perTransaction: 1000 }
     ],
     [
       "421 at the greeting: one connection fewer",

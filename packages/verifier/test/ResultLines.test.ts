@@ -6,10 +6,11 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Random, Stream } from "effect"
 import { ScriptedTransport, StaticDns } from "@rcpt/testing"
+import * as Policy from "../src/Policy.ts"
 import * as ResultFormat from "../src/ResultFormat.ts"
 import * as Verification from "../src/Verification.ts"
 import * as Verifier from "../src/Verifier.ts"
-import { scriptedVerifier } from "./helpers.ts"
+import { scriptedPolicy, scriptedVerifier } from "./helpers.ts"
 import * as VerifierConfig from "../src/VerifierConfig.ts"
 
 const zone = StaticDns.layer({
@@ -176,7 +177,8 @@ const results = Effect.forEach(scenarios, (scenario) => {
       })
     ),
     // The catch-all probe's local part comes from Random: with this one it is twenty "a".
-    Effect.provideService(Random.Random, { nextIntUnsafe: () => 0, nextDoubleUnsafe: () => 0 })
+    Effect.provideService(Random.Random, { nextIntUnsafe: () => 0, nextDoubleUnsafe: () => 0 }),
+    Effect.provideService(Policy.Policy, scriptedPolicy)
   )
 }).pipe(
   // Completion order is the engine's business: the lines are compared in the order of the inputs.

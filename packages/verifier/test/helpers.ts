@@ -3,6 +3,7 @@
 // catch-all probe, no pipelining, unless a test says otherwise.
 import { Effect, Layer } from "effect"
 import { ScriptedTransport, type StaticDns } from "@rcpt/testing"
+import * as Policy from "../src/Policy.ts"
 import * as Verifier from "../src/Verifier.ts"
 import * as VerifierConfig from "../src/VerifierConfig.ts"
 
@@ -27,6 +28,9 @@ export const scriptedVerifier = (
     ])
   )
 
+/** The policies of scripted runs: a script is one session a connection, so none is kept open. */
+export const scriptedPolicy: Policy.Policies = { ...Policy.defaults, keepOpen: 0 }
+
 /** Runs `f` on a Verifier over `scripts`; its result and the transport's report. */
 export const runScripted = <A, E>(
   zone: ReturnType<typeof StaticDns.layer>,
@@ -38,5 +42,8 @@ export const runScripted = <A, E>(
   return Effect.gen(function* () {
     const result = yield* f(yield* Verifier.Verifier)
     return { result, report: yield* transport.report }
-  }).pipe(Effect.provide(scriptedVerifier(transport, zone, config)))
+  }).pipe(
+    Effect.provide(scriptedVerifier(transport, zone, config)),
+    Effect.provideService(Policy.Policy, scriptedPolicy)
+  )
 }

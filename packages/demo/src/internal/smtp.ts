@@ -167,6 +167,7 @@ const makeServer = (plan: Plan.HostPlan, state: WorldState): WorldServer => {
     disableReverseLookup: true,
     size: 10_240_000,
     closeTimeout: 100,
+    ...(behaviour.idleTimeout === undefined ? {} : { socketTimeout: Duration.toMillis(behaviour.idleTimeout) }),
     ...(behaviour.maxRecipients === undefined ? {} : { maxRecipients: behaviour.maxRecipients }),
     onConnect: (session, callback) => {
       const greet = () => {

@@ -72,6 +72,8 @@ export interface HostSpec {
     readonly greeting?: "ok" | "554" | "421"
     /** More simultaneous connections from one client address get `421 4.7.0 ... too many connections` (Postfix's anvil). */
     readonly maxConnectionsPerClient?: number
+    /** Close a connection that sent nothing for this long, with `421 Timeout - closing connection` (Postfix: `smtpd_timeout`). */
+    readonly idleTimeout?: Duration.Input
     /** Nothing listens: connecting to the address is refused. The host still has its A record. */
     readonly down?: boolean
   }

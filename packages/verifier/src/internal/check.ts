@@ -15,8 +15,8 @@
  *
  * @internal
  */
-import { Clock, Effect, Option, Result } from "effect"
-import { Router, SmtpClient, type SmtpTransport } from "@rcpt/client"
+import { Clock, Effect, Exit, Option, Result, Scope } from "effect"
+import { Router, SmtpClient, SmtpTransport } from "@rcpt/client"
 import { type Address, Classify, Reply, Session } from "@rcpt/smtp"
 import * as HostProfile from "../HostProfile.ts"
 import { HostProfiles } from "../HostProfiles.ts"
@@ -29,6 +29,7 @@ import type { VerifierConfig } from "../VerifierConfig.ts"
 import { domainKey } from "./keys.ts"
 import * as Probes from "./probes.ts"
 import { addTiming, type ConnectionTiming, noTiming } from "./timing.ts"
+import * as Lanes from "./lanes.ts"
 import { watch } from "./observe.ts"
 
 /** What is known about one recipient. */
@@ -113,6 +114,27 @@ const isAnswered = (r: Session.RecipientResult): boolean =>
   Option.contains(r.skipped, "SmtpUtf8Unsupported") ||
   Option.contains(r.skipped, "MailRejected")
 
+/** A session on a connection taken over that ended before any answer: the connection was not sound. */
+const stale = (result: Session.SessionResult): boolean =>
+  result.end._tag !== "Completed" && !result.recipients.some(isAnswered)
+
+/**
+ * Whether a session of `recipients` may take over a connection left open: opened with the TLS
+ * mode in force now, and with room under its rejection cap (servers count errors per connection,
+ * and so does a resumed session): at least half the cap, and on a host that refuses everything
+ * room for every one of them.
+ */
+const reusable = (
+  open: Lanes.Open,
+  tls: Session.TlsMode,
+  profile: HostProfile.HostProfile,
+  recipients: number
+): boolean => {
+  const carried = open.parked.rejected
+  const cap = profile.rejectionsPerSession
+  return open.tls === tls && carried * 2 <= cap && (!profile.refusing || carried + recipients <= cap)
+}
+
 const sessionDetail = (result: Session.SessionResult): string => {
   const end = result.end
   switch (end._tag) {
@@ -179,6 +201,8 @@ export const check = Effect.fn("Verifier.check")(function* (
   const profiles = yield* HostProfiles
   const clock = yield* Clock.Clock
   const router = yield* Router.Router
+  const transport = yield* SmtpTransport.SmtpTransport
+  const lanes = yield* Lanes.Current
   // Until a session answers or gives up on it, each recipient has the same evidence (never changed: replaced).
   const none = unanswered({ verdict: "unknown", reason: "connection_failed", retryable: true })
   const evidence: Array<Findings> = mailboxes.map(() => none)
@@ -224,75 +248,102 @@ export const check = Effect.fn("Verifier.check")(function* (
         return
       }
       // The values are taken once a connection slot is ours: what was learnt while this session
-      // waited for it applies.
-      const slot = yield* Effect.gen(function* () {
-        const lease = yield* profiles.lease(address, shaping, start)
-        const profile = lease.profile
-        // While the run is still learning this host, a shallow pipeline carries a few dozen round
-        // trips of recipients, not a large share (settled values, e.g. HostProfile.fixed, are kept).
-        const learning = profile.pipelining && !HostProfile.isSettled(lease.safe, shaping)
-        const paced = learning ? profile.pipeline * HostProfile.roundTripsPerSession : Infinity
-        // The values tried, capped as the safe values say (a refusing host: its rejection cap).
-        const recipients = HostProfile.sessionRecipients(profile, lease.safe.refusing)
-        const batch = queue.splice(0, Math.max(1, Math.min(recipients, at.share, paced)))
-        // The probes no other session holds; a due one comes with an accepted recipient to ask again.
-        const claim = probes.claim(new Set(batch.map((i) => domainKey(mailboxes[i]!.domain))))
-        if (batch.length === 0 && claim.keys.length === 0) {
-          yield* profiles.report(address, lease, shaping, undefined)
-          return undefined
-        }
-        const watched = watch(clock, { careful: lease.trying })
-        // The route (proxy, source address and its EHLO name) is chosen per connection, and a
-        // pooled source address is held until the connection closes.
-        const route = yield* router.route(host.host)
-        // The reverse path this connection uses (a routing rule may name one; a refused <> does not come back).
-        const from = nullRefused ? sender : Option.getOrElse(route.mailFrom, () => sender)
-        const timing = SmtpClient.makeTiming()
-        const initial = Session.make({
-          clientName: Option.getOrElse(route.helo, () => config.helo),
-          mailFrom: from,
-          recipients: [...batch, ...claim.anchors].map((i) => mailboxes[i]!),
-          probes: claim.probes,
-          tls: at.tls,
-          // An address literal has no name: SNI is left out and the certificate is checked against the IP.
-          servername: host.host.startsWith("[") ? address : host.host,
-          vrfy: config.vrfy ? "fallback" : "off",
-          pipelining: config.pipelining && profile.pipelining,
-          maxPipeline: profile.pipeline,
-          maxVrfy: Session.defaults.maxVrfy,
-          maxErrors: profile.rejectionsPerSession,
-          // A session trying a wider cap goes past the safe one a few RCPTs at a time.
-          careful: lease.trying ? (shaping.careful ?? HostProfile.careful)(lease.safe) : undefined,
-          // QUIT with the last group a session can send is a guess that pays on a host that
-          // refuses everything (a list of unknown mailboxes); elsewhere it would cut sessions short.
-          quitEarly: lease.safe.refusing,
-          maxRecipientsPerTransaction: profile.recipientsPerTransaction ?? HostProfile.recipientsPerTransaction
+      // waited for it applies. `open`: the connection the lane's last session left (bulk runs).
+      const job = (open: Lanes.Open | undefined) =>
+        Effect.gen(function* () {
+          const lease = yield* profiles.lease(address, shaping, start)
+          const profile = lease.profile
+          // While the run is still learning this host, a shallow pipeline carries a few dozen round
+          // trips of recipients, not a large share (settled values, e.g. HostProfile.fixed, are kept).
+          const learning = profile.pipelining && !HostProfile.isSettled(lease.safe, shaping)
+          const paced = learning ? profile.pipeline * HostProfile.roundTripsPerSession : Infinity
+          // The values tried, capped as the safe values say (a refusing host: its rejection cap).
+          const recipients = HostProfile.sessionRecipients(profile, lease.safe.refusing)
+          const batch = queue.splice(0, Math.max(1, Math.min(recipients, at.share, paced)))
+          // The probes no other session holds; a due one comes with an accepted recipient to ask again.
+          const claim = probes.claim(new Set(batch.map((i) => domainKey(mailboxes[i]!.domain))))
+          if (batch.length === 0 && claim.keys.length === 0) {
+            yield* profiles.report(address, lease, shaping, undefined)
+            return [undefined, open] as const
+          }
+          // A connection is taken over only as it was opened (TLS mode) and with rejections to spare.
+          const resumed = open !== undefined && reusable(open, at.tls, profile, batch.length) ? open : undefined
+          if (open !== undefined && resumed === undefined) yield* Lanes.close(open)
+          const watched = watch(clock, { careful: lease.trying, rejectedBefore: resumed?.parked.rejected ?? 0 })
+          // The route (proxy, source address and its EHLO name) is chosen per connection and held
+          // while it lives (a pooled source address, in the connection's scope).
+          const scope = resumed?.scope ?? (yield* Scope.make())
+          const route = resumed?.route ?? (yield* Scope.provide(router.route(host.host), scope))
+          // The reverse path this session uses (a routing rule may name one; a refused <> does not come back).
+          const from = nullRefused ? sender : Option.getOrElse(route.mailFrom, () => sender)
+          const timing = SmtpClient.makeTiming()
+          const sessionConfig: Session.Config = {
+            clientName: Option.getOrElse(route.helo, () => config.helo),
+            mailFrom: from,
+            recipients: [...batch, ...claim.anchors].map((i) => mailboxes[i]!),
+            probes: claim.probes,
+            tls: at.tls,
+            // An address literal has no name: SNI is left out and the certificate is checked against the IP.
+            servername: host.host.startsWith("[") ? address : host.host,
+            vrfy: config.vrfy ? "fallback" : "off",
+            pipelining: config.pipelining && profile.pipelining,
+            maxPipeline: profile.pipeline,
+            maxVrfy: Session.defaults.maxVrfy,
+            maxErrors: profile.rejectionsPerSession,
+            // A session trying a wider cap goes past the safe one a few RCPTs at a time.
+            careful: lease.trying ? (shaping.careful ?? HostProfile.careful)(lease.safe) : undefined,
+            // QUIT with the last group a session can send is a guess that pays on a host that
+            // refuses everything (a list of unknown mailboxes); elsewhere it would cut sessions short.
+            quitEarly: lease.safe.refusing,
+            maxRecipientsPerTransaction: profile.recipientsPerTransaction ?? HostProfile.recipientsPerTransaction,
+            // In a bulk run the connection may serve the lane's next session.
+            keepOpen: lanes !== undefined
+          }
+          const initial =
+            resumed === undefined ? Session.make(sessionConfig) : Session.resume(sessionConfig, resumed.parked)
+          // The clock starts when a connection slot is ours, not while waiting for one; each session
+          // has the whole timeout for its recipients (a large group's later sessions are not cut
+          // short by its first), unless the caller set a deadline (greylisting retries).
+          const started = yield* Clock.currentTimeMillis
+          const until = ctx.deadline ?? started + ctx.timeout
+          deadline = Math.max(deadline ?? 0, until)
+          // The driver dials through this transport: the connection lives in `scope`, not the run's.
+          let connection = resumed?.connection
+          const dial = SmtpTransport.SmtpTransport.of({
+            connect: (options) =>
+              connection !== undefined
+                ? Effect.succeed(connection)
+                : Effect.map(Scope.provide(transport.connect(options), scope), (c) => (connection = c))
+          })
+          const run = yield* SmtpClient.run(watched.machine, initial, {
+            host: address,
+            port: config.port,
+            connectTimeout: policy.phaseTimeouts.connect,
+            phaseTimeout: Policy.timeoutFor(policy.phaseTimeouts),
+            deadline: Math.max(0, until - started),
+            tls: { rejectUnauthorized: false, ca: config.ca },
+            via: {
+              proxy: Option.getOrUndefined(route.proxy),
+              localAddress: Option.getOrUndefined(route.localAddress)
+            },
+            timing
+          }).pipe(Effect.provideService(SmtpTransport.SmtpTransport, dial), Effect.result)
+          lastFrom = from
+          for (const i of batch) addTiming(timings[i]!, timing)
+          const parked = run._tag === "Success" ? Option.getOrUndefined(run.success.parked) : undefined
+          const keep: Lanes.Open | undefined =
+            parked !== undefined && connection !== undefined
+              ? { connection, scope, route, tls: at.tls, parked }
+              : undefined
+          if (keep === undefined) yield* Scope.close(scope, Exit.void)
+          return [{ lease, batch, claim, watched, run, from, resumed: resumed !== undefined }, keep] as const
         })
-        // The clock starts when a connection slot is ours, not while waiting for one; each session
-        // has the whole timeout for its recipients (a large group's later sessions are not cut
-        // short by its first), unless the caller set a deadline (greylisting retries).
-        const started = yield* Clock.currentTimeMillis
-        const until = ctx.deadline ?? started + ctx.timeout
-        deadline = Math.max(deadline ?? 0, until)
-        const run = yield* SmtpClient.run(watched.machine, initial, {
-          host: address,
-          port: config.port,
-          connectTimeout: policy.phaseTimeouts.connect,
-          phaseTimeout: Policy.timeoutFor(policy.phaseTimeouts),
-          deadline: Math.max(0, until - started),
-          tls: { rejectUnauthorized: false, ca: config.ca },
-          via: {
-            proxy: Option.getOrUndefined(route.proxy),
-            localAddress: Option.getOrUndefined(route.localAddress)
-          },
-          timing
-        }).pipe(Effect.result)
-        lastFrom = from
-        for (const i of batch) addTiming(timings[i]!, timing)
-        return { lease, batch, claim, watched, run, from }
-      }).pipe(Effect.scoped, permits.withPermit(address))
+      const slot =
+        lanes === undefined
+          ? yield* Effect.map(job(undefined), ([value]) => value).pipe(permits.withPermit(address))
+          : yield* lanes.run(address, job)
       if (slot === undefined) return
-      const { lease, batch, claim, watched, run, from } = slot
+      const { lease, batch, claim, watched, run, from, resumed } = slot
 
       if (run._tag === "Failure") {
         probes.settle(claim, batch, undefined)
@@ -309,6 +360,14 @@ export const check = Effect.fn("Verifier.check")(function* (
         return
       }
       const result = run.success
+      if (resumed && stale(result)) {
+        // The connection a session left open was gone (the server's idle timeout, a restart): nothing
+        // about the host or its recipients was learnt; they go again on a new connection.
+        probes.settle(claim, batch, undefined)
+        yield* profiles.report(address, lease, shaping, undefined)
+        queue.unshift(...batch)
+        return
+      }
       const learnt = yield* profiles.report(address, lease, shaping, watched.observe(result))
       if (learnt.changed) {
         yield* Effect.logDebug(`host profile ${host.host} [${address}]: ${HostProfile.describe(learnt.profile)}`)

@@ -34,10 +34,16 @@ export interface Watched {
 
 /**
  * Wraps the session machine for one session. `careful`: stop sending RCPTs at the first slowdown.
+ * `rejectedBefore`: RCPTs refused on this connection by the sessions before this one (it took
+ * over a connection left open); servers count errors per connection, and so does the observation.
  *
  * @internal
  */
-export const watch = (clock: Clock.Clock, options: { readonly careful: boolean }): Watched => {
+export const watch = (
+  clock: Clock.Clock,
+  options: { readonly careful: boolean; readonly rejectedBefore?: number | undefined }
+): Watched => {
+  const carried = options.rejectedBefore ?? 0
   let since: number | undefined
   let quickest = Infinity
   let slowAfter: number | undefined
@@ -69,7 +75,8 @@ export const watch = (clock: Clock.Clock, options: { readonly careful: boolean }
   }
   const observe = (result: Session.SessionResult): Observation => {
     const end = result.end
-    const rejected = result.recipients.filter((r) => Option.exists(r.rcpt, (reply) => !Reply.isPositive(reply))).length
+    const rejected =
+      carried + result.recipients.filter((r) => Option.exists(r.rcpt, (reply) => !Reply.isPositive(reply))).length
     const postponed = result.recipients.filter((r) => Option.contains(r.skipped, "Postponed")).length
     const cut =
       (end._tag === "ServiceClosing" || end._tag === "Closed" || end._tag === "TimedOut") && rcptPhases.has(end.phase)

@@ -1,0 +1,93 @@
+// Connections kept open between a bulk run's sessions (verifier internal/lanes.ts), against real
+// servers on loopback (MailWorld): sessions to one MX address share its connections, a connection
+// the server closed while it waited is replaced without a word in the results, and the run ends
+// with QUIT on every connection it kept.
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Stream } from "effect"
+import { MailWorld } from "@rcpt/testing"
+import { HostProfile, Policy, Verifier } from "@rcpt/verifier"
+import { worldVerifier } from "./helpers.ts"
+
+const spec = (address: string, behaviour: NonNullable<MailWorld.HostSpec["behaviour"]> = {}): MailWorld.WorldSpec => ({
+  domains: [{ name: "all.test", mx: [{ host: "mx.all.test", preference: 10 }], catchAll: true }],
+  hosts: [{ name: "mx.all.test", address, behaviour }]
+})
+
+const count = (stats: MailWorld.Stats, address: string, verb: string) =>
+  stats.commands.filter((c) => c.host === address && c.line.toUpperCase().startsWith(verb)).length
+
+/** Verifies `input` with fixed sessions of 100 recipients, one connection at a time. */
+const run = <E>(
+  world: MailWorld.World,
+  input: Stream.Stream<string, E>,
+  how: "bulk" | "one by one",
+  keepOpen: Policy.Policies["keepOpen"] = Policy.keepOpen
+) =>
+  Effect.gen(function* () {
+    const verifier = yield* Verifier.Verifier
+    const results =
+      how === "bulk"
+        ? Array.from(yield* verifier.verifyMany(input).pipe(Stream.runCollect))
+        : Array.from(
+            yield* input.pipe(
+              Stream.mapEffect((a) => verifier.verify(a)),
+              Stream.runCollect
+            )
+          )
+    return { results, stats: yield* world.stats }
+  }).pipe(
+    Effect.provide(
+      worldVerifier(world, { timeout: "30 seconds", perHost: 1, recipientsPerSession: 100, catchAllProbe: false })
+    ),
+    Effect.provideService(Policy.Policy, { ...Policy.defaults, hostShaping: HostProfile.fixed, keepOpen })
+  )
+
+const list = (n: number, from = 0) => Array.from({ length: n }, (_, i) => `user${from + i}@all.test`)
+
+describe("connections kept open between sessions", { timeout: 60_000 }, () => {
+  it.live("a bulk run's sessions to one MX address share its connection; each ends with QUIT", () =>
+    Effect.gen(function* () {
+      const world = yield* MailWorld.start(spec("127.0.0.81"))
+      const bulk = yield* run(world, Stream.fromIterable(list(600)), "bulk")
+      assert.strictEqual(bulk.results.length, 600)
+      assert.isTrue(bulk.results.every((v) => v.verdict === "deliverable" && v.reason === "accepted"))
+      // Six sessions of 100 (fixed shaping), one after another on --per-host 1.
+      assert.strictEqual(count(bulk.stats, "127.0.0.81", "MAIL FROM"), 6)
+      assert.strictEqual(bulk.stats.connections["127.0.0.81"], 1, "one connection for the six sessions")
+      assert.strictEqual(count(bulk.stats, "127.0.0.81", "EHLO"), 1)
+      assert.strictEqual(count(bulk.stats, "127.0.0.81", "RSET"), 5, "each session after the first starts with RSET")
+      assert.strictEqual(count(bulk.stats, "127.0.0.81", "QUIT"), 1, "the kept connection says QUIT at the end")
+      // Outside a bulk run, a session dials and quits as before.
+      yield* world.resetStats
+      const single = yield* run(world, Stream.fromIterable(list(3)), "one by one")
+      assert.isTrue(single.results.every((v) => v.verdict === "deliverable"))
+      assert.strictEqual(single.stats.connections["127.0.0.81"], 3)
+      assert.strictEqual(count(single.stats, "127.0.0.81", "QUIT"), 3)
+      assert.strictEqual(count(single.stats, "127.0.0.81", "RSET"), 0)
+      // Policy.keepOpen 0: every bulk session dials and quits.
+      yield* world.resetStats
+      const off = yield* run(world, Stream.fromIterable(list(600)), "bulk", 0)
+      assert.isTrue(off.results.every((v) => v.verdict === "deliverable"))
+      assert.strictEqual(off.stats.connections["127.0.0.81"], 6)
+      assert.strictEqual(count(off.stats, "127.0.0.81", "QUIT"), 6)
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("a connection the server closed while it waited is replaced; no result says so", () =>
+    Effect.gen(function* () {
+      // The server drops a connection idle for 200 ms; the run keeps one for two seconds, and the
+      // second half of the list comes 600 ms after the first.
+      const world = yield* MailWorld.start(spec("127.0.0.82", { idleTimeout: "200 millis" }))
+      const input = Stream.fromIterable(list(100)).pipe(
+        Stream.concat(Stream.fromEffect(Effect.sleep("600 millis")).pipe(Stream.drain)),
+        Stream.concat(Stream.fromIterable(list(100, 100)))
+      )
+      const r = yield* run(world, input, "bulk", "2 seconds")
+      assert.strictEqual(r.results.length, 200)
+      assert.isTrue(r.results.every((v) => v.verdict === "deliverable" && v.reason === "accepted"))
+      // The stale connection cost a second one, and nothing moved to another host or failed.
+      assert.strictEqual(r.stats.connections["127.0.0.82"], 2)
+      assert.strictEqual(count(r.stats, "127.0.0.82", "MAIL FROM"), 2)
+    }).pipe(Effect.scoped)
+  )
+})

@@ -1,0 +1,199 @@
+/**
+ * Connections kept open between sessions, per MX address. A bulk run's sessions to one address
+ * run on lanes: fibers that each hold the address's permit (`HostPermits`) and at most one open
+ * connection, and run the address's sessions one after another. A session that ends with its
+ * connection sound (`Session.Config.keepOpen`, `SessionResult.parked`) leaves it to the next
+ * session of its lane, which starts with RSET: no connect, greeting, EHLO or QUIT between them
+ * (four to six round trips each, more than the server's work on a thousand RCPTs).
+ *
+ * Why lanes and not a pool of connections that sessions borrow: a session waiting for a permit
+ * while an idle connection held it would wait out that connection's idle time. Here sessions
+ * never wait for permits; lanes do, and a lane that gets its permit after the work is gone
+ * leaves at once. A lane with a connection and no work keeps it for `linger` (`Policy.keepOpen`),
+ * then says QUIT.
+ *
+ * @internal
+ */
+import { Clock, Context, Deferred, Effect, Exit, FiberSet, Latch, Scope } from "effect"
+import type { Router, SmtpTransport } from "@rcpt/client"
+import type { Session } from "@rcpt/smtp"
+import type { HostPermits } from "../HostPermits.ts"
+
+/** A connection a session left open, and what the next session on it starts from. */
+export interface Open {
+  readonly connection: SmtpTransport.Connection
+  /** Closing it closes the connection (and gives back the route's source address). */
+  readonly scope: Scope.Closeable
+  readonly route: Router.Route
+  /** The TLS mode the connection was opened with. */
+  readonly tls: Session.TlsMode
+  readonly parked: Session.Parked
+}
+
+/** A session to run on a lane: given the lane's open connection (if any), gives back the one to keep. */
+export type Job<A> = (open: Open | undefined) => Effect.Effect<readonly [A, Open | undefined]>
+
+export interface Lanes {
+  /**
+   * Runs `job` on a lane of `address` once one is free (with a permit). The job gets the
+   * connection its lane's last session left open, if any, and gives back the one to keep: a
+   * connection it was given and does not give back (by identity of `connection`) is closed by the lane.
+   */
+  readonly run: <A, R>(
+    address: string,
+    job: (open: Open | undefined) => Effect.Effect<readonly [A, Open | undefined], never, R>
+  ) => Effect.Effect<A, never, R>
+}
+
+/** The lanes of the bulk run in progress; none outside one (every session then dials and quits). */
+export const Current = Context.Reference<Lanes | undefined>("@rcpt/verifier/Lanes", {
+  defaultValue: () => undefined
+})
+
+const quitBytes = new TextEncoder().encode("QUIT\r\n")
+
+/**
+ * Closes a connection a session left open: QUIT, its reply or the server's close (a second at
+ * most), then the socket. Best effort: the server may be gone already.
+ */
+export const close = (open: Open): Effect.Effect<void> =>
+  open.connection
+    .write(quitBytes)
+    .pipe(
+      Effect.andThen(open.connection.read),
+      Effect.timeoutOption("1 second"),
+      Effect.ignore,
+      Effect.ensuring(Scope.close(open.scope, Exit.void))
+    )
+
+interface Queued {
+  readonly run: Job<unknown>
+  readonly done: Deferred.Deferred<unknown>
+  cancelled: boolean
+}
+
+/** One MX address: its sessions not started yet, its lanes, and those waiting for one. */
+interface Address {
+  readonly jobs: Array<Queued>
+  /** Lanes with a connection and no session, waiting on `wake` for one. */
+  idle: number
+  lanes: number
+  readonly wake: Latch.Latch
+}
+
+/**
+ * Lanes in the scope: `close` ends them (their connections say QUIT) and waits for them.
+ */
+export const make = (
+  permits: HostPermits["Service"],
+  options: { readonly linger: number }
+): Effect.Effect<Lanes & { readonly close: Effect.Effect<void> }, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const { linger } = options
+    const fibers = yield* FiberSet.make()
+    const addresses = new Map<string, Address>()
+    let closing = false
+
+    const next = (slot: Address): Queued | undefined => {
+      for (;;) {
+        const job = slot.jobs.shift()
+        if (job === undefined || !job.cancelled) return job
+      }
+    }
+
+    // Waits up to the linger time for a session; undefined when none came (or the run is closing).
+    const await_ = (slot: Address): Effect.Effect<Queued | undefined> =>
+      Effect.gen(function* () {
+        const until = (yield* Clock.currentTimeMillis) + linger
+        for (;;) {
+          const job = next(slot)
+          if (job !== undefined || closing) return job
+          const left = until - (yield* Clock.currentTimeMillis)
+          if (left <= 0) return undefined
+          Latch.closeUnsafe(slot.wake)
+          slot.idle++
+          yield* slot.wake.await.pipe(Effect.timeoutOption(left), Effect.ensuring(Effect.sync(() => slot.idle--)))
+        }
+      })
+
+    const lane = (address: string, slot: Address): Effect.Effect<void> => {
+      let open: Open | undefined
+      const body = Effect.gen(function* () {
+        for (;;) {
+          const job = next(slot) ?? (open === undefined ? undefined : yield* await_(slot))
+          if (job === undefined) return
+          const exit = yield* Effect.exit(job.run(open))
+          if (Exit.isSuccess(exit)) {
+            const [value, keep] = exit.value
+            const given = open
+            open = keep
+            yield* Deferred.succeed(job.done, value)
+            if (given !== undefined && given.connection !== keep?.connection) yield* close(given)
+          } else {
+            // A defect in the session's code: its caller gets it; the connection is in no known state.
+            const given = open
+            open = undefined
+            yield* Deferred.failCause(job.done, exit.cause)
+            if (given !== undefined) yield* Scope.close(given.scope, Exit.void)
+          }
+        }
+      })
+      return permits
+        .withPermit(address)(body)
+        .pipe(
+          Effect.ensuring(
+            Effect.suspend(() => {
+              slot.lanes--
+              const last = open
+              open = undefined
+              const closed = last === undefined ? Effect.void : close(last)
+              // A session that came while this lane was ending gets a lane of its own.
+              if (slot.jobs.some((j) => !j.cancelled)) return Effect.andThen(closed, spawn(address, slot))
+              if (slot.lanes === 0) addresses.delete(address)
+              return closed
+            })
+          )
+        )
+    }
+
+    const spawn = (address: string, slot: Address): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        slot.lanes++
+        return Effect.asVoid(FiberSet.run(fibers, lane(address, slot)))
+      })
+
+    const run: Lanes["run"] = (address, job) =>
+      Effect.gen(function* () {
+        const context = yield* Effect.context()
+        const done = Deferred.makeUnsafe<unknown>()
+        const queued: Queued = {
+          run: (open) => Effect.provideContext(job(open), context) as ReturnType<Job<unknown>>,
+          done,
+          cancelled: false
+        }
+        let slot = addresses.get(address)
+        if (slot === undefined) {
+          slot = { jobs: [], idle: 0, lanes: 0, wake: Latch.makeUnsafe(false) }
+          addresses.set(address, slot)
+        }
+        slot.jobs.push(queued)
+        // A lane with a connection and nothing to do takes it; else one more lane (it waits for a permit).
+        if (slot.idle > 0) Latch.openUnsafe(slot.wake)
+        else yield* spawn(address, slot)
+        return yield* Deferred.await(done).pipe(
+          Effect.onInterrupt(() =>
+            Effect.sync(() => {
+              queued.cancelled = true
+            })
+          )
+        )
+      }) as never
+
+    const closeAll = Effect.suspend(() => {
+      closing = true
+      for (const slot of addresses.values()) Latch.openUnsafe(slot.wake)
+      return FiberSet.awaitEmpty(fibers)
+    })
+
+    return { run, close: closeAll }
+  })
