@@ -36,6 +36,7 @@ const { values: args } = parseArgs({
     "million-size": { type: "string", default: "1000000" },
     "million-limit-min": { type: "string", default: "20" },
     "million-heap-mb": { type: "string", default: "0" },
+    "million-node-args": { type: "string", default: "" },
     "million-contender": { type: "string", default: "rcpt verifyMany" },
     only: { type: "string", default: "" },
     conditions: { type: "string", default: "loopback,delay" },
@@ -57,6 +58,7 @@ const usage = `npm run bench -- [options]
   --million-size N       streamed run size; 0 skips it (default 1000000)
   --million-limit-min N  stop the streamed run after N minutes and report what it did (default 20)
   --million-heap-mb N    cap rcpt's V8 heap in the streamed run (--max-old-space-size; default 0: Node's own)
+  --million-node-args "…" extra flags for node running rcpt in the streamed run (e.g. --trace-gc, --import x.mjs)
   --million-contender C  "rcpt verifyMany" (default) or "rcpt bulk (CLI)" (its default flags, JSON lines out)
   --only a,b             run only contenders whose name starts with one of these
   --conditions a,b       loopback, delay (default both)
@@ -254,6 +256,7 @@ if (options.millionSize > 0) {
     timeoutMs: options.timeoutMs,
     limitMs: options.millionLimitMs,
     heapMb: options.millionHeapMb,
+    nodeArgs: args["million-node-args"].split(" ").filter((f) => f.length > 0),
     contender: args["million-contender"],
     ports,
     dir,

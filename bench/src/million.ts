@@ -101,6 +101,8 @@ export const run = async (options: {
   readonly limitMs: number
   /** Caps the V8 heap of rcpt's process (0: Node's default), to tell retained memory from collector slack. */
   readonly heapMb: number
+  /** Extra flags for node running rcpt (a probe's `--import`, `--trace-gc`). */
+  readonly nodeArgs?: ReadonlyArray<string>
   /** "rcpt verifyMany" (the library) or "rcpt bulk (CLI)" at its default flags. */
   readonly contender: string
   readonly ports: { readonly port: number; readonly serverPort: number }
@@ -136,7 +138,10 @@ export const run = async (options: {
         dns: world.dns,
         reportPath: `${options.dir}/million.report.json`,
         limitMs: options.limitMs,
-        nodeArgs: options.heapMb > 0 ? [`--max-old-space-size=${options.heapMb}`] : []
+        nodeArgs: [
+          ...(options.heapMb > 0 ? [`--max-old-space-size=${options.heapMb}`] : []),
+          ...(options.nodeArgs ?? [])
+        ]
       }
     ).finally(watcher.stop)
     if (child.report && child.report.violations.length > 0) {

@@ -10,6 +10,11 @@
  * a table of every verdict and reason). Anything made from input or a user's values still goes
  * through the constructor.
  *
+ * The fields' object literal itself becomes the instance (its prototype set), rather than being
+ * copied onto `Object.create(prototype)`: V8 turns an object given more than a dozen properties by
+ * `Object.assign` into a dictionary (about 1.6 KB a result, 8 of the 10 MB the duplicate cache's
+ * 5,000 results held), while a literal keeps its fields in-object (about 0.2 KB).
+ *
  * @internal
  */
 import { Verification } from "../Verification.ts"
@@ -17,5 +22,5 @@ import { Verification } from "../Verification.ts"
 /** Every field of a `Verification`, in the schema's key order. */
 export type Fields = ConstructorParameters<typeof Verification>[0]
 
-export const trusted = (fields: Fields): Verification =>
-  Object.assign(Object.create(Verification.prototype) as Verification, fields)
+/** `fields` becomes the result: a fresh object literal, which nothing else holds. */
+export const trusted = (fields: Fields): Verification => Object.setPrototypeOf(fields, Verification.prototype)
