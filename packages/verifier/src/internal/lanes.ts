@@ -10,7 +10,8 @@
  * while an idle connection held it would wait out that connection's idle time. Here sessions
  * never wait for permits; lanes do, and a lane that gets its permit after the work is gone
  * leaves at once. A lane with a connection and no work keeps it for `linger` (`Policy.keepOpen`),
- * then says QUIT.
+ * then says QUIT. Written here because effect 4.1's `Pool` has one key (the mailer's pool of one
+ * submission host uses it) and no keyed variant, and its items could not wait for permits anyway.
  *
  * @internal
  */
