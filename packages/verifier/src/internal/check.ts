@@ -122,8 +122,12 @@ const stale = (result: Session.SessionResult): boolean =>
  * Whether a session of `recipients` may take over a connection left open: opened with the TLS
  * mode in force now, and with room under its rejection cap (servers count errors per connection,
  * and so does a resumed session): at least half the cap, and on a host that refuses everything
- * room for every one of them.
+ * room for every one of them. `reusableAfter`: whether a session of `recipients` that refuses them
+ * all could leave such a connection.
  */
+const reusableAfter = (profile: HostProfile.HostProfile, recipients: number): boolean =>
+  !profile.refusing || 2 * recipients <= profile.rejectionsPerSession
+
 const reusable = (
   open: Lanes.Open,
   tls: Session.TlsMode,
@@ -296,8 +300,9 @@ export const check = Effect.fn("Verifier.check")(function* (
             // refuses everything (a list of unknown mailboxes); elsewhere it would cut sessions short.
             quitEarly: lease.safe.refusing,
             maxRecipientsPerTransaction: profile.recipientsPerTransaction ?? HostProfile.recipientsPerTransaction,
-            // In a bulk run the connection may serve the lane's next session.
-            keepOpen: lanes !== undefined
+            // In a bulk run the connection may serve the lane's next session, if one could take it over
+            // (not on a host that refuses everything past its cap: there QUIT goes early, as without lanes).
+            keepOpen: lanes !== undefined && reusableAfter(profile, batch.length)
           }
           const initial =
             resumed === undefined ? Session.make(sessionConfig) : Session.resume(sessionConfig, resumed.parked)

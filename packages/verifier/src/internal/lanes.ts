@@ -14,7 +14,7 @@
  *
  * @internal
  */
-import { Clock, Context, Deferred, Effect, Exit, FiberSet, Latch, Scope } from "effect"
+import { Clock, Context, Deferred, Effect, Exit, FiberSet, Latch, Option, Scope } from "effect"
 import type { Router, SmtpTransport } from "@rcpt/client"
 import type { Session } from "@rcpt/smtp"
 import type { HostPermits } from "../HostPermits.ts"
@@ -53,18 +53,16 @@ export const Current = Context.Reference<Lanes | undefined>("@rcpt/verifier/Lane
 const quitBytes = new TextEncoder().encode("QUIT\r\n")
 
 /**
- * Closes a connection a session left open: QUIT, its reply or the server's close (a second at
- * most), then the socket. Best effort: the server may be gone already.
+ * Closes a connection a session left open: QUIT, then what the server sends until it closes (its
+ * reply, a second at most), then the socket. The server closes first, as after a session's own
+ * QUIT: its side holds TIME_WAIT, and it has counted the connection gone before the lane's next
+ * one arrives (per-host limits hold at the server). Best effort: the server may be gone already.
  */
 export const close = (open: Open): Effect.Effect<void> =>
-  open.connection
-    .write(quitBytes)
-    .pipe(
-      Effect.andThen(open.connection.read),
-      Effect.timeoutOption("1 second"),
-      Effect.ignore,
-      Effect.ensuring(Scope.close(open.scope, Exit.void))
-    )
+  Effect.gen(function* () {
+    yield* open.connection.write(quitBytes)
+    for (;;) if (Option.isNone(yield* open.connection.read)) return
+  }).pipe(Effect.timeoutOption("1 second"), Effect.ignore, Effect.ensuring(Scope.close(open.scope, Exit.void)))
 
 interface Queued {
   readonly run: Job<unknown>
@@ -138,19 +136,23 @@ export const make = (
           }
         }
       })
+      // The last connection is closed while the permit is still held: the server never sees more
+      // connections than the permits allow.
+      const closeLast = Effect.suspend(() => {
+        const last = open
+        open = undefined
+        return last === undefined ? Effect.void : close(last)
+      })
       return permits
-        .withPermit(address)(body)
+        .withPermit(address)(Effect.ensuring(body, closeLast))
         .pipe(
           Effect.ensuring(
             Effect.suspend(() => {
               slot.lanes--
-              const last = open
-              open = undefined
-              const closed = last === undefined ? Effect.void : close(last)
               // A session that came while this lane was ending gets a lane of its own.
-              if (slot.jobs.some((j) => !j.cancelled)) return Effect.andThen(closed, spawn(address, slot))
+              if (slot.jobs.some((j) => !j.cancelled)) return spawn(address, slot)
               if (slot.lanes === 0) addresses.delete(address)
-              return closed
+              return Effect.void
             })
           )
         )
