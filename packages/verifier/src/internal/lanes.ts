@@ -15,7 +15,7 @@
  *
  * @internal
  */
-import { Clock, Context, Deferred, Effect, Exit, FiberSet, Latch, Option, Scope } from "effect"
+import { Clock, Context, Deferred, Effect, Exit, FiberSet, Latch, Option, Scope, Tracer } from "effect"
 import type { Router, SmtpTransport } from "@rcpt/client"
 import type { Session } from "@rcpt/smtp"
 import type { HostPermits } from "../HostPermits.ts"
@@ -90,6 +90,17 @@ export const make = (
   Effect.gen(function* () {
     const { linger } = options
     const fibers = yield* FiberSet.make()
+    // Lanes outlive the session that started them, and a connection the session that opened it.
+    // They run in the context they were made in, and each session in its caller's services under
+    // the span in force here: a fiber or closure holding a caller's span would hold that span's
+    // ancestors, ended ones included, and with them every value they ended with (a group's
+    // results: a long run kept them all).
+    const fork = yield* FiberSet.runtime(fibers)<never>()
+    const span = yield* Effect.serviceOption(Tracer.ParentSpan)
+    const detach = (context: Context.Context<never>): Context.Context<never> =>
+      Option.isSome(span)
+        ? Context.add(context, Tracer.ParentSpan, span.value)
+        : Context.omit(Tracer.ParentSpan)(context)
     const addresses = new Map<string, Address>()
     let closing = false
 
@@ -162,7 +173,8 @@ export const make = (
     const spawn = (address: string, slot: Address): Effect.Effect<void> =>
       Effect.suspend(() => {
         slot.lanes++
-        return Effect.asVoid(FiberSet.run(fibers, lane(address, slot)))
+        fork(lane(address, slot))
+        return Effect.void
       })
 
     const run: Lanes["run"] = (address, job) =>
@@ -170,7 +182,7 @@ export const make = (
         const context = yield* Effect.context()
         const done = Deferred.makeUnsafe<unknown>()
         const queued: Queued = {
-          run: (open) => Effect.provideContext(job(open), context) as ReturnType<Job<unknown>>,
+          run: (open) => Effect.provideContext(job(open), detach(context)) as ReturnType<Job<unknown>>,
           done,
           cancelled: false
         }
