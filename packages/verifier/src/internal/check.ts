@@ -119,25 +119,13 @@ const stale = (result: Session.SessionResult): boolean =>
   result.end._tag !== "Completed" && !result.recipients.some(isAnswered)
 
 /**
- * Whether a session of `recipients` may take over a connection left open: opened with the TLS
- * mode in force now, and with room under its rejection cap (servers count errors per connection,
- * and so does a resumed session): at least half the cap, and on a host that refuses everything
- * room for every one of them. `reusableAfter`: whether a session of `recipients` that refuses them
- * all could leave such a connection.
+ * Whether a connection that has taken `carried` refusals has room for a session of `recipients`
+ * (servers count errors per connection, and so does a resumed session): at least half the
+ * rejection cap left, and on a host that refuses everything room for every one of them.
  */
-const reusableAfter = (profile: HostProfile.HostProfile, recipients: number): boolean =>
-  !profile.refusing || 2 * recipients <= profile.rejectionsPerSession
-
-const reusable = (
-  open: Lanes.Open,
-  tls: Session.TlsMode,
-  profile: HostProfile.HostProfile,
-  recipients: number
-): boolean => {
-  const carried = open.parked.rejected
-  const cap = profile.rejectionsPerSession
-  return open.tls === tls && carried * 2 <= cap && (!profile.refusing || carried + recipients <= cap)
-}
+const roomFor = (profile: HostProfile.HostProfile, carried: number, recipients: number): boolean =>
+  carried * 2 <= profile.rejectionsPerSession &&
+  (!profile.refusing || carried + recipients <= profile.rejectionsPerSession)
 
 const sessionDetail = (result: Session.SessionResult): string => {
   const end = result.end
@@ -271,7 +259,10 @@ export const check = Effect.fn("Verifier.check")(function* (
             return [undefined, open] as const
           }
           // A connection is taken over only as it was opened (TLS mode) and with rejections to spare.
-          const resumed = open !== undefined && reusable(open, at.tls, profile, batch.length) ? open : undefined
+          const resumed =
+            open !== undefined && open.tls === at.tls && roomFor(profile, open.parked.rejected, batch.length)
+              ? open
+              : undefined
           if (open !== undefined && resumed === undefined) yield* Lanes.close(open)
           const watched = watch(clock, { careful: lease.trying, rejectedBefore: resumed?.parked.rejected ?? 0 })
           // The route (proxy, source address and its EHLO name) is chosen per connection and held
@@ -301,8 +292,8 @@ export const check = Effect.fn("Verifier.check")(function* (
             quitEarly: lease.safe.refusing,
             maxRecipientsPerTransaction: profile.recipientsPerTransaction ?? HostProfile.recipientsPerTransaction,
             // In a bulk run the connection may serve the lane's next session, if one could take it over
-            // (not on a host that refuses everything past its cap: there QUIT goes early, as without lanes).
-            keepOpen: lanes !== undefined && reusableAfter(profile, batch.length)
+            // after this one (refused all, on a host that refuses everything): else QUIT goes early there.
+            keepOpen: lanes !== undefined && roomFor(profile, profile.refusing ? batch.length : 0, batch.length)
           }
           const initial =
             resumed === undefined ? Session.make(sessionConfig) : Session.resume(sessionConfig, resumed.parked)
