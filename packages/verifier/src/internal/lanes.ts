@@ -53,6 +53,9 @@ export const Current = Context.Reference<Lanes | undefined>("@rcpt/verifier/Lane
 
 const quitBytes = new TextEncoder().encode("QUIT\r\n")
 
+/** Connections {@link close} was run for. */
+const closed = new WeakSet<SmtpTransport.Connection>()
+
 /**
  * Closes a connection a session left open: QUIT, then what the server sends until it closes (its
  * reply, a second at most), then the socket. The server closes first, as after a session's own
@@ -60,10 +63,16 @@ const quitBytes = new TextEncoder().encode("QUIT\r\n")
  * one arrives (per-host limits hold at the server). Best effort: the server may be gone already.
  */
 export const close = (open: Open): Effect.Effect<void> =>
-  Effect.gen(function* () {
-    yield* open.connection.write(quitBytes)
-    for (;;) if (Option.isNone(yield* open.connection.read)) return
-  }).pipe(Effect.timeoutOption("1 second"), Effect.ignore, Effect.ensuring(Scope.close(open.scope, Exit.void)))
+  Effect.suspend(() => {
+    // A session closes the connection it was given before it dials another (never two on one
+    // permit); the lane, which closes what a session does not give back, then finds it done.
+    if (closed.has(open.connection)) return Effect.void
+    closed.add(open.connection)
+    return Effect.gen(function* () {
+      yield* open.connection.write(quitBytes)
+      for (;;) if (Option.isNone(yield* open.connection.read)) return
+    }).pipe(Effect.timeoutOption("1 second"), Effect.ignore, Effect.ensuring(Scope.close(open.scope, Exit.void)))
+  })
 
 interface Queued {
   readonly run: Job<unknown>
