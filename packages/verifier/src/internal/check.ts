@@ -15,7 +15,7 @@
  *
  * @internal
  */
-import { Clock, Effect, Exit, Option, Result, Scope } from "effect"
+import { Clock, Context, Effect, Exit, Option, References, Result, Scope } from "effect"
 import { Router, SmtpClient, SmtpTransport } from "@rcpt/client"
 import { type Address, Classify, Reply, Session } from "@rcpt/smtp"
 import * as HostProfile from "../HostProfile.ts"
@@ -178,6 +178,44 @@ export const startOf = (config: VerifierConfig): HostProfile.Start => ({
 })
 
 /**
+ * What `make` opens, in `scope` (a connection's, not the run's). A lane may keep that scope open
+ * for the rest of the run, and each finalizer in it holds the services it was added under, stack
+ * frames included: each frame an Error whose call sites (never formatted) hold their functions.
+ * From a closure made in `check`, that would be the whole group (its evidence, mailboxes and
+ * timings: about a megabyte per kept connection). So `make` is called from here, and runs without
+ * the frames in progress, in a copy of the context (`omit` copies; `provideContext` would merge,
+ * and effect 4.1's Context keeps the values it shadows in its overlays).
+ */
+const inScope = <A, E>(make: () => Effect.Effect<A, E, Scope.Scope>, scope: Scope.Scope): Effect.Effect<A, E> =>
+  Scope.provide(Effect.suspend(make), scope).pipe(
+    Effect.updateContext((context: Context.Context<never>) => Context.omit(References.CurrentStackFrame)(context))
+  )
+
+/** The route of a new connection, held in its scope (a pooled source address). See {@link inScope}. */
+const routeIn = (router: Router.Service, host: string, scope: Scope.Scope) => inScope(() => router.route(host), scope)
+
+/** The transport a session's driver dials through: the connection it was given, else a new one in `scope`. */
+const dialIn = (
+  transport: SmtpTransport.SmtpTransport["Service"],
+  scope: Scope.Scope,
+  given: SmtpTransport.Connection | undefined
+) => {
+  let connection = given
+  return {
+    transport: SmtpTransport.SmtpTransport.of({
+      connect: (options) =>
+        connection !== undefined
+          ? Effect.succeed(connection)
+          : Effect.map(
+              inScope(() => transport.connect(options), scope),
+              (c) => (connection = c)
+            )
+    }),
+    connection: () => connection
+  }
+}
+
+/**
  * Runs sessions until every recipient is answered, the hosts are exhausted, or a host gives a
  * definitive refusal.
  */
@@ -268,7 +306,7 @@ export const check = Effect.fn("Verifier.check")(function* (
           // The route (proxy, source address and its EHLO name) is chosen per connection and held
           // while it lives (a pooled source address, in the connection's scope).
           const scope = resumed?.scope ?? (yield* Scope.make())
-          const route = resumed?.route ?? (yield* Scope.provide(router.route(host.host), scope))
+          const route = resumed?.route ?? (yield* routeIn(router, host.host, scope))
           // The reverse path this session uses (a routing rule may name one; a refused <> does not come back).
           const from = nullRefused ? sender : Option.getOrElse(route.mailFrom, () => sender)
           const timing = SmtpClient.makeTiming()
@@ -303,14 +341,7 @@ export const check = Effect.fn("Verifier.check")(function* (
           const started = yield* Clock.currentTimeMillis
           const until = ctx.deadline ?? started + ctx.timeout
           deadline = Math.max(deadline ?? 0, until)
-          // The driver dials through this transport: the connection lives in `scope`, not the run's.
-          let connection = resumed?.connection
-          const dial = SmtpTransport.SmtpTransport.of({
-            connect: (options) =>
-              connection !== undefined
-                ? Effect.succeed(connection)
-                : Effect.map(Scope.provide(transport.connect(options), scope), (c) => (connection = c))
-          })
+          const dial = dialIn(transport, scope, resumed?.connection)
           const run = yield* SmtpClient.run(watched.machine, initial, {
             host: address,
             port: config.port,
@@ -323,10 +354,11 @@ export const check = Effect.fn("Verifier.check")(function* (
               localAddress: Option.getOrUndefined(route.localAddress)
             },
             timing
-          }).pipe(Effect.provideService(SmtpTransport.SmtpTransport, dial), Effect.result)
+          }).pipe(Effect.provideService(SmtpTransport.SmtpTransport, dial.transport), Effect.result)
           lastFrom = from
           for (const i of batch) addTiming(timings[i]!, timing)
           const parked = run._tag === "Success" ? Option.getOrUndefined(run.success.parked) : undefined
+          const connection = dial.connection()
           const keep: Lanes.Open | undefined =
             parked !== undefined && connection !== undefined
               ? { connection, scope, route, tls: at.tls, parked }
