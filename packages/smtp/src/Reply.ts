@@ -115,11 +115,22 @@ export const isPermanent = (reply: Reply): boolean => reply.code >= 500
  * @category getters
  * @since 0.1.0
  */
-export const enhancedCode = (reply: Reply): string | undefined =>
-  Option.match(reply.enhanced, {
-    onNone: () => undefined,
-    onSome: (e) => `${e.class}.${e.subject}.${e.detail}`
-  })
+export const enhancedCode = (reply: Reply): string | undefined => {
+  if (Option.isNone(reply.enhanced)) return undefined
+  const e = reply.enhanced.value
+  // Read several times per reply (its text, its outcome, its evidence), and a list's replies share
+  // a few codes: each code's text is made once. Subject and detail have at most 3 digits.
+  const parsed = Number.isInteger(e.subject) && Number.isInteger(e.detail) && e.subject < 1000 && e.detail < 1000
+  const key = e.class * 1_000_000 + e.subject * 1000 + e.detail
+  let code = parsed ? enhancedTexts.get(key) : undefined
+  if (code === undefined) {
+    code = `${e.class}.${e.subject}.${e.detail}`
+    if (parsed && enhancedTexts.size < 4096) enhancedTexts.set(key, code)
+  }
+  return code
+}
+
+const enhancedTexts = new Map<number, string>()
 
 /**
  * The human text: lines joined by a space, the enhanced code taken off each line.
