@@ -61,10 +61,11 @@ export const parseEnhanced = (text: string): Option.Option<EnhancedStatus> => {
  * @since 0.1.0
  */
 export const make = (code: number, lines: ReadonlyArray<string>): Reply => {
-  const enhanced = parseEnhanced(lines[0] ?? "").pipe(
-    // "250 2.1.5 Ok" carries one; "550 2.0.0" would be a lie, so the text keeps it.
-    Option.filter((e) => e.class === Math.floor(code / 100))
-  )
+  const first = lines[0] ?? ""
+  // Once per reply: a line that cannot start with one (most of a greeting's or EHLO's) is not matched.
+  const parsed = first.length >= 5 && first.charCodeAt(1) === 46 ? parseEnhanced(first) : Option.none()
+  // "250 2.1.5 Ok" carries one; "550 2.0.0" would be a lie, so the text keeps it.
+  const enhanced = Option.isSome(parsed) && parsed.value.class === Math.floor(code / 100) ? parsed : Option.none()
   return { code, enhanced, lines }
 }
 
