@@ -7,10 +7,10 @@ import { MailWorld } from "@rcpt/testing"
 import { HostProfile, Policy, Verifier } from "@rcpt/verifier"
 import { worldVerifier } from "./helpers.ts"
 
-const run = (spec: MailWorld.WorldSpec, policy: Policy.Policies, addresses: ReadonlyArray<string>) =>
+const run = (spec: MailWorld.WorldSpec, policy: Policy.Policies, addresses: ReadonlyArray<string>, perHost = 2) =>
   Effect.gen(function* () {
     const world = yield* MailWorld.start(spec)
-    const layer = worldVerifier(world, { timeout: "60 seconds", perHost: 2 })
+    const layer = worldVerifier(world, { timeout: "60 seconds", perHost })
     return yield* Effect.gen(function* () {
       const verifier = yield* Verifier.Verifier
       const results = yield* verifier.verifyMany(Stream.fromIterable(addresses)).pipe(Stream.runCollect)
@@ -50,6 +50,21 @@ describe("host shaping", { timeout: 120_000 }, () => {
       // 1000 rejections at 9 a session is 112 sessions; learning widens them as the run goes.
       assert.isAtLeast(fixed.stats.connections["127.0.0.71"]!, 112)
       assert.isBelow(learnt.stats.connections["127.0.0.71"]!, 0.7 * fixed.stats.connections["127.0.0.71"]!)
+    })
+  )
+
+  it.live("a host's first group is everything of its key read at once: its first session tries them all", () =>
+    Effect.gen(function* () {
+      // One chunk of 1000 and one connection: the first group is all of it (not the 50 that fill a
+      // first session), so the session trying wider values ramps through all of them in one go.
+      const r = yield* run(host("127.0.0.75"), Policy.defaults, unknown(1000), 1)
+      assert.strictEqual(r.results.length, 1000)
+      const lines = r.stats.commands.filter((c) => c.host === "127.0.0.75").map((c) => c.line)
+      const second = lines.findIndex(
+        (l, i) => l.startsWith("MAIL FROM") && i > lines.findIndex((m) => m.startsWith("MAIL FROM"))
+      )
+      const first = lines.slice(0, second === -1 ? lines.length : second).filter((l) => l.startsWith("RCPT TO")).length
+      assert.strictEqual(first, 1000, "RCPTs in the first transaction")
     })
   )
 

@@ -10,7 +10,8 @@
  *   domain not known yet, answers now and the greylisted ones' answers later.
  * - {@link stream}: a stream of addresses in, a stream of verifications out, in constant memory.
  *   Addresses are grouped inside a bounded window (unsorted input never forces the whole list
- *   into memory). A group is checked as soon as it has a session's worth of recipients and no
+ *   into memory). A group is checked as soon as it has a session's worth of recipients (with
+ *   every other entry of its key read in the same chunk) and no
  *   group of its key is being checked (then it gathers, and goes when that one ends), or when
  *   the window is half full (the largest group goes), or at the end of the input. Each input
  *   holds one window permit from the moment it is read until its result is out, so the reader
@@ -397,6 +398,7 @@ export const stream = <E, R>(
             else yield* Effect.forEach(domains, lookup, { concurrency, discard: true })
             epoch++
             const settled: Array<Verification> = []
+            let ready: Set<string> | undefined
             for (const entry of fresh) {
               const plan = plans.get(Address.domainText(entry.mailbox.domain))!
               if (dnsDepth?.has(entry)) {
@@ -419,15 +421,24 @@ export const stream = <E, R>(
                   group.need = yield* needOf(group.plan)
                   group.epoch = epoch
                 }
-                if (group.entries.length >= group.need) {
-                  yield* dispatch(key)
-                  epoch++
-                }
+                if (group.entries.length >= group.need) (ready ??= new Set()).add(key)
               }
               // Half the window waiting in groups: send the largest, so reading never stalls for long.
               while (grouped >= half) {
                 yield* dispatch(largest()!)
                 epoch++
+              }
+            }
+            // A group that has its session's worth goes with everything of its key this slice read:
+            // read together, they wait for nothing, and a host's first sessions learn from a group
+            // as large as the list gives at once (a first group of one session's worth would have
+            // its trial session ramp over that and no more).
+            if (ready !== undefined) {
+              for (const key of ready) {
+                if (groups.has(key) && !inFlight.has(key)) {
+                  yield* dispatch(key)
+                  epoch++
+                }
               }
             }
             yield* emit(settled)
