@@ -21,7 +21,7 @@ describe("Session: the write at a transaction boundary", () => {
       C: RCPT TO:<b@x.com>
       S: 250 ok
       S: 250 ok
-      S: 550 5.1.1 unknown
+      S: 250 ok
       C: RSET
       C: MAIL FROM:<>
       C: RCPT TO:<c@x.com>
@@ -40,7 +40,43 @@ describe("Session: the write at a transaction boundary", () => {
       ["RSET", "MAIL FROM:<>", "RCPT TO:<c@x.com>", "RCPT TO:<d@x.com>"],
       ["QUIT"]
     ])
-    assert.deepStrictEqual(rcptCodes(r), [250, 550, 250, 250])
+    assert.deepStrictEqual(rcptCodes(r), [250, 250, 250, 250])
+  })
+
+  it("a refused recipient takes no place: a list of unknown mailboxes is not cut into transactions", () => {
+    const r = run(
+      config({ to: letters("abcde"), maxErrors: undefined, maxRecipientsPerTransaction: 2 }),
+      `
+      S: 220 mx
+      C: EHLO verifier.example.net
+      S: 250-mx
+      S: 250 PIPELINING
+      C: MAIL FROM:<>
+      C: RCPT TO:<a@x.com>
+      C: RCPT TO:<b@x.com>
+      S: 250 ok
+      S: 550 5.1.1 unknown
+      C: RCPT TO:<c@x.com>
+      S: 550 5.1.1 unknown
+      C: RCPT TO:<d@x.com>
+      S: 250 ok
+      S: 550 5.1.1 unknown
+      C: RCPT TO:<e@x.com>
+      S: 250 ok
+      C: QUIT
+      S: 221 bye
+      `
+    )
+    // Two places: each refusal gives one back (replies come one at a time here, so one RCPT a write);
+    // c accepted keeps its place; no RSET, one transaction.
+    assert.deepStrictEqual(r.writes.slice(1), [
+      ["MAIL FROM:<>", "RCPT TO:<a@x.com>", "RCPT TO:<b@x.com>"],
+      ["RCPT TO:<c@x.com>"],
+      ["RCPT TO:<d@x.com>"],
+      ["RCPT TO:<e@x.com>"],
+      ["QUIT"]
+    ])
+    assert.deepStrictEqual(rcptCodes(r), [550, 550, 250, 550, 250])
   })
 
   it("without PIPELINING: RSET alone, MAIL after its reply, as before", () => {
@@ -78,7 +114,7 @@ describe("Session: the write at a transaction boundary", () => {
       C: MAIL FROM:<>
       C: RCPT TO:<a@x.com>
       S: 250 ok
-      S: 550 5.1.1 unknown
+      S: 250 ok
       C: RSET
       C: MAIL FROM:<>
       C: RCPT TO:<b@x.com>
@@ -90,7 +126,7 @@ describe("Session: the write at a transaction boundary", () => {
       `
     )
     assert.deepStrictEqual(r.writes.slice(-2), [["RSET", "MAIL FROM:<>", "RCPT TO:<b@x.com>"], ["QUIT"]])
-    assert.deepStrictEqual(rcptCodes(r), [550, undefined, undefined])
+    assert.deepStrictEqual(rcptCodes(r), [250, undefined, undefined])
     assert.deepStrictEqual(
       r.result.recipients.map((x) => Option.getOrUndefined(x.skipped)),
       [undefined, undefined, undefined]

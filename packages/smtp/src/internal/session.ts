@@ -266,7 +266,11 @@ export interface Session {
   readonly mailAccepted: boolean
   /** RCPTs of this transaction answered with something other than "too many recipients". */
   readonly answeredInTransaction: number
-  /** RCPTs sent in this transaction. */
+  /**
+   * Places taken in this transaction: RCPTs sent, less those refused (a server's recipient limit
+   * counts the recipients of the message, RFC 5321 §4.5.3.1.8; Postfix and Exim count accepted
+   * ones only). A list of unknown mailboxes is then never cut into transactions.
+   */
   readonly sentInTransaction?: number
   /** Real recipients' RCPTs sent and not answered yet (several groups may be in flight). */
   readonly inFlight: number
@@ -337,7 +341,7 @@ export const rcptReply = (
   session: Session,
   recipient: number,
   reply: Reply.Reply,
-  also: Partial<Pick<Session, "inFlight" | "answeredInTransaction">> = {}
+  also: Partial<Pick<Session, "inFlight" | "answeredInTransaction" | "sentInTransaction">> = {}
 ): Session => {
   const accepted = Reply.isPositive(reply)
   return {

@@ -343,7 +343,12 @@ const reply: { readonly [P in Awaiting["phase"]]: Handler } = {
       ? { ...s, inFlight }
       : isTooManyRecipients(reply)
         ? { ...s, inFlight, deferred: Log.append(s.deferred, index) }
-        : rcptReply(s, index, reply, { inFlight, answeredInTransaction: s.answeredInTransaction + 1 })
+        : rcptReply(s, index, reply, {
+            inFlight,
+            answeredInTransaction: s.answeredInTransaction + 1,
+            // A refused recipient takes no place in the message: its place goes back to the transaction.
+            sentInTransaction: (s.sentInTransaction ?? 0) - (Reply.isPositive(reply) ? 0 : 1)
+          })
     return awaitingRcpt(state) ? slide(state) : afterRcpts(state)
   },
   AwaitProbe: (s, reply, awaiting) => {
