@@ -33,7 +33,7 @@ const run = (address: string, shaping: HostProfile.Shaping, list: ReadonlyArray<
       // RSETs of each connection (a connection starts with EHLO).
       const resets: Array<number> = []
       for (const line of lines) {
-        if (/^EHLO /.test(line)) resets.push(0)
+        if (line.startsWith("EHLO ")) resets.push(0)
         else if (line === "RSET") resets[resets.length - 1]!++
       }
       return { results, profile, resets }
