@@ -121,13 +121,42 @@ export interface Writer {
   readonly write: (vs: ReadonlyArray<Verification.Verification>) => Effect.Effect<void, ExitCode.Exit>
 }
 
-const lines = (format: Format, vs: ReadonlyArray<Verification.Verification>, options: LineOptions): string => {
-  let text = ""
-  for (const v of vs) text += line(format, v, options)
-  return text
-}
-
 const encoder = new TextEncoder()
+
+/**
+ * The lines of `vs` (after `prefix`, the CSV header of a first write) as UTF-8, in one buffer.
+ * Each line is encoded straight into it as it is made: joining them into one string first cost
+ * more than making them (a long concatenated string is copied flat before it can be encoded).
+ *
+ * @category encoding
+ * @since 0.4.0
+ */
+export const encodeLines = (
+  format: Format,
+  vs: ReadonlyArray<Verification.Verification>,
+  options: LineOptions,
+  prefix = ""
+): Uint8Array => {
+  let buffer = new Uint8Array(Math.max(1024, prefix.length * 3 + vs.length * 1280))
+  let at = 0
+  const put = (text: string, newline: boolean) => {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit (a surrogate pair: 4 for 2).
+    const need = at + text.length * 3 + 1
+    if (need > buffer.length) {
+      const grown = new Uint8Array(Math.max(need, buffer.length * 2))
+      grown.set(buffer.subarray(0, at))
+      buffer = grown
+    }
+    at += encoder.encodeInto(text, buffer.subarray(at)).written
+    if (newline) buffer[at++] = 10
+  }
+  if (prefix.length > 0) put(prefix, false)
+  for (const v of vs) {
+    if (format === "csv") put(ResultFormat.csvLine(v), false)
+    else put(ResultFormat.json(v, options), true)
+  }
+  return buffer.subarray(0, at)
+}
 
 /**
  * What went wrong in a write, in the system's words ("no space left on device"). Effect 4.1's
@@ -171,10 +200,10 @@ export const stdout = (format: Format, options: LineOptions): Effect.Effect<Writ
       write: (vs) =>
         Effect.callback<void, ExitCode.Exit>((resume) => {
           if (failed !== undefined) return resume(Effect.fail(failure(failed)))
-          const text = header ? csvHeader + lines(format, vs, options) : lines(format, vs, options)
+          const bytes = encodeLines(format, vs, options, header ? csvHeader : "")
           header = false
           // Waiting for the write keeps a slow reader's backlog out of this process's memory.
-          process.stdout.write(text, (error) =>
+          process.stdout.write(bytes, (error) =>
             resume(error === undefined || error === null ? Effect.void : Effect.fail(failure(error)))
           )
         })
@@ -292,17 +321,17 @@ export const toFile = (
     const file = yield* fs
       .open(path, { flag: "a" })
       .pipe(Effect.mapError((e) => cannot(`cannot open for appending (${ioMessage(e)})`)))
-    const append = (text: string) =>
-      file.writeAll(encoder.encode(text)).pipe(Effect.mapError((e) => cannot(`cannot write (${ioMessage(e)})`)))
+    const append = (bytes: Uint8Array) =>
+      file.writeAll(bytes).pipe(Effect.mapError((e) => cannot(`cannot write (${ioMessage(e)})`)))
     const now = Number((yield* file.stat.pipe(Effect.mapError((e) => cannot(e.message)))).size)
     // The CSV header goes out with the first result, in the same write: a run that fails before
     // any result leaves the file empty, so it can simply be run again.
     let header = format === "csv" && now === 0
     const write = (vs: ReadonlyArray<Verification.Verification>) =>
       Effect.suspend(() => {
-        const text = header ? csvHeader + lines(format, vs, options) : lines(format, vs, options)
+        const bytes = encodeLines(format, vs, options, header ? csvHeader : "")
         header = false
-        return append(text)
+        return append(bytes)
       })
     return { writer: { write }, done, dropped, unreadable }
   })

@@ -61,10 +61,11 @@ export const parseEnhanced = (text: string): Option.Option<EnhancedStatus> => {
  * @since 0.1.0
  */
 export const make = (code: number, lines: ReadonlyArray<string>): Reply => {
-  const enhanced = parseEnhanced(lines[0] ?? "").pipe(
-    // "250 2.1.5 Ok" carries one; "550 2.0.0" would be a lie, so the text keeps it.
-    Option.filter((e) => e.class === Math.floor(code / 100))
-  )
+  const first = lines[0] ?? ""
+  // Once per reply: a line that cannot start with one (most of a greeting's or EHLO's) is not matched.
+  const parsed = first.length >= 5 && first.charCodeAt(1) === 46 ? parseEnhanced(first) : Option.none()
+  // "250 2.1.5 Ok" carries one; "550 2.0.0" would be a lie, so the text keeps it.
+  const enhanced = Option.isSome(parsed) && parsed.value.class === Math.floor(code / 100) ? parsed : Option.none()
   return { code, enhanced, lines }
 }
 
@@ -115,11 +116,22 @@ export const isPermanent = (reply: Reply): boolean => reply.code >= 500
  * @category getters
  * @since 0.1.0
  */
-export const enhancedCode = (reply: Reply): string | undefined =>
-  Option.match(reply.enhanced, {
-    onNone: () => undefined,
-    onSome: (e) => `${e.class}.${e.subject}.${e.detail}`
-  })
+export const enhancedCode = (reply: Reply): string | undefined => {
+  if (Option.isNone(reply.enhanced)) return undefined
+  const e = reply.enhanced.value
+  // Read several times per reply (its text, its outcome, its evidence), and a list's replies share
+  // a few codes: each code's text is made once. Subject and detail have at most 3 digits.
+  const parsed = Number.isInteger(e.subject) && Number.isInteger(e.detail) && e.subject < 1000 && e.detail < 1000
+  const key = e.class * 1_000_000 + e.subject * 1000 + e.detail
+  let code = parsed ? enhancedTexts.get(key) : undefined
+  if (code === undefined) {
+    code = `${e.class}.${e.subject}.${e.detail}`
+    if (parsed && enhancedTexts.size < 4096) enhancedTexts.set(key, code)
+  }
+  return code
+}
+
+const enhancedTexts = new Map<number, string>()
 
 /**
  * The human text: lines joined by a space, the enhanced code taken off each line.

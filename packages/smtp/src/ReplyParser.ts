@@ -99,8 +99,27 @@ export const hasBufferedData = (parser: ReplyParser): boolean => parser.buffer.l
 
 const LF = 10
 const CR = 13
+const SP = 32
+const HYPHEN = 45
 const decoder = new TextDecoder("utf-8", { fatal: false })
-const linePattern = /^([2-5]\d\d)([ -]|$)/
+// A line's text after its code: a byte order mark there is text (the line's own decoder only drops one at its start).
+const textDecoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true })
+const noLines: ReadonlyArray<string> = []
+
+const isDigit = (b: number | undefined, low = 48): boolean => b !== undefined && b >= low && b <= 57
+
+/**
+ * Where the reply code of a line of `end` octets starts (after a byte order mark, which a line
+ * decoded as a whole would have lost), or -1 if the line does not start with one: `[2-5]\d\d`
+ * followed by a space, a hyphen or the end of the line. Read from the bytes: no string, no match.
+ */
+const codeAt = (buffer: Uint8Array, end: number): number => {
+  const at = end >= 3 && buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf ? 3 : 0
+  if (!isDigit(buffer[at], 50) || buffer[at]! > 53 || !isDigit(buffer[at + 1]) || !isDigit(buffer[at + 2])) return -1
+  if (at + 3 > end) return -1
+  const separator = at + 3 === end ? undefined : buffer[at + 3]
+  return separator === undefined || separator === SP || separator === HYPHEN ? at : -1
+}
 
 const fail = (reason: RemoteProtocolError["reason"], message: string): ParseResult => ({
   _tag: "Error",
@@ -140,11 +159,14 @@ export const next = (parser: ReplyParser): ParseResult => {
     const end = lf > 0 && state.buffer[lf - 1] === CR ? lf - 1 : lf
     const over = overLimit(state, end)
     if (over !== undefined) return over
-    const line = decoder.decode(state.buffer.subarray(0, end))
-    const rest = state.buffer.subarray(lf + 1)
-    const m = linePattern.exec(line)
-    if (m === null) return fail("MalformedLine", `not a reply line: ${JSON.stringify(line.slice(0, 80))}`)
-    const code = Number(m[1])
+    const buffer = state.buffer
+    const at = codeAt(buffer, end)
+    if (at === -1) {
+      const line = decoder.decode(buffer.subarray(0, end))
+      return fail("MalformedLine", `not a reply line: ${JSON.stringify(line.slice(0, 80))}`)
+    }
+    const code = (buffer[at]! - 48) * 100 + (buffer[at + 1]! - 48) * 10 + (buffer[at + 2]! - 48)
+    const rest = buffer.subarray(lf + 1)
     if (state.code !== undefined && state.code !== code) {
       return fail("MixedCodes", `a multiline reply mixes codes ${state.code} and ${code}`)
     }
@@ -152,15 +174,16 @@ export const next = (parser: ReplyParser): ParseResult => {
     if (replyBytes > state.limits.maxReplyBytes) {
       return fail("ReplyTooLong", `a reply exceeds ${state.limits.maxReplyBytes} octets`)
     }
-    const lines = [...state.lines, line.slice(4)]
-    if (lines.length > state.limits.maxLines) {
+    if (state.lines.length + 1 > state.limits.maxLines) {
       return fail("TooManyLines", `a reply exceeds ${state.limits.maxLines} lines`)
     }
-    if (m[2] !== "-") {
+    const text = at + 4 <= end ? textDecoder.decode(buffer.subarray(at + 4, end)) : ""
+    const lines = state.lines.length === 0 ? [text] : [...state.lines, text]
+    if (buffer[at + 3] !== HYPHEN || at + 3 === end) {
       return {
         _tag: "Reply",
         reply: Reply.make(code, lines),
-        parser: { limits: state.limits, buffer: rest, code: undefined, lines: [], replyBytes: 0 }
+        parser: { limits: state.limits, buffer: rest, code: undefined, lines: noLines, replyBytes: 0 }
       }
     }
     state = { limits: state.limits, buffer: rest, code, lines, replyBytes }

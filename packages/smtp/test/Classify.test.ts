@@ -89,6 +89,8 @@ const rcpt: ReadonlyArray<readonly [wire: string, expected: Classify.Outcome]> =
   ],
   ['550 5.1.1 <"sender rejected"@example.com>: Recipient address rejected: User unknown', unknownMailbox],
   ["550 No such user here: postmaster@spamhaus.org", unknownMailbox],
+  // Bracketed and bare in one reply: both are left out.
+  ["550 5.1.1 <relay@example.com>: No such user here: blacklist@spamhaus.org", unknownMailbox],
   ["550 5.7.1 <x@example.com>: Relay access denied", o("unknown", "relay_denied")],
   ["554 5.7.1 <x@example.com>: Client host rejected: blocked using zen.spamhaus.org", blocked],
   [

@@ -160,5 +160,20 @@ describe("Reply", () => {
         assert.strictEqual(Reply.format(reply), format)
       })
     }
+
+    // Codes made by hand, past what the parser reads (3 digits), are written out as they are.
+    const byHand: ReadonlyArray<readonly [Reply.EnhancedStatus, string]> = [
+      [{ class: 5, subject: 1000, detail: 0 }, "5.1000.0"],
+      [{ class: 5, subject: 0, detail: 1_000_000 }, "5.0.1000000"],
+      [{ class: 4, subject: 999, detail: 999 }, "4.999.999"],
+      [{ class: 2, subject: 1.5, detail: 0 }, "2.1.5.0"]
+    ]
+    for (const [status, text] of byHand) {
+      it(`enhancedCode of ${text}, twice`, () => {
+        const reply: Reply.Reply = { code: 550, enhanced: Option.some(status), lines: ["x"] }
+        assert.strictEqual(Reply.enhancedCode(reply), text)
+        assert.strictEqual(Reply.enhancedCode(reply), text)
+      })
+    }
   })
 })

@@ -117,6 +117,12 @@ const valid: ReadonlyArray<readonly [name: string, wire: Wire, replies: Readonly
   ["dashes inside text", "250-a-b\r\n250 -c - d\r\n", [r(250, undefined, "a-b", "-c - d")]],
   ["bare CR inside a line is text", "250 a\rb\r\n", [r(250, undefined, "a\rb")]],
   ["UTF-8 text", "250 héllo ✓ 😀\r\n", [r(250, undefined, "héllo ✓ 😀")]],
+  // A line is decoded on its own: a byte order mark at its start goes, one in its text stays.
+  ["a byte order mark before the code", "\uFEFF250 ok\r\n", [r(250, undefined, "ok")]],
+  ["a byte order mark before a bare code", "\uFEFF250\r\n", [r(250, undefined, "")]],
+  ["a byte order mark on a continuation line", "250-a\r\n\uFEFF250 b\r\n", [r(250, undefined, "a", "b")]],
+  ["a byte order mark in the text", "250 \uFEFFok\r\n", [r(250, undefined, "\uFEFFok")]],
+  ["a hyphen ending the line", "250-\r\n250 x\r\n", [r(250, undefined, "", "x")]],
   [
     "invalid UTF-8 becomes replacement characters",
     [0x32, 0x35, 0x30, 0x20, 0xff, 0xfe, 0x20, 0xc3, 0x28, 0x0d, 0x0a],
@@ -162,6 +168,9 @@ const invalid: ReadonlyArray<
   ["tab after the code", "250\tx\r\n", "MalformedLine", []],
   ["leading space", " 250 ok\r\n", "MalformedLine", []],
   ["empty line", "\r\n", "MalformedLine", []],
+  ["a byte order mark alone", "\uFEFF\r\n", "MalformedLine", []],
+  ["a byte order mark and two digits", "\uFEFF25\r\n", "MalformedLine", []],
+  ["two byte order marks", "\uFEFF\uFEFF250 ok\r\n", "MalformedLine", []],
   ["bare LF", "\n", "MalformedLine", []],
   ["invalid UTF-8 in the code", [0xff, 0x35, 0x30, 0x20, 0x0d, 0x0a], "MalformedLine", []],
   ["malformed continuation", "250-a\r\nhello\r\n", "MalformedLine", []],

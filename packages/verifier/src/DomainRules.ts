@@ -90,6 +90,17 @@ const best = (patterns: ReadonlyArray<string>, address: string, domain: string) 
   return found
 }
 
+const hasKeys = (record: object): boolean => {
+  for (const _ in record) return true
+  return false
+}
+
+const unruled: Readonly<Record<Depth, Decision>> = {
+  syntax: { action: "check", depth: "syntax", pattern: null },
+  dns: { action: "check", depth: "dns", pattern: null },
+  smtp: { action: "check", depth: "smtp", pattern: null }
+}
+
 /**
  * The decision for `address` (wire form) at `domain` (A-label).
  *
@@ -97,6 +108,8 @@ const best = (patterns: ReadonlyArray<string>, address: string, domain: string) 
  * @since 0.1.0
  */
 export const decide = (rules: DomainRules, address: string, domain: string): Decision => {
+  // No rules at all (a bulk run's usual case, asked once per address): the default, made once.
+  if (rules.allow.length === 0 && rules.deny.length === 0 && !hasKeys(rules.depth)) return unruled[rules.defaultDepth]
   const depthMatch = best(Object.keys(rules.depth), address, domain)
   const depth = depthMatch === undefined ? rules.defaultDepth : rules.depth[depthMatch.pattern]!
   const allow = best(rules.allow, address, domain)

@@ -129,11 +129,20 @@ const full: LineOptions = { transcript: true }
  * @category encoding
  * @since 0.1.0
  */
-export const jsonLine = (v: Verification.Verification, options: LineOptions = full): string =>
+export const jsonLine = (v: Verification.Verification, options: LineOptions = full): string => `${json(v, options)}\n`
+
+/**
+ * One result as JSON text, without the line's "\n" ({@link jsonLine} is it with one): for a writer
+ * that encodes each line into one buffer as it goes.
+ *
+ * @category encoding
+ * @since 0.4.0
+ */
+export const json = (v: Verification.Verification, options: LineOptions = full): string =>
   // The encoded form is the result's own fields as they are (see `Verification.encode`), and the
   // class has no `toJSON`: printed as it is, without a copy. A bulk run without --transcript
   // builds its results with none, so there is nothing to drop either.
-  `${JSON.stringify(options.transcript || v.transcript.length === 0 ? v : Verification.encode({ ...v, transcript: [] }))}\n`
+  JSON.stringify(options.transcript || v.transcript.length === 0 ? v : Verification.encode({ ...v, transcript: [] }))
 
 /**
  * @category encoding

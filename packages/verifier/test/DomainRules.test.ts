@@ -44,6 +44,29 @@ describe("DomainRules.decide", () => {
     assert.strictEqual(DomainRules.decide(r, "a@x.example", "x.example").action, "deny")
   })
 
+  // No rules at all: every address is checked to the default depth (a decision made once per depth).
+  for (const depth of DomainRules.depths) {
+    it(`no rules: check to ${depth}`, () => {
+      const r = { ...DomainRules.empty, defaultDepth: depth }
+      for (const [address, domain] of [
+        ["a@x.example", "x.example"],
+        ["vip@corp.example", "corp.example"]
+      ] as const) {
+        assert.deepStrictEqual(DomainRules.decide(r, address, domain), { action: "check", depth, pattern: null })
+      }
+    })
+  }
+
+  it("a depth rule alone is still read", () => {
+    const r = { ...DomainRules.empty, depth: { "x.example": "dns" as const } }
+    assert.deepStrictEqual(DomainRules.decide(r, "a@x.example", "x.example"), {
+      action: "check",
+      depth: "dns",
+      pattern: null
+    })
+    assert.strictEqual(DomainRules.decide(r, "a@y.example", "y.example").depth, "smtp")
+  })
+
   it("the default depth applies where no pattern matches", () => {
     const r = { ...DomainRules.empty, defaultDepth: "dns" as const }
     assert.strictEqual(DomainRules.decide(r, "a@x.example", "x.example").depth, "dns")

@@ -51,6 +51,32 @@ const cases: ReadonlyArray<{ readonly name: string; readonly capacity: number; r
         { claim: "b", input: "b", fresh: false, out: ["rb for b"] },
         { claim: "a", input: "a", fresh: true, out: [] }
       ]
+    },
+    {
+      name: "the oldest goes first round after round (the keys are kept in a ring)",
+      capacity: 2,
+      steps: [
+        ...["a", "b", "c", "d", "e"].flatMap((k): ReadonlyArray<Step> => [
+          { claim: k, input: k, fresh: true, out: [] },
+          { settle: k, result: `r${k} for ${k}`, out: [`r${k} for ${k}`] }
+        ]),
+        { claim: "d", input: "d2", fresh: false, out: ["rd for d2"] },
+        { claim: "e", input: "e2", fresh: false, out: ["re for e2"] },
+        { claim: "c", input: "c", fresh: true, out: [] },
+        { settle: "c", result: "rc2 for c", out: ["rc2 for c"] },
+        { claim: "e", input: "e3", fresh: false, out: ["re for e3"] },
+        { claim: "c", input: "c2", fresh: false, out: ["rc2 for c2"] },
+        { claim: "d", input: "d", fresh: true, out: [] }
+      ]
+    },
+    {
+      name: "a cache of no results keeps none",
+      capacity: 0,
+      steps: [
+        { claim: "a", input: "a", fresh: true, out: [] },
+        { settle: "a", result: "ra for a", out: ["ra for a"] },
+        { claim: "a", input: "a", fresh: true, out: [] }
+      ]
     }
   ]
 

@@ -134,8 +134,8 @@ export const step = <S extends Conversation<W, E>, W extends Awaiting, E, R>(
       return receive(
         state,
         input.bytes,
-        (s, reply) =>
-          dispatch<S, W, Step<S, R>>(s, reply, {
+        (s, reply, parser) =>
+          dispatch<S, W, Step<S, R>>(s, reply, parser, {
             reply: on.reply,
             closing: (s, phase, reply) => on.finish(s, { _tag: "ServiceClosing", phase, reply }),
             unexpected: (s, error) => on.finish(s, { _tag: "ProtocolError", phase: "Done", error })

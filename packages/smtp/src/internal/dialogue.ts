@@ -152,7 +152,12 @@ export interface Receiving {
 export const receive = <S extends Receiving & { readonly pending: Log.Queue<unknown> }, A>(
   session: S,
   bytes: Uint8Array,
-  onReply: (state: S, reply: Reply.Reply) => { readonly state: S; readonly actions: ReadonlyArray<A> },
+  /** `parser` is the parser after this reply: `onReply` puts it in the state it makes (one copy per reply). */
+  onReply: (
+    state: S,
+    reply: Reply.Reply,
+    parser: ReplyParser.ReplyParser
+  ) => { readonly state: S; readonly actions: ReadonlyArray<A> },
   onError: (state: S, error: RemoteProtocolError) => { readonly state: S; readonly actions: ReadonlyArray<A> }
 ): { readonly state: S; readonly actions: ReadonlyArray<A> } => {
   let state: S = { ...session, parser: ReplyParser.feed(session.parser, bytes) }
@@ -183,7 +188,7 @@ export const receive = <S extends Receiving & { readonly pending: Log.Queue<unkn
       return { state: failed.state, actions: [...actions, ...failed.actions] }
     }
     const waiting = Log.size(state.pending)
-    const next = onReply({ ...state, parser: r.parser }, r.reply)
+    const next = onReply(state, r.reply, r.parser)
     answerable--
     let commands = -1
     for (const a of next.actions) {
@@ -286,9 +291,10 @@ export const phaseOf = <P extends string>(
  *
  * @internal
  */
-export const dispatch = <S extends Pending<W>, W extends Awaiting, T>(
+export const dispatch = <S extends Pending<W> & { readonly parser: ReplyParser.ReplyParser }, W extends Awaiting, T>(
   state: S,
   reply: Reply.Reply,
+  parser: ReplyParser.ReplyParser,
   on: {
     readonly reply: (state: S, reply: Reply.Reply, awaiting: W) => T
     readonly closing: (state: S, phase: W["phase"] | "Done", reply: Reply.Reply) => T
@@ -301,7 +307,7 @@ export const dispatch = <S extends Pending<W>, W extends Awaiting, T>(
   const text = Reply.format(reply)
   const line: TranscriptEntry = recipient === undefined ? { direction: "S", text } : { direction: "S", text, recipient }
   if (first === undefined || awaiting === undefined) {
-    const s = { ...state, transcript: Log.append(state.transcript, line) }
+    const s = { ...state, parser, transcript: Log.append(state.transcript, line) }
     if (reply.code === 421) return on.closing(s, "Done", reply)
     return on.unexpected(
       s,
@@ -311,8 +317,8 @@ export const dispatch = <S extends Pending<W>, W extends Awaiting, T>(
       })
     )
   }
-  // The line and the queue in one new state (once per reply).
-  const next: S = { ...state, transcript: Log.append(state.transcript, line), pending: first[1] }
+  // The parser, the line and the queue in one new state (once per reply).
+  const next: S = { ...state, parser, transcript: Log.append(state.transcript, line), pending: first[1] }
   if (reply.code === 421 && awaiting.phase !== "AwaitQuit") return on.closing(next, awaiting.phase, reply)
   return on.reply(next, reply, awaiting)
 }

@@ -88,14 +88,25 @@ const matchers = Object.fromEntries(
 // A reply is read against several phrase tables, and classified several times (the recipient's
 // outcome, the sender check, the catch-all check): its text and outcomes are worked out once per
 // reply value. Memos of pure functions, keyed weakly: they go with the reply.
-const lowered = new WeakMap<Reply.Reply, string>()
-const lowerText = (reply: Reply.Reply): string => {
-  let text = lowered.get(reply)
-  if (text === undefined) {
-    text = withoutMailboxes(Reply.text(reply).toLowerCase())
-    lowered.set(reply, text)
+// One entry per reply (a weak map's entries cost the collector more than plain objects): its
+// lowered text, its outcome at RCPT (nearly every reply read is one) and at other phases.
+interface Read {
+  lower: string | undefined
+  rcpt: Outcome | undefined
+  others: Map<Phase, Outcome> | undefined
+}
+const reads = new WeakMap<Reply.Reply, Read>()
+const readOf = (reply: Reply.Reply): Read => {
+  let read = reads.get(reply)
+  if (read === undefined) {
+    read = { lower: undefined, rcpt: undefined, others: undefined }
+    reads.set(reply, read)
   }
-  return text
+  return read
+}
+const lowerText = (reply: Reply.Reply): string => {
+  const read = readOf(reply)
+  return (read.lower ??= withoutMailboxes(Reply.text(reply).toLowerCase()))
 }
 
 // Servers echo the recipient ("550 5.1.1 <abuse@spamcop.net>: Recipient address rejected: User unknown"):
@@ -105,9 +116,13 @@ const bracketed = /<[^<>]*@[^<>]*>/g
 // Bare, a dot-atom local part (RFC 5322 atext) at a domain of letters, digits, dots and hyphens: no
 // more, so "(user@example.com:blocked)" keeps its ":blocked".
 const bare = /[^\s<>()[\]:;@\\,"]+@[\p{L}\p{N}.-]+/gu
-const withoutMailboxes = (text: string): string =>
-  text.includes("@") ? text.replace(bracketed, "<>").replace(bare, "") : text
-const classified = new WeakMap<Reply.Reply, Map<Phase, Outcome>>()
+const withoutMailboxes = (text: string): string => {
+  if (!text.includes("@")) return text
+  // Most servers bracket the address they echo: then the bare pattern (slow: Unicode classes,
+  // tried at every position) has nothing left to find.
+  const unbracketed = text.replace(bracketed, "<>")
+  return unbracketed.includes("@") ? unbracketed.replace(bare, "") : unbracketed
+}
 
 const outcome = (verdict: Verdict, reason: Reason, retryable = false): Outcome => ({ verdict, reason, retryable })
 
@@ -230,15 +245,13 @@ const transient = (reply: Reply.Reply, phase: Phase): Outcome => {
  * @since 0.1.0
  */
 export const classify = (phase: Phase, reply: Reply.Reply): Outcome => {
-  let byPhase = classified.get(reply)
-  if (byPhase === undefined) {
-    byPhase = new Map()
-    classified.set(reply, byPhase)
-  }
-  let known = byPhase.get(phase)
+  const read = readOf(reply)
+  if (phase === "AwaitRcpt") return (read.rcpt ??= byContent(phase, reply))
+  read.others ??= new Map()
+  let known = read.others.get(phase)
   if (known === undefined) {
     known = byContent(phase, reply)
-    byPhase.set(phase, known)
+    read.others.set(phase, known)
   }
   return known
 }

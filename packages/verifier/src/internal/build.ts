@@ -131,10 +131,16 @@ const describe = (
   outcome: Outcome,
   evidence: Findings | undefined,
   mx: AnsweringMx | undefined,
-  rcpt: ReplyEvidence | null
+  rcpt: ReplyEvidence | null,
+  memo: Memo | undefined
 ): string => {
-  const where = mx === undefined ? "no MX host" : `${mx.host.host} [${mx.address}]`
-  if (rcpt !== null) return `${where} answered RCPT with ${rcpt.code} ${rcpt.text}`.trim()
+  const where = mx === undefined ? "no MX host" : once(memo?.where, mx, () => `${mx.host.host} [${mx.address}]`)
+  if (rcpt !== null) {
+    // `rcpt.text` is trimmed (`Reply.text`): only an empty one, or a host name starting with a blank, needs a trim.
+    return rcpt.text === "" || where.trimStart() !== where
+      ? `${where} answered RCPT with ${rcpt.code} ${rcpt.text}`.trim()
+      : `${where} answered RCPT with ${rcpt.code} ${rcpt.text}`
+  }
   const last = evidence?.attempts.at(-1)
   return last === undefined ? `${outcome.reason} (${where})` : `${outcome.reason}: ${last.detail} (${where})`
 }
@@ -238,7 +244,9 @@ type AnsweringMx = Option.Option.Value<Findings["mx"]>
  * start). The values are shared between the results, which never change them.
  */
 export interface Memo {
-  readonly signals: Map<string, Signals>
+  /** By domain, then answering host, then role account and whether the domain resolves (0-3). */
+  readonly signals: Map<string, Map<string, Array<Signals | undefined>>>
+  readonly where: Map<AnsweringMx, string>
   readonly providers: Map<string, ProviderEvidence | null>
   readonly mx: Map<AnsweringMx, MxEvidence>
   readonly tls: Map<Session.SessionResult, TlsEvidence>
@@ -247,6 +255,7 @@ export interface Memo {
 
 export const memo = (): Memo => ({
   signals: new Map(),
+  where: new Map(),
   providers: new Map(),
   mx: new Map(),
   tls: new Map(),
@@ -265,6 +274,35 @@ const once = <K, V>(map: Map<K, V> | undefined, key: K, make: () => V): V => {
 
 const isoTime = (ms: number): string => new Date(ms).toISOString()
 
+/** When to ask again about an address whose verdict is unknown, if the policy says. */
+const retryAt = (input: BuildInput, memo: Memo | undefined): string | null => {
+  if (input.retryAfter === undefined) return null
+  const wait = input.retryAfter(input.outcome)
+  if (wait === null) return null
+  const at = input.now + Duration.toMillis(Duration.fromInputUnsafe(wait))
+  return once(memo?.times, at, () => isoTime(at))
+}
+
+/**
+ * A result's signals, shared by the results of a batch that have the same domain, answering host,
+ * role account or not, and resolving domain or not: all they depend on (no key string per address).
+ */
+const sharedSignals = (
+  memo: Memo,
+  set: SignalSet.Signals,
+  mailbox: Address.Mailbox,
+  answered: string | undefined,
+  resolves: boolean
+): Signals => {
+  const domain = Address.domainText(mailbox.domain)
+  let byHost = memo.signals.get(domain)
+  if (byHost === undefined) memo.signals.set(domain, (byHost = new Map()))
+  let byKind = byHost.get(answered ?? "")
+  if (byKind === undefined) byHost.set(answered ?? "", (byKind = []))
+  const kind = (set.isRoleAccount(mailbox.localPart) ? 2 : 0) + (resolves ? 1 : 0)
+  return (byKind[kind] ??= signalsOf(set, mailbox, answered, resolves))
+}
+
 export const build = (input: BuildInput, memo?: Memo): Verification => {
   const { evidence, mailbox } = input
   const mx = evidence === undefined ? undefined : Option.getOrUndefined(evidence.mx)
@@ -276,15 +314,10 @@ export const build = (input: BuildInput, memo?: Memo): Verification => {
       ? null
       : once(memo?.providers, answered ?? "", () => providerOf(input.signals, answered, input.mxHosts ?? []))
   const resolves = !noMailHosts.has(input.outcome.reason)
-  // Keyed by everything it depends on: the role account (the local part's), the domain, the host.
   const signals =
     mailbox === undefined || memo === undefined
       ? signalsOf(input.signals, mailbox, answered, resolves)
-      : once(
-          memo.signals,
-          `${input.signals.isRoleAccount(mailbox.localPart) ? "r" : "p"}${resolves ? "+" : "-"}${Address.domainText(mailbox.domain)} ${answered ?? ""}`,
-          () => signalsOf(input.signals, mailbox, answered, resolves)
-        )
+      : sharedSignals(memo, input.signals, mailbox, answered, resolves)
   const judgement = input.judge({ smtp: input.outcome, catchAll: input.catchAll, signals, provider })
   const transcript =
     session === undefined || input.transcript === false
@@ -302,7 +335,7 @@ export const build = (input: BuildInput, memo?: Memo): Verification => {
     retryable: input.outcome.retryable,
     score: validScore(judgement.score),
     detail: qualified(
-      input.detail ?? describe(input.outcome, evidence, mx, rcptEvidence),
+      input.detail ?? describe(input.outcome, evidence, mx, rcptEvidence, memo),
       judgement.reason,
       signals,
       provider
@@ -325,13 +358,7 @@ export const build = (input: BuildInput, memo?: Memo): Verification => {
     signals,
     provider,
     sender: evidence?.sender ?? noSender,
-    retryAfter: (() => {
-      if (judgement.verdict !== "unknown" || input.retryAfter === undefined) return null
-      const wait = input.retryAfter(input.outcome)
-      if (wait === null) return null
-      const at = input.now + Duration.toMillis(Duration.fromInputUnsafe(wait))
-      return once(memo?.times, at, () => isoTime(at))
-    })(),
+    retryAfter: judgement.verdict !== "unknown" ? null : retryAt(input, memo),
     timing: input.dnsMs === undefined ? null : timingOf(input.dnsMs, evidence),
     attempts: [...attempts],
     startedAt: once(memo?.times, input.startedAt, () => isoTime(input.startedAt)),

@@ -14,6 +14,11 @@ export class Duplicates<V> {
   // Pending addresses, with the inputs waiting for them (null: none yet, so no array is made).
   readonly #waiting = new Map<string, Array<string> | null>()
   readonly #done = new Map<string, V>()
+  // The keys of #done, oldest first from #oldest, as a ring: deleting a Map's first key through
+  // keys().next() walks past every entry deleted before it (V8 keeps them until it rehashes),
+  // which made settling cost about as much as building the result.
+  readonly #order: Array<string> = []
+  #oldest = 0
   readonly #capacity: number
   readonly #copy: (v: V, input: string) => V
 
@@ -48,8 +53,16 @@ export class Duplicates<V> {
     const others = this.#waiting.get(key)
     if (others !== null && others !== undefined) for (const other of others) out.push(this.#copy(v, other))
     this.#waiting.delete(key)
-    // The oldest result goes first (a Map keeps insertion order).
-    if (this.#done.size >= this.#capacity) this.#done.delete(this.#done.keys().next().value!)
+    // A key is settled only while it is not kept (claim answers it from #done otherwise).
+    if (this.#done.has(key)) return void this.#done.set(key, v)
+    if (this.#capacity < 1) return
+    if (this.#order.length < this.#capacity) this.#order.push(key)
+    else {
+      // The oldest result goes first.
+      this.#done.delete(this.#order[this.#oldest]!)
+      this.#order[this.#oldest] = key
+      this.#oldest = (this.#oldest + 1) % this.#capacity
+    }
     this.#done.set(key, v)
   }
 
