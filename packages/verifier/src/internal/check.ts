@@ -119,13 +119,37 @@ const stale = (result: Session.SessionResult): boolean =>
   result.end._tag !== "Completed" && !result.recipients.some(isAnswered)
 
 /**
- * Whether a connection that has taken `carried` refusals has room for a session of `recipients`
- * (servers count errors per connection, and so does a resumed session): at least half the
- * rejection cap left, and on a host that refuses everything room for every one of them.
+ * Whether a connection that has taken `carried` refusals and `resets` RSETs has room for a session
+ * of `recipients` (servers count errors and non-mail commands per connection, and so does a resumed
+ * session): at least half the rejection cap left, on a host that refuses everything room for every
+ * one of them, and room for its RSET and one per further transaction it may need.
  */
-const roomFor = (profile: HostProfile.HostProfile, carried: number, recipients: number): boolean =>
+const roomFor = (profile: HostProfile.HostProfile, carried: number, recipients: number, resets: number): boolean =>
   carried * 2 <= profile.rejectionsPerSession &&
-  (!profile.refusing || carried + recipients <= profile.rejectionsPerSession)
+  (!profile.refusing || carried + recipients <= profile.rejectionsPerSession) &&
+  resets + 1 + resetsWithin(profile, recipients) <= profile.resetsPerConnection
+
+/** RSETs a session of `recipients` may write for transactions after a full one (refusals fill none). */
+const resetsWithin = (profile: HostProfile.HostProfile, recipients: number): number =>
+  profile.refusing
+    ? 0
+    : Math.floor(
+        Math.max(0, recipients - 1) / (profile.recipientsPerTransaction ?? HostProfile.recipientsPerTransaction)
+      )
+
+/** What a session that only met a refused RSET showed: that, and nothing else. */
+const atReset = (cutAtReset: number): HostProfile.Observation => ({
+  rejections: 0,
+  accepted: 0,
+  postponed: 0,
+  completed: false,
+  slowAfter: undefined,
+  cutAfter: undefined,
+  tooManyRecipientsAfter: undefined,
+  refusedConnection: false,
+  noPipelining: false,
+  cutAtReset
+})
 
 const sessionDetail = (result: Session.SessionResult): string => {
   const end = result.end
@@ -289,7 +313,12 @@ export const check = Effect.fn("Verifier.check")(function* (
           const paced = learning ? profile.pipeline * HostProfile.roundTripsPerSession : Infinity
           // The values tried, capped as the safe values say (a refusing host: its rejection cap).
           const recipients = HostProfile.sessionRecipients(profile, lease.safe.refusing)
-          const batch = queue.splice(0, Math.max(1, Math.min(recipients, at.share, paced)))
+          // No more transactions than a new connection has RSETs for (a host taking few recipients a transaction).
+          const byResets = lease.safe.refusing
+            ? Infinity
+            : (profile.resetsPerConnection + 1) *
+              (profile.recipientsPerTransaction ?? HostProfile.recipientsPerTransaction)
+          const batch = queue.splice(0, Math.max(1, Math.min(recipients, at.share, paced, byResets)))
           // The probes no other session holds; a due one comes with an accepted recipient to ask again.
           const claim = probes.claim(new Set(batch.map((i) => domainKey(mailboxes[i]!.domain))))
           if (batch.length === 0 && claim.keys.length === 0) {
@@ -298,7 +327,9 @@ export const check = Effect.fn("Verifier.check")(function* (
           }
           // A connection is taken over only as it was opened (TLS mode) and with rejections to spare.
           const resumed =
-            open !== undefined && open.tls === at.tls && roomFor(profile, open.parked.rejected, batch.length)
+            open !== undefined &&
+            open.tls === at.tls &&
+            roomFor(profile, open.parked.rejected, batch.length, open.parked.resets)
               ? open
               : undefined
           if (open !== undefined && resumed === undefined) yield* Lanes.close(open)
@@ -331,7 +362,14 @@ export const check = Effect.fn("Verifier.check")(function* (
             maxRecipientsPerTransaction: profile.recipientsPerTransaction ?? HostProfile.recipientsPerTransaction,
             // In a bulk run the connection may serve the lane's next session, if one could take it over
             // after this one (refused all, on a host that refuses everything): else QUIT goes early there.
-            keepOpen: lanes !== undefined && roomFor(profile, profile.refusing ? batch.length : 0, batch.length)
+            keepOpen:
+              lanes !== undefined &&
+              roomFor(
+                profile,
+                profile.refusing ? batch.length : 0,
+                batch.length,
+                (resumed === undefined ? 0 : resumed.parked.resets + 1) + resetsWithin(profile, batch.length)
+              )
           }
           const initial =
             resumed === undefined ? Session.make(sessionConfig) : Session.resume(sessionConfig, resumed.parked)
@@ -389,10 +427,11 @@ export const check = Effect.fn("Verifier.check")(function* (
       }
       const result = run.success
       if (resumed && stale(result)) {
-        // The connection a session left open was gone (the server's idle timeout, a restart): nothing
-        // about the host or its recipients was learnt; they go again on a new connection.
+        // The connection a session left open was gone (the server's idle timeout, a restart), or it
+        // took no more RSETs (a sign, learnt): its recipients go again on a new connection.
+        const { cutAtReset } = watched.observe(result)
         probes.settle(claim, batch, undefined)
-        yield* profiles.report(address, lease, shaping, undefined)
+        yield* profiles.report(address, lease, shaping, cutAtReset === undefined ? undefined : atReset(cutAtReset))
         queue.unshift(...batch)
         return
       }
