@@ -99,7 +99,8 @@ export const run: Effect.Effect<void, ExitCode.Exit, FileSystem.FileSystem | Pat
         // The demo world is on loopback: opened explicitly, as the target policy refuses it by default.
         allowTargets: ["127.0.0.0/8"]
       },
-      greylistRetry: Option.some(Options.greylistSchedule(Duration.seconds(1)))
+      greylistRetry: Option.some(Options.greylistSchedule(Duration.seconds(1))),
+      keepOpen: Option.none()
     }
     const color = Table.colorEnabled(process.stdout)
     const results = yield* Verify.verifyAll(

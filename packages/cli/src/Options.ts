@@ -234,6 +234,13 @@ export const flags = {
       'Wait between asks while greylisted (4xx), up to 3 more asks; "0" never asks again (env RCPT_GREYLIST_WAIT). Default: exponential from 30s, up to 4 more asks'
     ),
     Flag.optional
+  ),
+  keepOpen: Flag.String("keep-open").pipe(
+    Flag.withMetavar("duration"),
+    Flag.withDescription(
+      'How long a run of many addresses keeps an unused connection for its next session to that MX address; "0" closes each after its session (env RCPT_KEEP_OPEN; the cluster runner keeps none yet). Default: 250ms'
+    ),
+    Flag.optional
   )
 }
 
@@ -262,6 +269,7 @@ export interface Given {
   readonly maxMxHosts: Option.Option<number>
   readonly maxAddressesPerHost: Option.Option<number>
   readonly greylistWait: Option.Option<string>
+  readonly keepOpen: Option.Option<string>
   readonly proxy: Option.Option<string>
   readonly sourceAddress: ReadonlyArray<string>
   readonly sourceSelection: Option.Option<SourcePool.SelectionName>
@@ -299,6 +307,7 @@ export const none: Given = {
   perHostRate: Option.none(),
   ca: [],
   greylistWait: Option.none(),
+  keepOpen: Option.none(),
   fallbackSender: Option.none(),
   allowSpecialUse: [],
   allow: [],
@@ -316,7 +325,8 @@ export const none: Given = {
 }
 
 /**
- * What a command runs with: the verifier's options and the greylisting schedule, if changed.
+ * What a command runs with: the verifier's options, and the greylisting schedule and the time
+ * an unused connection is kept (`Policy.keepOpen`), if changed.
  *
  * @category models
  * @since 0.1.0
@@ -324,6 +334,7 @@ export const none: Given = {
 export interface Resolved {
   readonly verifier: NodeVerifier.Options
   readonly greylistRetry: Option.Option<Schedule.Schedule<unknown, unknown>>
+  readonly keepOpen: Option.Option<Duration.Duration>
 }
 
 /**
@@ -391,7 +402,8 @@ const flagTexts = (given: Given): Record<string, string> => {
     [v.timing]: Option.getOrUndefined(Option.map(given.timing, String)),
     [outer.dnsServers]: given.dnsServers.length > 0 ? given.dnsServers.join(",") : undefined,
     [outer.ca]: given.ca.length > 0 ? given.ca.join(",") : undefined,
-    [outer.greylistWait]: Option.getOrUndefined(given.greylistWait)
+    [outer.greylistWait]: Option.getOrUndefined(given.greylistWait),
+    [outer.keepOpen]: Option.getOrUndefined(given.keepOpen)
   }
   return Object.fromEntries(Object.entries(texts).filter((e): e is [string, string] => e[1] !== undefined))
 }
@@ -458,15 +470,8 @@ export const resolve = (given: Given): Effect.Effect<Resolved, ExitCode.Exit, Fi
     const ca = yield* Effect.forEach(caFiles, (file) =>
       fs.readFileString(file).pipe(Effect.mapError((e) => ExitCode.noInput(`--ca ${file}: cannot read (${e.message})`)))
     )
-    const waitText = outer.greylistWait
-    const wait = Option.isSome(waitText) ? parseDuration(waitText.value) : Option.none()
-    if (Option.isSome(waitText) && Option.isNone(wait)) {
-      const variable = VerifierConfig.outerVariables.greylistWait
-      const name = variable in flags ? "--greylist-wait" : variable
-      return yield* ExitCode.usage(
-        `${name}: expected a duration like "30s", "2m", "500ms", got ${JSON.stringify(waitText.value)}`
-      )
-    }
+    const wait = yield* duration(outer.greylistWait, "greylistWait", "--greylist-wait", flags)
+    const keepOpen = yield* duration(outer.keepOpen, "keepOpen", "--keep-open", flags)
 
     const route = yield* resolveRouting(given)
 
@@ -476,8 +481,26 @@ export const resolve = (given: Given): Effect.Effect<Resolved, ExitCode.Exit, Fi
       dnsServers: dnsServers.length > 0 ? dnsServers : undefined,
       ca: ca.length > 0 ? ca : undefined
     })
-    return { verifier, greylistRetry: Option.map(wait, greylistSchedule) }
+    return { verifier, greylistRetry: Option.map(wait, greylistSchedule), keepOpen }
   })
+
+/** A duration setting's text read, or exit 64 naming the flag or the variable it came from. */
+const duration = (
+  text: Option.Option<string>,
+  key: keyof typeof VerifierConfig.outerVariables,
+  flag: string,
+  flags: Record<string, string>
+): Effect.Effect<Option.Option<Duration.Duration>, ExitCode.Exit> => {
+  if (Option.isNone(text)) return Effect.succeed(Option.none())
+  const parsed = parseDuration(text.value)
+  if (Option.isSome(parsed)) return Effect.succeed(parsed)
+  const variable = VerifierConfig.outerVariables[key]
+  return Effect.fail(
+    ExitCode.usage(
+      `${variable in flags ? flag : variable}: expected a duration like "30s", "2m", "500ms", got ${JSON.stringify(text.value)}`
+    )
+  )
+}
 
 /**
  * The routing flags (`--proxy`, `--source-address`, `--source-selection`, `--routing`) and their
@@ -546,16 +569,22 @@ export const greylistSchedule = (wait: Duration.Duration): Schedule.Schedule<unk
   Duration.toMillis(wait) <= 0 ? Schedule.recurs(0) : Schedule.spaced(wait).pipe(Schedule.upTo({ times: 3 }))
 
 /**
- * The policies with the greylisting schedule changed, when it was.
+ * The policies with the greylisting schedule and the time an unused connection is kept changed,
+ * when they were.
  *
  * @category layers
  * @since 0.1.0
  */
-export const policyLayer = (resolved: Resolved): Layer.Layer<never> =>
-  Option.match(resolved.greylistRetry, {
-    onNone: () => Layer.empty,
-    onSome: (greylistRetry) => Layer.succeed(Policy.Policy, { ...Policy.defaults, greylistRetry })
-  })
+export const policyLayer = (resolved: Resolved): Layer.Layer<never> => {
+  const { greylistRetry, keepOpen } = resolved
+  return Option.isNone(greylistRetry) && Option.isNone(keepOpen)
+    ? Layer.empty
+    : Layer.succeed(Policy.Policy, {
+        ...Policy.defaults,
+        ...Option.match(greylistRetry, { onNone: () => ({}), onSome: (schedule) => ({ greylistRetry: schedule }) }),
+        ...Option.match(keepOpen, { onNone: () => ({}), onSome: (kept) => ({ keepOpen: kept }) })
+      })
+}
 
 /**
  * An invalid config as a usage error (exit 64).

@@ -190,6 +190,7 @@ describe("rcpt verify", { timeout: 60_000 }, () => {
         "--per-host-rate",
         "--transcript",
         "--greylist-wait",
+        "--keep-open",
         "RCPT_DNS_SERVERS",
         "Exit codes",
         "64"

@@ -111,6 +111,7 @@ export const make = (config: Config): Session => {
     transcript: Log.empty(),
     done: false,
     sessions: 1,
+    resets: 0,
     resuming: false,
     parked: false
   }
@@ -141,6 +142,7 @@ export const resume = (config: Config, parked: Parked): Session => {
       queue: Log.emptyQueue(),
       deferred: Log.fromArray(Log.queued(fresh.queue)),
       sessions,
+      resets: parked.resets,
       resuming: true
     },
     `resumed an open connection (session ${sessions} on it)`

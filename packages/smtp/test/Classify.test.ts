@@ -326,7 +326,8 @@ const sessionResult = (recipients: ReadonlyArray<RecipientResult>, end: SessionE
   tls: { _tag: "Plaintext" },
   end,
   transcript: [],
-  parked: Option.none()
+  parked: Option.none(),
+  resets: 0
 })
 
 describe("Classify", () => {

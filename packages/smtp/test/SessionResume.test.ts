@@ -36,8 +36,8 @@ describe("Session: keepOpen", () => {
     assert.deepStrictEqual(rcptCodes(r), [250, 550, 451])
     const parked = parkedOf(r)
     assert.deepStrictEqual(
-      { rejected: parked.rejected, accepted: parked.accepted, sessions: parked.sessions },
-      { rejected: 2, accepted: 1, sessions: 1 }
+      { rejected: parked.rejected, accepted: parked.accepted, sessions: parked.sessions, resets: parked.resets },
+      { rejected: 2, accepted: 1, sessions: 1, resets: 0 }
     )
     assert.isTrue(parked.capabilities.pipelining)
     assert.deepStrictEqual(parked.greeting, r.result.greeting)
@@ -218,7 +218,7 @@ describe("Session: resume", () => {
   it("with PIPELINING, RSET, MAIL FROM and the first RCPTs go in one write", () => {
     const r = resumed(
       config({ to: ["a@x.com", "b@x.com", "c@x.com"], maxPipeline: 2, keepOpen: true }),
-      parkedWith({ rejected: 3, accepted: 4, sessions: 2 }),
+      parkedWith({ rejected: 3, accepted: 4, sessions: 2, resets: 1 }),
       `
       C: RSET
       C: MAIL FROM:<>
@@ -237,9 +237,10 @@ describe("Session: resume", () => {
     assert.deepStrictEqual(r.actions, ["Send", "Send", "Finished"])
     const parked = parkedOf(r)
     assert.deepStrictEqual(
-      { rejected: parked.rejected, accepted: parked.accepted, sessions: parked.sessions },
-      { rejected: 4, accepted: 6, sessions: 3 }
+      { rejected: parked.rejected, accepted: parked.accepted, sessions: parked.sessions, resets: parked.resets },
+      { rejected: 4, accepted: 6, sessions: 3, resets: 2 }
     )
+    assert.strictEqual(r.result.resets, 2, "the RSETs of the connection: the last session's and this one's")
     assert.deepStrictEqual(r.result.transcript[0], {
       direction: "*",
       text: "resumed an open connection (session 3 on it)"

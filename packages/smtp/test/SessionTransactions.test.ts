@@ -41,6 +41,7 @@ describe("Session: the write at a transaction boundary", () => {
       ["QUIT"]
     ])
     assert.deepStrictEqual(rcptCodes(r), [250, 250, 250, 250])
+    assert.strictEqual(r.result.resets, 1)
   })
 
   it("a refused recipient takes no place: a list of unknown mailboxes is not cut into transactions", () => {

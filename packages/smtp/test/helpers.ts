@@ -141,6 +141,7 @@ export const parkedWith = (
     rejected: 0,
     accepted: 0,
     sessions: 1,
+    resets: 0,
     ...rest
   }
 }

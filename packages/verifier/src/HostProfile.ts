@@ -9,7 +9,9 @@
  * - 452 4.5.3 / 451 "too many recipients" after N accepted in one transaction: a per-message limit
  *   (the session goes on with RSET and a new transaction);
  * - 421 (or another 4xx) at the greeting: too many connections;
- * - no PIPELINING in EHLO: one command at a time.
+ * - no PIPELINING in EHLO: one command at a time;
+ * - a 554 or a disconnect at an RSET: too many non-mail commands on one connection (Exim counts
+ *   each RSET past the first, `smtp_accept_max_nonmail` 10).
  *
  * Pure: {@link learn} and {@link widen} are functions of values, tested as tables. The defaults are
  * named values; a `Shaping` replaces them all (see `Policy.hostShaping`).
@@ -34,6 +36,11 @@ export interface HostProfile {
   readonly pipelining: boolean
   /** Sessions at once to this host, at most (never above `--per-host`). */
   readonly connections: number
+  /**
+   * RSETs one connection carries, at most: a session taking a connection over writes one, and a
+   * transaction after a full one another (see {@link startingResets}).
+   */
+  readonly resetsPerConnection: number
   /** Recipients the host took in one transaction before "too many recipients"; undefined: no limit seen. */
   readonly recipientsPerTransaction: number | undefined
   /** The last session refused every recipient it asked about (a list of unknown mailboxes). */
@@ -44,6 +51,7 @@ export interface HostProfile {
     readonly recipients: boolean
     readonly pipeline: boolean
     readonly connections: boolean
+    readonly resets: boolean
   }
 }
 
@@ -77,6 +85,10 @@ export interface Observation {
    * those still in flight); undefined: not counted (the tried pipeline is taken as used).
    */
   readonly widestWrite?: number | undefined
+  /** RSETs written on the connection by the end of the session (those before it included). */
+  readonly resets?: number | undefined
+  /** The connection was refused or cut at the RSET that made this many on it; undefined: not so. */
+  readonly cutAtReset?: number | undefined
 }
 
 /**
@@ -135,8 +147,20 @@ export interface Start {
 export const widestValues = {
   recipientsPerSession: 5000,
   rejectionsPerSession: 100_000,
-  pipeline: 1000
+  pipeline: 1000,
+  /** Below Postfix's `smtpd_junk_command_limit` (100: past it each RSET counts as an error). */
+  resetsPerConnection: 90
 } as const
+
+/**
+ * RSETs per connection until a host shows it takes more: Exim counts every RSET past a
+ * connection's first as a non-mail command and, past `smtp_accept_max_nonmail` (10), answers 554
+ * and hangs up; 9 stays clear of it. A connection at its RSETs is closed and a new one dialled.
+ *
+ * @category constants
+ * @since 0.4.0
+ */
+export const startingResets = 9
 
 /**
  * Recipients per transaction until a host says otherwise: Postfix's and OpenSMTPD's limit (RFC
@@ -196,9 +220,10 @@ export const initial = (start: Start): HostProfile => ({
   pipeline: start.pipelining ? Math.max(1, start.maxPipeline) : 1,
   pipelining: start.pipelining,
   connections: Math.max(1, start.perHost),
+  resetsPerConnection: startingResets,
   recipientsPerTransaction: undefined,
   refusing: false,
-  found: { rejections: false, recipients: false, pipeline: false, connections: false }
+  found: { rejections: false, recipients: false, pipeline: false, connections: false, resets: false }
 })
 
 const grow = (value: number, widest: number, fixed: boolean) => (fixed ? value : Math.max(value, widest))
@@ -218,7 +243,8 @@ export const widen = (profile: HostProfile): HostProfile => ({
   rejectionsPerSession: grow(profile.rejectionsPerSession, widestValues.rejectionsPerSession, profile.found.rejections),
   pipeline: profile.pipelining
     ? grow(profile.pipeline, widestValues.pipeline, profile.found.pipeline)
-    : profile.pipeline
+    : profile.pipeline,
+  resetsPerConnection: grow(profile.resetsPerConnection, widestValues.resetsPerConnection, profile.found.resets)
 })
 
 /** Whether widening would change anything. */
@@ -227,7 +253,8 @@ export const isSettled = (profile: HostProfile, shaping: Pick<Shaping, "widen"> 
   return (
     next.recipientsPerSession === profile.recipientsPerSession &&
     next.rejectionsPerSession === profile.rejectionsPerSession &&
-    next.pipeline === profile.pipeline
+    next.pipeline === profile.pipeline &&
+    next.resetsPerConnection === profile.resetsPerConnection
   )
 }
 
@@ -248,7 +275,17 @@ export const learn = (safe: HostProfile, tried: HostProfile, o: Observation): Ho
       ...safe,
       pipeline: Math.max(safe.pipeline, Math.min(tried.pipeline, o.widestWrite ?? tried.pipeline)),
       recipientsPerSession: Math.max(safe.recipientsPerSession, tried.recipientsPerSession),
-      rejectionsPerSession: Math.max(safe.rejectionsPerSession, Math.min(tried.rejectionsPerSession, o.rejections))
+      rejectionsPerSession: Math.max(safe.rejectionsPerSession, Math.min(tried.rejectionsPerSession, o.rejections)),
+      resetsPerConnection: Math.max(safe.resetsPerConnection, Math.min(tried.resetsPerConnection, o.resets ?? 0))
+    }
+  }
+  if (o.cutAtReset !== undefined && o.cutAtReset > 0) {
+    // One RSET fewer than the one the server would not take on that connection.
+    const cap = Math.max(1, o.cutAtReset - 1)
+    next = {
+      ...next,
+      resetsPerConnection: next.found.resets ? Math.min(next.resetsPerConnection, cap) : cap,
+      found: { ...next.found, resets: true }
     }
   }
   const limits = [o.slowAfter, o.cutAfter].filter((n): n is number => n !== undefined && n > 0)
@@ -283,6 +320,8 @@ export const learn = (safe: HostProfile, tried: HostProfile, o: Observation): Ho
     }
   }
   if (o.noPipelining && next.pipelining) next = { ...next, pipelining: false, pipeline: 1 }
+  // A session that had no answer says nothing about what the host refuses.
+  if (o.rejections + o.accepted === 0) return next
   const refusing = o.rejections > 0 && o.accepted === 0
   return next.refusing === refusing ? next : { ...next, refusing }
 }
@@ -354,5 +393,6 @@ export const describe = (p: HostProfile): string =>
     `rejections/session ${p.rejectionsPerSession}${p.found.rejections ? " (limit found)" : ""}`,
     p.pipelining ? `pipeline ${p.pipeline}${p.found.pipeline ? " (limit found)" : ""}` : "no pipelining",
     `connections ${p.connections}${p.found.connections ? " (limit found)" : ""}`,
+    `RSETs/connection ${p.resetsPerConnection}${p.found.resets ? " (limit found)" : ""}`,
     ...(p.recipientsPerTransaction === undefined ? [] : [`recipients/transaction ${p.recipientsPerTransaction}`])
   ].join(", ")

@@ -50,7 +50,8 @@ const session = (
     ]),
     { direction: "C", text: "QUIT" }
   ],
-  parked: Option.none()
+  parked: Option.none(),
+  resets: 0
 })
 
 const established: Session.TlsStatus = {

@@ -31,6 +31,7 @@ const pick = (p: HostProfile.HostProfile) => ({
   pipeline: p.pipeline,
   pipelining: p.pipelining,
   connections: p.connections,
+  resets: p.resetsPerConnection,
   perTransaction: p.recipientsPerTransaction,
   found: Object.entries(p.found)
     .filter(([, v]) => v)
@@ -44,7 +45,8 @@ describe("HostProfile.learn", () => {
       ...pick(safe),
       recipients: HostProfile.widestValues.recipientsPerSession,
       rejections: HostProfile.widestValues.rejectionsPerSession,
-      pipeline: HostProfile.widestValues.pipeline
+      pipeline: HostProfile.widestValues.pipeline,
+      resets: HostProfile.widestValues.resetsPerConnection
     })
     assert.isTrue(HostProfile.isSettled(tried))
     assert.isFalse(HostProfile.isSettled(safe))
@@ -105,13 +107,44 @@ describe("HostProfile.learn", () => {
       { ...quiet, completed: false, refusedConnection: true },
       { connections: 1, found: "connections" }
     ],
-    ["no PIPELINING", { ...quiet, noPipelining: true }, { pipelining: false, pipeline: 1, recipients: 5000 }]
+    ["no PIPELINING", { ...quiet, noPipelining: true }, { pipelining: false, pipeline: 1, recipients: 5000 }],
+    // RSETs per connection: safe as far as the connection went; one fewer than an RSET refused.
+    [
+      "quiet, 14 RSETs on the connection",
+      { ...quiet, rejections: 5, resets: 14 },
+      { recipients: 5000, pipeline: HostProfile.widestValues.pipeline, resets: 14 }
+    ],
+    [
+      "quiet, fewer RSETs than the safe count",
+      { ...quiet, accepted: 3, resets: 2 },
+      { recipients: 5000, pipeline: 1000 }
+    ],
+    [
+      "RSET refused as the 12th on the connection (Exim's non-mail limit)",
+      { ...quiet, completed: false, cutAtReset: 12 },
+      { resets: 11, found: "resets" }
+    ]
   ]
   for (const [name, observation, expected] of rows) {
     it(name, () => {
       assert.deepStrictEqual(pick(HostProfile.learn(safe, tried, observation)), { ...pick(safe), ...expected })
     })
   }
+
+  it("a session with no answer leaves refusing as it was", () => {
+    const refusing = { ...safe, refusing: true }
+    assert.isTrue(HostProfile.learn(refusing, tried, { ...quiet, completed: false, cutAtReset: 5 }).refusing)
+    assert.isFalse(HostProfile.learn(refusing, tried, { ...quiet, accepted: 1 }).refusing)
+  })
+
+  it("an RSET limit found is not widened again, nor raised by a later quiet session", () => {
+    const found = HostProfile.learn(safe, tried, { ...quiet, completed: false, cutAtReset: 12 })
+    assert.strictEqual(HostProfile.widen(found).resetsPerConnection, 11)
+    assert.strictEqual(
+      HostProfile.learn(found, HostProfile.widen(found), { ...quiet, resets: 30 }).resetsPerConnection,
+      11
+    )
+  })
 
   it("a limit found is not widened again, nor raised by a later quiet session", () => {
     const found = HostProfile.learn(safe, tried, { ...quiet, rejections: 11, slowAfter: 10 })

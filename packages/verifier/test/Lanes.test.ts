@@ -1,6 +1,7 @@
 // The lanes of a bulk run (internal/lanes.ts) outlive the sessions that start them: they must not
 // hold their callers' tracing spans (an ended span keeps its exit and its ancestors: a long run
-// kept every group's results through them), and they run one session at a time per permit.
+// kept every group's results through them), they run one session at a time per permit, and no
+// more lanes wait for a permit than sessions wait for a lane.
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Option, Tracer } from "effect"
 import * as HostPermits from "../src/HostPermits.ts"
@@ -50,6 +51,44 @@ describe("lanes", () => {
       assert.deepStrictEqual(names, ["first", "second", "third"])
       assert.strictEqual(most, 1, "one session at a time on one permit")
       assert.deepStrictEqual(seen, ["first:fresh", "second:fresh", "third:fresh"])
+      yield* lanes.close
+    }).pipe(Effect.scoped)
+  )
+
+  it.effect("a busy address gets no more lanes than sessions waiting for one", () =>
+    Effect.gen(function* () {
+      const real = yield* HostPermits.makeMemory({ concurrency: 4, perHost: 1, perHostRate: 0 })
+      // Lanes are the fibers asking for the address's permit (holding it or waiting for it).
+      let asking = 0
+      let most = 0
+      const permits: HostPermits.Shape = {
+        withPermit: (address) => (effect) =>
+          Effect.suspend(() => {
+            most = Math.max(most, ++asking)
+            return real
+              .withPermit(address)(effect)
+              .pipe(Effect.ensuring(Effect.sync(() => asking--)))
+          })
+      }
+      const lanes = yield* Lanes.make(permits, { linger: 60_000 })
+      // Each session asks for the next one while it runs: the lane with the permit always has
+      // work, so it never leaves, and a lane started per session would wait behind it for good.
+      const last = yield* Deferred.make<void>()
+      let ran = 0
+      const chain = (n: number): Effect.Effect<number> =>
+        lanes.run("127.0.0.1", () =>
+          Effect.gen(function* () {
+            ran++
+            if (n === 0) yield* Deferred.succeed(last, undefined)
+            else yield* Effect.forkDetach(chain(n - 1))
+            yield* Effect.yieldNow
+            return [n, undefined] as const
+          })
+        )
+      yield* chain(50)
+      yield* Deferred.await(last)
+      assert.strictEqual(ran, 51)
+      assert.isAtMost(most, 2, "the lane with the permit and one waiting")
       yield* lanes.close
     }).pipe(Effect.scoped)
   )

@@ -1,8 +1,8 @@
 // What a watched session reports about itself (internal/observe.ts), from the pure machine driven
 // by a scripted server: no I/O, a fixed clock.
 import { assert, describe, it } from "@effect/vitest"
-import { Clock } from "effect"
-import { Address, Session } from "@rcpt/smtp"
+import { Clock, Option } from "effect"
+import { Address, Capabilities, Session } from "@rcpt/smtp"
 import { watch } from "../src/internal/observe.ts"
 
 const encoder = new TextEncoder()
@@ -72,5 +72,56 @@ describe("observe: the widest pipeline a session used", () => {
   }
   it("the last row's writes are narrower than its window (the case writes alone undercount)", () => {
     assert.isBelow(session(40, 8, 2).widestWrite, 8)
+  })
+})
+
+describe("observe: an RSET refused", () => {
+  /** A session resumed on a connection with `resets` RSETs, whose server answers its RSET with `reply`, then hangs up. */
+  const refusedAt = (resets: number, reply: string) => {
+    const watched = watch(clock, { careful: false, rejectedBefore: 0 })
+    const parsed = Address.parse("user@example.com")
+    if (parsed._tag === "Failure") throw new Error(parsed.failure.message)
+    const config: Session.Config = {
+      clientName: "verifier.example.net",
+      mailFrom: "",
+      recipients: [parsed.success],
+      probes: [],
+      tls: "off",
+      servername: "mx.example.com",
+      vrfy: "off",
+      pipelining: true,
+      maxPipeline: 10,
+      maxVrfy: 0,
+      maxErrors: undefined,
+      keepOpen: true
+    }
+    const parked: Session.Parked = {
+      greeting: Option.none(),
+      capabilities: { ...Capabilities.none, pipelining: true },
+      tls: { _tag: "Plaintext" },
+      rejected: 0,
+      accepted: 0,
+      sessions: 1,
+      resets
+    }
+    let step = watched.machine.step(Session.resume(config, parked), Session.Input.Connected())
+    const inputs = [Session.Input.Received({ bytes: encoder.encode(`${reply}\r\n`) }), Session.Input.ConnectionClosed()]
+    for (;;) {
+      const finished = step.actions.find((a) => a._tag === "Finished")
+      if (finished !== undefined && finished._tag === "Finished") return watched.observe(finished.result)
+      step = watched.machine.step(step.state, inputs.shift() ?? Session.Input.ConnectionClosed())
+    }
+  }
+
+  it("554 (Exim's non-mail limit): the RSET count it was refused at, no error limit", () => {
+    const o = refusedAt(11, "554 5.7.0 Too many nonmail commands")
+    assert.strictEqual(o.cutAtReset, 12)
+    assert.strictEqual(o.cutAfter, undefined)
+    assert.strictEqual(o.resets, 12)
+  })
+
+  it("421 (an idle connection timed out): not an RSET limit", () => {
+    const o = refusedAt(3, "421 4.4.2 mx Error: timeout exceeded")
+    assert.strictEqual(o.cutAtReset, undefined)
   })
 })

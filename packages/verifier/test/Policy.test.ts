@@ -39,7 +39,8 @@ const result = (end: Session.SessionEnd, answered = false): Session.SessionResul
   tls: { _tag: "Plaintext" },
   end,
   transcript: [],
-  parked: Option.none()
+  parked: Option.none(),
+  resets: 0
 })
 
 describe("Policy", () => {

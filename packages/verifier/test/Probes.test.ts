@@ -37,7 +37,8 @@ const session = (
   tls: { _tag: "Plaintext" },
   end,
   transcript: [],
-  parked: Option.none()
+  parked: Option.none(),
+  resets: 0
 })
 
 const closed: Session.SessionEnd = { _tag: "Closed", phase: "AwaitProbe" }

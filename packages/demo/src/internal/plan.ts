@@ -128,6 +128,7 @@ export const make = (spec: WorldSpec): { readonly plan: Plan } | { readonly prob
     if (!isCount(behaviour.maxRecipients, 1)) problems.push(`host ${name}: maxRecipients must be an integer >= 1`)
     if (!isCount(behaviour.hardErrorLimit, 1)) problems.push(`host ${name}: hardErrorLimit must be an integer >= 1`)
     if (!isCount(behaviour.softErrorLimit, 1)) problems.push(`host ${name}: softErrorLimit must be an integer >= 1`)
+    if (!isCount(behaviour.maxNonmail, 0)) problems.push(`host ${name}: maxNonmail must be an integer >= 0`)
     addA(name, host.address)
   }
 

@@ -65,11 +65,16 @@ class WorldServer extends SMTPServer {
   }
 }
 
+const nonmailVerb = /^(rset|noop|vrfy|help)(\s|$)/i
+
 class WorldConnection extends SMTPConnection {
   readonly world: WorldServer
   readonly rawSocket: Socket | TLSSocket
   errors = 0
   open = true
+  /** Non-mail commands counted (Exim's `smtp_accept_max_nonmail`), and whether the free RSET was used. */
+  nonmail = 0
+  freeReset = true
 
   constructor(server: WorldServer, socket: Socket | TLSSocket, options?: SMTPConnectionOptions | null) {
     super(server, socket, options)
@@ -106,6 +111,15 @@ class WorldConnection extends SMTPConnection {
   override _onCommand(command: Buffer, callback?: () => void): void {
     const line = command.toString("utf8")
     this.world.state.recorder.command(this.world.plan.address, line, this.rawSocket.remoteAddress ?? "")
+    const nonmail = this.world.plan.spec.behaviour?.maxNonmail
+    if (nonmail !== undefined && this._ready && !this._upgrading && nonmailVerb.test(line)) {
+      // Exim lets one RSET a connection go uncounted; every other one counts.
+      if (this.freeReset && /^rset/i.test(line)) this.freeReset = false
+      else if (++this.nonmail > nonmail) {
+        this.send(554, "5.7.0 Too many nonmail commands")
+        return this.close()
+      }
+    }
     const limit = this.world.plan.spec.behaviour?.hardErrorLimit
     if (limit !== undefined && this.errors >= limit && this._ready && !this._upgrading) {
       return this.send(421, `4.7.0 ${this.name} Error: too many errors`) // closes the connection

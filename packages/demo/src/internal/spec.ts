@@ -61,6 +61,12 @@ export interface HostSpec {
     /** After this many error replies in a session, the next command gets `421 4.7.0 <host> Error: too many errors` and the connection closes. */
     readonly hardErrorLimit?: number
     /**
+     * Exim's `smtp_accept_max_nonmail`: RSET (all but a connection's first), NOOP, VRFY and HELP
+     * past this many on one connection get `554 5.7.0 Too many nonmail commands` and the
+     * connection closes.
+     */
+    readonly maxNonmail?: number
+    /**
      * Postfix's error sleep: after this many error replies in a session, every command waits
      * `errorSleep` (default 1 s) before it is handled (`smtpd_soft_error_limit`).
      */

@@ -66,6 +66,7 @@ export const result = (session: Session): SessionResult => ({
   tls: session.tls,
   end: Option.getOrElse(session.end, (): SessionEnd => ({ _tag: "Completed" })),
   transcript: Log.toArray(session.transcript),
+  resets: session.resets,
   parked: session.parked
     ? Option.some({
         greeting: session.greeting,
@@ -73,7 +74,8 @@ export const result = (session: Session): SessionResult => ({
         tls: session.tls,
         rejected: session.rejected,
         accepted: session.accepted,
-        sessions: session.sessions
+        sessions: session.sessions,
+        resets: session.resets
       })
     : Option.none()
 })

@@ -201,6 +201,8 @@ export interface Parked {
   readonly accepted: number
   /** Sessions run on this connection so far (1 after the first). */
   readonly sessions: number
+  /** RSETs written on this connection so far, over all its sessions (see `Session.resets`). */
+  readonly resets: number
 }
 
 /**
@@ -218,6 +220,8 @@ export interface SessionResult {
   readonly transcript: ReadonlyArray<TranscriptEntry>
   /** keepOpen and a normal end: what a later session on this connection starts from. */
   readonly parked: Option.Option<Parked>
+  /** RSETs written on this connection, the sessions before this one on it included. */
+  readonly resets: number
 }
 
 /**
@@ -285,6 +289,12 @@ export interface Session {
   readonly quitSent?: boolean
   /** Sessions on this connection, this one included. */
   readonly sessions: number
+  /**
+   * RSETs written on this connection, the sessions before this one included: servers count them
+   * (Exim: each past the first as a non-mail command, `smtp_accept_max_nonmail` 10, then 554 and a
+   * disconnect; Postfix: past 100 as junk), so a bulk client bounds them per connection.
+   */
+  readonly resets: number
   /** A resumed session that has not written yet: `Connected` sends its first commands. */
   readonly resuming: boolean
   /** Ended leaving the connection open (`Config.keepOpen`). */
@@ -385,7 +395,9 @@ export const send = (
   session: Session,
   commands: ReadonlyArray<Command.Command>,
   awaiting: ReadonlyArray<Awaiting>
-): Step => dialogue.send(session, commands, awaiting)
+): Step =>
+  // RSET, when sent, leads its write (a new transaction's MAIL and RCPTs follow it).
+  dialogue.send(commands[0]?.verb === "RSET" ? { ...session, resets: session.resets + 1 } : session, commands, awaiting)
 
 /**
  * A domain's identity for matching probes to recipients: A-label or literal, case-folded.

@@ -15,7 +15,7 @@
  *
  * @internal
  */
-import { Clock, Effect, Exit, Option, Result, Scope } from "effect"
+import { Clock, Context, Effect, Exit, Option, References, Result, Scope } from "effect"
 import { Router, SmtpClient, SmtpTransport } from "@rcpt/client"
 import { type Address, Classify, Reply, Session } from "@rcpt/smtp"
 import * as HostProfile from "../HostProfile.ts"
@@ -119,13 +119,37 @@ const stale = (result: Session.SessionResult): boolean =>
   result.end._tag !== "Completed" && !result.recipients.some(isAnswered)
 
 /**
- * Whether a connection that has taken `carried` refusals has room for a session of `recipients`
- * (servers count errors per connection, and so does a resumed session): at least half the
- * rejection cap left, and on a host that refuses everything room for every one of them.
+ * Whether a connection that has taken `carried` refusals and `resets` RSETs has room for a session
+ * of `recipients` (servers count errors and non-mail commands per connection, and so does a resumed
+ * session): at least half the rejection cap left, on a host that refuses everything room for every
+ * one of them, and room for its RSET and one per further transaction it may need.
  */
-const roomFor = (profile: HostProfile.HostProfile, carried: number, recipients: number): boolean =>
+const roomFor = (profile: HostProfile.HostProfile, carried: number, recipients: number, resets: number): boolean =>
   carried * 2 <= profile.rejectionsPerSession &&
-  (!profile.refusing || carried + recipients <= profile.rejectionsPerSession)
+  (!profile.refusing || carried + recipients <= profile.rejectionsPerSession) &&
+  resets + 1 + resetsWithin(profile, recipients) <= profile.resetsPerConnection
+
+/** RSETs a session of `recipients` may write for transactions after a full one (refusals fill none). */
+const resetsWithin = (profile: HostProfile.HostProfile, recipients: number): number =>
+  profile.refusing
+    ? 0
+    : Math.floor(
+        Math.max(0, recipients - 1) / (profile.recipientsPerTransaction ?? HostProfile.recipientsPerTransaction)
+      )
+
+/** What a session that only met a refused RSET showed: that, and nothing else. */
+const atReset = (cutAtReset: number): HostProfile.Observation => ({
+  rejections: 0,
+  accepted: 0,
+  postponed: 0,
+  completed: false,
+  slowAfter: undefined,
+  cutAfter: undefined,
+  tooManyRecipientsAfter: undefined,
+  refusedConnection: false,
+  noPipelining: false,
+  cutAtReset
+})
 
 const sessionDetail = (result: Session.SessionResult): string => {
   const end = result.end
@@ -176,6 +200,44 @@ export const startOf = (config: VerifierConfig): HostProfile.Start => ({
   pipelining: config.pipelining,
   perHost: config.perHost
 })
+
+/**
+ * What `make` opens, in `scope` (a connection's, not the run's). A lane may keep that scope open
+ * for the rest of the run, and each finalizer in it holds the services it was added under, stack
+ * frames included: each frame an Error whose call sites (never formatted) hold their functions.
+ * From a closure made in `check`, that would be the whole group (its evidence, mailboxes and
+ * timings: about a megabyte per kept connection). So `make` is called from here, and runs without
+ * the frames in progress, in a copy of the context (`omit` copies; `provideContext` would merge,
+ * and effect 4.1's Context keeps the values it shadows in its overlays).
+ */
+const inScope = <A, E>(make: () => Effect.Effect<A, E, Scope.Scope>, scope: Scope.Scope): Effect.Effect<A, E> =>
+  Scope.provide(Effect.suspend(make), scope).pipe(
+    Effect.updateContext((context: Context.Context<never>) => Context.omit(References.CurrentStackFrame)(context))
+  )
+
+/** The route of a new connection, held in its scope (a pooled source address). See {@link inScope}. */
+const routeIn = (router: Router.Service, host: string, scope: Scope.Scope) => inScope(() => router.route(host), scope)
+
+/** The transport a session's driver dials through: the connection it was given, else a new one in `scope`. */
+const dialIn = (
+  transport: SmtpTransport.SmtpTransport["Service"],
+  scope: Scope.Scope,
+  given: SmtpTransport.Connection | undefined
+) => {
+  let connection = given
+  return {
+    transport: SmtpTransport.SmtpTransport.of({
+      connect: (options) =>
+        connection !== undefined
+          ? Effect.succeed(connection)
+          : Effect.map(
+              inScope(() => transport.connect(options), scope),
+              (c) => (connection = c)
+            )
+    }),
+    connection: () => connection
+  }
+}
 
 /**
  * Runs sessions until every recipient is answered, the hosts are exhausted, or a host gives a
@@ -251,7 +313,12 @@ export const check = Effect.fn("Verifier.check")(function* (
           const paced = learning ? profile.pipeline * HostProfile.roundTripsPerSession : Infinity
           // The values tried, capped as the safe values say (a refusing host: its rejection cap).
           const recipients = HostProfile.sessionRecipients(profile, lease.safe.refusing)
-          const batch = queue.splice(0, Math.max(1, Math.min(recipients, at.share, paced)))
+          // No more transactions than a new connection has RSETs for (a host taking few recipients a transaction).
+          const byResets = lease.safe.refusing
+            ? Infinity
+            : (profile.resetsPerConnection + 1) *
+              (profile.recipientsPerTransaction ?? HostProfile.recipientsPerTransaction)
+          const batch = queue.splice(0, Math.max(1, Math.min(recipients, at.share, paced, byResets)))
           // The probes no other session holds; a due one comes with an accepted recipient to ask again.
           const claim = probes.claim(new Set(batch.map((i) => domainKey(mailboxes[i]!.domain))))
           if (batch.length === 0 && claim.keys.length === 0) {
@@ -260,7 +327,9 @@ export const check = Effect.fn("Verifier.check")(function* (
           }
           // A connection is taken over only as it was opened (TLS mode) and with rejections to spare.
           const resumed =
-            open !== undefined && open.tls === at.tls && roomFor(profile, open.parked.rejected, batch.length)
+            open !== undefined &&
+            open.tls === at.tls &&
+            roomFor(profile, open.parked.rejected, batch.length, open.parked.resets)
               ? open
               : undefined
           if (open !== undefined && resumed === undefined) yield* Lanes.close(open)
@@ -268,7 +337,7 @@ export const check = Effect.fn("Verifier.check")(function* (
           // The route (proxy, source address and its EHLO name) is chosen per connection and held
           // while it lives (a pooled source address, in the connection's scope).
           const scope = resumed?.scope ?? (yield* Scope.make())
-          const route = resumed?.route ?? (yield* Scope.provide(router.route(host.host), scope))
+          const route = resumed?.route ?? (yield* routeIn(router, host.host, scope))
           // The reverse path this session uses (a routing rule may name one; a refused <> does not come back).
           const from = nullRefused ? sender : Option.getOrElse(route.mailFrom, () => sender)
           const timing = SmtpClient.makeTiming()
@@ -293,7 +362,14 @@ export const check = Effect.fn("Verifier.check")(function* (
             maxRecipientsPerTransaction: profile.recipientsPerTransaction ?? HostProfile.recipientsPerTransaction,
             // In a bulk run the connection may serve the lane's next session, if one could take it over
             // after this one (refused all, on a host that refuses everything): else QUIT goes early there.
-            keepOpen: lanes !== undefined && roomFor(profile, profile.refusing ? batch.length : 0, batch.length)
+            keepOpen:
+              lanes !== undefined &&
+              roomFor(
+                profile,
+                profile.refusing ? batch.length : 0,
+                batch.length,
+                (resumed === undefined ? 0 : resumed.parked.resets + 1) + resetsWithin(profile, batch.length)
+              )
           }
           const initial =
             resumed === undefined ? Session.make(sessionConfig) : Session.resume(sessionConfig, resumed.parked)
@@ -303,14 +379,7 @@ export const check = Effect.fn("Verifier.check")(function* (
           const started = yield* Clock.currentTimeMillis
           const until = ctx.deadline ?? started + ctx.timeout
           deadline = Math.max(deadline ?? 0, until)
-          // The driver dials through this transport: the connection lives in `scope`, not the run's.
-          let connection = resumed?.connection
-          const dial = SmtpTransport.SmtpTransport.of({
-            connect: (options) =>
-              connection !== undefined
-                ? Effect.succeed(connection)
-                : Effect.map(Scope.provide(transport.connect(options), scope), (c) => (connection = c))
-          })
+          const dial = dialIn(transport, scope, resumed?.connection)
           const run = yield* SmtpClient.run(watched.machine, initial, {
             host: address,
             port: config.port,
@@ -323,10 +392,11 @@ export const check = Effect.fn("Verifier.check")(function* (
               localAddress: Option.getOrUndefined(route.localAddress)
             },
             timing
-          }).pipe(Effect.provideService(SmtpTransport.SmtpTransport, dial), Effect.result)
+          }).pipe(Effect.provideService(SmtpTransport.SmtpTransport, dial.transport), Effect.result)
           lastFrom = from
           for (const i of batch) addTiming(timings[i]!, timing)
           const parked = run._tag === "Success" ? Option.getOrUndefined(run.success.parked) : undefined
+          const connection = dial.connection()
           const keep: Lanes.Open | undefined =
             parked !== undefined && connection !== undefined
               ? { connection, scope, route, tls: at.tls, parked }
@@ -357,10 +427,11 @@ export const check = Effect.fn("Verifier.check")(function* (
       }
       const result = run.success
       if (resumed && stale(result)) {
-        // The connection a session left open was gone (the server's idle timeout, a restart): nothing
-        // about the host or its recipients was learnt; they go again on a new connection.
+        // The connection a session left open was gone (the server's idle timeout, a restart), or it
+        // took no more RSETs (a sign, learnt): its recipients go again on a new connection.
+        const { cutAtReset } = watched.observe(result)
         probes.settle(claim, batch, undefined)
-        yield* profiles.report(address, lease, shaping, undefined)
+        yield* profiles.report(address, lease, shaping, cutAtReset === undefined ? undefined : atReset(cutAtReset))
         queue.unshift(...batch)
         return
       }

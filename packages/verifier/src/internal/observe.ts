@@ -78,6 +78,9 @@ export const watch = (
     const rejected =
       carried + result.recipients.filter((r) => Option.exists(r.rcpt, (reply) => !Reply.isPositive(reply))).length
     const postponed = result.recipients.filter((r) => Option.contains(r.skipped, "Postponed")).length
+    // RSET refused for good (Exim's 554 past its non-mail commands, then a hang-up): the connection
+    // took all the RSETs it will. A 421 or a close there is not that: an idle connection timed out.
+    const atReset = end._tag === "Rejected" && end.phase === "AwaitRset" && end.reply.code >= 500
     const cut =
       (end._tag === "ServiceClosing" || end._tag === "Closed" || end._tag === "TimedOut") && rcptPhases.has(end.phase)
     const atGreeting =
@@ -98,7 +101,9 @@ export const watch = (
       tooManyRecipientsAfter: tooManyAfter,
       refusedConnection: atGreeting,
       noPipelining: Option.exists(result.capabilities, (c) => !c.pipelining),
-      widestWrite
+      widestWrite,
+      resets: result.resets,
+      cutAtReset: atReset ? result.resets : undefined
     }
   }
   return {
