@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import { Buffer } from "node:buffer"
 import { Effect, FileSystem, Option, Result, Stream } from "effect"
 import type { Scope } from "effect"
 import { ResultFormat, Verification } from "@rcpt/verifier"
@@ -121,12 +122,12 @@ export interface Writer {
   readonly write: (vs: ReadonlyArray<Verification.Verification>) => Effect.Effect<void, ExitCode.Exit>
 }
 
-const encoder = new TextEncoder()
-
 /**
  * The lines of `vs` (after `prefix`, the CSV header of a first write) as UTF-8, in one buffer.
- * Each line is encoded straight into it as it is made: joining them into one string first cost
- * more than making them (a long concatenated string is copied flat before it can be encoded).
+ * Each line is written straight into it as it is made: joining them into one string first cost
+ * more than making them (a long concatenated string is copied flat before it can be encoded), and
+ * Node's `Buffer#write` writes a line in about a third of the time `TextEncoder#encodeInto`
+ * takes with a view of the rest of the buffer (5,000 results: 13 against 30 ms, 9-10 of it JSON).
  *
  * @category encoding
  * @since 0.4.0
@@ -137,17 +138,18 @@ export const encodeLines = (
   options: LineOptions,
   prefix = ""
 ): Uint8Array => {
-  let buffer = new Uint8Array(Math.max(1024, prefix.length * 3 + vs.length * 1280))
+  // Not zeroed: only the bytes written are handed out.
+  let buffer = Buffer.allocUnsafe(Math.max(1024, prefix.length * 3 + vs.length * 1280))
   let at = 0
   const put = (text: string, newline: boolean) => {
     // UTF-8 takes at most 3 bytes per UTF-16 unit (a surrogate pair: 4 for 2).
     const need = at + text.length * 3 + 1
     if (need > buffer.length) {
-      const grown = new Uint8Array(Math.max(need, buffer.length * 2))
-      grown.set(buffer.subarray(0, at))
+      const grown = Buffer.allocUnsafe(Math.max(need, buffer.length * 2))
+      buffer.copy(grown, 0, 0, at)
       buffer = grown
     }
-    at += encoder.encodeInto(text, buffer.subarray(at)).written
+    at += buffer.write(text, at)
     if (newline) buffer[at++] = 10
   }
   if (prefix.length > 0) put(prefix, false)

@@ -260,16 +260,28 @@ export const classify = (phase: Phase, reply: Reply.Reply): Outcome => {
 // Recipient address rejected: User unknown...") classify alike: an outcome depends on the phase, the code, the enhanced
 // code and the text as the phrases are read in (lower case, mailboxes left out), and nothing else. Worked out once
 // per such content, in a bounded memo (emptied when full: a bulk run sees a handful of distinct texts per server).
-const contents = new Map<string, Outcome>()
+// By text, then by phase, code and enhanced code: the text is a string already made (no key string
+// as long as the reply built for every reply).
+const contents = new Map<string, Map<string, Outcome>>()
 const contentsLimit = 4096
+let contentsSize = 0
 
 const byContent = (phase: Phase, reply: Reply.Reply): Outcome => {
-  const key = `${phase} ${reply.code} ${Reply.enhancedCode(reply) ?? "-"} ${lowerText(reply)}`
-  let known = contents.get(key)
+  const text = lowerText(reply)
+  let byCode = contents.get(text)
+  if (byCode === undefined) {
+    if (contentsSize >= contentsLimit) {
+      contents.clear()
+      contentsSize = 0
+    }
+    contents.set(text, (byCode = new Map()))
+  }
+  const key = `${phase} ${reply.code} ${Reply.enhancedCode(reply) ?? "-"}`
+  let known = byCode.get(key)
   if (known === undefined) {
     known = classifyOnce(phase, reply)
-    if (contents.size >= contentsLimit) contents.clear()
-    contents.set(key, known)
+    byCode.set(key, known)
+    contentsSize++
   }
   return known
 }
