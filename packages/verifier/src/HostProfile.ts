@@ -172,6 +172,16 @@ export const startingResets = 9
 export const recipientsPerTransaction = 1000
 
 /**
+ * Recipients a transaction to the host on `profile` takes: what it showed, else
+ * {@link recipientsPerTransaction}.
+ *
+ * @category getters
+ * @since 0.4.0
+ */
+export const transactionSize = (profile: HostProfile): number =>
+  profile.recipientsPerTransaction ?? recipientsPerTransaction
+
+/**
  * A trying session's RCPTs per write past the safe cap grow by this share of the rejections it
  * took quietly past it: 1 makes each write as large as everything before it, so the RCPTs past the
  * cap double every round trip (about 13 round trips from 9 to 5,000 rejections; 0.5 took about 20,

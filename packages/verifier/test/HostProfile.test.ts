@@ -131,6 +131,11 @@ describe("HostProfile.learn", () => {
     })
   }
 
+  it("transactionSize: what the host showed, else HostProfile.recipientsPerTransaction", () => {
+    assert.strictEqual(HostProfile.transactionSize(safe), HostProfile.recipientsPerTransaction)
+    assert.strictEqual(HostProfile.transactionSize({ ...safe, recipientsPerTransaction: 5 }), 5)
+  })
+
   it("a session with no answer leaves refusing as it was", () => {
     const refusing = { ...safe, refusing: true }
     assert.isTrue(HostProfile.learn(refusing, tried, { ...quiet, completed: false, cutAtReset: 5 }).refusing)

@@ -131,11 +131,7 @@ const roomFor = (profile: HostProfile.HostProfile, carried: number, recipients: 
 
 /** RSETs a session of `recipients` may write for transactions after a full one (refusals fill none). */
 const resetsWithin = (profile: HostProfile.HostProfile, recipients: number): number =>
-  profile.refusing
-    ? 0
-    : Math.floor(
-        Math.max(0, recipients - 1) / (profile.recipientsPerTransaction ?? HostProfile.recipientsPerTransaction)
-      )
+  profile.refusing ? 0 : Math.floor(Math.max(0, recipients - 1) / HostProfile.transactionSize(profile))
 
 /** What a session that only met a refused RSET showed: that, and nothing else. */
 const atReset = (cutAtReset: number): HostProfile.Observation => ({
@@ -316,8 +312,7 @@ export const check = Effect.fn("Verifier.check")(function* (
           // No more transactions than a new connection has RSETs for (a host taking few recipients a transaction).
           const byResets = lease.safe.refusing
             ? Infinity
-            : (profile.resetsPerConnection + 1) *
-              (profile.recipientsPerTransaction ?? HostProfile.recipientsPerTransaction)
+            : (profile.resetsPerConnection + 1) * HostProfile.transactionSize(profile)
           const batch = queue.splice(0, Math.max(1, Math.min(recipients, at.share, paced, byResets)))
           // The probes no other session holds; a due one comes with an accepted recipient to ask again.
           const claim = probes.claim(new Set(batch.map((i) => domainKey(mailboxes[i]!.domain))))
@@ -359,7 +354,7 @@ export const check = Effect.fn("Verifier.check")(function* (
             // QUIT with the last group a session can send is a guess that pays on a host that
             // refuses everything (a list of unknown mailboxes); elsewhere it would cut sessions short.
             quitEarly: lease.safe.refusing,
-            maxRecipientsPerTransaction: profile.recipientsPerTransaction ?? HostProfile.recipientsPerTransaction,
+            maxRecipientsPerTransaction: HostProfile.transactionSize(profile),
             // In a bulk run the connection may serve the lane's next session, if one could take it over
             // after this one (refused all, on a host that refuses everything): else QUIT goes early there.
             keepOpen:
