@@ -31,7 +31,7 @@ import {
   helo,
   letters,
   mailDir,
-  postfixLog,
+  postfixLogFromNow,
   relayPort,
   saslPassword,
   saslUser,
@@ -209,11 +209,7 @@ const assertDelivered = (token: string) =>
 
 /** Lines Postfix logs from now on, for the listener named `service` (e.g. "submission"). */
 const logWatch = () => {
-  const start = existsSync(postfixLog) ? statSync(postfixLog).size : 0
-  const since = () => {
-    const text = readFileSync(postfixLog, "utf8")
-    return text.slice(start).split("\n")
-  }
+  const since = postfixLogFromNow()
   return {
     /** Waits (up to 5 s) for `count` disconnect lines of `service`, and returns its lines. */
     sessions: (service: string, count = 1) =>

@@ -4,14 +4,13 @@
 // with the proxy-auth reason; a source address of our own, as Postfix logs it. 127.0.0.0/8 only.
 import { assert, beforeAll, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { existsSync, readFileSync, statSync } from "node:fs"
 import { NodeVerifier } from "@rcpt/node"
 import { Verifier } from "@rcpt/verifier"
 import {
   assertWorldUp,
   dnsServer,
   helo,
-  postfixLog,
+  postfixLogFromNow,
   smtpPort,
   socksExternal,
   socksHost,
@@ -39,13 +38,12 @@ const verify = (address: string, options: NodeVerifier.Options) =>
 
 /** Postfix's log lines from now on. */
 const logFromNow = () => {
-  const start = existsSync(postfixLog) ? statSync(postfixLog).size : 0
+  const since = postfixLogFromNow()
   return (pattern: RegExp) =>
     Effect.gen(function* () {
       const deadline = Date.now() + 5000
       for (;;) {
-        // `start` is a byte offset: slice the bytes (the log holds UTF-8 addresses, so characters would skew it).
-        const lines = readFileSync(postfixLog).subarray(start).toString("utf8").split("\n")
+        const lines = since()
         const found = lines.filter((l) => pattern.test(l))
         if (found.length > 0 || Date.now() > deadline) return found
         yield* Effect.sleep("100 millis")

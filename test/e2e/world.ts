@@ -1,6 +1,7 @@
 // What the e2e tests know about the loopback mail world (test/e2e/mail-world/README.md), and the
 // check that it is up. Everything here talks to 127.0.0.0/8 only.
 import * as Dns from "node:dns/promises"
+import { existsSync, readFileSync, statSync } from "node:fs"
 import * as Net from "node:net"
 
 /** dnsmasq, serving the `.test` zone. */
@@ -28,6 +29,15 @@ export const saslPassword = process.env["MAIL_WORLD_SASL_PASSWORD"] ?? "s3cret-e
 export const sendCertFile = `${stateDir}/tls/send-cert.pem`
 /** Where Postfix logs (postlogd). */
 export const postfixLog = `${stateDir}/log/postfix.log`
+/**
+ * Reads the lines Postfix logs from the moment of the call on. The offset is in bytes, so the
+ * bytes are sliced before decoding: the log holds UTF-8 addresses, and a character offset drifts
+ * past the lines it should keep (which once failed the submission tests after the SMTPUTF8 ones).
+ */
+export const postfixLogFromNow = (): (() => ReadonlyArray<string>) => {
+  const start = existsSync(postfixLog) ? statSync(postfixLog).size : 0
+  return () => readFileSync(postfixLog).subarray(start).toString("utf8").split("\n")
+}
 /** The Maildirs' root: `${mailDir}/<domain>/<user>/new`. */
 export const mailDir = `${stateDir}/mail`
 
