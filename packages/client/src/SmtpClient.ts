@@ -60,7 +60,8 @@ export interface Machine<S, R> {
 export const sessionMachine: Machine<Session.Session, Session.SessionResult> = {
   step: Session.step,
   phase: Session.phase,
-  // Every reply, command and event is a transcript line.
+  // Every reply, command and event is a transcript line, counted even when the lines are not kept
+  // (`Session.Config.transcript` false).
   progress: (session) => session.transcript.length
 }
 

@@ -108,7 +108,7 @@ export const make = (config: Config): Session => {
     vrfyQueue: [],
     vrfySent: 0,
     end: Option.none(),
-    transcript: Log.empty(),
+    transcript: config.transcript === false ? Log.counting() : Log.empty(),
     done: false,
     sessions: 1,
     resets: 0,

@@ -131,6 +131,27 @@ describe("Session: 5,000 recipients in one session", () => {
     assert.deepStrictEqual(again.transcript, result.transcript)
     assert.deepStrictEqual(again.recipients, result.recipients)
   })
+
+  it("without a transcript: the same writes and result but the transcript, and as many lines counted", () => {
+    const both = [cfg, { ...cfg, transcript: false }].map((c) => {
+      const writes: Array<string> = []
+      const answer = server()
+      const run = drive(Session.step(Session.make(c), Session.Input.Connected()).state, greeting, (out) => {
+        writes.push(out)
+        return answer(out)
+      })
+      return { ...run, writes }
+    })
+    const [kept, counted] = both as [(typeof both)[0], (typeof both)[0]]
+    assert.deepStrictEqual(counted.writes, kept.writes)
+    assert.deepStrictEqual(counted.result, { ...kept.result, transcript: [] })
+    // Its length still moves with every line (a driver's measure of progress), state for state.
+    assert.deepStrictEqual(
+      counted.states.map((s) => s.transcript.length),
+      kept.states.map((s) => s.transcript.length)
+    )
+    assert.isAbove(kept.result.transcript.length, 2 * size)
+  })
 })
 
 describe("Log: appends never show in other logs", () => {
@@ -181,6 +202,15 @@ describe("Log: appends never show in other logs", () => {
         return [[first], two, left, Log.queued(Log.push(empty, [9])), Log.queued(q), [Log.size(empty)]]
       },
       [[1], [2, 3], [4], [9], [1, 2, 3, 4], [0]]
+    ],
+    [
+      "a counting log: the count, never the items",
+      () => {
+        const a = Log.appendAll(Log.append(Log.counting<number>(), 1), [2, 3])
+        const b = Log.count(a, 2)
+        return [Log.toArray(a), [a.length, b.length], [Number(Log.keeps(a)), Number(Log.keeps(Log.empty()))]]
+      },
+      [[], [3, 5], [0, 1]]
     ]
   ]
   for (const [name, run, want] of cases) it(name, () => assert.deepStrictEqual(run(), want))

@@ -263,13 +263,19 @@ export const send = <S extends Pending<W>, W extends Awaiting>(
   commands: ReadonlyArray<Command.Command>,
   awaiting: ReadonlyArray<W>
 ): { readonly state: S; readonly actions: ReadonlyArray<SendAction> } => {
-  const lines = commands.map((c, i): TranscriptEntry => {
-    const recipient = recipientOf(awaiting[i])
-    const text = Command.redact(c)
-    return recipient === undefined ? { direction: "C", text } : { direction: "C", text, recipient }
-  })
+  // A transcript that is only counted (see `Log.counting`) gets no lines made for it.
+  const transcript = Log.keeps(state.transcript)
+    ? Log.appendAll(
+        state.transcript,
+        commands.map((c, i): TranscriptEntry => {
+          const recipient = recipientOf(awaiting[i])
+          const text = Command.redact(c)
+          return recipient === undefined ? { direction: "C", text } : { direction: "C", text, recipient }
+        })
+      )
+    : Log.count(state.transcript, commands.length)
   return {
-    state: { ...state, transcript: Log.appendAll(state.transcript, lines), pending: Log.push(state.pending, awaiting) },
+    state: { ...state, transcript, pending: Log.push(state.pending, awaiting) },
     actions: [{ _tag: "Send", bytes: Command.encodeAll(commands), commands }]
   }
 }
@@ -283,6 +289,11 @@ export const phaseOf = <P extends string>(
   state: Receiving & { readonly pending: Log.Queue<{ readonly phase: P }> }
 ): P | "AwaitTlsHandshake" | "Done" =>
   state.done ? "Done" : state.handshaking ? "AwaitTlsHandshake" : (Log.peek(state.pending)?.phase ?? "Done")
+
+const replyLine = (reply: Reply.Reply, recipient: number | undefined): TranscriptEntry => {
+  const text = Reply.format(reply)
+  return recipient === undefined ? { direction: "S", text } : { direction: "S", text, recipient }
+}
 
 /**
  * Hands a reply to the transition awaiting it, after logging it. A 421 closes the session
@@ -303,11 +314,11 @@ export const dispatch = <S extends Pending<W> & { readonly parser: ReplyParser.R
 ): T => {
   const first = Log.shift(state.pending)
   const awaiting = first?.[0]
-  const recipient = recipientOf(awaiting)
-  const text = Reply.format(reply)
-  const line: TranscriptEntry = recipient === undefined ? { direction: "S", text } : { direction: "S", text, recipient }
+  const transcript = Log.keeps(state.transcript)
+    ? Log.append(state.transcript, replyLine(reply, recipientOf(awaiting)))
+    : Log.count(state.transcript, 1)
   if (first === undefined || awaiting === undefined) {
-    const s = { ...state, parser, transcript: Log.append(state.transcript, line) }
+    const s = { ...state, parser, transcript }
     if (reply.code === 421) return on.closing(s, "Done", reply)
     return on.unexpected(
       s,
@@ -318,7 +329,7 @@ export const dispatch = <S extends Pending<W> & { readonly parser: ReplyParser.R
     )
   }
   // The parser, the line and the queue in one new state (once per reply).
-  const next: S = { ...state, parser, transcript: Log.append(state.transcript, line), pending: first[1] }
+  const next: S = { ...state, parser, transcript, pending: first[1] }
   if (reply.code === 421 && awaiting.phase !== "AwaitQuit") return on.closing(next, awaiting.phase, reply)
   return on.reply(next, reply, awaiting)
 }

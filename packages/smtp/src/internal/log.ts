@@ -27,6 +27,22 @@ export interface Log<A> {
 /** @internal */
 export const empty = <A>(): Log<A> => ({ length: 0, buffer: [] })
 
+/** The buffer of every counting log: never pushed onto. */
+const uncounted: Array<never> = []
+
+/**
+ * A log that keeps only how many items went in (`length`), not the items: appending costs a
+ * count, `toArray` is empty. For a transcript nobody will read (a bulk run without
+ * `--transcript`), whose length still measures progress. @internal
+ */
+export const counting = <A>(): Log<A> => ({ length: 0, buffer: uncounted })
+
+/** Whether the log keeps its items (see {@link counting}). @internal */
+export const keeps = <A>(log: Log<A>): boolean => log.buffer !== uncounted
+
+/** A counting log with `n` more items counted (for a log that {@link keeps} its items: `appendAll`). @internal */
+export const count = <A>(log: Log<A>, n: number): Log<A> => ({ length: log.length + n, buffer: log.buffer })
+
 /** @internal */
 export const fromArray = <A>(items: ReadonlyArray<A>): Log<A> => ({ length: items.length, buffer: items.slice() })
 
@@ -36,6 +52,7 @@ const own = <A>(log: Log<A>): Array<A> =>
 
 /** @internal */
 export const append = <A>(log: Log<A>, item: A): Log<A> => {
+  if (log.buffer === uncounted) return { length: log.length + 1, buffer: log.buffer }
   const buffer = own(log)
   buffer.push(item)
   return { length: log.length + 1, buffer }
@@ -44,6 +61,7 @@ export const append = <A>(log: Log<A>, item: A): Log<A> => {
 /** @internal */
 export const appendAll = <A>(log: Log<A>, items: ReadonlyArray<A>): Log<A> => {
   if (items.length === 0) return log
+  if (log.buffer === uncounted) return { length: log.length + items.length, buffer: log.buffer }
   const buffer = own(log)
   for (const item of items) buffer.push(item)
   return { length: log.length + items.length, buffer }

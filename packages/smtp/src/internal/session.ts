@@ -87,6 +87,13 @@ export interface Config {
    * connection to another session (`resume`). Off by default.
    */
   readonly keepOpen?: boolean | undefined
+  /**
+   * Keep the dialogue's lines (`SessionResult.transcript`). `false`: the result's transcript is
+   * empty and no line is made (a bulk run that writes none: a string or two per RCPT less), while
+   * the session still counts them (`Session.transcript.length`, a driver's measure of progress).
+   * Default: kept.
+   */
+  readonly transcript?: boolean | undefined
 }
 
 /**

@@ -355,6 +355,8 @@ export const check = Effect.fn("Verifier.check")(function* (
             // refuses everything (a list of unknown mailboxes); elsewhere it would cut sessions short.
             quitEarly: lease.safe.refusing,
             maxRecipientsPerTransaction: HostProfile.transactionSize(profile),
+            // Results without a transcript (bulk without --transcript) need no dialogue lines made.
+            transcript: config.transcript,
             // In a bulk run the connection may serve the lane's next session, if one could take it over
             // after this one (refused all, on a host that refuses everything): else QUIT goes early there.
             keepOpen:

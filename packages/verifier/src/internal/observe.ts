@@ -107,6 +107,7 @@ export const watch = (
     }
   }
   return {
+    // Lines of the dialogue so far: counted whether or not they are kept (`Session.Config.transcript`).
     machine: { step, phase: Session.phase, progress: (s) => s.transcript.length },
     observe
   }
