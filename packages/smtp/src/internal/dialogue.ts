@@ -328,7 +328,8 @@ export const dispatch = <S extends Pending<W> & { readonly parser: ReplyParser.R
       })
     )
   }
-  // The parser, the line and the queue in one new state (once per reply).
+  // The parser, the line and the queue in one new state (once per reply). Nothing else holds it:
+  // `on.reply` may set its fields in place instead of copying it again (session.ts, `Fresh`).
   const next: S = { ...state, parser, transcript, pending: first[1] }
   if (reply.code === 421 && awaiting.phase !== "AwaitQuit") return on.closing(next, awaiting.phase, reply)
   return on.reply(next, reply, awaiting)

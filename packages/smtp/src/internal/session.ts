@@ -350,24 +350,24 @@ export const awaiting = (session: Session): ReadonlyArray<Awaiting> => Log.queue
 export const rejections = (session: Session): number => session.rejected
 
 /**
- * Records a recipient's RCPT reply (and sets `also`, in the same new state).
+ * A state that only the step making it holds: the one `dispatch` made for the reply being
+ * handled, which no caller has seen yet. A transition may set its fields in place, so that a
+ * reply makes one new state and not a copy of that copy (every recipient's RCPT reply in a bulk
+ * run comes through here). Never a state that came in: those stay as they were.
  *
  * @internal
  */
-export const rcptReply = (
-  session: Session,
-  recipient: number,
-  reply: Reply.Reply,
-  also: Partial<Pick<Session, "inFlight" | "answeredInTransaction" | "sentInTransaction">> = {}
-): Session => {
-  const accepted = Reply.isPositive(reply)
-  return {
-    ...session,
-    ...also,
-    updates: Log.append(session.updates, { recipient, rcpt: reply }),
-    rejected: session.rejected + (accepted ? 0 : 1),
-    accepted: session.accepted + (accepted ? 1 : 0)
-  }
+export type Fresh = { -readonly [K in keyof Session]: Session[K] }
+
+/**
+ * Records a recipient's RCPT reply in a {@link Fresh} state.
+ *
+ * @internal
+ */
+export const rcptReply = (fresh: Fresh, recipient: number, reply: Reply.Reply): void => {
+  fresh.updates = Log.append(fresh.updates, { recipient, rcpt: reply })
+  if (Reply.isPositive(reply)) fresh.accepted++
+  else fresh.rejected++
 }
 
 /**

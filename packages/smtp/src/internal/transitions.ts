@@ -16,6 +16,7 @@ import {
   type Awaiting,
   domainOf,
   finish,
+  type Fresh,
   note,
   type ProbeResult,
   rcptReply,
@@ -31,7 +32,9 @@ import {
 
 type Handler = (session: Session, reply: Reply.Reply, awaiting: Awaiting) => Step
 
-const idle = (state: Session): Step => ({ state, actions: [] })
+const noActions: ReadonlyArray<never> = []
+
+const idle = (state: Session): Step => ({ state, actions: noActions })
 
 /** An RCPT group, with QUIT after it when `quitsWith` allows. */
 const sendGroup = (
@@ -337,18 +340,19 @@ const reply: { readonly [P in Awaiting["phase"]]: Handler } = {
   },
   AwaitRcpt: (s, reply, awaiting) => {
     const index = "recipient" in awaiting ? awaiting.recipient : -1
-    const inFlight = Math.max(0, s.inFlight - 1)
-    // One new state per reply (this runs for every RCPT of a bulk run).
-    const state: Session = !s.mailAccepted
-      ? { ...s, inFlight }
-      : isTooManyRecipients(reply)
-        ? { ...s, inFlight, deferred: Log.append(s.deferred, index) }
-        : rcptReply(s, index, reply, {
-            inFlight,
-            answeredInTransaction: s.answeredInTransaction + 1,
-            // A refused recipient takes no place in the message: its place goes back to the transaction.
-            sentInTransaction: (s.sentInTransaction ?? 0) - (Reply.isPositive(reply) ? 0 : 1)
-          })
+    // This runs for every RCPT of a bulk run: the state dispatch made for this reply is the new
+    // one, its fields set in place (see `Fresh`), rather than copied again.
+    const state = s as Fresh
+    state.inFlight = Math.max(0, s.inFlight - 1)
+    if (s.mailAccepted) {
+      if (isTooManyRecipients(reply)) state.deferred = Log.append(s.deferred, index)
+      else {
+        state.answeredInTransaction = s.answeredInTransaction + 1
+        // A refused recipient takes no place in the message: its place goes back to the transaction.
+        state.sentInTransaction = (s.sentInTransaction ?? 0) - (Reply.isPositive(reply) ? 0 : 1)
+        rcptReply(state, index, reply)
+      }
+    }
     return awaitingRcpt(state) ? slide(state) : afterRcpts(state)
   },
   AwaitProbe: (s, reply, awaiting) => {
