@@ -257,7 +257,9 @@ export const check = Effect.fn("Verifier.check")(function* (
   const none = unanswered({ verdict: "unknown", reason: "connection_failed", retryable: true })
   const evidence: Array<Findings> = mailboxes.map(() => none)
   const attempts: Array<Array<Attempt>> = mailboxes.map(() => [])
-  const timings: Array<ConnectionTiming> = mailboxes.map(noTiming)
+  // Summed per recipient only for a timing block (`VerifierConfig.timing`); else one that stays at zero, shared.
+  const untimed = config.timing ? undefined : noTiming()
+  const timings: Array<ConnectionTiming> = mailboxes.map(() => untimed ?? noTiming())
   // Not answered yet, in order; a session takes from the front and puts back what it could not ask.
   const queue = mailboxes.map((_, i) => i)
   const probes = Probes.make(ctx.probes, mailboxes, policy.probeRetries)
@@ -391,7 +393,7 @@ export const check = Effect.fn("Verifier.check")(function* (
             timing
           }).pipe(Effect.provideService(SmtpTransport.SmtpTransport, dial.transport), Effect.result)
           lastFrom = from
-          for (const i of batch) addTiming(timings[i]!, timing)
+          if (untimed === undefined) for (const i of batch) addTiming(timings[i]!, timing)
           const parked = run._tag === "Success" ? Option.getOrUndefined(run.success.parked) : undefined
           const connection = dial.connection()
           const keep: Lanes.Open | undefined =
