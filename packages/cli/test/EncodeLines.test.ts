@@ -42,4 +42,16 @@ describe("Output.encodeLines", () => {
       assert.strictEqual(bytes.length, new TextEncoder().encode(expected).length)
     })
   }
+
+  it("one scratch buffer for every write in turn: each write's bytes are its own lines", () => {
+    const scratch: Output.Scratch = { buffer: Buffer.allocUnsafe(0) }
+    const seen = new Set<ArrayBufferLike>()
+    for (const [, format, vs, transcript, prefix] of [...cases, ...cases]) {
+      const bytes = Output.encodeLines(format, vs, { transcript }, prefix, scratch)
+      assert.strictEqual(decoder.decode(bytes), prefix + joined(format, vs, transcript))
+      seen.add(bytes.buffer)
+    }
+    // Grown a few times, then used again: fewer buffers than writes.
+    assert.isBelow(seen.size, cases.length)
+  })
 })
