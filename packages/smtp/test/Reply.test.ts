@@ -1,5 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Option } from "effect"
+import * as fc from "fast-check"
 import * as Reply from "../src/Reply.ts"
 
 const status = (c: 2 | 4 | 5, subject: number, detail: number): Reply.EnhancedStatus => ({ class: c, subject, detail })
@@ -41,6 +42,30 @@ describe("Reply", () => {
         assert.deepStrictEqual(Reply.parseEnhanced(text), Option.fromUndefinedOr(expected))
       })
     }
+    // The grammar as a regular expression (what parseEnhanced ran before it read the characters itself).
+    const pattern = /^([245])\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})(?= |$)/
+    it("reads what the RFC 3463 pattern matches, on any text of digits, dots and blanks", () => {
+      fc.assert(
+        fc.property(
+          fc
+            .tuple(
+              fc.constantFrom("2", "4", "5", "3", "x", ""),
+              fc.constantFrom(".", "", ".."),
+              fc.constantFrom("0", "1", "01", "10", "999", "1000", ""),
+              fc.constantFrom(".", "", " "),
+              fc.constantFrom("0", "1", "01", "10", "606", "999", "1000", ""),
+              fc.constantFrom("", " ", "  x", "x", ".", "\t", ":")
+            )
+            .map((parts) => parts.join("")),
+          (text) => {
+            const m = pattern.exec(text)
+            const want = m === null ? undefined : status(Number(m[1]) as 2 | 4 | 5, Number(m[2]), Number(m[3]))
+            assert.deepStrictEqual(Reply.parseEnhanced(text), Option.fromUndefinedOr(want))
+          }
+        ),
+        { numRuns: 20_000 }
+      )
+    })
   })
 
   describe("make", () => {
