@@ -168,7 +168,10 @@ export const run = (
     let learnt: ReadonlyArray<readonly [string, HostProfile.HostProfile]> = []
     const pipeline = Effect.gen(function* () {
       const verifier = yield* Verifier.Verifier
-      const addresses = Input.items(Lines.fromBytes(source.bytes), { csv: source.csv, column: options.column }).pipe(
+      const addresses = Input.items(Lines.fromBytes(source.bytes, { live: !source.regular }), {
+        csv: source.csv,
+        column: options.column
+      }).pipe(
         Stream.interruptWhen(Deferred.await(stop)),
         atMost(maxInFlight),
         // A chunk at a time: what the output has already (resume) is skipped, once per time it is

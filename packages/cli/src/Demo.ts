@@ -100,7 +100,8 @@ export const run: Effect.Effect<void, ExitCode.Exit, FileSystem.FileSystem | Pat
         allowTargets: ["127.0.0.0/8"]
       },
       greylistRetry: Option.some(Options.greylistSchedule(Duration.seconds(1))),
-      keepOpen: Option.none()
+      keepOpen: Option.none(),
+      inputIdle: Option.none()
     }
     const color = Table.colorEnabled(process.stdout)
     const results = yield* Verify.verifyAll(

@@ -241,6 +241,13 @@ export const flags = {
       'How long a run of many addresses keeps an unused connection for its next session to that MX address; "0" closes each after its session (env RCPT_KEEP_OPEN; the cluster runner keeps none yet). Default: 250ms'
     ),
     Flag.optional
+  ),
+  inputIdle: Flag.String("input-idle").pipe(
+    Flag.withMetavar("duration"),
+    Flag.withDescription(
+      "How long the input (a list piped in slowly) may pause before the addresses gathered so far are checked; until then they gather into sessions to their MX hosts (env RCPT_INPUT_IDLE). Default: 1s"
+    ),
+    Flag.optional
   )
 }
 
@@ -270,6 +277,7 @@ export interface Given {
   readonly maxAddressesPerHost: Option.Option<number>
   readonly greylistWait: Option.Option<string>
   readonly keepOpen: Option.Option<string>
+  readonly inputIdle: Option.Option<string>
   readonly proxy: Option.Option<string>
   readonly sourceAddress: ReadonlyArray<string>
   readonly sourceSelection: Option.Option<SourcePool.SelectionName>
@@ -308,6 +316,7 @@ export const none: Given = {
   ca: [],
   greylistWait: Option.none(),
   keepOpen: Option.none(),
+  inputIdle: Option.none(),
   fallbackSender: Option.none(),
   allowSpecialUse: [],
   allow: [],
@@ -326,7 +335,8 @@ export const none: Given = {
 
 /**
  * What a command runs with: the verifier's options, and the greylisting schedule and the time
- * an unused connection is kept (`Policy.keepOpen`), if changed.
+ * an unused connection is kept (`Policy.keepOpen`) and a paused input gathers (`Policy.inputIdle`),
+ * if changed.
  *
  * @category models
  * @since 0.1.0
@@ -335,6 +345,7 @@ export interface Resolved {
   readonly verifier: NodeVerifier.Options
   readonly greylistRetry: Option.Option<Schedule.Schedule<unknown, unknown>>
   readonly keepOpen: Option.Option<Duration.Duration>
+  readonly inputIdle: Option.Option<Duration.Duration>
 }
 
 /**
@@ -403,7 +414,8 @@ const flagTexts = (given: Given): Record<string, string> => {
     [outer.dnsServers]: given.dnsServers.length > 0 ? given.dnsServers.join(",") : undefined,
     [outer.ca]: given.ca.length > 0 ? given.ca.join(",") : undefined,
     [outer.greylistWait]: Option.getOrUndefined(given.greylistWait),
-    [outer.keepOpen]: Option.getOrUndefined(given.keepOpen)
+    [outer.keepOpen]: Option.getOrUndefined(given.keepOpen),
+    [outer.inputIdle]: Option.getOrUndefined(given.inputIdle)
   }
   return Object.fromEntries(Object.entries(texts).filter((e): e is [string, string] => e[1] !== undefined))
 }
@@ -472,6 +484,7 @@ export const resolve = (given: Given): Effect.Effect<Resolved, ExitCode.Exit, Fi
     )
     const wait = yield* duration(outer.greylistWait, "greylistWait", "--greylist-wait", flags)
     const keepOpen = yield* duration(outer.keepOpen, "keepOpen", "--keep-open", flags)
+    const inputIdle = yield* duration(outer.inputIdle, "inputIdle", "--input-idle", flags)
 
     const route = yield* resolveRouting(given)
 
@@ -481,7 +494,7 @@ export const resolve = (given: Given): Effect.Effect<Resolved, ExitCode.Exit, Fi
       dnsServers: dnsServers.length > 0 ? dnsServers : undefined,
       ca: ca.length > 0 ? ca : undefined
     })
-    return { verifier, greylistRetry: Option.map(wait, greylistSchedule), keepOpen }
+    return { verifier, greylistRetry: Option.map(wait, greylistSchedule), keepOpen, inputIdle }
   })
 
 /** A duration setting's text read, or exit 64 naming the flag or the variable it came from. */
@@ -569,20 +582,21 @@ export const greylistSchedule = (wait: Duration.Duration): Schedule.Schedule<unk
   Duration.toMillis(wait) <= 0 ? Schedule.recurs(0) : Schedule.spaced(wait).pipe(Schedule.upTo({ times: 3 }))
 
 /**
- * The policies with the greylisting schedule and the time an unused connection is kept changed,
- * when they were.
+ * The policies with the greylisting schedule, the time an unused connection is kept and the
+ * input's pause before gathered addresses go changed, when they were.
  *
  * @category layers
  * @since 0.1.0
  */
 export const policyLayer = (resolved: Resolved): Layer.Layer<never> => {
-  const { greylistRetry, keepOpen } = resolved
-  return Option.isNone(greylistRetry) && Option.isNone(keepOpen)
+  const { greylistRetry, keepOpen, inputIdle } = resolved
+  return Option.isNone(greylistRetry) && Option.isNone(keepOpen) && Option.isNone(inputIdle)
     ? Layer.empty
     : Layer.succeed(Policy.Policy, {
         ...Policy.defaults,
         ...Option.match(greylistRetry, { onNone: () => ({}), onSome: (schedule) => ({ greylistRetry: schedule }) }),
-        ...Option.match(keepOpen, { onNone: () => ({}), onSome: (kept) => ({ keepOpen: kept }) })
+        ...Option.match(keepOpen, { onNone: () => ({}), onSome: (kept) => ({ keepOpen: kept }) }),
+        ...Option.match(inputIdle, { onNone: () => ({}), onSome: (idle) => ({ inputIdle: idle }) })
       })
 }
 

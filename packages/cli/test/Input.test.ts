@@ -63,6 +63,23 @@ describe("Lines.fromBytes", () => {
       assert.strictEqual(failed.code, ExitCode.codes.noInput)
     })
   )
+
+  it.effect("live (standard input): each line leaves as its chunk arrives; a later NUL still ends it", () =>
+    Effect.gen(function* () {
+      const data = new Uint8Array([...bytes("a@b.test\nc@d.test\n"), 0, 1, 2])
+      const lines = yield* Lines.fromBytes(chunked(data, 9), { live: true }).pipe(Stream.runCollect)
+      assert.deepStrictEqual(
+        lines.map((l) => (l._tag === "Line" ? l.text : l._tag)),
+        ["a@b.test", "c@d.test", "Binary"]
+      )
+      // A chunk that holds the NUL: nothing of it before, as without `live`.
+      const whole = yield* Lines.fromBytes(Stream.make(data), { live: true }).pipe(Stream.runCollect)
+      assert.deepStrictEqual(
+        whole.map((l) => l._tag),
+        ["Binary"]
+      )
+    })
+  )
 })
 
 describe("Input.items", () => {

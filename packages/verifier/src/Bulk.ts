@@ -13,7 +13,8 @@
  *   into memory). A group is checked as soon as it has a session's worth of recipients (with
  *   every other entry of its key read in the same chunk) and no
  *   group of its key is being checked (then it gathers, and goes when that one ends), or when
- *   the window is half full (the largest group goes), or at the end of the input. Each input
+ *   the window is half full (the largest group goes), or when the input pauses (`Policy.inputIdle`)
+ *   or ends. Each input
  *   holds one window permit from the moment it is read until its result is out, so the reader
  *   never runs further ahead than the window. Duplicates are verified once: while the first is
  *   pending they wait for its result; after it, a bounded cache answers them.
@@ -268,6 +269,8 @@ export const stream = <E, R>(
         let epoch = 0
         // Group fibers (a group's work, or its greylisted addresses' later answers) not ended yet.
         let running = 0
+        // When the reader started waiting for the input's next chunk; undefined while it works on one.
+        let awaitingSince: number | undefined = 0
 
         const emit = (vs: Array<Verification>): Effect.Effect<void> =>
           vs.length === 0
@@ -444,8 +447,31 @@ export const stream = <E, R>(
             yield* emit(settled)
           })
 
+        // The input paused `policy.inputIdle`: what gathered goes (groups of a key in flight go
+        // when it ends, as always). Polled: one sleep per period, not a timer per chunk.
+        const idle = Duration.fromInputUnsafe(policy.inputIdle)
+        if (Duration.isFinite(idle)) {
+          const idleMillis = Duration.toMillis(idle)
+          yield* Effect.forkScoped(
+            Effect.forever(
+              Effect.gen(function* () {
+                yield* Effect.sleep(Duration.millis(Math.max(10, idleMillis / 2)))
+                const now = yield* Clock.currentTimeMillis
+                if (awaitingSince === undefined || now - awaitingSince < idleMillis) return
+                for (const key of Array.from(groups.keys())) {
+                  if (!inFlight.has(key)) {
+                    yield* dispatch(key)
+                    epoch++
+                  }
+                }
+              })
+            )
+          )
+        }
+
         yield* Stream.runForEachArray(input, (chunk) =>
           Effect.gen(function* () {
+            awaitingSince = undefined
             for (let at = 0; at < chunk.length;) {
               while (free === 0) {
                 // Every permit held. While a group's work runs, its results will give permits back:
@@ -465,8 +491,10 @@ export const stream = <E, R>(
               yield* slice(chunk, at, at + n)
               at += n
             }
+            awaitingSince = yield* Clock.currentTimeMillis
           })
         )
+        awaitingSince = undefined
         for (const key of Array.from(groups.keys())) yield* dispatch(key)
         yield* FiberSet.awaitEmpty(fibers)
         // Every result is out: the connections still open say QUIT.

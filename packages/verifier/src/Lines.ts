@@ -1,7 +1,8 @@
 /**
  * Bytes to lines in bounded memory: LF or CRLF, a UTF-8 BOM at the start dropped, at most
  * {@link maxLineBytes} of one line held (a longer line is counted and reported, never buffered),
- * and binary input (a NUL byte in the first 8 KiB) recognised before any line leaves.
+ * and binary input (a NUL byte in the first 8 KiB) recognised before any line leaves (or, for
+ * input that arrives over time, as soon as it is seen).
  *
  * @since 0.1.0
  */
@@ -37,14 +38,31 @@ export type Line =
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true })
 
 /**
+ * @category models
+ * @since 0.5.0
+ */
+export interface Options {
+  /**
+   * Bytes that arrive over time (standard input, a pipe): each line leaves as soon as it is
+   * complete, where by default lines wait until 8 KiB were seen (or the end), so that a binary
+   * input yields no line at all. A list written slowly would otherwise sit unread. A NUL byte in
+   * the first 8 KiB still ends the lines with `Binary`, after those before it.
+   */
+  readonly live?: boolean | undefined
+}
+
+/**
  * Splits bytes into lines (LF or CRLF; a BOM at the start is dropped), holding at most
- * {@link maxLineBytes} of one line. Emits `Binary` (and nothing before it) when the first 8 KiB
- * hold a NUL byte.
+ * {@link maxLineBytes} of one line. Emits `Binary` (and, unless `live`, nothing before it) when
+ * the first 8 KiB hold a NUL byte.
  *
  * @category constructors
  * @since 0.1.0
  */
-export const fromBytes = <E, R>(bytes: Stream.Stream<Uint8Array, E, R>): Stream.Stream<Line, E, R> =>
+export const fromBytes = <E, R>(
+  bytes: Stream.Stream<Uint8Array, E, R>,
+  options: Options = {}
+): Stream.Stream<Line, E, R> =>
   Stream.mapAccum(
     bytes,
     () => ({
@@ -98,7 +116,7 @@ export const fromBytes = <E, R>(bytes: Stream.Stream<Uint8Array, E, R>): Stream.
       }
       add(chunk.subarray(start))
       // Nothing leaves before 8 KiB were seen: a binary file yields no lines at all.
-      if (s.seen < sniffBytes) {
+      if (s.seen < sniffBytes && options.live !== true) {
         s.held.push(...out)
         return [s, []]
       }

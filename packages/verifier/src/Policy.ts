@@ -176,6 +176,18 @@ export const hostShaping: HostProfile.Shaping = HostProfile.shaping
 export const keepOpen: Duration.Input = "250 millis"
 
 /**
+ * How long a bulk run's input may pause before the addresses gathering into groups go as they
+ * are. Groups gather until they have a session's worth (thousands once a host is learnt) or the
+ * input ends: on a list piped in slowly (`tail -f`, a queue), an address would otherwise wait
+ * for the next ones, or for the end, to be checked. A file never pauses this long between reads,
+ * so its grouping is unchanged. Infinite: gather until the input ends.
+ *
+ * @category constants
+ * @since 0.5.0
+ */
+export const inputIdle: Duration.Input = "1 second"
+
+/**
  * Every policy in one record.
  *
  * @category models
@@ -206,6 +218,8 @@ export interface Policies {
   readonly hostShaping: HostProfile.Shaping
   /** How long a bulk run keeps an unused connection for its next session to that address ({@link keepOpen}). */
   readonly keepOpen: Duration.Input
+  /** How long a bulk run's input may pause before the groups gathering go ({@link inputIdle}). */
+  readonly inputIdle: Duration.Input
 }
 
 /**
@@ -223,7 +237,8 @@ export const defaults: Policies = {
   retryAfter,
   domainRules: DomainRules.empty,
   hostShaping,
-  keepOpen
+  keepOpen,
+  inputIdle
 }
 
 /**

@@ -229,7 +229,8 @@ export const variables = {
 
 /**
  * The variables of the settings the layers above parse: the platform's (DNS servers, CA files,
- * routing), the greylisting wait, the time an unused connection is kept (`Policy.keepOpen`), and the HTTP service's (`rcpt serve`). Named here beside
+ * routing), the greylisting wait, the time an unused connection is kept (`Policy.keepOpen`), how long a
+ * paused input gathers (`Policy.inputIdle`), and the HTTP service's (`rcpt serve`). Named here beside
  * `variables`, so that this module holds every `RCPT_*` name and `outerConfig` reads them the same
  * way; each stays text until its owner parses it.
  *
@@ -241,6 +242,7 @@ export const outerVariables = {
   ca: "RCPT_CA",
   greylistWait: "RCPT_GREYLIST_WAIT",
   keepOpen: "RCPT_KEEP_OPEN",
+  inputIdle: "RCPT_INPUT_IDLE",
   proxy: "RCPT_PROXY",
   sourceAddresses: "RCPT_SOURCE_ADDRESSES",
   sourceSelection: "RCPT_SOURCE_SELECTION",
