@@ -486,7 +486,13 @@ export const parse = (input: string): Result.Result<Mailbox, AddressError> => {
   if (invalid !== undefined) return Result.fail(invalid)
   const domain = domainAt(input, at + 1)
   if (Result.isFailure(domain)) return Result.fail(domain.failure)
-  const address = `${localPart}@${wire(domain.success)}`
+  const domainWire = wire(domain.success)
+  // Written with its domain in wire form already (lower-case A-labels, a literal as it is): the
+  // input is the address, no new string (a bulk run parses every address of its list).
+  const address =
+    input.length === at + 1 + domainWire.length && input.endsWith(domainWire)
+      ? input
+      : `${localPart}@${domainWire}`
   const size = octets(address)
   if (size > 254) return fail(input, "AddressTooLong", `the address is ${size} octets, the limit is 254`)
   const mailbox: Mailbox = { localPart, domain: domain.success, needsSmtpUtf8: NON_ASCII.test(localPart), address }

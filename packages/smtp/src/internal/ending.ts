@@ -7,6 +7,7 @@
  */
 import { Data, Option } from "effect"
 import * as Capabilities from "../Capabilities.ts"
+import type * as Reply from "../Reply.ts"
 import * as ReplyParser from "../ReplyParser.ts"
 import * as conversation from "./conversation.ts"
 import { note } from "./dialogue.ts"
@@ -17,6 +18,7 @@ import type {
   ProbeResult,
   RecipientResult,
   Session,
+  SkipReason,
   SessionEnd,
   SessionResult,
   Step
@@ -32,24 +34,24 @@ const actions = Data.taggedEnum<Action>()
  * @since 0.2.0
  */
 export const recipients = (session: Session): ReadonlyArray<RecipientResult> => {
-  const out: Array<RecipientResult> = session.config.recipients.map((mailbox) => ({
-    mailbox,
-    rcpt: Option.none(),
-    vrfy: Option.none(),
-    skipped: Option.none()
-  }))
+  const count = session.config.recipients.length
+  // The last of each kind of update per recipient, then one result each (not one per update).
+  const rcpt: Array<Reply.Reply | undefined> = new Array(count)
+  const vrfy: Array<Reply.Reply | undefined> = new Array(count)
+  const skipped: Array<SkipReason | undefined> = new Array(count)
   for (let k = 0; k < session.updates.length; k++) {
     const u = session.updates.buffer[k]!
-    const r = out[u.recipient]
-    if (r === undefined) continue
-    out[u.recipient] = {
-      mailbox: r.mailbox,
-      rcpt: u.rcpt === undefined ? r.rcpt : Option.some(u.rcpt),
-      vrfy: u.vrfy === undefined ? r.vrfy : Option.some(u.vrfy),
-      skipped: u.skipped === undefined ? r.skipped : Option.some(u.skipped)
-    }
+    if (!(u.recipient >= 0 && u.recipient < count)) continue
+    if (u.rcpt !== undefined) rcpt[u.recipient] = u.rcpt
+    if (u.vrfy !== undefined) vrfy[u.recipient] = u.vrfy
+    if (u.skipped !== undefined) skipped[u.recipient] = u.skipped
   }
-  return out
+  return session.config.recipients.map((mailbox, i) => ({
+    mailbox,
+    rcpt: Option.fromUndefinedOr(rcpt[i]),
+    vrfy: Option.fromUndefinedOr(vrfy[i]),
+    skipped: Option.fromUndefinedOr(skipped[i])
+  }))
 }
 
 /**

@@ -59,6 +59,9 @@ export const providerOf = (
 
 const noSender: Findings["sender"] = { nullRefused: false, used: "" }
 
+// Shared by every result without a transcript (results are never changed).
+const noTranscript: Verification["transcript"] = []
+
 const noSignals: Signals = {
   disposable: false,
   roleAccount: false,
@@ -321,7 +324,7 @@ export const build = (input: BuildInput, memo?: Memo): Verification => {
   const judgement = input.judge({ smtp: input.outcome, catchAll: input.catchAll, signals, provider })
   const transcript =
     session === undefined || input.transcript === false
-      ? []
+      ? noTranscript
       : transcriptOf(session.result, session.index).map((e) => ({ direction: e.direction, text: e.text }))
   const attempts: ReadonlyArray<Attempt> = evidence?.attempts ?? []
   const rcpt = recipient === undefined ? undefined : Option.getOrUndefined(recipient.rcpt)
@@ -351,7 +354,7 @@ export const build = (input: BuildInput, memo?: Memo): Verification => {
             implicit: input.implicit
           })),
     rcpt: rcptEvidence,
-    vrfy: recipient === undefined ? null : Option.getOrNull(Option.map(recipient.vrfy, replyEvidence)),
+    vrfy: recipient === undefined || recipient.vrfy._tag === "None" ? null : replyEvidence(recipient.vrfy.value),
     tls: session === undefined ? noTls : once(memo?.tls, session.result, () => tlsEvidence(session.result.tls)),
     catchAll: input.catchAll,
     catchAllProbe: input.catchAllProbe ?? probeOf(input.catchAll),

@@ -107,12 +107,11 @@ const senderRefusal = (result: Session.SessionResult, outcomes: ReadonlyArray<Ou
   return undefined
 }
 
-/** The server said something about this recipient itself. */
+/** The server said something about this recipient itself. Per recipient: plain tests, no `Option` calls. */
 const isAnswered = (r: Session.RecipientResult): boolean =>
-  Option.isSome(r.rcpt) ||
-  Option.isSome(r.vrfy) ||
-  Option.contains(r.skipped, "SmtpUtf8Unsupported") ||
-  Option.contains(r.skipped, "MailRejected")
+  r.rcpt._tag === "Some" ||
+  r.vrfy._tag === "Some" ||
+  (r.skipped._tag === "Some" && (r.skipped.value === "SmtpUtf8Unsupported" || r.skipped.value === "MailRejected"))
 
 /** A session on a connection taken over that ended before any answer: the connection was not sound. */
 const stale = (result: Session.SessionResult): boolean =>

@@ -75,9 +75,18 @@ export const watch = (
   }
   const observe = (result: Session.SessionResult): Observation => {
     const end = result.end
-    const rejected =
-      carried + result.recipients.filter((r) => Option.exists(r.rcpt, (reply) => !Reply.isPositive(reply))).length
-    const postponed = result.recipients.filter((r) => Option.contains(r.skipped, "Postponed")).length
+    // One pass over the recipients, plain tests (this runs for every session of a bulk run).
+    let refused = 0
+    let postponed = 0
+    let accepted = 0
+    for (const r of result.recipients) {
+      if (r.rcpt._tag === "Some") {
+        if (Reply.isPositive(r.rcpt.value)) accepted++
+        else refused++
+      }
+      if (r.skipped._tag === "Some" && r.skipped.value === "Postponed") postponed++
+    }
+    const rejected = carried + refused
     // RSET refused for good (Exim's 554 past its non-mail commands, then a hang-up): the connection
     // took all the RSETs it will. A 421 or a close there is not that: an idle connection timed out.
     const atReset = end._tag === "Rejected" && end.phase === "AwaitRset" && end.reply.code >= 500
@@ -88,7 +97,6 @@ export const watch = (
       end.phase === "AwaitGreeting" &&
       end.reply.code >= 400 &&
       end.reply.code < 500
-    const accepted = result.recipients.filter((r) => Option.exists(r.rcpt, Reply.isPositive)).length
     return {
       rejections: rejected,
       accepted,

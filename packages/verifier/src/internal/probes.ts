@@ -32,8 +32,9 @@ export const catchAllFrom = (result: Session.SessionResult, key: string): Option
   // A server that rejected a real recipient of this domain as unknown is not catch-all for it.
   const rejects = result.recipients.some(
     (r) =>
+      r.rcpt._tag === "Some" &&
       domainKey(r.mailbox.domain) === key &&
-      Option.exists(r.rcpt, (reply) => Classify.classify("AwaitRcpt", reply).reason === "mailbox_unknown")
+      Classify.classify("AwaitRcpt", r.rcpt.value).reason === "mailbox_unknown"
   )
   return rejects ? Option.some(false) : Option.none()
 }
@@ -73,7 +74,7 @@ export interface Book {
   readonly inconclusive: ReadonlySet<string>
 }
 
-const accepted = (r: Session.RecipientResult): boolean => Option.exists(r.rcpt, Reply.isPositive)
+const accepted = (r: Session.RecipientResult): boolean => r.rcpt._tag === "Some" && Reply.isPositive(r.rcpt.value)
 
 /** The book of `probes` (by domain key) for a check of `mailboxes`; `retries` bounds the askings after a cut. */
 export const make = (
