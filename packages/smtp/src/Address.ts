@@ -490,9 +490,7 @@ export const parse = (input: string): Result.Result<Mailbox, AddressError> => {
   // Written with its domain in wire form already (lower-case A-labels, a literal as it is): the
   // input is the address, no new string (a bulk run parses every address of its list).
   const address =
-    input.length === at + 1 + domainWire.length && input.endsWith(domainWire)
-      ? input
-      : `${localPart}@${domainWire}`
+    input.length === at + 1 + domainWire.length && input.endsWith(domainWire) ? input : `${localPart}@${domainWire}`
   const size = octets(address)
   if (size > 254) return fail(input, "AddressTooLong", `the address is ${size} octets, the limit is 254`)
   const mailbox: Mailbox = { localPart, domain: domain.success, needsSmtpUtf8: NON_ASCII.test(localPart), address }

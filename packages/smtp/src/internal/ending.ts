@@ -36,9 +36,9 @@ const actions = Data.taggedEnum<Action>()
 export const recipients = (session: Session): ReadonlyArray<RecipientResult> => {
   const count = session.config.recipients.length
   // The last of each kind of update per recipient, then one result each (not one per update).
-  const rcpt: Array<Reply.Reply | undefined> = new Array(count)
-  const vrfy: Array<Reply.Reply | undefined> = new Array(count)
-  const skipped: Array<SkipReason | undefined> = new Array(count)
+  const rcpt: Array<Reply.Reply | undefined> = Array.from({ length: count })
+  const vrfy: Array<Reply.Reply | undefined> = Array.from({ length: count })
+  const skipped: Array<SkipReason | undefined> = Array.from({ length: count })
   for (let k = 0; k < session.updates.length; k++) {
     const u = session.updates.buffer[k]!
     if (!(u.recipient >= 0 && u.recipient < count)) continue
