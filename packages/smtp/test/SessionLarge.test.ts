@@ -204,6 +204,16 @@ describe("Log: appends never show in other logs", () => {
       [[1], [2, 3], [4], [9], [1, 2, 3, 4], [0]]
     ],
     [
+      "a queue dropped from: the rest, and an empty one stays as it is",
+      () => {
+        const q = Log.queueOf([1, 2])
+        const once = Log.drop(q)
+        const empty = Log.drop(Log.drop(once))
+        return [Log.queued(once), Log.queued(q), [Log.size(empty), Number(Log.drop(empty) === empty)]]
+      },
+      [[2], [1, 2], [0, 1]]
+    ],
+    [
       "a counting log: the count, never the items",
       () => {
         const a = Log.appendAll(Log.append(Log.counting<number>(), 1), [2, 3])

@@ -312,12 +312,12 @@ export const dispatch = <S extends Pending<W> & { readonly parser: ReplyParser.R
     readonly unexpected: (state: S, error: RemoteProtocolError) => T
   }
 ): T => {
-  const first = Log.shift(state.pending)
-  const awaiting = first?.[0]
+  // Peeked and dropped, not shifted: no pair per reply.
+  const awaiting = Log.peek(state.pending)
   const transcript = Log.keeps(state.transcript)
     ? Log.append(state.transcript, replyLine(reply, recipientOf(awaiting)))
     : Log.count(state.transcript, 1)
-  if (first === undefined || awaiting === undefined) {
+  if (awaiting === undefined) {
     const s = { ...state, parser, transcript }
     if (reply.code === 421) return on.closing(s, "Done", reply)
     return on.unexpected(
@@ -330,7 +330,7 @@ export const dispatch = <S extends Pending<W> & { readonly parser: ReplyParser.R
   }
   // The parser, the line and the queue in one new state (once per reply). Nothing else holds it:
   // `on.reply` may set its fields in place instead of copying it again (session.ts, `Fresh`).
-  const next: S = { ...state, parser, transcript, pending: first[1] }
+  const next: S = { ...state, parser, transcript, pending: Log.drop(state.pending) }
   if (reply.code === 421 && awaiting.phase !== "AwaitQuit") return on.closing(next, awaiting.phase, reply)
   return on.reply(next, reply, awaiting)
 }

@@ -104,6 +104,10 @@ export const push = <A>(queue: Queue<A>, items: ReadonlyArray<A>): Queue<A> => {
 export const shift = <A>(queue: Queue<A>): readonly [A, Queue<A>] | undefined =>
   size(queue) === 0 ? undefined : [queue.items.buffer[queue.head]!, { items: queue.items, head: queue.head + 1 }]
 
+/** The queue without its first element (the same queue when empty). @internal */
+export const drop = <A>(queue: Queue<A>): Queue<A> =>
+  size(queue) === 0 ? queue : { items: queue.items, head: queue.head + 1 }
+
 /** Up to `n` elements from the front, and the queue without them. @internal */
 export const take = <A>(queue: Queue<A>, n: number): readonly [ReadonlyArray<A>, Queue<A>] => {
   const end = Math.min(queue.items.length, queue.head + Math.max(0, n))
