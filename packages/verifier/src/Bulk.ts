@@ -354,6 +354,18 @@ export const stream = <E, R>(
           })
         }
 
+        // The groups of `keys` still gathering whose key has none in flight go now (one in flight:
+        // they go when it ends, with what it learnt).
+        const dispatchFree = (keys: Iterable<string>): Effect.Effect<void, never, Requirements> =>
+          Effect.gen(function* () {
+            for (const key of Array.from(keys)) {
+              if (groups.has(key) && !inFlight.has(key)) {
+                yield* dispatch(key)
+                epoch++
+              }
+            }
+          })
+
         const largest = () => {
           let best: string | undefined
           let size = 0
@@ -441,19 +453,12 @@ export const stream = <E, R>(
             // read together, they wait for nothing, and a host's first sessions learn from a group
             // as large as the list gives at once (a first group of one session's worth would have
             // its trial session ramp over that and no more).
-            if (ready !== undefined) {
-              for (const key of ready) {
-                if (groups.has(key) && !inFlight.has(key)) {
-                  yield* dispatch(key)
-                  epoch++
-                }
-              }
-            }
+            if (ready !== undefined) yield* dispatchFree(ready)
             yield* emit(settled)
           })
 
-        // The input paused `policy.inputIdle`: what gathered goes (groups of a key in flight go
-        // when it ends, as always). Polled: one sleep per period, not a timer per chunk.
+        // The input paused `policy.inputIdle`: what gathered goes. Polled: one sleep per period,
+        // not a timer per chunk.
         const idle = Duration.fromInputUnsafe(policy.inputIdle)
         if (Duration.isFinite(idle)) {
           const idleMillis = Duration.toMillis(idle)
@@ -462,13 +467,7 @@ export const stream = <E, R>(
               Effect.gen(function* () {
                 yield* Effect.sleep(Duration.millis(Math.max(10, idleMillis / 2)))
                 const now = yield* Clock.currentTimeMillis
-                if (awaitingSince === undefined || now - awaitingSince < idleMillis) return
-                for (const key of Array.from(groups.keys())) {
-                  if (!inFlight.has(key)) {
-                    yield* dispatch(key)
-                    epoch++
-                  }
-                }
+                if (awaitingSince !== undefined && now - awaitingSince >= idleMillis) yield* dispatchFree(groups.keys())
               })
             )
           )
