@@ -193,10 +193,11 @@ describe("Log: appends never show in other logs", () => {
       ]
     ],
     [
-      "a queue: push, shift, take; emptied, it starts again",
+      "a queue: push, peek and drop, take; emptied, it starts again",
       () => {
         const q = Log.push(Log.queueOf([1, 2, 3]), [4])
-        const [first, rest] = Log.shift(q)!
+        const first = Log.peek(q)!
+        const rest = Log.drop(q)
         const [two, more] = Log.take(rest, 2)
         const [left, empty] = Log.take(more, 5)
         return [[first], two, left, Log.queued(Log.push(empty, [9])), Log.queued(q), [Log.size(empty)]]

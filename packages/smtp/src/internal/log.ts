@@ -100,10 +100,6 @@ export const push = <A>(queue: Queue<A>, items: ReadonlyArray<A>): Queue<A> => {
   return { items: appendAll(base.items, items), head: base.head }
 }
 
-/** The first element and the queue without it; `undefined` when empty. @internal */
-export const shift = <A>(queue: Queue<A>): readonly [A, Queue<A>] | undefined =>
-  size(queue) === 0 ? undefined : [queue.items.buffer[queue.head]!, { items: queue.items, head: queue.head + 1 }]
-
 /** The queue without its first element (the same queue when empty). @internal */
 export const drop = <A>(queue: Queue<A>): Queue<A> =>
   size(queue) === 0 ? queue : { items: queue.items, head: queue.head + 1 }
