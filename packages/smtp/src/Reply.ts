@@ -64,8 +64,11 @@ const numberAt = (text: string, at: number): number => {
   return value
 }
 
-// A list's replies share a few codes: each code's `Option` is made once and shared (values are never changed).
+// A list's replies share a few codes: each code's `Option` and text are made once and shared
+// (values are never changed), by this key (subject and detail have at most 3 digits).
+const codeKey = (cls: number, subject: number, detail: number): number => cls * 1_000_000 + subject * 1000 + detail
 const statuses = new Map<number, Option.Option<EnhancedStatus>>()
+const enhancedTexts = new Map<number, string>()
 
 /**
  * Reads an enhanced status code at the start of a reply line's text.
@@ -80,7 +83,7 @@ export const parseEnhanced = (text: string): Option.Option<EnhancedStatus> => {
   if (subject < 0 || text.charCodeAt(numberEnd) !== 46) return Option.none()
   const detail = numberAt(text, numberEnd + 1)
   if (detail < 0 || (numberEnd < text.length && text.charCodeAt(numberEnd) !== 32)) return Option.none()
-  const key = (c - 48) * 1_000_000 + subject * 1000 + detail
+  const key = codeKey(c - 48, subject, detail)
   let status = statuses.get(key)
   if (status === undefined) {
     status = Option.some({ class: (c - 48) as 2 | 4 | 5, subject, detail })
@@ -154,10 +157,10 @@ export const isPermanent = (reply: Reply): boolean => reply.code >= 500
 export const enhancedCode = (reply: Reply): string | undefined => {
   if (Option.isNone(reply.enhanced)) return undefined
   const e = reply.enhanced.value
-  // Read several times per reply (its text, its outcome, its evidence), and a list's replies share
-  // a few codes: each code's text is made once. Subject and detail have at most 3 digits.
+  // Read several times per reply (its text, its outcome, its evidence): each code's text is made
+  // once. A status made by hand may be outside what the key can tell apart: not kept then.
   const parsed = Number.isInteger(e.subject) && Number.isInteger(e.detail) && e.subject < 1000 && e.detail < 1000
-  const key = e.class * 1_000_000 + e.subject * 1000 + e.detail
+  const key = codeKey(e.class, e.subject, e.detail)
   let code = parsed ? enhancedTexts.get(key) : undefined
   if (code === undefined) {
     code = `${e.class}.${e.subject}.${e.detail}`
@@ -165,8 +168,6 @@ export const enhancedCode = (reply: Reply): string | undefined => {
   }
   return code
 }
-
-const enhancedTexts = new Map<number, string>()
 
 /**
  * The human text: lines joined by a space, the enhanced code taken off each line.
