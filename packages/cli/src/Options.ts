@@ -590,14 +590,14 @@ export const greylistSchedule = (wait: Duration.Duration): Schedule.Schedule<unk
  */
 export const policyLayer = (resolved: Resolved): Layer.Layer<never> => {
   const { greylistRetry, keepOpen, inputIdle } = resolved
-  return Option.isNone(greylistRetry) && Option.isNone(keepOpen) && Option.isNone(inputIdle)
+  const changed: Partial<Policy.Policies> = {
+    ...Option.match(greylistRetry, { onNone: () => ({}), onSome: (schedule) => ({ greylistRetry: schedule }) }),
+    ...Option.match(keepOpen, { onNone: () => ({}), onSome: (kept) => ({ keepOpen: kept }) }),
+    ...Option.match(inputIdle, { onNone: () => ({}), onSome: (idle) => ({ inputIdle: idle }) })
+  }
+  return Object.keys(changed).length === 0
     ? Layer.empty
-    : Layer.succeed(Policy.Policy, {
-        ...Policy.defaults,
-        ...Option.match(greylistRetry, { onNone: () => ({}), onSome: (schedule) => ({ greylistRetry: schedule }) }),
-        ...Option.match(keepOpen, { onNone: () => ({}), onSome: (kept) => ({ keepOpen: kept }) }),
-        ...Option.match(inputIdle, { onNone: () => ({}), onSome: (idle) => ({ inputIdle: idle }) })
-      })
+    : Layer.succeed(Policy.Policy, { ...Policy.defaults, ...changed })
 }
 
 /**
