@@ -7,9 +7,8 @@
  * the same delay. The TCP handshake itself is not delayed (a real one costs one more round trip per connection, which
  * would cost the one-connection-per-address contenders most).
  *
- * Run as a program (`node delay-proxy.ts '<json>'`, json: {@link ProxyOptions}) it prints `ready` once listening,
- * answers a line `most` on standard input with `most N` ({@link DelayProxy.mostOpen}), and stops on SIGTERM, so it
- * gets a core of its own instead of sharing the servers' event loop.
+ * Run as a program (`node delay-proxy.ts '<json>'`, json: {@link ProxyOptions}) it prints `ready` once listening and
+ * stops on SIGTERM, so it gets a core of its own instead of sharing the servers' event loop.
  *
  * @since 0.1.0
  */
@@ -33,13 +32,6 @@ export interface ProxyOptions {
  */
 export interface DelayProxy {
   readonly connections: () => number
-  /**
-   * The most client connections open at once since the last call (or the start), and from now on
-   * counting from those open now: what a server behind the proxy had from its clients at once,
-   * read on the wire rather than from the order of a server's log lines (Postfix's smtpd processes
-   * may log a disconnect after the next connect).
-   */
-  readonly mostOpen: () => number
   readonly close: () => Promise<void>
 }
 
@@ -62,15 +54,11 @@ const relay = (from: Socket, to: Socket, delayMs: number) => {
  */
 export const start = async (options: ProxyOptions): Promise<DelayProxy> => {
   let connections = 0
-  let open = 0
-  let most = 0
   const sockets = new Set<Socket>()
   const servers: Array<Server> = []
   for (const host of options.hosts) {
     const server = createServer((client) => {
       connections++
-      most = Math.max(most, ++open)
-      client.once("close", () => open--)
       const upstream = connect(options.targetPort, host)
       for (const s of [client, upstream]) {
         sockets.add(s)
@@ -91,11 +79,6 @@ export const start = async (options: ProxyOptions): Promise<DelayProxy> => {
   }
   return {
     connections: () => connections,
-    mostOpen: () => {
-      const seen = most
-      most = open
-      return seen
-    },
     close: async () => {
       for (const s of sockets) s.destroy()
       await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))))
@@ -106,11 +89,6 @@ export const start = async (options: ProxyOptions): Promise<DelayProxy> => {
 if (import.meta.main) {
   const options = JSON.parse(process.argv[2] ?? "{}") as ProxyOptions
   const proxy = await start(options)
-  // A line "most" on standard input is answered with "most N" (see DelayProxy.mostOpen).
-  process.stdin.setEncoding("utf8")
-  process.stdin.on("data", (text: string) => {
-    for (const line of text.split("\n")) if (line.trim() === "most") process.stdout.write(`most ${proxy.mostOpen()}\n`)
-  })
   process.stdout.write("ready\n")
   process.on("SIGTERM", () => {
     void proxy.close().then(() => process.exit(0))

@@ -41,6 +41,12 @@ export interface GuardReport {
   readonly maxRssKb: number
   /** TCP connections the process opened. */
   readonly connects: number
+  /**
+   * TCP connections the process had open at once, at most: each from its connect until it is
+   * destroyed or closed, whichever comes first (the client's own count: a server may log a
+   * disconnect after the next connect, and a proxy may see the next connect before the last close).
+   */
+  readonly mostConnections: number
   /** DNS queries the process sent (resolver calls and lookups of names). */
   readonly dnsQueries: number
   readonly violations: ReadonlyArray<string>
@@ -190,7 +196,9 @@ const lookup = function (hostname: string, options: unknown, callback?: unknown)
   )
 syncBuiltinESMExports()
 
-// 5. TCP connections: loopback only, counted.
+// 5. TCP connections: loopback only, counted, and the most open at once.
+let openConnections = 0
+let mostConnections = 0
 const originalConnect = net.Socket.prototype.connect
 net.Socket.prototype.connect = function (this: Net.Socket, ...args: Array<unknown>) {
   const first = Array.isArray(args[0]) ? args[0][0] : args[0]
@@ -203,6 +211,18 @@ net.Socket.prototype.connect = function (this: Net.Socket, ...args: Array<unknow
     }
     mark()
     connects++
+    mostConnections = Math.max(mostConnections, ++openConnections)
+    let open = true
+    const closed = () => {
+      if (open) openConnections--
+      open = false
+    }
+    this.once("close", closed)
+    const destroy = this.destroy
+    this.destroy = function (this: Net.Socket, ...rest: Array<unknown>) {
+      closed()
+      return (destroy as unknown as Fn).apply(this, rest) as Net.Socket
+    } as typeof this.destroy
   }
   return (originalConnect as unknown as Fn).apply(this, args) as Net.Socket
 } as typeof net.Socket.prototype.connect
@@ -238,6 +258,7 @@ process.on("exit", () => {
     activeMs: firstActivity === undefined ? null : performance.now() - firstActivity,
     maxRssKb: peakRssKb(),
     connects,
+    mostConnections,
     dnsQueries,
     violations,
     rss

@@ -5,8 +5,8 @@
  * domain (`catchall.test`, every RCPT 250). Postfix twice: its stock error limits on 127.0.0.2:25, and a listener
  * this bench adds on 127.0.0.2:2526 with the error and junk limits raised out of reach. What Postfix wrote in its log
  * during each run is read back: sessions, the most at once, "too many errors" disconnects, and sessions that went
- * past the soft error limit (each of those pays the 1 s error sleep: an "episode"). The most at once is also read on
- * the wire, from the proxy (its client connections open at once): Postfix's smtpd processes may log a disconnect
+ * past the soft error limit (each of those pays the 1 s error sleep: an "episode"). The most at once is also counted
+ * in the contender's own process (the bench's guard: connect to close): Postfix's smtpd processes may log a disconnect
  * after the next session's connect, which makes the log's count one too high now and then.
  *
  * Root only (up.sh installs and binds 127.0.0.x:25). The e2e world uses fixed loopback addresses: run it under the
@@ -99,7 +99,7 @@ const listening = async (host: string, port: number, timeoutMs = 15_000) => {
 
 const startProxy = async (host: string, port: number, targetPort: number): Promise<ChildProcess> => {
   const child = spawn(process.execPath, [proxyPath, JSON.stringify({ hosts: [host], port, targetPort, delayMs })], {
-    stdio: ["pipe", "pipe", "inherit"]
+    stdio: ["ignore", "pipe", "inherit"]
   })
   child.stdout!.setEncoding("utf8")
   await new Promise<void>((ok, fail) => {
@@ -107,21 +107,6 @@ const startProxy = async (host: string, port: number, targetPort: number): Promi
     child.once("exit", (code) => fail(new Error(`proxy exited ${code}`)))
   })
   return child
-}
-
-/** The most client connections a proxy had open at once since it was last asked (see `DelayProxy.mostOpen`). */
-const mostOpen = async (proxy: ChildProcess): Promise<number> => {
-  const answer = new Promise<number>((resolve) => {
-    const on = (text: string) => {
-      const m = /most (\d+)/.exec(text)
-      if (m === null) return
-      proxy.stdout!.off("data", on)
-      resolve(Number(m[1]))
-    }
-    proxy.stdout!.on("data", on)
-  })
-  proxy.stdin!.write("most\n")
-  return answer
 }
 
 /** What Postfix logged about the sessions of one listener (`name`: its syslog_name) since `from` bytes. */
@@ -262,9 +247,6 @@ try {
             ...args["rcpt-flags"].split(" ").filter((f) => f.length > 0)
           ]
     const logFrom = postfix ? (await stat(postfixLog)).size : 0
-    // The proxy this row dials through (stock on 2525, raised on 2527): its count starts afresh.
-    const proxy = row.world === "postfix stock" ? proxies[0] : row.world === "postfix raised" ? proxies[1] : undefined
-    if (proxy !== undefined) await mostOpen(proxy)
     await inProcess?.reset()
     const load = loadavg()[0]!
     log(`${row.world} / ${row.list} / ${row.contender}: ${size} addresses (load ${load.toFixed(1)})`)
@@ -289,8 +271,8 @@ try {
           row.world === "postfix stock" ? 10 : 1_000_000
         )
       : { sessions: await inProcess!.connections(), most: null, tooManyErrors: null, sleepy: null }
-    // The most connections the contender had open at once, on the wire (null in-process: no such count there).
-    const mostOnWire = proxy === undefined ? null : await mostOpen(proxy)
+    // The most connections the contender had open at once, counted in its own process (see GuardReport).
+    const mostOpen = child.report?.mostConnections ?? null
     const figures = {
       ...row,
       size,
@@ -308,7 +290,7 @@ try {
       verdicts,
       load,
       ...server,
-      mostOnWire,
+      mostOpen,
       exitCode: child.exitCode,
       ...(child.exitCode === 0 ? {} : { stderr: child.stderr.slice(-1500) })
     }
@@ -327,12 +309,12 @@ const limitOf = (r: Record<string, unknown>) =>
   results.find((o) => o["world"] === r["world"] && o["list"] === r["list"] && o["contender"] === "limit")
 const fmt = (n: unknown) => (n === null || n === undefined ? "-" : String(n))
 const table = [
-  "| world (50 ms RTT) | list | contender | addr/s | vs limit | sessions | most at once (log / wire) | too-many-errors | sessions past soft limit | answered | verdicts | active CPU ms / 1,000 addr | active CPU / active time | peak RSS MB | load |",
+  "| world (50 ms RTT) | list | contender | addr/s | vs limit | sessions | most at once (server log / client) | too-many-errors | sessions past soft limit | answered | verdicts | active CPU ms / 1,000 addr | active CPU / active time | peak RSS MB | load |",
   "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |",
   ...results.map((r) => {
     const limit = limitOf(r)
     const ratio = limit === undefined ? "-" : `${((r["rate"] as number) / (limit["rate"] as number)).toFixed(2)}x`
-    return `| ${r["world"]} | ${r["list"]} | ${r["contender"]} | ${(r["rate"] as number).toFixed(0)} | ${ratio} | ${fmt(r["sessions"])} | ${fmt(r["most"])} / ${fmt(r["mostOnWire"])} | ${fmt(r["tooManyErrors"])} | ${fmt(r["sleepy"])} | ${r["answered"]}/${r["size"]} | ${Object.entries(
+    return `| ${r["world"]} | ${r["list"]} | ${r["contender"]} | ${(r["rate"] as number).toFixed(0)} | ${ratio} | ${fmt(r["sessions"])} | ${fmt(r["most"])} / ${fmt(r["mostOpen"])} | ${fmt(r["tooManyErrors"])} | ${fmt(r["sleepy"])} | ${r["answered"]}/${r["size"]} | ${Object.entries(
       r["verdicts"] as Record<string, number>
     )
       .map(([k, v]) => `${k} ${v}`)
