@@ -28,6 +28,9 @@ export interface Entry {
 
 const probeAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
 
+/** Results built between two yields to the other fibers (see `finish`). */
+const yieldEvery = 256
+
 /** A made-up local part nobody has: 20 random characters from `Random` (seedable in tests). */
 const probeFor = Effect.fn("Bulk.probeFor")(function* (domain: Address.Domain) {
   let local = ""
@@ -121,7 +124,11 @@ const finish = Effect.fn("Bulk.finish")(function* (
   const out: Array<Verification> = []
   // What the memory knows of each domain, asked once per domain of the group (not per address).
   const known = new Map<string, Option.Option<boolean>>()
-  for (const i of indices) {
+  for (let k = 0; k < indices.length; k++) {
+    // Thousands of results are plain work: now and then the other fibers (sessions with replies
+    // in, one waiting for the connection this group's last session gave back) go first.
+    if (k % yieldEvery === 0) yield* Effect.yieldNow
+    const i = indices[k]!
     const entry = entries[i]!
     const key = domainKey(entry.mailbox.domain)
     let catchAll = known.get(key)
