@@ -245,33 +245,33 @@ export const make = (rules: Rules = {}): Judge => {
   return (evidence) => {
     const { smtp, catchAll, signals, provider } = evidence
     const score = scoreOf(evidence, scores)
-    // What each rule that applies would make of the verdict, in the documented order.
-    const applicable: Array<readonly [choice: keyof typeof severity, reason: Reason]> = []
-    const byProvider = provider == null ? undefined : providerRules[provider.id]
-    if (smtp.verdict === "deliverable") {
-      if (catchAll === true) applicable.push([catchAllRule, "catch_all"])
-      else if (byProvider !== undefined) {
-        const acceptsAll = provider!.acceptsAll || signals.acceptsAllProvider !== null
-        applicable.push([byProvider, acceptsAll ? "accepts_all" : "provider"])
-      } else if (signals.acceptsAllProvider !== null && catchAll !== false) {
-        applicable.push([acceptsAllRule, "accepts_all"])
-      }
-    }
-    if (smtp.verdict !== "undeliverable") {
-      if (signals.disposable) applicable.push([disposableRule, "disposable"])
-      if (signals.roleAccount) applicable.push([roleRule, "role_account"])
-    }
+    // Each rule that applies, in the documented order: the first of the highest severity decides.
+    // (Applied as they are found: a list of them cost an array and a pair per address.)
     let verdict: Verdict = smtp.verdict
     let reason: Reason = smtp.reason
     let worst = 0
-    for (const [choice, ruleReason] of applicable) {
+    const apply = (choice: keyof typeof severity, ruleReason: Reason) => {
       // "risky" qualifies a 250 only; "undeliverable" refuses the address whatever SMTP said.
-      if (choice === "risky" && smtp.verdict !== "deliverable") continue
+      if (choice === "risky" && smtp.verdict !== "deliverable") return
       if (severity[choice] > worst) {
         worst = severity[choice]
         verdict = choice === "undeliverable" ? "undeliverable" : "risky"
         reason = ruleReason
       }
+    }
+    const byProvider = provider == null ? undefined : providerRules[provider.id]
+    if (smtp.verdict === "deliverable") {
+      if (catchAll === true) apply(catchAllRule, "catch_all")
+      else if (byProvider !== undefined) {
+        const acceptsAll = provider!.acceptsAll || signals.acceptsAllProvider !== null
+        apply(byProvider, acceptsAll ? "accepts_all" : "provider")
+      } else if (signals.acceptsAllProvider !== null && catchAll !== false) {
+        apply(acceptsAllRule, "accepts_all")
+      }
+    }
+    if (smtp.verdict !== "undeliverable") {
+      if (signals.disposable) apply(disposableRule, "disposable")
+      if (signals.roleAccount) apply(roleRule, "role_account")
     }
     return { verdict, reason, score }
   }

@@ -29,6 +29,21 @@ const replyEvidence = (reply: Reply.Reply): ReplyEvidence => ({
   text: Reply.text(reply)
 })
 
+/**
+ * The RCPT reply's evidence, or the last result's when it says the same (results are never
+ * changed: shared; the duplicate cache keeps thousands of results).
+ */
+const rcptEvidenceOf = (reply: Reply.Reply, last: { readonly evidence: ReplyEvidence } | undefined): ReplyEvidence => {
+  const enhanced = Reply.enhancedCode(reply) ?? null
+  const text = Reply.text(reply)
+  return last !== undefined &&
+    last.evidence.code === reply.code &&
+    last.evidence.enhanced === enhanced &&
+    last.evidence.text === text
+    ? last.evidence
+    : { code: reply.code, enhanced, text }
+}
+
 const noTls: TlsEvidence = { status: "none", protocol: null, cipher: null, authorized: null, error: null }
 
 const tlsEvidence = (tls: Session.TlsStatus | undefined): TlsEvidence => {
@@ -139,10 +154,15 @@ const describe = (
 ): string => {
   const where = mx === undefined ? "no MX host" : once(memo?.where, mx, () => `${mx.host.host} [${mx.address}]`)
   if (rcpt !== null) {
+    const last = memo?.last
+    if (last !== undefined && last.evidence === rcpt && last.where === where) return last.detail
     // `rcpt.text` is trimmed (`Reply.text`): only an empty one, or a host name starting with a blank, needs a trim.
-    return rcpt.text === "" || where.trimStart() !== where
-      ? `${where} answered RCPT with ${rcpt.code} ${rcpt.text}`.trim()
-      : `${where} answered RCPT with ${rcpt.code} ${rcpt.text}`
+    const detail =
+      rcpt.text === "" || where.trimStart() !== where
+        ? `${where} answered RCPT with ${rcpt.code} ${rcpt.text}`.trim()
+        : `${where} answered RCPT with ${rcpt.code} ${rcpt.text}`
+    if (memo !== undefined) memo.last = { where, evidence: rcpt, detail }
+    return detail
   }
   const last = evidence?.attempts.at(-1)
   return last === undefined ? `${outcome.reason} (${where})` : `${outcome.reason}: ${last.detail} (${where})`
@@ -254,6 +274,11 @@ export interface Memo {
   readonly mx: Map<AnsweringMx, MxEvidence>
   readonly tls: Map<Session.SessionResult, TlsEvidence>
   readonly times: Map<number, string>
+  /**
+   * The last RCPT reply's evidence and detail: the next result with the same reply from the same
+   * host shares them (a catch-all list's 20,000 "250 2.1.5 Ok" make one of each, not 20,000).
+   */
+  last: { readonly where: string; readonly evidence: ReplyEvidence; readonly detail: string } | undefined
 }
 
 export const memo = (): Memo => ({
@@ -262,7 +287,8 @@ export const memo = (): Memo => ({
   providers: new Map(),
   mx: new Map(),
   tls: new Map(),
-  times: new Map()
+  times: new Map(),
+  last: undefined
 })
 
 const once = <K, V>(map: Map<K, V> | undefined, key: K, make: () => V): V => {
@@ -328,7 +354,7 @@ export const build = (input: BuildInput, memo?: Memo): Verification => {
       : transcriptOf(session.result, session.index).map((e) => ({ direction: e.direction, text: e.text }))
   const attempts: ReadonlyArray<Attempt> = evidence?.attempts ?? []
   const rcpt = recipient === undefined ? undefined : Option.getOrUndefined(recipient.rcpt)
-  const rcptEvidence = rcpt === undefined ? null : replyEvidence(rcpt)
+  const rcptEvidence = rcpt === undefined ? null : rcptEvidenceOf(rcpt, memo?.last)
   return trusted({
     address: input.address,
     normalized: mailbox?.address ?? null,
@@ -363,7 +389,8 @@ export const build = (input: BuildInput, memo?: Memo): Verification => {
     sender: evidence?.sender ?? noSender,
     retryAfter: judgement.verdict !== "unknown" ? null : retryAt(input, memo),
     timing: input.dnsMs === undefined ? null : timingOf(input.dnsMs, evidence),
-    attempts: [...attempts],
+    // The check's own list: nothing adds to it once the check is over (a later pass makes new ones).
+    attempts,
     startedAt: once(memo?.times, input.startedAt, () => isoTime(input.startedAt)),
     durationMs: Math.max(0, Math.round(input.now - input.startedAt)),
     transcript

@@ -462,9 +462,12 @@ export const check = Effect.fn("Verifier.check")(function* (
       // The same for every recipient of the session: made once, shared (evidence is never mutated).
       const mx = Option.some({ host: { ...host, host: host.host }, address })
       const used = senderNow()
+      // Recipients with the same outcome share one attempt (attempts are never changed).
+      let attempt: Attempt | undefined
       batch.forEach((i, k) => {
         const outcome = outcomes[k]!
-        attempts[i]!.push({ host: host.host, address, outcome: outcome.reason, detail })
+        if (attempt?.outcome !== outcome.reason) attempt = { host: host.host, address, outcome: outcome.reason, detail }
+        attempts[i]!.push(attempt)
         evidence[i] = {
           outcome,
           session: Option.some({ result, index: k }),
