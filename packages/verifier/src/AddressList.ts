@@ -376,10 +376,7 @@ export const items = <E, R>(
     initial,
     (s, lines): readonly [State, Out] => {
       const out: Out = []
-      for (const l of lines) {
-        if (s.failed) break
-        read(s, l, out)
-      }
+      for (let i = 0; i < lines.length && !s.failed; i++) read(s, lines[i]!, out)
       return [s, out]
     },
     {

@@ -45,8 +45,9 @@ const firstPass = Effect.fn("Bulk.firstPass")(function* (plan: Hosts, mailboxes:
   // asked once per domain (a group is mostly one domain: not an effect per address).
   const probes = new Map<string, Address.Mailbox>()
   const asked = new Set<string>()
-  for (const mailbox of mailboxes) {
+  for (let i = 0; i < mailboxes.length; i++) {
     if (!config.catchAllProbe) break
+    const mailbox = mailboxes[i]!
     const key = domainKey(mailbox.domain)
     if (asked.has(key)) continue
     asked.add(key)
@@ -149,7 +150,8 @@ const finish = Effect.fn("Bulk.finish")(function* (
     mxHosts,
     transcript: config.transcript
   }
-  for (const i of indices) {
+  for (let k = 0; k < indices.length; k++) {
+    const i = indices[k]!
     const entry = entries[i]!
     const key = domainKey(entry.mailbox.domain)
     let catchAll = known.get(key)
