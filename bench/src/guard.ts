@@ -15,7 +15,7 @@
  * @since 0.1.0
  */
 import type * as Dns from "node:dns"
-import { writeFileSync } from "node:fs"
+import { readFileSync, writeFileSync } from "node:fs"
 import { createRequire, syncBuiltinESMExports } from "node:module"
 import type * as Net from "node:net"
 
@@ -37,10 +37,16 @@ export interface GuardReport {
   readonly cpuMs: number
   /** The part of `cpuMs` from the first DNS query or connection on (start-up left out); `null` if there was neither. */
   readonly activeCpuMs: number | null
-  /** `process.resourceUsage().maxRSS`, in kilobytes. */
+  /** This process's peak RSS in kilobytes (see {@link peakRssKb}). */
   readonly maxRssKb: number
   /** TCP connections the process opened. */
   readonly connects: number
+  /**
+   * TCP connections the process had open at once, at most: each from its connect until it is
+   * destroyed or closed, whichever comes first (the client's own count: a server may log a
+   * disconnect after the next connect, and a proxy may see the next connect before the last close).
+   */
+  readonly mostConnections: number
   /** DNS queries the process sent (resolver calls and lookups of names). */
   readonly dnsQueries: number
   readonly violations: ReadonlyArray<string>
@@ -190,7 +196,9 @@ const lookup = function (hostname: string, options: unknown, callback?: unknown)
   )
 syncBuiltinESMExports()
 
-// 5. TCP connections: loopback only, counted.
+// 5. TCP connections: loopback only, counted, and the most open at once.
+let openConnections = 0
+let mostConnections = 0
 const originalConnect = net.Socket.prototype.connect
 net.Socket.prototype.connect = function (this: Net.Socket, ...args: Array<unknown>) {
   const first = Array.isArray(args[0]) ? args[0][0] : args[0]
@@ -203,6 +211,18 @@ net.Socket.prototype.connect = function (this: Net.Socket, ...args: Array<unknow
     }
     mark()
     connects++
+    mostConnections = Math.max(mostConnections, ++openConnections)
+    let open = true
+    const closed = () => {
+      if (open) openConnections--
+      open = false
+    }
+    this.once("close", closed)
+    const destroy = this.destroy
+    this.destroy = function (this: Net.Socket, ...rest: Array<unknown>) {
+      closed()
+      return (destroy as unknown as Fn).apply(this, rest) as Net.Socket
+    } as typeof this.destroy
   }
   return (originalConnect as unknown as Fn).apply(this, args) as Net.Socket
 } as typeof net.Socket.prototype.connect
@@ -213,6 +233,22 @@ setInterval(() => {
   if (rss.length < 20_000) rss.push([Date.now(), Math.round(process.memoryUsage.rss() / 1048576)])
 }, 500).unref()
 
+/**
+ * This process's peak RSS, in kilobytes: `VmHWM` of /proc/self/status, the high-water mark of this
+ * program's own memory. `process.resourceUsage().maxRSS` is no measure of a child: Linux carries
+ * the forking parent's high-water mark into it across exec, so a bench process of 450 MB made every
+ * row's child report 450 MB. Elsewhere (no /proc), maxRSS it is.
+ */
+const peakRssKb = (): number => {
+  try {
+    const hwm = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync("/proc/self/status", "utf8"))
+    if (hwm !== null) return Number(hwm[1])
+  } catch {
+    // No /proc: below.
+  }
+  return process.resourceUsage().maxRSS
+}
+
 process.on("exit", () => {
   if (reportPath === undefined || reportPath === "") return
   const cpu = process.cpuUsage()
@@ -220,8 +256,9 @@ process.on("exit", () => {
     cpuMs: (cpu.user + cpu.system) / 1000,
     activeCpuMs: cpuAtFirst === undefined ? null : (cpu.user + cpu.system - cpuAtFirst.user - cpuAtFirst.system) / 1000,
     activeMs: firstActivity === undefined ? null : performance.now() - firstActivity,
-    maxRssKb: process.resourceUsage().maxRSS,
+    maxRssKb: peakRssKb(),
     connects,
+    mostConnections,
     dnsQueries,
     violations,
     rss

@@ -7,7 +7,7 @@ import { assert, beforeAll, describe, it } from "@effect/vitest"
 import { Effect, Layer, Schedule, Stream } from "effect"
 import { readFileSync } from "node:fs"
 import { NodeVerifier } from "@rcpt/node"
-import { Policy, type Verification, Verifier } from "@rcpt/verifier"
+import { HostProfile, Policy, type Verification, Verifier } from "@rcpt/verifier"
 import { assertWorldUp, dnsServer, helo, letters, smtpPort, stateDir } from "./world.ts"
 
 // postgrey's delay is 2 s: ask again after 3 s, at most 3 more times.
@@ -411,11 +411,17 @@ describe("Verifier e2e: Postfix's limits", () => {
   )
 
   it.live(
-    "bulk.test without the client's own limit: the 421 after 20 errors costs a reconnect, no answer lost",
+    "bulk.test without the client's own limit, learning nothing: the 421 after 20 errors costs a reconnect, no answer lost",
     () =>
       Effect.gen(function* () {
         const addresses = Array.from({ length: 40 }, (_, i) => `nz${i}-${run}@bulk.test`)
-        const results = yield* verifyMany(addresses, { tls: "off", timeout: "150 seconds", maxErrorsPerSession: 1000 })
+        // The fixed shaping: no session tries wider values, so none leaves at the first slowed reply.
+        const fixed = Layer.succeed(Policy.Policy, { ...Policy.defaults, hostShaping: HostProfile.fixed })
+        const results = yield* withVerifier(
+          { tls: "off", timeout: "150 seconds", maxErrorsPerSession: 1000 },
+          (v) => v.verifyMany(Stream.fromIterable(addresses)).pipe(Stream.runCollect),
+          fixed
+        )
         assertOncePerAddress(results, addresses)
         assert.deepStrictEqual(tally(results), { "undeliverable/mailbox_unknown": 40 })
         for (const v of results) {
@@ -427,6 +433,29 @@ describe("Verifier e2e: Postfix's limits", () => {
         assert.isTrue(
           results.some((v) => v.attempts.some((a) => a.detail.includes("421 4.7.0"))),
           "the 421 4.7.0 Error: too many errors is in the evidence"
+        )
+      }),
+    180_000
+  )
+
+  it.live(
+    "bulk.test without the client's own limit: the trying session leaves at the first slowed reply, before the 421",
+    () =>
+      Effect.gen(function* () {
+        const addresses = Array.from({ length: 40 }, (_, i) => `nl${i}-${run}@bulk.test`)
+        const results = yield* verifyMany(addresses, { tls: "off", timeout: "150 seconds", maxErrorsPerSession: 1000 })
+        assertOncePerAddress(results, addresses)
+        assert.deepStrictEqual(tally(results), { "undeliverable/mailbox_unknown": 40 })
+        for (const v of results) assert.strictEqual(v.rcpt?.code, 550, v.address)
+        // Postfix slowed its replies after 10 errors; the session left with RCPTs in flight rather
+        // than wait a second for each of them and meet the hard limit.
+        assert.isFalse(
+          results.some((v) => v.attempts.some((a) => a.outcome === "service_unavailable" || a.detail.includes("421"))),
+          "no session reached Postfix's hard error limit"
+        )
+        assert.isTrue(
+          results.some((v) => v.attempts.some((a) => a.detail === "Closed in AwaitRcpt")),
+          "some addresses were in flight when the session left, and were asked again"
         )
       }),
     180_000

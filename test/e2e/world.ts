@@ -1,7 +1,7 @@
 // What the e2e tests know about the loopback mail world (test/e2e/mail-world/README.md), and the
 // check that it is up. Everything here talks to 127.0.0.0/8 only.
 import * as Dns from "node:dns/promises"
-import { existsSync, readFileSync, statSync } from "node:fs"
+import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from "node:fs"
 import * as Net from "node:net"
 
 /** dnsmasq, serving the `.test` zone. */
@@ -36,7 +36,28 @@ export const postfixLog = `${stateDir}/log/postfix.log`
  */
 export const postfixLogFromNow = (): (() => ReadonlyArray<string>) => {
   const start = existsSync(postfixLog) ? statSync(postfixLog).size : 0
-  return () => readFileSync(postfixLog).subarray(start).toString("utf8").split("\n")
+  return () => bytesFrom(postfixLog, start).toString("utf8").split("\n")
+}
+
+/**
+ * The bytes of `path` from `start` on. Only those are read: a machine that ran the e2e world for
+ * long keeps a log of hundreds of megabytes.
+ */
+const bytesFrom = (path: string, start: number): Buffer => {
+  const fd = openSync(path, "r")
+  try {
+    const length = Math.max(0, fstatSync(fd).size - start)
+    const buffer = Buffer.alloc(length)
+    let at = 0
+    while (at < length) {
+      const n = readSync(fd, buffer, at, length - at, start + at)
+      if (n === 0) break
+      at += n
+    }
+    return buffer.subarray(0, at)
+  } finally {
+    closeSync(fd)
+  }
 }
 /** The Maildirs' root: `${mailDir}/<domain>/<user>/new`. */
 export const mailDir = `${stateDir}/mail`

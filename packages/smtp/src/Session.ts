@@ -37,6 +37,7 @@ import {
   type Config,
   finish,
   note,
+  phase as phaseOfSession,
   type Input,
   type Parked,
   type Session,
@@ -178,6 +179,21 @@ export const step = (session: Session, input: Input): Step =>
     reply: (state, reply, awaiting) => transitions.reply[awaiting.phase](state, reply, awaiting),
     finish
   })
+
+/**
+ * Ends the session at once, without QUIT: `Closed` where it stood, `reason` in the transcript, the
+ * recipients not answered yet left unanswered (to ask again on another connection). For a driver
+ * that saw the server slow its replies down after rejections (an error sleep, a tarpit) and will
+ * not wait out the RCPTs still in flight, each of which would be as slow. The driver closes the
+ * connection. A finished session is left as it is.
+ *
+ * @category operations
+ * @since 0.5.0
+ */
+export const abandon = (session: Session, reason: string): Step =>
+  session.done
+    ? { state: session, actions: [] }
+    : finish(note(session, `leaving: ${reason}`), { _tag: "Closed", phase: phaseOfSession(session) })
 
 /**
  * Lowers the session's rejection cap (`Config.maxErrors`) from now on: once the RCPTs in flight

@@ -1130,10 +1130,11 @@ describe("Session: server limits", () => {
       S: 221 bye
       `
     )
-    // 2 past the point: 1 a write until floor((errors - 2) / 2) reaches 2, then 2, 3, and the last one.
+    // 2 past the point: 1 at a time until floor((errors - 2) / 2) reaches 2, then 2; as g's and h's
+    // replies come (one packet), i goes once g's is in and j, k once h's is (3 unanswered at most).
     assert.deepStrictEqual(
       r.writes.map((w) => w.length),
-      [1, 3, 1, 1, 1, 1, 2, 3, 1, 1]
+      [1, 3, 1, 1, 1, 1, 2, 1, 2, 1, 1]
     )
     assert.strictEqual(rcptCodes(r).length, 12)
   })
@@ -1336,6 +1337,38 @@ describe("Session: server limits", () => {
       Session.result(s).recipients.map((x) => x.skipped),
       [Option.none(), Option.none(), Option.some("Postponed")]
     )
+  })
+
+  it("abandon: the session ends at once, Closed where it stood, no QUIT, the RCPTs in flight unanswered", () => {
+    let s = Session.make(config({ to: ["a@x.com", "b@x.com", "c@x.com", "d@x.com"], maxPipeline: 10 }))
+    const feed = (text: string) => {
+      const step = Session.step(s, Session.Input.Received({ bytes: new TextEncoder().encode(text) }))
+      s = step.state
+      return step.actions
+    }
+    s = Session.step(s, Session.Input.Connected()).state
+    feed("220 mx\r\n")
+    feed("250-mx\r\n250 PIPELINING\r\n")
+    // MAIL and the four RCPTs are out; MAIL and a are answered, b, c, d in flight.
+    feed("250 ok\r\n550 5.1.1 unknown\r\n")
+    assert.strictEqual(s.inFlight, 3)
+    const left = Session.abandon(s, "replies slowed down after 1 rejections")
+    assert.deepStrictEqual(
+      left.actions.map((a) => a._tag),
+      ["Close", "Finished"]
+    )
+    const finished = left.actions.find((a) => a._tag === "Finished")
+    assert.isTrue(finished !== undefined && finished._tag === "Finished")
+    if (finished?._tag !== "Finished") return
+    assert.deepStrictEqual(finished.result.end, { _tag: "Closed", phase: "AwaitRcpt" })
+    assert.deepStrictEqual(
+      finished.result.recipients.map((r) => Option.getOrUndefined(Option.map(r.rcpt, (x) => x.code))),
+      [550, undefined, undefined, undefined]
+    )
+    assert.isTrue(finished.result.transcript.some((e) => e.text.includes("leaving: replies slowed down")))
+    assert.isTrue(Session.isDone(left.state))
+    // A finished session is left as it is.
+    assert.deepStrictEqual(Session.abandon(left.state, "again").actions, [])
   })
 
   it("a catch-all probe refused for a full transaction goes again after RSET, alone", () => {

@@ -20,15 +20,18 @@ const serve = (cfg: Session.Config, answer: (rcpt: number) => string, together: 
   let rcpts = 0
   // RCPTs sent and not answered when each RCPT went out, and rejections then.
   const exposure: Array<number> = []
+  // Each RCPT as it went out: the rejections taken then, and the RCPTs unanswered with it.
+  const sent: Array<readonly [rejected: number, unanswered: number]> = []
   for (;;) {
     for (const a of step.actions) {
-      if (a._tag === "Finished") return { result: a.result, rcpts, exposure }
+      if (a._tag === "Finished") return { result: a.result, rcpts, exposure, sent }
       if (a._tag !== "Send") continue
       for (const line of decoder.decode(a.bytes).split("\r\n").slice(0, -1)) {
         if (line.startsWith("EHLO")) replies.push("250-mx\r\n250 PIPELINING")
         else if (line.startsWith("RCPT")) {
           const answered = step.state.rejected + step.state.accepted
           exposure.push(step.state.rejected + (rcpts - answered))
+          sent.push([step.state.rejected, rcpts - answered + 1])
           replies.push(answer(rcpts++))
         } else if (line === "QUIT") replies.push("221 bye")
         else replies.push("250 ok")
@@ -228,7 +231,7 @@ describe("Session: several RCPT groups in flight", () => {
     assert.strictEqual(r.result.end._tag, "Completed")
   })
 
-  it("careful, past its point: each write's replies are all in before the next (a slowdown is seen)", () => {
+  it("careful, past its point: never more RCPTs unanswered than its careful pipeline (a slowdown is seen before more go)", () => {
     const r = run(
       config({ to: letters("abcdef"), maxPipeline: 10, maxErrors: 100, careful: { afterErrors: 1, pipeline: 2 } }),
       `
@@ -254,9 +257,53 @@ describe("Session: several RCPT groups in flight", () => {
       S: 221 bye
       `
     )
+    // Past the point (a's refusal), two at most unanswered: b and c together; once b's reply is in,
+    // d goes alone (c is still out), then e as c's comes in the same packet; f, and QUIT.
     assert.deepStrictEqual(
       r.writes.map((w) => w.length),
-      [1, 2, 2, 2, 1, 1]
+      [1, 2, 2, 1, 1, 1, 1]
+    )
+  })
+
+  it("careful with a steeper growth past steepFrom: the RCPTs out at once grow faster from there", () => {
+    const to = Array.from({ length: 60 }, (_, i) => `u${i}@x.com`)
+    const widest = (steep: boolean) => {
+      const careful = { afterErrors: 0, pipeline: 1, growth: 1, ...(steep ? { steepFrom: 4, steepGrowth: 3 } : {}) }
+      const { sent } = serve(config({ to, maxErrors: undefined, maxPipeline: 100, careful }), () => "550 x", true)
+      return Math.max(...sent.filter(([rejected]) => rejected === 4).map(([, unanswered]) => unanswered))
+    }
+    // 4 refused quietly: 4 out at once at a growth of 1, 12 at 3.
+    assert.deepStrictEqual([widest(false), widest(true)], [4, 12])
+  })
+
+  it("careful, past its point, on a server that refuses everything: unanswered RCPTs within the careful window (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 60 }),
+        fc.integer({ min: 0, max: 10 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.constantFrom(0, 0.5, 1, 3),
+        fc.option(fc.tuple(fc.integer({ min: 0, max: 20 }), fc.constantFrom(1, 3, 7)), { nil: undefined }),
+        fc.boolean(),
+        (n, afterErrors, pipeline, growth, steep, together) => {
+          const to = Array.from({ length: n }, (_, i) => `u${i}@x.com`)
+          const [steepFrom, steepGrowth] = steep ?? [undefined, undefined]
+          const careful = { afterErrors, pipeline, growth, steepFrom, steepGrowth }
+          const { result, sent } = serve(
+            config({ to, maxErrors: undefined, maxPipeline: 16, careful }),
+            () => "550 5.1.1 unknown",
+            together
+          )
+          assert.strictEqual(result.end._tag, "Completed")
+          for (const [rejected, unanswered] of sent) {
+            if (rejected < afterErrors) continue
+            const quiet = rejected - afterErrors
+            const share = steepFrom !== undefined && quiet >= steepFrom ? steepGrowth! : growth
+            const window = Math.max(1, pipeline, Math.floor(quiet * share))
+            assert.isAtMost(unanswered, window)
+          }
+        }
+      )
     )
   })
 

@@ -109,8 +109,9 @@ export interface Shaping {
 
 /**
  * How a trying session goes past the safe rejection cap (`Session.Config.careful`): from
- * `afterErrors` rejections on, `pipeline` RCPTs a write, or `growth` times the rejections taken
- * quietly past that point, whichever is more.
+ * `afterErrors` rejections on, `pipeline` RCPTs unanswered at once, or `growth` times the
+ * rejections taken quietly past that point, whichever is more; `steepGrowth` times once
+ * `steepFrom` were taken quietly past it.
  *
  * @category models
  * @since 0.2.0
@@ -119,6 +120,8 @@ export interface Careful {
   readonly afterErrors: number
   readonly pipeline: number
   readonly growth: number
+  readonly steepFrom?: number | undefined
+  readonly steepGrowth?: number | undefined
 }
 
 /**
@@ -182,18 +185,31 @@ export const transactionSize = (profile: HostProfile): number =>
   profile.recipientsPerTransaction ?? recipientsPerTransaction
 
 /**
- * A trying session's RCPTs per write past the safe cap grow by this share of the rejections it
- * took quietly past it: 1 makes each write as large as everything before it, so the RCPTs past the
- * cap double every round trip (about 13 round trips from 9 to 5,000 rejections; 0.5 took about 20,
- * most of a fresh host's first second through a 50 ms round trip). Error limits met in practice
- * (Postfix: a sleep after 10) are still found a RCPT at a time ({@link carefulPipeline}); a server
- * that starts sleeping on errors only past N costs at most about N slowed replies once, in one
- * session, and never again in the run.
+ * A trying session's RCPTs unanswered at once past the safe cap grow by this share of the
+ * rejections it took quietly past it: 1 lets as many be out as came back quietly before, so the
+ * RCPTs past the cap double every round trip (0.5 took about 20 round trips from 9 to 5,000
+ * rejections, most of a fresh host's first second through a 50 ms round trip). Error limits met in
+ * practice (Postfix: a sleep after 10) are still found a RCPT at a time ({@link carefulPipeline}).
+ * Past them, {@link steepGrowth}.
  *
  * @category constants
  * @since 0.2.0
  */
 export const rampGrowth = 1
+
+/**
+ * The growth of a trying session's RCPTs out at once once its rejections are past the error limits
+ * met in practice ({@link carefulBelow}): 3 lets three times what came back quietly be out, four
+ * times as many every round trip, so a session ramps from 9 to 5,000 rejections in about 8 round
+ * trips instead of 13 (through a 50 ms round trip the ramp was a fifth of a 20,000-address run). A
+ * server that starts slowing down on errors only past such a point would have a whole write of
+ * RCPTs in flight: the careful session leaves at the first slowed reply (`internal/observe.ts`,
+ * `Session.abandon`), so it costs one slowed reply, in one session, once in the run.
+ *
+ * @category constants
+ * @since 0.5.0
+ */
+export const steepGrowth = 3
 
 /**
  * Recipients a session on `profile` is given: its recipients per session, and on a host that
@@ -358,7 +374,7 @@ export const fixed: Shaping = {
 }
 
 /**
- * Below this safe rejection cap a careful session sends one RCPT a write past it: the error
+ * Below this safe rejection cap a careful session has one RCPT at a time out past it: the error
  * limits met in practice sit here (Postfix: a sleep after 10, a hang-up after 20).
  *
  * @category constants
@@ -367,7 +383,7 @@ export const fixed: Shaping = {
 export const carefulBelow = 20
 
 /**
- * The rejections a careful session (one trying a wider cap) sends per write past the safe cap:
+ * The RCPTs a careful session (one trying a wider cap) has unanswered at once past the safe cap:
  * one while the cap is below {@link carefulBelow} (so a server's first slowed reply is seen
  * exactly), a quarter of the safe cap past it, so that a trial costs about a dozen round trips
  * and a high limit is found in a few sessions.
@@ -379,8 +395,8 @@ export const carefulPipeline = (safe: HostProfile): number =>
   safe.rejectionsPerSession < carefulBelow ? 1 : Math.max(1, Math.floor(safe.rejectionsPerSession / 4))
 
 /**
- * The default way past the safe cap: {@link carefulPipeline} RCPTs a write, growing by
- * {@link rampGrowth}.
+ * The default way past the safe cap: {@link carefulPipeline} RCPTs unanswered at once, growing by
+ * {@link rampGrowth}, and by {@link steepGrowth} once past {@link carefulBelow} rejections.
  *
  * @category learning
  * @since 0.2.0
@@ -388,7 +404,9 @@ export const carefulPipeline = (safe: HostProfile): number =>
 export const careful = (safe: HostProfile): Careful => ({
   afterErrors: safe.rejectionsPerSession,
   pipeline: carefulPipeline(safe),
-  growth: rampGrowth
+  growth: rampGrowth,
+  steepFrom: Math.max(0, carefulBelow + 1 - safe.rejectionsPerSession),
+  steepGrowth
 })
 
 /**

@@ -23,6 +23,14 @@ export interface Lease {
   readonly profile: HostProfile.HostProfile
   readonly safe: HostProfile.HostProfile
   readonly trying: boolean
+  /**
+   * For a trying session, while it runs: what it has shown so far, with no sign of a limit yet
+   * (`completed` as if it had ended there). The safe values may widen that far at once, so that
+   * sessions starting meanwhile (the host's other connections) need not wait for its end. Its
+   * report at the end still decides: a sign after this narrows what this widened. Absent: the
+   * shape learns at the end only.
+   */
+  readonly advance?: ((observation: HostProfile.Observation) => void) | undefined
 }
 
 /**
@@ -92,7 +100,15 @@ export const makeBounded = (capacity: number): Effect.Effect<Shape> =>
           if (h.trying || HostProfile.isSettled(h.safe, shaping))
             return { profile: h.safe, safe: h.safe, trying: false }
           h.trying = true
-          return { profile: shaping.widen(h.safe), safe: h.safe, trying: true }
+          const tried = shaping.widen(h.safe)
+          return {
+            profile: tried,
+            safe: h.safe,
+            trying: true,
+            advance: (observation) => {
+              h.safe = shaping.learn(h.safe, tried, observation)
+            }
+          }
         }),
       report: (address, lease, shaping, observation) =>
         Effect.sync(() => {

@@ -174,9 +174,17 @@ describe("HostProfile.learn", () => {
     })
   }
 
-  it("careful: past the safe cap, carefulPipeline a write, growing by rampGrowth", () => {
-    assert.deepStrictEqual(HostProfile.careful(safe), { afterErrors: 9, pipeline: 1, growth: HostProfile.rampGrowth })
-    assert.strictEqual(HostProfile.shaping.careful?.({ ...safe, rejectionsPerSession: 400 }).pipeline, 100)
+  it("careful: past the safe cap, carefulPipeline at once, growing by rampGrowth, steeper past carefulBelow", () => {
+    // From 9: rampGrowth until 21 rejections (12 past the cap), past Postfix's hard limit of 20.
+    assert.deepStrictEqual(HostProfile.careful(safe), {
+      afterErrors: 9,
+      pipeline: 1,
+      growth: HostProfile.rampGrowth,
+      steepFrom: 12,
+      steepGrowth: HostProfile.steepGrowth
+    })
+    const wide = HostProfile.shaping.careful?.({ ...safe, rejectionsPerSession: 400 })
+    assert.deepStrictEqual([wide?.pipeline, wide?.steepFrom], [100, 0])
   })
 
   it("fixed never learns", () => {
@@ -216,6 +224,27 @@ describe("HostProfiles (in memory)", () => {
       assert.isFalse(none.changed)
       assert.isTrue((yield* profiles.lease("127.0.0.2", shaping, start)).trying)
       assert.deepStrictEqual((yield* profiles.all).map(([address]) => address).sort(), ["127.0.0.2", "127.0.0.3"])
+    })
+  )
+
+  it.effect("a trying session's progress widens the safe values while it runs; its report still decides", () =>
+    Effect.gen(function* () {
+      const profiles = yield* HostProfiles.makeMemory
+      const shaping = HostProfile.shaping
+      const a = yield* profiles.lease("127.0.0.2", shaping, start)
+      assert.isTrue(a.trying)
+      assert.isFunction(a.advance)
+      // 40 refused so far, 16 at once at most, nothing seen: another session starts with that.
+      a.advance!({ ...quiet, rejections: 40, widestWrite: 16 })
+      const b = yield* profiles.lease("127.0.0.2", shaping, start)
+      assert.isFalse(b.trying)
+      assert.isUndefined(b.advance)
+      assert.deepStrictEqual([b.profile.rejectionsPerSession, b.profile.pipeline, b.profile.refusing], [40, 16, true])
+      yield* profiles.report("127.0.0.2", b, shaping, { ...quiet, rejections: 40 })
+      // The trying session then slowed down after 55: one below that, found, whatever it advanced.
+      const after = yield* profiles.report("127.0.0.2", a, shaping, { ...quiet, rejections: 60, slowAfter: 55 })
+      assert.strictEqual(after.profile.rejectionsPerSession, 54)
+      assert.isTrue(after.profile.found.rejections)
     })
   )
 

@@ -125,3 +125,124 @@ describe("observe: an RSET refused", () => {
     assert.strictEqual(o.cutAtReset, undefined)
   })
 })
+
+/**
+ * A session of `n` recipients to a server that refuses every one, watched; from the `slowFrom`th
+ * rejection on, each reply comes a second late. With `careful`, a trying session (ramping from its
+ * cap); what `advance` was told, the result, and how many refusals were read.
+ */
+const refusing = (
+  n: number,
+  slowFrom: number,
+  options: { readonly careful?: Session.Config["careful"]; readonly advanceFrom?: number } = {}
+) => {
+  let now = 0
+  const ticking = { currentTimeMillisUnsafe: () => now } as unknown as Clock.Clock
+  const told: Array<number> = []
+  const watched = watch(ticking, {
+    careful: options.careful !== undefined,
+    advance: (o) => {
+      assert.isTrue(o.completed)
+      assert.isUndefined(o.slowAfter)
+      told.push(o.rejections)
+    },
+    advanceFrom: options.advanceFrom
+  })
+  const config: Session.Config = {
+    clientName: "verifier.example.net",
+    mailFrom: "",
+    recipients: Array.from({ length: n }, (_, i) => {
+      const parsed = Address.parse(`user${i}@example.com`)
+      if (parsed._tag === "Failure") throw new Error(parsed.failure.message)
+      return parsed.success
+    }),
+    probes: [],
+    tls: "off",
+    servername: "mx.example.com",
+    vrfy: "off",
+    pipelining: true,
+    maxPipeline: 1000,
+    maxVrfy: 0,
+    maxErrors: 100_000,
+    careful: options.careful
+  }
+  let step = watched.machine.step(Session.make(config), Session.Input.Connected())
+  const replies: Array<string> = ["220 mx"]
+  let refused = 0
+  for (;;) {
+    for (const a of step.actions) {
+      if (a._tag === "Finished") return { told, result: a.result, observation: watched.observe(a.result), refused }
+      if (a._tag !== "Send") continue
+      for (const line of decoder.decode(a.bytes).split("\r\n").slice(0, -1)) {
+        replies.push(
+          line.startsWith("EHLO")
+            ? "250-mx\r\n250 PIPELINING"
+            : line.startsWith("RCPT")
+              ? "550 5.1.1 unknown"
+              : line === "QUIT"
+                ? "221 bye"
+                : "250 ok"
+        )
+      }
+    }
+    const reply = replies.shift()
+    if (reply?.startsWith("550")) refused++
+    now += refused >= slowFrom ? 1000 : 1
+    step = watched.machine.step(
+      step.state,
+      reply === undefined
+        ? Session.Input.ConnectionClosed()
+        : Session.Input.Received({ bytes: encoder.encode(`${reply}\r\n`) })
+    )
+  }
+}
+
+// The default ramp's shape: one at a time from a cap of 9, doubling, four times as fast past 21.
+const ramp = { afterErrors: 9, pipeline: 1, growth: 1 }
+const steep = { ...ramp, steepFrom: 12, steepGrowth: 3 }
+
+describe("observe: a trying session's progress (advance)", () => {
+  it("told each time the rejections have doubled, from the error limits met in practice on", () => {
+    const { told, observation } = refusing(200, Infinity, { careful: ramp, advanceFrom: 18 })
+    assert.deepStrictEqual(told, [20, 40, 80, 160])
+    assert.strictEqual(observation.rejections, 200)
+  })
+
+  it("not before advanceFrom when that is higher", () => {
+    assert.deepStrictEqual(refusing(200, Infinity, { careful: ramp, advanceFrom: 100 }).told, [100, 200])
+  })
+
+  it("never after a slowdown: what came after it is no progress", () => {
+    const { told, observation } = refusing(200, 30, { careful: ramp, advanceFrom: 18 })
+    assert.deepStrictEqual(told, [20])
+    assert.strictEqual(observation.slowAfter, 29)
+  })
+
+  it("a session below the error limits in practice tells nothing", () => {
+    assert.deepStrictEqual(refusing(15, Infinity, { careful: ramp, advanceFrom: 0 }).told, [])
+  })
+})
+
+describe("observe: a careful session past a slowdown", () => {
+  it("with RCPTs still in flight it leaves at the first slowed reply: one slowed reply, not the write's", () => {
+    const { result, observation, refused } = refusing(500, 40, { careful: steep })
+    assert.strictEqual(observation.slowAfter, 39)
+    assert.deepStrictEqual(result.end, { _tag: "Closed", phase: "AwaitRcpt" })
+    // The slowed reply was read; nothing after it.
+    assert.strictEqual(refused, 40)
+    assert.isTrue(result.transcript.some((e) => e.text.startsWith("leaving: replies slowed down after 39")))
+  })
+
+  it("a session not trying waits its RCPTs out (it never went past a safe cap)", () => {
+    const { result, refused } = refusing(60, 40)
+    assert.strictEqual(result.end._tag, "Completed")
+    assert.strictEqual(refused, 60)
+  })
+
+  it("with nothing in flight at the slowdown (one RCPT at a time) it ends as before, with QUIT", () => {
+    // Slowed from the 11th on, Postfix's soft limit: the ramp has one RCPT out there.
+    const { result, observation } = refusing(60, 11, { careful: steep })
+    assert.strictEqual(observation.slowAfter, 10)
+    assert.strictEqual(result.end._tag, "Completed")
+  })
+})

@@ -61,14 +61,23 @@ export interface Config {
    */
   readonly maxErrors?: number | undefined
   /**
-   * Past `afterErrors` rejected RCPTs, at most `pipeline` RCPTs per write: how the server takes
-   * each further rejection (a slowdown, a 421) is seen before many more are sent. For a client
-   * that is finding out where a server's error limits are. `growth` (default 0): a write may
-   * also carry that share of the rejections taken so far past `afterErrors`, so a session that
-   * meets no limit ramps up geometrically (0.5: each write half as many as came before it).
+   * Past `afterErrors` rejected RCPTs, at most `pipeline` RCPTs unanswered at once: how the server
+   * takes each further rejection (a slowdown, a 421) is seen before many more are sent. For a
+   * client that is finding out where a server's error limits are. `growth` (default 0): the RCPTs
+   * unanswered may also reach that share of the rejections taken so far past `afterErrors`, so a
+   * session that meets no limit ramps up geometrically (1: doubling every round trip). From
+   * `steepFrom` rejections taken quietly past `afterErrors` on, `steepGrowth` instead (for a client
+   * that knows of no limit beyond a point; 3: four times as many every round trip).
    */
   readonly careful?:
-    { readonly afterErrors: number; readonly pipeline: number; readonly growth?: number | undefined } | undefined
+    | {
+        readonly afterErrors: number
+        readonly pipeline: number
+        readonly growth?: number | undefined
+        readonly steepFrom?: number | undefined
+        readonly steepGrowth?: number | undefined
+      }
+    | undefined
   /**
    * With PIPELINING, send QUIT in the same write as an RCPT group after which, were the whole
    * group refused, nothing would follow: the group ends the queue or reaches `maxErrors`, no probe

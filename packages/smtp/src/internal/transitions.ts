@@ -70,15 +70,17 @@ const rcptCommands = (session: Session, indices: ReadonlyArray<number>) => ({
  * An RCPT reply came and others are still in flight: once half the window is answered, the next
  * RCPTs go out without waiting for the rest (RFC 2920 lets RCPTs be pipelined; the server is
  * never left idle for a round trip between groups). Not while the transaction may be full (a
- * "too many recipients" came), past `maxErrors`, past a careful session's point (each write's
- * replies are seen before the next), or once QUIT is out.
+ * "too many recipients" came), past `maxErrors`, or once QUIT is out. Past a careful session's
+ * point too, within its window: never more unanswered than the careful depth allows, so a
+ * slowdown is seen with no more in flight than a whole write of that depth would have (waiting
+ * for every reply of a write before the next cost a round trip a write, all session long, on a
+ * host whose limits are still being tried).
  */
 const slide = (session: Session): Step => {
   if (!session.mailAccepted || session.quitSent === true || session.deferred.length > 0) return idle(session)
   const errors = rejections(session)
-  const { maxErrors, careful } = session.config
+  const { maxErrors } = session.config
   if (maxErrors !== undefined && errors >= maxErrors) return idle(session)
-  if (careful !== undefined && errors >= careful.afterErrors) return idle(session)
   if (session.inFlight * 2 > window(session)) return idle(session)
   const [group, rest] = nextGroup(session, session.queue)
   return group.length > 0 ? sendGroup(session, group, rest, { commands: [], awaiting: [] }) : idle(session)

@@ -39,7 +39,9 @@ export const window = (session: Session): number => {
   if (careful !== undefined) {
     // Up to the careful point at full depth, but no window crosses it (at this session's rate of
     // rejections: a catch-all is not held to a few RCPTs a write); past it, the careful depth.
-    const past = Math.floor((errors - careful.afterErrors) * (careful.growth ?? 0))
+    const quiet = errors - careful.afterErrors
+    const steep = careful.steepFrom !== undefined && careful.steepGrowth !== undefined && quiet >= careful.steepFrom
+    const past = Math.floor(quiet * ((steep ? careful.steepGrowth : careful.growth) ?? 0))
     depth =
       errors >= careful.afterErrors
         ? Math.min(depth, Math.max(1, careful.pipeline, past))

@@ -342,7 +342,13 @@ export const check = Effect.fn("Verifier.check")(function* (
               ? open
               : undefined
           if (open !== undefined && resumed === undefined) yield* Lanes.close(open)
-          const watched = watch(clock, { careful: lease.trying, rejectedBefore: resumed?.parked.rejected ?? 0 })
+          const watched = watch(clock, {
+            careful: lease.trying,
+            rejectedBefore: resumed?.parked.rejected ?? 0,
+            // A trying session's quiet progress widens the safe values as it goes (see `Lease.advance`).
+            advance: lease.advance,
+            advanceFrom: 2 * lease.safe.rejectionsPerSession
+          })
           // The route (proxy, source address and its EHLO name) is chosen per connection and held
           // while it lives (a pooled source address, in the connection's scope).
           const scope = resumed?.scope ?? (yield* Scope.make())

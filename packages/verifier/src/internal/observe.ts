@@ -14,7 +14,7 @@ import type { Clock } from "effect"
 import { Option } from "effect"
 import type { SmtpClient } from "@rcpt/client"
 import { Reply, Session } from "@rcpt/smtp"
-import type { Observation } from "../HostProfile.ts"
+import { carefulBelow, type Observation } from "../HostProfile.ts"
 
 /**
  * How much later than the session's quickest reply a reply must come to count as slowed down.
@@ -36,14 +36,24 @@ export interface Watched {
  * Wraps the session machine for one session. `careful`: stop sending RCPTs at the first slowdown.
  * `rejectedBefore`: RCPTs refused on this connection by the sessions before this one (it took
  * over a connection left open); servers count errors per connection, and so does the observation.
+ * `advance`: told what the session has shown so far each time its rejections have doubled past
+ * `advanceFrom` with no slowdown (see `HostProfiles.Lease.advance`).
  *
  * @internal
  */
 export const watch = (
   clock: Clock.Clock,
-  options: { readonly careful: boolean; readonly rejectedBefore?: number | undefined }
+  options: {
+    readonly careful: boolean
+    readonly rejectedBefore?: number | undefined
+    readonly advance?: ((observation: Observation) => void) | undefined
+    readonly advanceFrom?: number | undefined
+  }
 ): Watched => {
   const carried = options.rejectedBefore ?? 0
+  const advance = options.advance
+  // Not before the error limits met in practice (Postfix: a sleep after 10, a hang-up after 20).
+  let advanceAt = Math.max(carefulBelow, options.advanceFrom ?? 0)
   let since: number | undefined
   let quickest = Infinity
   let slowAfter: number | undefined
@@ -52,17 +62,27 @@ export const watch = (
   const step: Watched["machine"]["step"] = (state, input) => {
     const now = clock.currentTimeMillisUnsafe()
     let current = state
+    let leave = false
     if (input._tag === "Received" && since !== undefined) {
       const waited = now - since
       const before = Session.rejections(state)
       if (before > 0 && waited >= quickest + slowReplyMs && slowAfter === undefined) {
         slowAfter = before
         // Whatever this reply is, one more rejection ends the session's RCPTs.
-        if (options.careful) current = Session.lowerMaxErrors(current, before + 1)
+        if (options.careful) {
+          current = Session.lowerMaxErrors(current, before + 1)
+          leave = true
+        }
       }
       quickest = Math.min(quickest, waited)
     }
-    const next = Session.step(current, input)
+    let next = Session.step(current, input)
+    // A careful session does not wait out the RCPTs still in flight past a slowdown: each would be
+    // as slow (a second each on Postfix), so a trial that ramped past a limit would pay for its
+    // whole last write. It leaves; the recipients not answered go to another session.
+    if (leave && next.state.inFlight > 0 && !Session.isDone(next.state)) {
+      next = Session.abandon(next.state, `replies slowed down after ${slowAfter} rejections`)
+    }
     // The pipeline a session used is the most RCPTs it had unanswered at once: with several
     // groups in flight a write carries only part of the window, so writes alone undercount it.
     if (next.state.inFlight > widestWrite) widestWrite = next.state.inFlight
@@ -70,9 +90,27 @@ export const watch = (
       // The replies of this packet are in: those of the transaction answered before its limit.
       tooManyAfter = next.state.answeredInTransaction
     }
+    if (advance !== undefined && slowAfter === undefined && Session.rejections(next.state) >= advanceAt) {
+      const rejected = Session.rejections(next.state)
+      advanceAt = rejected * 2
+      advance(soFar(rejected, next.state.accepted))
+    }
     since = now
     return next
   }
+  // What the session showed up to now, nothing seen: as if it had ended here.
+  const soFar = (rejections: number, accepted: number): Observation => ({
+    rejections,
+    accepted,
+    postponed: 0,
+    completed: true,
+    slowAfter: undefined,
+    cutAfter: undefined,
+    tooManyRecipientsAfter: tooManyAfter,
+    refusedConnection: false,
+    noPipelining: false,
+    widestWrite
+  })
   const observe = (result: Session.SessionResult): Observation => {
     const end = result.end
     // One pass over the recipients, plain tests (this runs for every session of a bulk run).
