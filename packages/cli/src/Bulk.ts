@@ -184,7 +184,8 @@ export const run = (
               const addresses: Array<string> = []
               const unreadable: Array<Verification.Verification> = []
               let skipped = 0
-              for (const item of items) {
+              for (let i = 0; i < items.length; i++) {
+                const item = items[i]!
                 if (target.done.take(Output.key(options.format, item.address))) skipped++
                 else if (item._tag === "Address") addresses.push(item.address)
                 else unreadable.push(yield* VerifierBulk.syntaxFailure(item.address, item.detail))

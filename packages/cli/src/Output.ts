@@ -155,9 +155,9 @@ export const encodeLines = (
     if (newline) buffer[at++] = 10
   }
   if (prefix.length > 0) put(prefix, false)
-  for (const v of vs) {
-    if (format === "csv") put(ResultFormat.csvLine(v), false)
-    else put(ResultFormat.json(v, options), true)
+  for (let i = 0; i < vs.length; i++) {
+    if (format === "csv") put(ResultFormat.csvLine(vs[i]!), false)
+    else put(ResultFormat.json(vs[i]!, options), true)
   }
   if (scratch !== undefined && buffer.length <= scratchLimit) scratch.buffer = buffer
   return buffer.subarray(0, at)

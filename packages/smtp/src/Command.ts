@@ -220,5 +220,9 @@ export const encode = (command: Command): Uint8Array => encoder.encode(`${comman
  * @category encoding
  * @since 0.1.0
  */
-export const encodeAll = (commands: ReadonlyArray<Command>): Uint8Array =>
-  encoder.encode(commands.map((c) => `${c.line}\r\n`).join(""))
+export const encodeAll = (commands: ReadonlyArray<Command>): Uint8Array => {
+  // The lines joined by CRLF, an empty last one giving the final CRLF: no string per command.
+  const lines = commands.map((c) => c.line)
+  lines.push("")
+  return encoder.encode(lines.join("\r\n"))
+}

@@ -426,7 +426,8 @@ export const stream = <E, R>(
             epoch++
             const settled: Array<Verification> = []
             let ready: Set<string> | undefined
-            for (const entry of fresh) {
+            for (let k = 0; k < fresh.length; k++) {
+              const entry = fresh[k]!
               const plan = plans.get(Address.domainText(entry.mailbox.domain))!
               if (dnsDepth?.has(entry)) {
                 const shallow = yield* Rules.afterLookup(entry.input, entry.mailbox, plan)

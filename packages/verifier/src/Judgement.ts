@@ -245,36 +245,43 @@ export const make = (rules: Rules = {}): Judge => {
   return (evidence) => {
     const { smtp, catchAll, signals, provider } = evidence
     const score = scoreOf(evidence, scores)
-    // What each rule that applies would make of the verdict, in the documented order.
-    const applicable: Array<readonly [choice: keyof typeof severity, reason: Reason]> = []
+    // Each rule that applies, in the documented order: the first of the highest severity decides.
+    // (Applied as they are found, by a module-level function: a list of them cost an array and a
+    // pair per address, a closure over the verdict a context and a closure.)
+    const ruling: { -readonly [K in keyof Ruling]: Ruling[K] } = { verdict: smtp.verdict, reason: smtp.reason, score }
+    let worst = 0
     const byProvider = provider == null ? undefined : providerRules[provider.id]
     if (smtp.verdict === "deliverable") {
-      if (catchAll === true) applicable.push([catchAllRule, "catch_all"])
+      if (catchAll === true) worst = applyRule(ruling, worst, smtp.verdict, catchAllRule, "catch_all")
       else if (byProvider !== undefined) {
         const acceptsAll = provider!.acceptsAll || signals.acceptsAllProvider !== null
-        applicable.push([byProvider, acceptsAll ? "accepts_all" : "provider"])
+        worst = applyRule(ruling, worst, smtp.verdict, byProvider, acceptsAll ? "accepts_all" : "provider")
       } else if (signals.acceptsAllProvider !== null && catchAll !== false) {
-        applicable.push([acceptsAllRule, "accepts_all"])
+        worst = applyRule(ruling, worst, smtp.verdict, acceptsAllRule, "accepts_all")
       }
     }
     if (smtp.verdict !== "undeliverable") {
-      if (signals.disposable) applicable.push([disposableRule, "disposable"])
-      if (signals.roleAccount) applicable.push([roleRule, "role_account"])
+      if (signals.disposable) worst = applyRule(ruling, worst, smtp.verdict, disposableRule, "disposable")
+      if (signals.roleAccount) applyRule(ruling, worst, smtp.verdict, roleRule, "role_account")
     }
-    let verdict: Verdict = smtp.verdict
-    let reason: Reason = smtp.reason
-    let worst = 0
-    for (const [choice, ruleReason] of applicable) {
-      // "risky" qualifies a 250 only; "undeliverable" refuses the address whatever SMTP said.
-      if (choice === "risky" && smtp.verdict !== "deliverable") continue
-      if (severity[choice] > worst) {
-        worst = severity[choice]
-        verdict = choice === "undeliverable" ? "undeliverable" : "risky"
-        reason = ruleReason
-      }
-    }
-    return { verdict, reason, score }
+    return ruling
   }
+}
+
+/** One rule's choice applied to `ruling` when more severe than `worst` so far; the new worst. */
+const applyRule = (
+  ruling: { verdict: Verdict; reason: Reason },
+  worst: number,
+  smtp: Verdict,
+  choice: keyof typeof severity,
+  reason: Reason
+): number => {
+  // "risky" qualifies a 250 only; "undeliverable" refuses the address whatever SMTP said.
+  if (choice === "risky" && smtp !== "deliverable") return worst
+  if (severity[choice] <= worst) return worst
+  ruling.verdict = choice === "undeliverable" ? "undeliverable" : "risky"
+  ruling.reason = reason
+  return severity[choice]
 }
 
 /**

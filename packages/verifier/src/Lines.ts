@@ -78,16 +78,16 @@ export const fromBytes = <E, R>(
     (s, chunk) => {
       if (s.binary) return [s, []]
       const out: Array<Line> = []
+      const line = (bytes: Uint8Array) => {
+        let text = decoder.decode(bytes)
+        if (s.line === 1 && text.startsWith("\uFEFF")) text = text.slice(1)
+        if (text.endsWith("\r")) text = text.slice(0, -1)
+        out.push({ _tag: "Line", line: s.line, text })
+      }
       const finish = () => {
         s.line++
-        if (s.overlong) {
-          out.push({ _tag: "Overlong", line: s.line, bytes: s.size, preview: s.preview })
-        } else {
-          let text = decoder.decode(concat(s.parts, s.size))
-          if (s.line === 1 && text.startsWith("\uFEFF")) text = text.slice(1)
-          if (text.endsWith("\r")) text = text.slice(0, -1)
-          out.push({ _tag: "Line", line: s.line, text })
-        }
+        if (s.overlong) out.push({ _tag: "Overlong", line: s.line, bytes: s.size, preview: s.preview })
+        else line(concat(s.parts, s.size))
         s.parts = []
         s.size = 0
         s.overlong = false
@@ -110,8 +110,14 @@ export const fromBytes = <E, R>(
       s.seen += chunk.length
       let start = 0
       for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, start)) {
-        add(chunk.subarray(start, i))
-        finish()
+        if (s.size === 0 && !s.overlong && i - start <= maxLineBytes) {
+          // The common line, whole in this chunk: read from the chunk (no parts array per line).
+          s.line++
+          line(chunk.subarray(start, i))
+        } else {
+          add(chunk.subarray(start, i))
+          finish()
+        }
         start = i + 1
       }
       add(chunk.subarray(start))

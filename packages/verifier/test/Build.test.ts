@@ -214,6 +214,49 @@ describe("build: results without the constructor's checks", () => {
     }
   })
 
+  it("results with the same RCPT reply from the same host share its evidence and detail; others do not", () => {
+    const other = Reply.make(550, ["5.1.1 <y@alpha.test>: Recipient address rejected: User unknown"])
+    const one = session(
+      [
+        ["a@alpha.test", reply250],
+        ["b@alpha.test", Reply.make(250, ["2.1.5 Ok"])],
+        ["c@alpha.test", reply550],
+        ["d@alpha.test", other]
+      ],
+      { _tag: "Plaintext" }
+    )
+    const inputs = one.recipients.map((r, index) => {
+      const outcome = Classify.recipient(one, index)
+      return { ...base(r.mailbox.address), outcome, evidence: findings(one, index, outcome) }
+    })
+    const shared = memo()
+    const [a, b, c, d] = inputs.map((input) => build(input, shared))
+    // Two 250s with the same text (two replies, one content): one evidence, one detail.
+    assert.strictEqual(a!.rcpt, b!.rcpt)
+    assert.strictEqual(a!.detail, b!.detail)
+    // Two 550s that differ in the mailbox they echo: each its own.
+    assert.notStrictEqual(c!.rcpt, d!.rcpt)
+    assert.notStrictEqual(c!.detail, d!.detail)
+    assert.strictEqual(
+      c!.detail,
+      "mx1.alpha.test [192.0.2.1] answered RCPT with 550 <x@alpha.test>: Recipient address rejected: User unknown"
+    )
+    assert.strictEqual(
+      d!.detail,
+      "mx1.alpha.test [192.0.2.1] answered RCPT with 550 <y@alpha.test>: Recipient address rejected: User unknown"
+    )
+    inputs.forEach((input, k) => assert.deepStrictEqual([a, b, c, d][k], build(input)))
+  })
+
+  it("keeps nothing of its input: one input may be reused for the next address (Bulk.finish does)", () => {
+    const input = { ...withSession[0]! }
+    const v = build(input, memo())
+    const before = JSON.stringify(v)
+    Object.assign(input, withSession[1]!)
+    build(input, memo())
+    assert.strictEqual(JSON.stringify(v), before)
+  })
+
   it("trusted: the fields as own properties, in the schema's key order", () => {
     const v = build(withSession[0]!)
     const copy = trusted(Verification.encode(v))

@@ -9,6 +9,7 @@
 import { Data, Option } from "effect"
 import type * as Capabilities from "../Capabilities.ts"
 import * as Command from "../Command.ts"
+import type { RemoteProtocolError } from "../ProtocolError.ts"
 import type * as Reply from "../Reply.ts"
 import {
   type Action,
@@ -130,19 +131,22 @@ export const step = <S extends Conversation<W, E>, W extends Awaiting, E, R>(
   switch (input._tag) {
     case "Connected":
       return on.connected(state)
-    case "Received":
+    case "Received": {
+      // Made once per packet, not once per reply (a packet may carry hundreds).
+      const handlers = {
+        reply: on.reply,
+        closing: (s: S, phase: W["phase"] | "Done", reply: Reply.Reply) =>
+          on.finish(s, { _tag: "ServiceClosing", phase, reply }),
+        unexpected: (s: S, error: RemoteProtocolError) => on.finish(s, { _tag: "ProtocolError", phase: "Done", error })
+      }
       return receive(
         state,
         input.bytes,
-        (s, reply, parser) =>
-          dispatch<S, W, Step<S, R>>(s, reply, parser, {
-            reply: on.reply,
-            closing: (s, phase, reply) => on.finish(s, { _tag: "ServiceClosing", phase, reply }),
-            unexpected: (s, error) => on.finish(s, { _tag: "ProtocolError", phase: "Done", error })
-          }),
+        (s, reply, parser) => dispatch<S, W, Step<S, R>>(s, reply, parser, handlers),
         (s, error) =>
           on.finish(note(s, `protocol error: ${error.message}`), { _tag: "ProtocolError", phase: phase(s), error })
       )
+    }
     case "TlsEstablished":
       return tlsEstablished<S, W, E, R>(state, input.info)
     case "TlsFailed":

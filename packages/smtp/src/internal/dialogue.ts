@@ -160,7 +160,11 @@ export const receive = <S extends Receiving & { readonly pending: Log.Queue<unkn
   ) => { readonly state: S; readonly actions: ReadonlyArray<A> },
   onError: (state: S, error: RemoteProtocolError) => { readonly state: S; readonly actions: ReadonlyArray<A> }
 ): { readonly state: S; readonly actions: ReadonlyArray<A> } => {
-  let state: S = { ...session, parser: ReplyParser.feed(session.parser, bytes) }
+  // The parser is carried apart from the state: a state is made per reply (`onReply`), and the
+  // state returned gets the parser only when it is not that one already (most packets end with a
+  // reply: no copy of the state per packet then, where there were two).
+  let state: S = session
+  let parser = ReplyParser.feed(session.parser, bytes)
   const actions: Array<A> = []
   // Replies already here that may still be taken: once a command goes out, only those awaited
   // from before it. A reply that was already here when a command went out cannot be that
@@ -168,18 +172,18 @@ export const receive = <S extends Receiving & { readonly pending: Log.Queue<unkn
   // stale 250 answering RCPT). Only 421 may come unasked (RFC 5321 §3.8).
   let answerable = Infinity
   while (!state.done && !state.handshaking) {
-    const r = ReplyParser.next(state.parser)
+    const r = ReplyParser.next(parser)
     if (r._tag === "NeedMoreData") {
-      state = { ...state, parser: r.parser }
+      parser = r.parser
       break
     }
     if (r._tag === "Error") {
-      const failed = onError(state, r.error)
+      const failed = onError(withParser(state, parser), r.error)
       return { state: failed.state, actions: [...actions, ...failed.actions] }
     }
     if (answerable <= 0 && r.reply.code !== 421) {
       const failed = onError(
-        state,
+        withParser(state, parser),
         new RemoteProtocolError({
           reason: "UnexpectedReply",
           message: `reply ${r.reply.code} arrived before the command it would answer was sent`
@@ -198,10 +202,15 @@ export const receive = <S extends Receiving & { readonly pending: Log.Queue<unkn
     // Something went out: the replies still buffered answer at most what was awaited before it.
     if (commands >= 0) answerable = Math.min(answerable, waiting - 1, Log.size(next.state.pending) - commands)
     state = next.state
+    parser = state.parser
     for (const a of next.actions) actions.push(a)
   }
-  return { state, actions }
+  return { state: withParser(state, parser), actions }
 }
+
+/** `state` with `parser`: itself when it has it already. */
+const withParser = <S extends Receiving>(state: S, parser: ReplyParser.ReplyParser): S =>
+  state.parser === parser ? state : { ...state, parser }
 
 /**
  * The transcript line for a finished TLS handshake.

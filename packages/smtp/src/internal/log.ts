@@ -63,7 +63,7 @@ export const appendAll = <A>(log: Log<A>, items: ReadonlyArray<A>): Log<A> => {
   if (items.length === 0) return log
   if (log.buffer === uncounted) return { length: log.length + items.length, buffer: log.buffer }
   const buffer = own(log)
-  for (const item of items) buffer.push(item)
+  for (let i = 0; i < items.length; i++) buffer.push(items[i]!)
   return { length: log.length + items.length, buffer }
 }
 

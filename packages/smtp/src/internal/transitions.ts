@@ -53,10 +53,13 @@ const sendGroup = (
       sentInTransaction: (session.sentInTransaction ?? 0) + group.length,
       inFlight: session.inFlight + group.length
     },
-    [...before.commands, ...rcpts.commands, ...(quit ? [Command.quit] : [])],
-    [...before.awaiting, ...rcpts.awaiting, ...(quit ? [{ phase: "AwaitQuit" } as const] : [])]
+    // concat, not spreads: a spread walks an iterator, a result object per RCPT while this is cold.
+    before.commands.concat(rcpts.commands, quit ? [Command.quit] : []),
+    before.awaiting.concat(rcpts.awaiting, quit ? [awaitQuit] : [])
   )
 }
+
+const awaitQuit: Awaiting = { phase: "AwaitQuit" }
 
 const rcptCommands = (session: Session, indices: ReadonlyArray<number>) => ({
   commands: indices.map((i) => Command.rcptTo(mailboxOf(session, i))),

@@ -29,6 +29,21 @@ const replyEvidence = (reply: Reply.Reply): ReplyEvidence => ({
   text: Reply.text(reply)
 })
 
+/**
+ * The RCPT reply's evidence, or the last result's when it says the same (results are never
+ * changed: shared; the duplicate cache keeps thousands of results).
+ */
+const rcptEvidenceOf = (reply: Reply.Reply, last: { readonly evidence: ReplyEvidence } | undefined): ReplyEvidence => {
+  const enhanced = Reply.enhancedCode(reply) ?? null
+  const text = Reply.text(reply)
+  return last !== undefined &&
+    last.evidence.code === reply.code &&
+    last.evidence.enhanced === enhanced &&
+    last.evidence.text === text
+    ? last.evidence
+    : { code: reply.code, enhanced, text }
+}
+
 const noTls: TlsEvidence = { status: "none", protocol: null, cipher: null, authorized: null, error: null }
 
 const tlsEvidence = (tls: Session.TlsStatus | undefined): TlsEvidence => {
@@ -137,12 +152,19 @@ const describe = (
   rcpt: ReplyEvidence | null,
   memo: Memo | undefined
 ): string => {
-  const where = mx === undefined ? "no MX host" : once(memo?.where, mx, () => `${mx.host.host} [${mx.address}]`)
+  const where = mx === undefined ? "no MX host" : once(memo?.where, mx, undefined, whereOf)
   if (rcpt !== null) {
+    const last = memo?.last
+    if (last !== undefined && last.evidence === rcpt && last.where === where) return last.detail
+    // The text before the reply's, shared while the host and code stay the same (one string joined per result).
+    const head =
+      last !== undefined && last.where === where && last.evidence.code === rcpt.code
+        ? last.head
+        : `${where} answered RCPT with ${rcpt.code} `
     // `rcpt.text` is trimmed (`Reply.text`): only an empty one, or a host name starting with a blank, needs a trim.
-    return rcpt.text === "" || where.trimStart() !== where
-      ? `${where} answered RCPT with ${rcpt.code} ${rcpt.text}`.trim()
-      : `${where} answered RCPT with ${rcpt.code} ${rcpt.text}`
+    const detail = rcpt.text === "" || where.trimStart() !== where ? (head + rcpt.text).trim() : head + rcpt.text
+    if (memo !== undefined) memo.last = { where, evidence: rcpt, head, detail }
+    return detail
   }
   const last = evidence?.attempts.at(-1)
   return last === undefined ? `${outcome.reason} (${where})` : `${outcome.reason}: ${last.detail} (${where})`
@@ -254,6 +276,13 @@ export interface Memo {
   readonly mx: Map<AnsweringMx, MxEvidence>
   readonly tls: Map<Session.SessionResult, TlsEvidence>
   readonly times: Map<number, string>
+  /**
+   * The last RCPT reply's evidence and detail: the next result with the same reply from the same
+   * host shares them (a catch-all list's 20,000 "250 2.1.5 Ok" make one of each, not 20,000).
+   */
+  last:
+    | { readonly where: string; readonly evidence: ReplyEvidence; readonly head: string; readonly detail: string }
+    | undefined
 }
 
 export const memo = (): Memo => ({
@@ -262,18 +291,39 @@ export const memo = (): Memo => ({
   providers: new Map(),
   mx: new Map(),
   tls: new Map(),
-  times: new Map()
+  times: new Map(),
+  last: undefined
 })
 
-const once = <K, V>(map: Map<K, V> | undefined, key: K, make: () => V): V => {
-  if (map === undefined) return make()
+/**
+ * `make(key, arg)`, kept in `map` by `key`. `make` is a module-level function given what it needs:
+ * a closure per call would be one per result (and a context holding the build's variables).
+ */
+const once = <K, A, V>(map: Map<K, V> | undefined, key: K, arg: A, make: (key: K, arg: A) => V): V => {
+  if (map === undefined) return make(key, arg)
   let value = map.get(key)
   if (value === undefined && !map.has(key)) {
-    value = make()
+    value = make(key, arg)
     map.set(key, value)
   }
   return value as V
 }
+
+const whereOf = (mx: AnsweringMx): string => `${mx.host.host} [${mx.address}]`
+
+const mxEvidenceOf = (mx: AnsweringMx, input: BuildInput): MxEvidence => ({
+  host: mx.host.host,
+  preference: mx.host.preference,
+  address: mx.address,
+  port: input.port ?? 25,
+  implicit: input.implicit
+})
+
+const tlsOf = (result: Session.SessionResult): TlsEvidence => tlsEvidence(result.tls)
+
+// Keyed by the answering host's name, "" for none (a host name is never empty).
+const providerFor = (answered: string, input: BuildInput): ProviderEvidence | null =>
+  providerOf(input.signals, answered === "" ? undefined : answered, input.mxHosts ?? [])
 
 const isoTime = (ms: number): string => new Date(ms).toISOString()
 
@@ -283,7 +333,7 @@ const retryAt = (input: BuildInput, memo: Memo | undefined): string | null => {
   const wait = input.retryAfter(input.outcome)
   if (wait === null) return null
   const at = input.now + Duration.toMillis(Duration.fromInputUnsafe(wait))
-  return once(memo?.times, at, () => isoTime(at))
+  return once(memo?.times, at, undefined, isoTime)
 }
 
 /**
@@ -312,10 +362,7 @@ export const build = (input: BuildInput, memo?: Memo): Verification => {
   const session = evidence === undefined ? undefined : Option.getOrUndefined(evidence.session)
   const recipient = session?.result.recipients[session.index]
   const answered = mx?.host.host
-  const provider =
-    mailbox === undefined
-      ? null
-      : once(memo?.providers, answered ?? "", () => providerOf(input.signals, answered, input.mxHosts ?? []))
+  const provider = mailbox === undefined ? null : once(memo?.providers, answered ?? "", input, providerFor)
   const resolves = !noMailHosts.has(input.outcome.reason)
   const signals =
     mailbox === undefined || memo === undefined
@@ -328,7 +375,7 @@ export const build = (input: BuildInput, memo?: Memo): Verification => {
       : transcriptOf(session.result, session.index).map((e) => ({ direction: e.direction, text: e.text }))
   const attempts: ReadonlyArray<Attempt> = evidence?.attempts ?? []
   const rcpt = recipient === undefined ? undefined : Option.getOrUndefined(recipient.rcpt)
-  const rcptEvidence = rcpt === undefined ? null : replyEvidence(rcpt)
+  const rcptEvidence = rcpt === undefined ? null : rcptEvidenceOf(rcpt, memo?.last)
   return trusted({
     address: input.address,
     normalized: mailbox?.address ?? null,
@@ -343,19 +390,10 @@ export const build = (input: BuildInput, memo?: Memo): Verification => {
       signals,
       provider
     ),
-    mx:
-      mx === undefined
-        ? null
-        : once(memo?.mx, mx, () => ({
-            host: mx.host.host,
-            preference: mx.host.preference,
-            address: mx.address,
-            port: input.port ?? 25,
-            implicit: input.implicit
-          })),
+    mx: mx === undefined ? null : once(memo?.mx, mx, input, mxEvidenceOf),
     rcpt: rcptEvidence,
     vrfy: recipient === undefined || recipient.vrfy._tag === "None" ? null : replyEvidence(recipient.vrfy.value),
-    tls: session === undefined ? noTls : once(memo?.tls, session.result, () => tlsEvidence(session.result.tls)),
+    tls: session === undefined ? noTls : once(memo?.tls, session.result, undefined, tlsOf),
     catchAll: input.catchAll,
     catchAllProbe: input.catchAllProbe ?? probeOf(input.catchAll),
     signals,
@@ -363,8 +401,9 @@ export const build = (input: BuildInput, memo?: Memo): Verification => {
     sender: evidence?.sender ?? noSender,
     retryAfter: judgement.verdict !== "unknown" ? null : retryAt(input, memo),
     timing: input.dnsMs === undefined ? null : timingOf(input.dnsMs, evidence),
-    attempts: [...attempts],
-    startedAt: once(memo?.times, input.startedAt, () => isoTime(input.startedAt)),
+    // The check's own list: nothing adds to it once the check is over (a later pass makes new ones).
+    attempts,
+    startedAt: once(memo?.times, input.startedAt, undefined, isoTime),
     durationMs: Math.max(0, Math.round(input.now - input.startedAt)),
     transcript
   })

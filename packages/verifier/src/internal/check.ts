@@ -75,6 +75,8 @@ export interface CheckContext {
   readonly sender?: string | undefined
 }
 
+const noAttempts: ReadonlyArray<Attempt> = []
+
 const unanswered = (
   outcome: Outcome,
   attempts: ReadonlyArray<Attempt> = [],
@@ -258,7 +260,9 @@ export const check = Effect.fn("Verifier.check")(function* (
   // Until a session answers or gives up on it, each recipient has the same evidence (never changed: replaced).
   const none = unanswered({ verdict: "unknown", reason: "connection_failed", retryable: true })
   const evidence: Array<Findings> = mailboxes.map(() => none)
-  const attempts: Array<Array<Attempt>> = mailboxes.map(() => [])
+  // Each recipient's attempts so far: a list replaced by one a size larger at each attempt (pushed
+  // to, a list grows to 17 slots: about 150 bytes a recipient held as long as the group is).
+  const attempts: Array<ReadonlyArray<Attempt>> = mailboxes.map(() => noAttempts)
   // Summed per recipient only for a timing block (`VerifierConfig.timing`); else one that stays at zero, shared.
   const untimed = config.timing ? undefined : noTiming()
   const timings: Array<ConnectionTiming> = mailboxes.map(() => untimed ?? noTiming())
@@ -282,6 +286,15 @@ export const check = Effect.fn("Verifier.check")(function* (
     for (const i of queue) {
       if (Option.isNone(evidence[i]!.session)) evidence[i] = unanswered(outcome, attempts[i], timings[i], senderNow())
     }
+  }
+
+  /** Adds an attempt to recipient `i`'s; its evidence, when it holds the list so far, gets the new one. */
+  const attempted = (i: number, attempt: Attempt) => {
+    const before = attempts[i]!
+    const after = before.concat(attempt)
+    attempts[i] = after
+    const current = evidence[i]!
+    if (current.attempts === before) evidence[i] = { ...current, attempts: after }
   }
 
   /** Recipients still to ask, or a probe due again. */
@@ -424,7 +437,7 @@ export const check = Effect.fn("Verifier.check")(function* (
         const failed: Policy.HostAttempt = { _tag: "ConnectFailed", message: run.failure.message }
         const reason = connectFailure(run.failure.reason)
         for (const i of batch) {
-          attempts[i]!.push({ host: host.host, address, outcome: reason, detail: run.failure.message })
+          attempted(i, { host: host.host, address, outcome: reason, detail: run.failure.message })
         }
         queue.unshift(...batch)
         notAnswered({ verdict: "unknown", reason, retryable: true })
@@ -455,7 +468,7 @@ export const check = Effect.fn("Verifier.check")(function* (
       if (refusal !== undefined) {
         probes.settle(claim, batch, undefined)
         for (const i of batch) {
-          attempts[i]!.push({ host: host.host, address, outcome: "sender_rejected", detail: refusal })
+          attempted(i, { host: host.host, address, outcome: "sender_rejected", detail: refusal })
         }
         sender = config.fallbackSender
         nullRefused = true
@@ -471,9 +484,12 @@ export const check = Effect.fn("Verifier.check")(function* (
       // The same for every recipient of the session: made once, shared (evidence is never mutated).
       const mx = Option.some({ host: { ...host, host: host.host }, address })
       const used = senderNow()
+      // Recipients with the same outcome share one attempt (attempts are never changed).
+      let attempt: Attempt | undefined
       batch.forEach((i, k) => {
         const outcome = outcomes[k]!
-        attempts[i]!.push({ host: host.host, address, outcome: outcome.reason, detail })
+        if (attempt?.outcome !== outcome.reason) attempt = { host: host.host, address, outcome: outcome.reason, detail }
+        attempted(i, attempt)
         evidence[i] = {
           outcome,
           session: Option.some({ result, index: k }),
@@ -508,7 +524,7 @@ export const check = Effect.fn("Verifier.check")(function* (
       const decision = TargetPolicy.judge(targets, address)
       if (decision._tag === "Refused") {
         for (const i of queue) {
-          attempts[i]!.push({ host: host.host, address, outcome: "target_refused", detail: decision.detail })
+          attempted(i, { host: host.host, address, outcome: "target_refused", detail: decision.detail })
         }
         notAnswered({ verdict: "unknown", reason: "target_refused", retryable: false })
         continue // next address
