@@ -73,6 +73,42 @@ describe("connections kept open between sessions", { timeout: 60_000 }, () => {
     }).pipe(Effect.scoped)
   )
 
+  it.live("on a host that refuses everything a connection carries sessions until its refusals reach the cap", () =>
+    Effect.gen(function* () {
+      const world = yield* MailWorld.start({
+        domains: [{ name: "none.test", mx: [{ host: "mx.none.test", preference: 10 }], users: ["alice"] }],
+        hosts: [{ name: "mx.none.test", address: "127.0.0.89" }]
+      })
+      const addresses = Array.from({ length: 600 }, (_, i) => `nobody${i}@none.test`)
+      // Nothing widens, but what a session showed is learnt: the host refuses everything.
+      const shaping: HostProfile.Shaping = {
+        ...HostProfile.fixed,
+        learn: (safe, _, o) => HostProfile.learn(safe, safe, o)
+      }
+      const results = yield* Effect.gen(function* () {
+        const verifier = yield* Verifier.Verifier
+        return Array.from(yield* verifier.verifyMany(Stream.fromIterable(addresses)).pipe(Stream.runCollect))
+      }).pipe(
+        Effect.provide(
+          worldVerifier(world, {
+            timeout: "30 seconds",
+            perHost: 1,
+            recipientsPerSession: 100,
+            maxErrorsPerSession: 300,
+            catchAllProbe: false
+          })
+        ),
+        Effect.provideService(Policy.Policy, { ...Policy.defaults, hostShaping: shaping })
+      )
+      assert.strictEqual(results.length, 600)
+      assert.isTrue(results.every((v) => v.verdict === "undeliverable" && v.reason === "mailbox_unknown"))
+      const stats = yield* world.stats
+      // Six sessions of 100, three a connection: 300 refusals each, the cap (not half of it).
+      assert.strictEqual(count(stats, "127.0.0.89", "MAIL FROM"), 6)
+      assert.strictEqual(stats.connections["127.0.0.89"], 2)
+    }).pipe(Effect.scoped)
+  )
+
   it.live("a connection the server closed while it waited is replaced; no result says so", () =>
     Effect.gen(function* () {
       // The server drops a connection idle for 200 ms; the run keeps one for two seconds, and the
@@ -88,6 +124,29 @@ describe("connections kept open between sessions", { timeout: 60_000 }, () => {
       // The stale connection cost a second one, and nothing moved to another host or failed.
       assert.strictEqual(r.stats.connections["127.0.0.82"], 2)
       assert.strictEqual(count(r.stats, "127.0.0.82", "MAIL FROM"), 2)
+    }).pipe(Effect.scoped)
+  )
+})
+
+describe("bulk groups", { timeout: 60_000 }, () => {
+  it.live("a third of the window gathering sends the largest group: the next one is read while two run", () =>
+    Effect.gen(function* () {
+      const world = yield* MailWorld.start(spec("127.0.0.90"))
+      const results = yield* Effect.gen(function* () {
+        const verifier = yield* Verifier.Verifier
+        return Array.from(
+          yield* verifier.verifyMany(Stream.fromIterable(list(300)), { window: 300 }).pipe(Stream.runCollect)
+        )
+      }).pipe(
+        Effect.provide(
+          worldVerifier(world, { timeout: "30 seconds", perHost: 1, recipientsPerSession: 5000, catchAllProbe: false })
+        ),
+        Effect.provideService(Policy.Policy, { ...Policy.defaults, hostShaping: HostProfile.fixed })
+      )
+      assert.strictEqual(results.length, 300)
+      assert.isTrue(results.every((v) => v.verdict === "deliverable"))
+      // Sessions could take 5,000: each group of 100 (a third of 300) is one session.
+      assert.strictEqual(count(yield* world.stats, "127.0.0.90", "MAIL FROM"), 3)
     }).pipe(Effect.scoped)
   )
 })

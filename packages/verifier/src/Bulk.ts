@@ -13,7 +13,7 @@
  *   into memory). A group is checked as soon as it has a session's worth of recipients (with
  *   every other entry of its key read in the same chunk) and no
  *   group of its key is being checked (then it gathers, and goes when that one ends), or when
- *   the window is half full (the largest group goes), or when the input pauses (`Policy.inputIdle`)
+ *   a third of the window is gathering (the largest group goes), or when the input pauses (`Policy.inputIdle`)
  *   or ends. Each input
  *   holds one window permit from the moment it is read until its result is out, so the reader
  *   never runs further ahead than the window. Duplicates are verified once: while the first is
@@ -97,7 +97,14 @@ export const defaults = {
   window: 5_000,
   /** Results kept to answer later duplicates without asking again. Each holds its transcript
    * (a few KiB), so this, more than the window, sets the engine's memory: 50,000 cost ~250 MB. */
-  doneCache: 5_000
+  doneCache: 5_000,
+  /**
+   * The share of the window that may wait in gathering groups; past it the largest goes. A third:
+   * two groups of a host in flight hold two thirds, and the next one is read and gathered while
+   * they run, so a connection that ends its session finds the next group ready (at a half, two
+   * groups filled the window and a connection idled while the next was read, 100-250 ms a group).
+   */
+  gatheredShare: 1 / 3
 } as const
 
 /**
@@ -243,7 +250,7 @@ export const stream = <E, R>(
         const policy = yield* Policy.Policy
         const start = Check.startOf(config)
         const window = Math.max(1, options.window ?? defaults.window)
-        const half = Math.max(1, Math.floor(window / 2))
+        const gathered = Math.max(1, Math.floor(window * defaults.gatheredShare))
         const concurrency = Math.max(1, options.groups ?? Math.max(4, config.concurrency))
         const slots = yield* Semaphore.make(concurrency)
         const fibers = yield* FiberSet.make()
@@ -261,7 +268,7 @@ export const stream = <E, R>(
           (v, other) => new Verification({ ...v, address: other })
         )
         // Groups of a key being verified now. While one is, the key's next entries wait and
-        // gather (up to the half-window rule): groups cut at the size known before the host's
+        // gather (up to the gathered-share rule): groups cut at the size known before the host's
         // profile was learnt would each run with its starting values, as small sessions.
         const inFlight = new Map<string, number>()
         // Bumped whenever other fibers may have run (a session may have reported): a gathering
@@ -444,8 +451,8 @@ export const stream = <E, R>(
                 }
                 if (group.entries.length >= group.need) (ready ??= new Set()).add(key)
               }
-              // Half the window waiting in groups: send the largest, so reading never stalls for long.
-              while (grouped >= half) {
+              // A third of the window waiting in groups: send the largest, so reading never stalls for long.
+              while (grouped >= gathered) {
                 yield* dispatch(largest()!)
                 epoch++
               }
@@ -481,7 +488,7 @@ export const stream = <E, R>(
               while (free === 0) {
                 // Every permit held. While a group's work runs, its results will give permits back:
                 // wait. With none running, every permit is held by inputs gathering (or by copies
-                // waiting for one that is: the half-window rule does not count those), so the largest
+                // waiting for one that is: the gathered-share rule does not count those), so the largest
                 // group goes rather than the reader waiting on itself.
                 if (running === 0 && grouped > 0) {
                   yield* dispatch(largest()!)

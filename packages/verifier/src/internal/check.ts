@@ -122,12 +122,15 @@ const stale = (result: Session.SessionResult): boolean =>
 /**
  * Whether a connection that has taken `carried` refusals and `resets` RSETs has room for a session
  * of `recipients` (servers count errors and non-mail commands per connection, and so does a resumed
- * session): at least half the rejection cap left, on a host that refuses everything room for every
- * one of them, and room for its RSET and one per further transaction it may need.
+ * session): on a host that refuses everything room for every one of them (as a rejection each),
+ * elsewhere at least half the rejection cap left (how many will be refused is not known), and room
+ * for its RSET and one per further transaction it may need. (On a refusing host the half rule too
+ * had a connection redialled every two or three sessions once the cap was a few sessions' worth.)
  */
 const roomFor = (profile: HostProfile.HostProfile, carried: number, recipients: number, resets: number): boolean =>
-  carried * 2 <= profile.rejectionsPerSession &&
-  (!profile.refusing || carried + recipients <= profile.rejectionsPerSession) &&
+  (profile.refusing
+    ? carried + recipients <= profile.rejectionsPerSession
+    : carried * 2 <= profile.rejectionsPerSession) &&
   resets + 1 + resetsWithin(profile, recipients) <= profile.resetsPerConnection
 
 /** RSETs a session of `recipients` may write for transactions after a full one (refusals fill none). */

@@ -28,6 +28,9 @@ export interface Entry {
 
 const probeAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
 
+/** Results built between two yields to the other fibers (see `finish`). */
+const yieldEvery = 256
+
 /** A made-up local part nobody has: 20 random characters from `Random` (seedable in tests). */
 const probeFor = Effect.fn("Bulk.probeFor")(function* (domain: Address.Domain) {
   let local = ""
@@ -151,6 +154,9 @@ const finish = Effect.fn("Bulk.finish")(function* (
     transcript: config.transcript
   }
   for (let k = 0; k < indices.length; k++) {
+    // Thousands of results are plain work: now and then the other fibers (sessions with replies
+    // in, one waiting for the connection this group's last session gave back) go first.
+    if (k % yieldEvery === 0) yield* Effect.yieldNow
     const i = indices[k]!
     const entry = entries[i]!
     const key = domainKey(entry.mailbox.domain)
