@@ -401,7 +401,14 @@ describe("Classify", () => {
       ["AwaitRcpt", "250 2.1.5 <f@x.test>: mailbox unavailable", accepted],
       ["AwaitMail", "550 5.1.1 <g@x.test>: mailbox unavailable", o("unknown", "sender_rejected")],
       ["AwaitVrfy", "550 5.1.1 <h@x.test>: mailbox unavailable", unknownMailbox],
-      ["AwaitRcpt", "550 5.1.1 <i@x.test>: Mailbox unavailable, blacklisted", blocked]
+      ["AwaitRcpt", "550 5.1.1 <i@x.test>: Mailbox unavailable, blacklisted", blocked],
+      // Remembered by the text as sent (bracketed mailboxes out), read in lower case: other cases, one outcome.
+      ["AwaitRcpt", "550 5.1.1 <j@x.test>: MAILBOX UNAVAILABLE, BLACKLISTED", blocked],
+      ["AwaitRcpt", "550 5.1.1 <K@X.TEST>: MAILBOX UNAVAILABLE", unknownMailbox],
+      ["AwaitRcpt", "550 5.1.1 MAILBOX UNAVAILABLE", unknownMailbox],
+      // A bare mailbox, named like a blocklist: left out of the lowered text, which is then the key.
+      ["AwaitRcpt", "550 5.1.1 spamhaus@x.test: mailbox unavailable", unknownMailbox],
+      ["AwaitRcpt", "550 5.1.1 SPAMHAUS@X.TEST: Mailbox Unavailable", unknownMailbox]
     ]
     const check = (order: ReadonlyArray<(typeof cases)[number]>) => {
       for (const [phase, wire, expected] of order) {

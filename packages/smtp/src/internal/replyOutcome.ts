@@ -260,27 +260,52 @@ export const classify = (phase: Phase, reply: Reply.Reply): Outcome => {
 // Recipient address rejected: User unknown...") classify alike: an outcome depends on the phase, the code, the enhanced
 // code and the text as the phrases are read in (lower case, mailboxes left out), and nothing else. Worked out once
 // per such content, in a bounded memo (emptied when full: a bulk run sees a handful of distinct texts per server).
-// By text, then by phase, code and enhanced code: the text is a string already made (no key string
-// as long as the reply built for every reply).
-const contents = new Map<string, Map<string, Outcome>>()
+// By text, then by code and phase, then by enhanced code: no key string made per reply.
+type ByCode = Map<number, Map<string, Outcome>>
+/** By the lowered text without mailboxes. */
+const contents = new Map<string, ByCode>()
+/** By the text as sent with its bracketed mailboxes left out (see `rawContent`): most replies, lowered only once. */
+const rawContents = new Map<string, ByCode>()
 const contentsLimit = 4096
 let contentsSize = 0
+const phases = new Map<string, number>()
+
+/**
+ * The reply's text with the mailboxes it echoes in angle brackets left out, not lowered; undefined
+ * when a bare mailbox may be left (then the lowered text is the key). It decides the outcome as
+ * the lowered text does: lowering changes no "<", ">" or "@", so the brackets are found alike in
+ * either case, and lowering the text left gives the lowered text without mailboxes.
+ */
+const rawContent = (reply: Reply.Reply): string | undefined => {
+  const text = Reply.text(reply)
+  if (!text.includes("@")) return text
+  const unbracketed = text.replace(bracketed, "<>")
+  return unbracketed.includes("@") ? undefined : unbracketed
+}
 
 const byContent = (phase: Phase, reply: Reply.Reply): Outcome => {
-  const text = lowerText(reply)
-  let byCode = contents.get(text)
+  const raw = rawContent(reply)
+  const table = raw === undefined ? contents : rawContents
+  const text = raw ?? lowerText(reply)
+  let byCode = table.get(text)
   if (byCode === undefined) {
     if (contentsSize >= contentsLimit) {
       contents.clear()
+      rawContents.clear()
       contentsSize = 0
     }
-    contents.set(text, (byCode = new Map()))
+    table.set(text, (byCode = new Map()))
   }
-  const key = `${phase} ${reply.code} ${Reply.enhancedCode(reply) ?? "-"}`
-  let known = byCode.get(key)
+  let index = phases.get(phase)
+  if (index === undefined) phases.set(phase, (index = phases.size))
+  const at = reply.code * 100 + index
+  let byEnhanced = byCode.get(at)
+  if (byEnhanced === undefined) byCode.set(at, (byEnhanced = new Map()))
+  const e = Reply.enhancedCode(reply) ?? "-"
+  let known = byEnhanced.get(e)
   if (known === undefined) {
     known = classifyOnce(phase, reply)
-    byCode.set(key, known)
+    byEnhanced.set(e, known)
     contentsSize++
   }
   return known
