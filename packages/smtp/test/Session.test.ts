@@ -1316,43 +1316,44 @@ describe("Session: server limits", () => {
     assert.deepStrictEqual(rcptCodes(r), [250, 250, 250, 250, 250])
   })
 
-  it("lowerMaxErrors: the recipients not yet sent are postponed once the lower cap is reached", () => {
-    let s = Session.make(config({ to: ["a@x.com", "b@x.com", "c@x.com"], pipelining: false, maxErrors: 50 }))
-    const feed = (text: string) => {
-      const step = Session.step(s, Session.Input.Received({ bytes: new TextEncoder().encode(text) }))
-      s = step.state
-      return step.actions
+  /** A session stepped by hand, as a driver would: `feed` gives it what the server sent. */
+  const byHand = (cfg: Session.Config) => {
+    const hand = {
+      state: Session.step(Session.make(cfg), Session.Input.Connected()).state,
+      feed: (text: string) => {
+        const step = Session.step(hand.state, Session.Input.Received({ bytes: new TextEncoder().encode(text) }))
+        hand.state = step.state
+        return step.actions
+      }
     }
-    s = Session.step(s, Session.Input.Connected()).state
-    feed("220 mx\r\n")
-    feed("250 mx\r\n")
-    feed("250 ok\r\n")
-    feed("550 5.1.1 unknown\r\n")
+    return hand
+  }
+
+  it("lowerMaxErrors: the recipients not yet sent are postponed once the lower cap is reached", () => {
+    const hand = byHand(config({ to: ["a@x.com", "b@x.com", "c@x.com"], pipelining: false, maxErrors: 50 }))
+    hand.feed("220 mx\r\n")
+    hand.feed("250 mx\r\n")
+    hand.feed("250 ok\r\n")
+    hand.feed("550 5.1.1 unknown\r\n")
     // A driver saw that reply come a second late: no more rejections in this session.
-    s = Session.lowerMaxErrors(s, 1)
-    assert.strictEqual(Session.lowerMaxErrors(s, 5), s)
-    feed("550 5.1.1 unknown\r\n")
-    assert.strictEqual(Session.phase(s), "AwaitQuit")
+    hand.state = Session.lowerMaxErrors(hand.state, 1)
+    assert.strictEqual(Session.lowerMaxErrors(hand.state, 5), hand.state)
+    hand.feed("550 5.1.1 unknown\r\n")
+    assert.strictEqual(Session.phase(hand.state), "AwaitQuit")
     assert.deepStrictEqual(
-      Session.result(s).recipients.map((x) => x.skipped),
+      Session.result(hand.state).recipients.map((x) => x.skipped),
       [Option.none(), Option.none(), Option.some("Postponed")]
     )
   })
 
   it("abandon: the session ends at once, Closed where it stood, no QUIT, the RCPTs in flight unanswered", () => {
-    let s = Session.make(config({ to: ["a@x.com", "b@x.com", "c@x.com", "d@x.com"], maxPipeline: 10 }))
-    const feed = (text: string) => {
-      const step = Session.step(s, Session.Input.Received({ bytes: new TextEncoder().encode(text) }))
-      s = step.state
-      return step.actions
-    }
-    s = Session.step(s, Session.Input.Connected()).state
-    feed("220 mx\r\n")
-    feed("250-mx\r\n250 PIPELINING\r\n")
+    const hand = byHand(config({ to: ["a@x.com", "b@x.com", "c@x.com", "d@x.com"], maxPipeline: 10 }))
+    hand.feed("220 mx\r\n")
+    hand.feed("250-mx\r\n250 PIPELINING\r\n")
     // MAIL and the four RCPTs are out; MAIL and a are answered, b, c, d in flight.
-    feed("250 ok\r\n550 5.1.1 unknown\r\n")
-    assert.strictEqual(s.inFlight, 3)
-    const left = Session.abandon(s, "replies slowed down after 1 rejections")
+    hand.feed("250 ok\r\n550 5.1.1 unknown\r\n")
+    assert.strictEqual(hand.state.inFlight, 3)
+    const left = Session.abandon(hand.state, "replies slowed down after 1 rejections")
     assert.deepStrictEqual(
       left.actions.map((a) => a._tag),
       ["Close", "Finished"]

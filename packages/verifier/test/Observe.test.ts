@@ -11,26 +11,30 @@ const decoder = new TextDecoder()
 // watch reads only the synchronous clock: a fixed one (no reply is ever slow).
 const clock = { currentTimeMillisUnsafe: () => 0 } as unknown as Clock.Clock
 
+/** A plain-text, pipelining session to `recipients` mailboxes (`user0@example.com`, ...), no VRFY. */
+const sessionConfig = (recipients: number, overrides: Partial<Session.Config>): Session.Config => ({
+  clientName: "verifier.example.net",
+  mailFrom: "",
+  recipients: Array.from({ length: recipients }, (_, i) => {
+    const parsed = Address.parse(`user${i}@example.com`)
+    if (parsed._tag === "Failure") throw new Error(parsed.failure.message)
+    return parsed.success
+  }),
+  probes: [],
+  tls: "off",
+  servername: "mx.example.com",
+  vrfy: "off",
+  pipelining: true,
+  maxPipeline: 10,
+  maxVrfy: 0,
+  maxErrors: undefined,
+  ...overrides
+})
+
 /** Runs a watched session against a server that accepts every RCPT; the client reads one reply at a time. */
 const session = (recipients: number, maxPipeline: number, maxErrors: number | undefined) => {
   const watched = watch(clock, { careful: false })
-  const config: Session.Config = {
-    clientName: "verifier.example.net",
-    mailFrom: "",
-    recipients: Array.from({ length: recipients }, (_, i) => {
-      const parsed = Address.parse(`user${i}@example.com`)
-      if (parsed._tag === "Failure") throw new Error(parsed.failure.message)
-      return parsed.success
-    }),
-    probes: [],
-    tls: "off",
-    servername: "mx.example.com",
-    vrfy: "off",
-    pipelining: true,
-    maxPipeline,
-    maxVrfy: 0,
-    maxErrors
-  }
+  const config = sessionConfig(recipients, { maxPipeline, maxErrors })
   let step = watched.machine.step(Session.make(config), Session.Input.Connected())
   const replies: Array<string> = ["220 mx"]
   let widestWrite = 0
@@ -79,22 +83,7 @@ describe("observe: an RSET refused", () => {
   /** A session resumed on a connection with `resets` RSETs, whose server answers its RSET with `reply`, then hangs up. */
   const refusedAt = (resets: number, reply: string) => {
     const watched = watch(clock, { careful: false, rejectedBefore: 0 })
-    const parsed = Address.parse("user@example.com")
-    if (parsed._tag === "Failure") throw new Error(parsed.failure.message)
-    const config: Session.Config = {
-      clientName: "verifier.example.net",
-      mailFrom: "",
-      recipients: [parsed.success],
-      probes: [],
-      tls: "off",
-      servername: "mx.example.com",
-      vrfy: "off",
-      pipelining: true,
-      maxPipeline: 10,
-      maxVrfy: 0,
-      maxErrors: undefined,
-      keepOpen: true
-    }
+    const config = sessionConfig(1, { keepOpen: true })
     const parked: Session.Parked = {
       greeting: Option.none(),
       capabilities: { ...Capabilities.none, pipelining: true },
@@ -148,24 +137,7 @@ const refusing = (
     },
     advanceFrom: options.advanceFrom
   })
-  const config: Session.Config = {
-    clientName: "verifier.example.net",
-    mailFrom: "",
-    recipients: Array.from({ length: n }, (_, i) => {
-      const parsed = Address.parse(`user${i}@example.com`)
-      if (parsed._tag === "Failure") throw new Error(parsed.failure.message)
-      return parsed.success
-    }),
-    probes: [],
-    tls: "off",
-    servername: "mx.example.com",
-    vrfy: "off",
-    pipelining: true,
-    maxPipeline: 1000,
-    maxVrfy: 0,
-    maxErrors: 100_000,
-    careful: options.careful
-  }
+  const config = sessionConfig(n, { maxPipeline: 1000, maxErrors: 100_000, careful: options.careful })
   let step = watched.machine.step(Session.make(config), Session.Input.Connected())
   const replies: Array<string> = ["220 mx"]
   let refused = 0
