@@ -18,13 +18,14 @@
 import { spawn, spawnSync } from "node:child_process"
 import type { ChildProcess } from "node:child_process"
 import { once } from "node:events"
-import { appendFile, mkdir, mkdtemp, open, readFile, rm, stat, writeFile } from "node:fs/promises"
+import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
 import { connect } from "node:net"
 import { cpus, loadavg, tmpdir } from "node:os"
 import { dirname, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import { RcptProcess } from "@rcpt/testing"
+import { postfixLogFromNow, stateDir } from "../../test/e2e/world.ts"
 import { runChild } from "./child.ts"
 import { cliPath } from "./contenders.ts"
 import { mapVerdict } from "./rcpt-lib.ts"
@@ -68,8 +69,6 @@ const delayMs = Number(args["delay-ms"])
 const perHost = Number(args["per-host"])
 const log = (line: string) => console.error(`[mta ${new Date().toISOString().slice(11, 19)}] ${line}`)
 const repo = fileURLToPath(new URL("../../", import.meta.url))
-const worldDir = process.env["MAIL_WORLD_DIR"] ?? "/tmp/rcpt-mail-world"
-const postfixLog = `${worldDir}/log/postfix.log`
 const proxyPath = fileURLToPath(new URL("./delay-proxy.ts", import.meta.url))
 const limitPath = fileURLToPath(new URL("./limit.ts", import.meta.url))
 
@@ -109,8 +108,8 @@ const startProxy = async (host: string, port: number, targetPort: number): Promi
   return child
 }
 
-/** What Postfix logged about the sessions of one listener (`name`: its syslog_name) since `from` bytes. */
-export const postfixSessions = (text: string, name: string, softLimit = 10) => {
+/** What Postfix logged about the sessions of one listener (`name`: its syslog_name) in `lines`. */
+export const postfixSessions = (lines: ReadonlyArray<string>, name: string, softLimit = 10) => {
   const open = new Map<string, number>()
   let current = 0
   let most = 0
@@ -118,7 +117,7 @@ export const postfixSessions = (text: string, name: string, softLimit = 10) => {
   let tooManyErrors = 0
   let sleepy = 0
   const tag = ` ${name}/smtpd[`
-  for (const line of text.split("\n")) {
+  for (const line of lines) {
     const at = line.indexOf(tag)
     if (at < 0) continue
     const pid = line.slice(at + tag.length, line.indexOf("]", at))
@@ -161,28 +160,6 @@ const rows = allRows.filter(
   (r) => wanted.length === 0 || wanted.some((w) => `${r.world}/${r.list}/${r.contender}`.includes(w))
 )
 
-/**
- * The bytes of `path` from `start` on, and only those: the e2e world's log grows by hundreds of
- * megabytes on a machine that runs it often, and reading it whole made this process that large,
- * which each row's child then reported as its own peak RSS (Linux keeps the forking process's
- * high-water mark in the child's maxRSS across exec).
- */
-const readFrom = async (path: string, start: number): Promise<Buffer> => {
-  const handle = await open(path, "r")
-  try {
-    const buffer = Buffer.alloc(Math.max(0, (await handle.stat()).size - start))
-    let at = 0
-    while (at < buffer.length) {
-      const { bytesRead } = await handle.read(buffer, at, buffer.length - at, start + at)
-      if (bytesRead === 0) break
-      at += bytesRead
-    }
-    return buffer.subarray(0, at)
-  } finally {
-    await handle.close()
-  }
-}
-
 const started = performance.now()
 const dir = await mkdtemp(`${tmpdir()}/rcpt-bench-mta-`)
 const tag = Date.now().toString(36)
@@ -204,8 +181,8 @@ try {
   if (postfixRows) {
     log("mail world: up.sh")
     sh(`${repo}/test/e2e/mail-world/up.sh`, [])
-    await appendFile(`${worldDir}/postfix/etc/master.cf`, raisedListener)
-    sh("/usr/sbin/postfix", ["-c", `${worldDir}/postfix/etc`, "reload"])
+    await appendFile(`${stateDir}/postfix/etc/master.cf`, raisedListener)
+    sh("/usr/sbin/postfix", ["-c", `${stateDir}/postfix/etc`, "reload"])
     await listening("127.0.0.2", 2526)
     proxies.push(await startProxy("127.0.0.2", 2525, 25), await startProxy("127.0.0.2", 2527, 2526))
   }
@@ -246,7 +223,9 @@ try {
             String(perHost),
             ...args["rcpt-flags"].split(" ").filter((f) => f.length > 0)
           ]
-    const logFrom = postfix ? (await stat(postfixLog)).size : 0
+    // Only what Postfix logs from here on is read (the e2e world's log grows by hundreds of
+    // megabytes on a machine that runs it often; read whole, it made this process that large).
+    const logged = postfix ? postfixLogFromNow() : undefined
     await inProcess?.reset()
     const load = loadavg()[0]!
     log(`${row.world} / ${row.list} / ${row.contender}: ${size} addresses (load ${load.toFixed(1)})`)
@@ -264,9 +243,9 @@ try {
       verdicts[v] = (verdicts[v] ?? 0) + 1
     }
     const activeMs = child.report?.activeMs ?? child.wallMs
-    const server = postfix
+    const server = logged
       ? postfixSessions(
-          (await readFrom(postfixLog, logFrom)).toString("utf8"),
+          logged(),
           row.world === "postfix stock" ? "postfix" : "postfix/raised",
           row.world === "postfix stock" ? 10 : 1_000_000
         )
