@@ -90,8 +90,8 @@ export const watch = (
       // The replies of this packet are in: those of the transaction answered before its limit.
       tooManyAfter = next.state.answeredInTransaction
     }
-    if (advance !== undefined && slowAfter === undefined && Session.rejections(next.state) >= advanceAt) {
-      const rejected = Session.rejections(next.state)
+    const rejected = Session.rejections(next.state)
+    if (advance !== undefined && slowAfter === undefined && rejected >= advanceAt) {
       advanceAt = rejected * 2
       advance(soFar(rejected, next.state.accepted))
     }
