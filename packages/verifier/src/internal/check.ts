@@ -536,8 +536,11 @@ export const check = Effect.fn("Verifier.check")(function* (
       )
       // A session takes at most a fair share of the recipients, so that every session side by side
       // has some (a trying session given the whole group would leave the others idle); a group
-      // of no more than the configured recipients per session goes in one.
-      const share = Math.max(config.recipientsPerSession, Math.ceil(queue.length / width))
+      // of no more than the configured recipients per session goes in one. Shared only among the
+      // host's free lanes: where other groups' sessions hold them, the group goes whole to the first
+      // one free (each session ends with a round trip in which its connection carries nothing).
+      const free = lanes === undefined ? width : Math.max(1, width - lanes.busy(address))
+      const share = Math.max(config.recipientsPerSession, Math.ceil(queue.length / free))
       const at = { tls: config.tls, cuts: 0, done: false, share }
       const worker = Effect.whileLoop({
         while: () => pending() && !at.done && !stop,

@@ -44,6 +44,8 @@ export interface Lanes {
     address: string,
     job: (open: Open | undefined) => Effect.Effect<readonly [A, Open | undefined], never, R>
   ) => Effect.Effect<A, never, R>
+  /** Sessions of `address` running on a lane or waiting for one: what a new group would queue behind. */
+  readonly busy: (address: string) => number
 }
 
 /** The lanes of the bulk run in progress; none outside one (every session then dials and quits). */
@@ -229,5 +231,15 @@ export const make = (
       return FiberSet.awaitEmpty(fibers)
     })
 
-    return { run, close: closeAll }
+    const busy: Lanes["busy"] = (address) => {
+      const slot = addresses.get(address)
+      if (slot === undefined) return 0
+      let queued = 0
+      for (const job of slot.jobs) if (!job.cancelled) queued++
+      // Lanes holding a permit and not idling are running a session; those still waiting for a
+      // permit will take queued ones.
+      return Math.max(0, slot.lanes - slot.idle - slot.waiting) + queued
+    }
+
+    return { run, busy, close: closeAll }
   })
