@@ -41,6 +41,7 @@ const { values: args } = parseArgs({
     "keep-world": { type: "boolean", default: false },
     "rcpt-flags": { type: "string", default: "" },
     "node-args": { type: "string", default: "" },
+    runs: { type: "string", default: "1" },
     out: { type: "string", default: fileURLToPath(new URL("../results/mta.json", import.meta.url)) },
     help: { type: "boolean", default: false }
   }
@@ -53,6 +54,8 @@ const usage = `npm run bench:mta -- [options]   (root; under the e2e lock)
   --rows a,b        only rows whose "world/list/contender" contains one of these
   --rcpt-flags "…"  extra flags for rcpt bulk
   --node-args "…"   extra flags for node running rcpt (e.g. --cpu-prof)
+  --runs N          run each list's contenders N times, alternating (default 1); with more than
+                    one, a table of medians follows: ratios moved by the machine's noise settle
   --keep-world      leave the mail world up afterwards
   --out FILE        JSON results (default bench/results/mta.json)`
 if (args.help) {
@@ -67,6 +70,7 @@ if (process.getuid?.() !== 0) {
 const size = Number(args.size)
 const delayMs = Number(args["delay-ms"])
 const perHost = Number(args["per-host"])
+const runs = Math.max(1, Math.floor(Number(args.runs)) || 1)
 const log = (line: string) => console.error(`[mta ${new Date().toISOString().slice(11, 19)}] ${line}`)
 const repo = fileURLToPath(new URL("../../", import.meta.url))
 const proxyPath = fileURLToPath(new URL("./delay-proxy.ts", import.meta.url))
@@ -159,6 +163,13 @@ const wanted = args.rows
 const rows = allRows.filter(
   (r) => wanted.length === 0 || wanted.some((w) => `${r.world}/${r.list}/${r.contender}`.includes(w))
 )
+/** Each world and list's contenders run one after the other, `runs` times over: each pair sees the same minute. */
+const listKeys = [...new Set(rows.map((r) => `${r.world}/${r.list}`))]
+const schedule: ReadonlyArray<Row & { readonly run: number }> = listKeys.flatMap((key) =>
+  Array.from({ length: runs }, (_, k) =>
+    rows.filter((r) => `${r.world}/${r.list}` === key).map((r) => ({ ...r, run: k + 1 }))
+  ).flat()
+)
 
 const started = performance.now()
 const dir = await mkdtemp(`${tmpdir()}/rcpt-bench-mta-`)
@@ -200,7 +211,7 @@ try {
       { port: 2525, serverPort: 2524 }
     )
   }
-  for (const row of rows) {
+  for (const row of schedule) {
     const postfix = row.world !== "in-process"
     const list = `${dir}/${row.world.replace(" ", "-")}-${row.list}.txt`
     const out = `${dir}/out-${results.length}.jsonl`
@@ -228,7 +239,9 @@ try {
     const logged = postfix ? postfixLogFromNow() : undefined
     await inProcess?.reset()
     const load = loadavg()[0]!
-    log(`${row.world} / ${row.list} / ${row.contender}: ${size} addresses (load ${load.toFixed(1)})`)
+    log(
+      `${row.world} / ${row.list} / ${row.contender}${runs > 1 ? ` (run ${row.run})` : ""}: ${size} addresses (load ${load.toFixed(1)})`
+    )
     const child = await runChild(argv, {
       dns,
       reportPath: `${dir}/report.json`,
@@ -284,16 +297,71 @@ try {
   await rm(dir, { recursive: true, force: true })
 }
 
+const median = (xs: ReadonlyArray<number>) => {
+  const sorted = [...xs].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+
+/**
+ * With `--runs` above 1: per world and list, each contender's median rate (and its range), the ratio of the
+ * medians, and the range of the ratios run by run (each rcpt run against the limit client's run just before it).
+ */
+const summary = (all: ReadonlyArray<Record<string, unknown>>) => {
+  const keys = [...new Set(all.map((r) => `${r["world"]}|${r["list"]}`))]
+  const rows = keys.map((key) => {
+    const [world, list] = key.split("|")
+    const of = (contender: string) =>
+      all.filter((r) => r["world"] === world && r["list"] === list && r["contender"] === contender)
+    const rates = (rs: ReadonlyArray<Record<string, unknown>>) => rs.map((r) => r["rate"] as number)
+    const rcpt = of("rcpt bulk")
+    const limit = of("limit")
+    const pairs = rcpt.flatMap((r) => {
+      const l = limit.find((o) => o["run"] === r["run"])
+      return l === undefined ? [] : [(r["rate"] as number) / (l["rate"] as number)]
+    })
+    return {
+      world,
+      list,
+      runs: rcpt.length,
+      rcpt:
+        rcpt.length === 0
+          ? null
+          : { median: median(rates(rcpt)), min: Math.min(...rates(rcpt)), max: Math.max(...rates(rcpt)) },
+      limit:
+        limit.length === 0
+          ? null
+          : { median: median(rates(limit)), min: Math.min(...rates(limit)), max: Math.max(...rates(limit)) },
+      ratioOfMedians: rcpt.length > 0 && limit.length > 0 ? median(rates(rcpt)) / median(rates(limit)) : null,
+      ratios: pairs.length === 0 ? null : { median: median(pairs), min: Math.min(...pairs), max: Math.max(...pairs) },
+      cpuMsPer1000: rcpt.length === 0 ? null : median(rcpt.map((r) => (r["cpuMsPer1000"] as number | null) ?? 0))
+    }
+  })
+  const range = (m: { median: number; min: number; max: number } | null, digits = 0, unit = "") =>
+    m === null ? "-" : `${m.median.toFixed(digits)}${unit} (${m.min.toFixed(digits)}-${m.max.toFixed(digits)})`
+  const table = [
+    "| world (50 ms RTT) | list | runs | rcpt bulk addr/s, median (range) | limit addr/s, median (range) | ratio of medians | ratio run by run, median (range) | rcpt CPU ms / 1,000, median |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ...rows.map(
+      (r) =>
+        `| ${r.world} | ${r.list} | ${r.runs} | ${range(r.rcpt)} | ${range(r.limit)} | ${r.ratioOfMedians === null ? "-" : `${r.ratioOfMedians.toFixed(2)}x`} | ${range(r.ratios, 2, "x")} | ${r.cpuMsPer1000 === null ? "-" : r.cpuMsPer1000.toFixed(0)} |`
+    )
+  ].join("\n")
+  return { rows, table }
+}
+
 const limitOf = (r: Record<string, unknown>) =>
-  results.find((o) => o["world"] === r["world"] && o["list"] === r["list"] && o["contender"] === "limit")
+  results.find(
+    (o) => o["world"] === r["world"] && o["list"] === r["list"] && o["run"] === r["run"] && o["contender"] === "limit"
+  )
 const fmt = (n: unknown) => (n === null || n === undefined ? "-" : String(n))
 const table = [
-  "| world (50 ms RTT) | list | contender | addr/s | vs limit | sessions | most at once (server log / client) | too-many-errors | sessions past soft limit | answered | verdicts | active CPU ms / 1,000 addr | active CPU / active time | peak RSS MB | load |",
-  "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |",
+  `| world (50 ms RTT) | list | contender${runs > 1 ? " | run" : ""} | addr/s | vs limit | sessions | most at once (server log / client) | too-many-errors | sessions past soft limit | answered | verdicts | active CPU ms / 1,000 addr | active CPU / active time | peak RSS MB | load |`,
+  `| --- | --- | ---${runs > 1 ? " | ---:" : ""} | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |`,
   ...results.map((r) => {
     const limit = limitOf(r)
     const ratio = limit === undefined ? "-" : `${((r["rate"] as number) / (limit["rate"] as number)).toFixed(2)}x`
-    return `| ${r["world"]} | ${r["list"]} | ${r["contender"]} | ${(r["rate"] as number).toFixed(0)} | ${ratio} | ${fmt(r["sessions"])} | ${fmt(r["most"])} / ${fmt(r["mostOpen"])} | ${fmt(r["tooManyErrors"])} | ${fmt(r["sleepy"])} | ${r["answered"]}/${r["size"]} | ${Object.entries(
+    return `| ${r["world"]} | ${r["list"]} | ${r["contender"]}${runs > 1 ? ` | ${r["run"]}` : ""} | ${(r["rate"] as number).toFixed(0)} | ${ratio} | ${fmt(r["sessions"])} | ${fmt(r["most"])} / ${fmt(r["mostOpen"])} | ${fmt(r["tooManyErrors"])} | ${fmt(r["sleepy"])} | ${r["answered"]}/${r["size"]} | ${Object.entries(
       r["verdicts"] as Record<string, number>
     )
       .map(([k, v]) => `${k} ${v}`)
@@ -302,10 +370,13 @@ const table = [
       )} | ${r["cpuMsPer1000"] === null ? "-" : (r["cpuMsPer1000"] as number).toFixed(0)} | ${r["cpuShare"] === null ? "-" : `${((r["cpuShare"] as number) * 100).toFixed(0)}%`} | ${(r["peakRssMb"] as number).toFixed(0)} | ${(r["load"] as number).toFixed(1)} |`
   })
 ].join("\n")
-console.log(`\n${table}\n\nbench:mta took ${((performance.now() - started) / 1000).toFixed(0)} s`)
+const medians = runs > 1 ? summary(results) : undefined
+console.log(
+  `\n${table}\n${medians === undefined ? "" : `\n${medians.table}\n`}\nbench:mta took ${((performance.now() - started) / 1000).toFixed(0)} s`
+)
 await mkdir(dirname(resolve(args.out)), { recursive: true })
 await writeFile(
   args.out,
-  `${JSON.stringify({ generatedAt: new Date().toISOString(), cpus: cpus().length, size, delayMs, perHost, table, results }, null, 2)}\n`
+  `${JSON.stringify({ generatedAt: new Date().toISOString(), cpus: cpus().length, size, delayMs, perHost, runs, table, ...(medians === undefined ? {} : { medians: medians.rows }), results }, null, 2)}\n`
 )
 process.exit(0)
