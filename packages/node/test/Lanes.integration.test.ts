@@ -149,4 +149,33 @@ describe("bulk groups", { timeout: 60_000 }, () => {
       assert.strictEqual(count(yield* world.stats, "127.0.0.90", "MAIL FROM"), 3)
     }).pipe(Effect.scoped)
   )
+
+  it.live("a group whose host's lanes hold other groups' sessions goes whole to the next free one", () =>
+    Effect.gen(function* () {
+      // Each connection waits 300 ms for its greeting: the first group's two sessions hold both
+      // lanes while the next two groups (of 200: a third of the window) are read.
+      const world = yield* MailWorld.start(spec("127.0.0.94", { greetingDelay: "300 millis" }))
+      const shaping: HostProfile.Shaping = {
+        ...HostProfile.fixed,
+        initial: (start) => ({ ...HostProfile.initial(start), recipientsPerSession: 5000 })
+      }
+      const results = yield* Effect.gen(function* () {
+        const verifier = yield* Verifier.Verifier
+        return Array.from(
+          yield* verifier.verifyMany(Stream.fromIterable(list(600)), { window: 600 }).pipe(Stream.runCollect)
+        )
+      }).pipe(
+        Effect.provide(
+          worldVerifier(world, { timeout: "30 seconds", perHost: 2, recipientsPerSession: 50, catchAllProbe: false })
+        ),
+        Effect.provideService(Policy.Policy, { ...Policy.defaults, hostShaping: shaping })
+      )
+      assert.strictEqual(results.length, 600)
+      assert.isTrue(results.every((v) => v.verdict === "deliverable"))
+      const stats = yield* world.stats
+      // The first group is shared by the two lanes (100 each); the other two wait, one session each.
+      assert.strictEqual(count(stats, "127.0.0.94", "MAIL FROM"), 4)
+      assert.strictEqual(stats.connections["127.0.0.94"], 2)
+    }).pipe(Effect.scoped)
+  )
 })
