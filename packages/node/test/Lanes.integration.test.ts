@@ -109,6 +109,43 @@ describe("connections kept open between sessions", { timeout: 60_000 }, () => {
     }).pipe(Effect.scoped)
   )
 
+  it.live(
+    "on a refusing host a session takes what its connection's refusals have left, if half: no new connection",
+    () =>
+      Effect.gen(function* () {
+        const world = yield* MailWorld.start({
+          domains: [{ name: "none.test", mx: [{ host: "mx.none.test", preference: 10 }], users: ["alice"] }],
+          hosts: [{ name: "mx.none.test", address: "127.0.0.98" }]
+        })
+        const addresses = Array.from({ length: 600 }, (_, i) => `nobody${i}@none.test`)
+        const shaping: HostProfile.Shaping = {
+          ...HostProfile.fixed,
+          learn: (safe, _, o) => HostProfile.learn(safe, safe, o)
+        }
+        const results = yield* Effect.gen(function* () {
+          const verifier = yield* Verifier.Verifier
+          return Array.from(yield* verifier.verifyMany(Stream.fromIterable(addresses)).pipe(Stream.runCollect))
+        }).pipe(
+          Effect.provide(
+            worldVerifier(world, {
+              timeout: "30 seconds",
+              perHost: 1,
+              recipientsPerSession: 200,
+              maxErrorsPerSession: 300,
+              catchAllProbe: false
+            })
+          ),
+          Effect.provideService(Policy.Policy, { ...Policy.defaults, hostShaping: shaping })
+        )
+        assert.strictEqual(results.length, 600)
+        assert.isTrue(results.every((v) => v.verdict === "undeliverable" && v.reason === "mailbox_unknown"))
+        const stats = yield* world.stats
+      // 200 and the 100 left of the cap on each connection; whole sessions of 200 would take three.
+        assert.strictEqual(count(stats, "127.0.0.98", "MAIL FROM"), 4)
+        assert.strictEqual(stats.connections["127.0.0.98"], 2)
+      }).pipe(Effect.scoped)
+  )
+
   it.live("a connection the server closed while it waited is replaced; no result says so", () =>
     Effect.gen(function* () {
       // The server drops a connection idle for 200 ms; the run keeps one for two seconds, and the

@@ -198,9 +198,9 @@ export const transactionSize = (profile: HostProfile): number =>
 export const rampGrowth = 1
 
 /**
- * The growth of a trying session's RCPTs out at once once its rejections are past the error limits
- * met in practice ({@link carefulBelow}): 3 lets three times what came back quietly be out, four
- * times as many every round trip, so a session ramps from 9 to 5,000 rejections in about 8 round
+ * The growth of a trying session's RCPTs out at once once its rejections are past the error sleep
+ * met in practice ({@link steepAfter}): 3 lets three times what came back quietly be out, four
+ * times as many every round trip, so a session ramps from 9 to 5,000 rejections in about 7 round
  * trips instead of 13 (through a 50 ms round trip the ramp was a fifth of a 20,000-address run). A
  * server that starts slowing down on errors only past such a point would have a whole write of
  * RCPTs in flight: the careful session leaves at the first slowed reply (`internal/observe.ts`,
@@ -383,6 +383,20 @@ export const fixed: Shaping = {
 export const carefulBelow = 20
 
 /**
+ * Rejections taken quietly from which a trying session's ramp is steep ({@link steepGrowth}): the
+ * 11th rejected RCPT is the first Postfix's stock soft limit (10) slows down by a second, and the
+ * ramp sends it alone. Its hard limit (a hang-up at the 21st) and any limit of a server set up
+ * otherwise are met, if at all, with a write in flight, and cost that one session: the careful
+ * session leaves at the first slowed reply or hang-up, and the safe values move only past
+ * {@link carefulBelow}. (It was {@link carefulBelow} + 1: a doubling ramp from 11 to 21 took four
+ * round trips more of a fresh host's first trial.)
+ *
+ * @category constants
+ * @since 0.6.0
+ */
+export const steepAfter = 11
+
+/**
  * The RCPTs a careful session (one trying a wider cap) has unanswered at once past the safe cap:
  * one while the cap is below {@link carefulBelow} (so a server's first slowed reply is seen
  * exactly), a quarter of the safe cap past it, so that a trial costs about a dozen round trips
@@ -396,7 +410,7 @@ export const carefulPipeline = (safe: HostProfile): number =>
 
 /**
  * The default way past the safe cap: {@link carefulPipeline} RCPTs unanswered at once, growing by
- * {@link rampGrowth}, and by {@link steepGrowth} once past {@link carefulBelow} rejections.
+ * {@link rampGrowth}, and by {@link steepGrowth} from {@link steepAfter} rejections on.
  *
  * @category learning
  * @since 0.2.0
@@ -405,7 +419,7 @@ export const careful = (safe: HostProfile): Careful => ({
   afterErrors: safe.rejectionsPerSession,
   pipeline: carefulPipeline(safe),
   growth: rampGrowth,
-  steepFrom: Math.max(0, carefulBelow + 1 - safe.rejectionsPerSession),
+  steepFrom: Math.max(0, steepAfter - safe.rejectionsPerSession),
   steepGrowth
 })
 

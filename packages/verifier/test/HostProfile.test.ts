@@ -174,13 +174,13 @@ describe("HostProfile.learn", () => {
     })
   }
 
-  it("careful: past the safe cap, carefulPipeline at once, growing by rampGrowth, steeper past carefulBelow", () => {
-    // From 9: rampGrowth until 21 rejections (12 past the cap), past Postfix's hard limit of 20.
+  it("careful: past the safe cap, carefulPipeline at once, growing by rampGrowth, steep from steepAfter", () => {
+    // From 9: the 10th and 11th alone (Postfix's soft limit slows the 11th), steep from 11 (2 past the cap).
     assert.deepStrictEqual(HostProfile.careful(safe), {
       afterErrors: 9,
       pipeline: 1,
       growth: HostProfile.rampGrowth,
-      steepFrom: 12,
+      steepFrom: 2,
       steepGrowth: HostProfile.steepGrowth
     })
     const wide = HostProfile.shaping.careful?.({ ...safe, rejectionsPerSession: 400 })

@@ -169,9 +169,9 @@ const refusing = (
   }
 }
 
-// The default ramp's shape: one at a time from a cap of 9, doubling, four times as fast past 21.
+// The default ramp's shape: one at a time from a cap of 9, four times as many each round trip from 11.
 const ramp = { afterErrors: 9, pipeline: 1, growth: 1 }
-const steep = { ...ramp, steepFrom: 12, steepGrowth: 3 }
+const steep = { ...ramp, steepFrom: 2, steepGrowth: 3 }
 
 describe("observe: a trying session's progress (advance)", () => {
   it("told each time the rejections have doubled, from the error limits met in practice on", () => {

@@ -133,6 +133,25 @@ const roomFor = (profile: HostProfile.HostProfile, carried: number, recipients: 
     : carried * 2 <= profile.rejectionsPerSession) &&
   resets + 1 + resetsWithin(profile, recipients) <= profile.resetsPerConnection
 
+/**
+ * Recipients for a session that would take `wanted`, given the connection its lane kept: on a host
+ * that refuses everything, no more than the refusals that connection has left when that is at least
+ * half of `wanted`, so the session goes on it (see {@link roomFor}) where a full one would cost a new
+ * connection: its connect, greeting and EHLO round trips, three for a session's one. While the
+ * rejection cap is still being raised, the connection of the lane with the safe values met it
+ * about every other session.
+ */
+const fitted = (
+  profile: HostProfile.HostProfile,
+  open: Lanes.Open | undefined,
+  tls: Session.TlsMode,
+  wanted: number
+): number => {
+  if (open === undefined || open.tls !== tls || !profile.refusing) return wanted
+  const room = profile.rejectionsPerSession - open.parked.rejected
+  return room < wanted && room * 2 >= wanted ? room : wanted
+}
+
 /** RSETs a session of `recipients` may write for transactions after a full one (refusals fill none). */
 const resetsWithin = (profile: HostProfile.HostProfile, recipients: number): number =>
   profile.refusing ? 0 : Math.floor(Math.max(0, recipients - 1) / HostProfile.transactionSize(profile))
@@ -330,7 +349,10 @@ export const check = Effect.fn("Verifier.check")(function* (
           const byResets = lease.safe.refusing
             ? Infinity
             : (profile.resetsPerConnection + 1) * HostProfile.transactionSize(profile)
-          const batch = queue.splice(0, Math.max(1, Math.min(recipients, at.share, paced, byResets)))
+          const batch = queue.splice(
+            0,
+            fitted(profile, open, at.tls, Math.max(1, Math.min(recipients, at.share, paced, byResets)))
+          )
           // The probes no other session holds; a due one comes with an accepted recipient to ask again.
           const claim = probes.claim(new Set(batch.map((i) => domainKey(mailboxes[i]!.domain))))
           if (batch.length === 0 && claim.keys.length === 0) {
@@ -381,13 +403,14 @@ export const check = Effect.fn("Verifier.check")(function* (
             // Results without a transcript (bulk without --transcript) need no dialogue lines made.
             transcript: config.transcript,
             // In a bulk run the connection may serve the lane's next session, if one could take it over
-            // after this one (refused all, on a host that refuses everything): else QUIT goes early there.
+            // after this one (refused all, on a host that refuses everything: half as many, see
+            // `fitted`): else QUIT goes early there.
             keepOpen:
               lanes !== undefined &&
               roomFor(
                 profile,
-                profile.refusing ? batch.length : 0,
-                batch.length,
+                profile.refusing ? (resumed?.parked.rejected ?? 0) + batch.length : 0,
+                profile.refusing ? Math.ceil(batch.length / 2) : batch.length,
                 (resumed === undefined ? 0 : resumed.parked.resets + 1) + resetsWithin(profile, batch.length)
               )
           }
