@@ -140,7 +140,7 @@ describe("connections kept open between sessions", { timeout: 60_000 }, () => {
         assert.strictEqual(results.length, 600)
         assert.isTrue(results.every((v) => v.verdict === "undeliverable" && v.reason === "mailbox_unknown"))
         const stats = yield* world.stats
-      // 200 and the 100 left of the cap on each connection; whole sessions of 200 would take three.
+        // 200 and the 100 left of the cap on each connection; whole sessions of 200 would take three.
         assert.strictEqual(count(stats, "127.0.0.98", "MAIL FROM"), 4)
         assert.strictEqual(stats.connections["127.0.0.98"], 2)
       }).pipe(Effect.scoped)
