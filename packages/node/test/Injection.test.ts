@@ -11,7 +11,8 @@ import * as NodeVerifier from "../src/NodeVerifier.ts"
 
 /** Lines that must never reach a server, and fragments no received line may contain. */
 const injectedLines = ["DATA", "RSET", "NOOP", "VRFY root", "MAIL FROM:<a@b>", "RCPT TO:<evil@alpha.test>"]
-const injectedFragments = ["evil", "SIZE=1", "NOTIFY", "\u0000", "\r", "\n"]
+// "<evil@", not "evil": the catch-all probe's random local part may spell "evil" (it did once).
+const injectedFragments = ["<evil@", "SIZE=1", "NOTIFY", "\u0000", "\r", "\n"]
 
 const addresses: ReadonlyArray<string> = [
   "alice@alpha.test>\r\nRSET",
