@@ -134,21 +134,18 @@ const roomFor = (profile: HostProfile.HostProfile, carried: number, recipients: 
   resets + 1 + resetsWithin(profile, recipients) <= profile.resetsPerConnection
 
 /**
- * Recipients for a session that would take `wanted`, given the connection its lane kept: on a host
- * that refuses everything, no more than the refusals that connection has left when that is at least
- * half of `wanted`, so the session goes on it (see {@link roomFor}) where a full one would cost a new
- * connection: its connect, greeting and EHLO round trips, three for a session's one. While the
- * rejection cap is still being raised, the connection of the lane with the safe values met it
- * about every other session.
+ * Recipients for a session that would take `wanted`, given the refusals the connection its lane kept
+ * has taken (`carried`; undefined: none to take over): on a host that refuses everything, no more
+ * than the refusals that connection has left when that is at least half of `wanted`, so the session
+ * goes on it (see {@link roomFor}) where a full one would cost a new connection: its connect,
+ * greeting and EHLO round trips, three for a session's one. While the rejection cap is still being
+ * raised, the connection of the lane with the safe values met it about every other session.
+ *
+ * @internal
  */
-const fitted = (
-  profile: HostProfile.HostProfile,
-  open: Lanes.Open | undefined,
-  tls: Session.TlsMode,
-  wanted: number
-): number => {
-  if (open === undefined || open.tls !== tls || !profile.refusing) return wanted
-  const room = profile.rejectionsPerSession - open.parked.rejected
+export const fitted = (profile: HostProfile.HostProfile, carried: number | undefined, wanted: number): number => {
+  if (carried === undefined || !profile.refusing) return wanted
+  const room = profile.rejectionsPerSession - carried
   return room < wanted && room * 2 >= wanted ? room : wanted
 }
 
@@ -351,7 +348,11 @@ export const check = Effect.fn("Verifier.check")(function* (
             : (profile.resetsPerConnection + 1) * HostProfile.transactionSize(profile)
           const batch = queue.splice(
             0,
-            fitted(profile, open, at.tls, Math.max(1, Math.min(recipients, at.share, paced, byResets)))
+            fitted(
+              profile,
+              open !== undefined && open.tls === at.tls ? open.parked.rejected : undefined,
+              Math.max(1, Math.min(recipients, at.share, paced, byResets))
+            )
           )
           // The probes no other session holds; a due one comes with an accepted recipient to ask again.
           const claim = probes.claim(new Set(batch.map((i) => domainKey(mailboxes[i]!.domain))))
