@@ -346,13 +346,12 @@ export const check = Effect.fn("Verifier.check")(function* (
           const byResets = lease.safe.refusing
             ? Infinity
             : (profile.resetsPerConnection + 1) * HostProfile.transactionSize(profile)
+          // A connection is taken over only as it was opened (TLS mode), and with room (below): the
+          // batch is fitted to the refusals it has left.
+          const takeable = open !== undefined && open.tls === at.tls ? open : undefined
           const batch = queue.splice(
             0,
-            fitted(
-              profile,
-              open !== undefined && open.tls === at.tls ? open.parked.rejected : undefined,
-              Math.max(1, Math.min(recipients, at.share, paced, byResets))
-            )
+            fitted(profile, takeable?.parked.rejected, Math.max(1, Math.min(recipients, at.share, paced, byResets)))
           )
           // The probes no other session holds; a due one comes with an accepted recipient to ask again.
           const claim = probes.claim(new Set(batch.map((i) => domainKey(mailboxes[i]!.domain))))
@@ -360,12 +359,10 @@ export const check = Effect.fn("Verifier.check")(function* (
             yield* profiles.report(address, lease, shaping, undefined)
             return [undefined, open] as const
           }
-          // A connection is taken over only as it was opened (TLS mode) and with rejections to spare.
+          // Taken over when it has the rejections and RSETs this batch may need to spare.
           const resumed =
-            open !== undefined &&
-            open.tls === at.tls &&
-            roomFor(profile, open.parked.rejected, batch.length, open.parked.resets)
-              ? open
+            takeable !== undefined && roomFor(profile, takeable.parked.rejected, batch.length, takeable.parked.resets)
+              ? takeable
               : undefined
           if (open !== undefined && resumed === undefined) yield* Lanes.close(open)
           const watched = watch(clock, {
