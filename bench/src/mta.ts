@@ -312,6 +312,10 @@ const median = (xs: ReadonlyArray<number>) => {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
 }
 
+/** The median and range of `xs`; null when there are none. */
+const spread = (xs: ReadonlyArray<number>) =>
+  xs.length === 0 ? null : { median: median(xs), min: Math.min(...xs), max: Math.max(...xs) }
+
 /**
  * With `--runs` above 1: per world and list, each contender's median rate (and its range), the ratio of the
  * medians, and the range of the ratios run by run (each rcpt run against the limit client's run just before it).
@@ -322,27 +326,22 @@ const summary = (all: ReadonlyArray<Record<string, unknown>>) => {
     const [world, list] = key.split("|")
     const of = (contender: string) =>
       all.filter((r) => r["world"] === world && r["list"] === list && r["contender"] === contender)
-    const rates = (rs: ReadonlyArray<Record<string, unknown>>) => rs.map((r) => r["rate"] as number)
     const rcpt = of("rcpt bulk")
     const limit = of("limit")
     const pairs = rcpt.flatMap((r) => {
       const l = limit.find((o) => o["run"] === r["run"])
       return l === undefined ? [] : [(r["rate"] as number) / (l["rate"] as number)]
     })
+    const rcptRates = spread(rcpt.map((r) => r["rate"] as number))
+    const limitRates = spread(limit.map((r) => r["rate"] as number))
     return {
       world,
       list,
       runs: rcpt.length,
-      rcpt:
-        rcpt.length === 0
-          ? null
-          : { median: median(rates(rcpt)), min: Math.min(...rates(rcpt)), max: Math.max(...rates(rcpt)) },
-      limit:
-        limit.length === 0
-          ? null
-          : { median: median(rates(limit)), min: Math.min(...rates(limit)), max: Math.max(...rates(limit)) },
-      ratioOfMedians: rcpt.length > 0 && limit.length > 0 ? median(rates(rcpt)) / median(rates(limit)) : null,
-      ratios: pairs.length === 0 ? null : { median: median(pairs), min: Math.min(...pairs), max: Math.max(...pairs) },
+      rcpt: rcptRates,
+      limit: limitRates,
+      ratioOfMedians: rcptRates !== null && limitRates !== null ? rcptRates.median / limitRates.median : null,
+      ratios: spread(pairs),
       cpuMsPer1000: rcpt.length === 0 ? null : median(rcpt.map((r) => (r["cpuMsPer1000"] as number | null) ?? 0))
     }
   })
