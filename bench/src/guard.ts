@@ -37,6 +37,13 @@ export interface GuardReport {
   readonly cpuMs: number
   /** The part of `cpuMs` from the first DNS query or connection on (start-up left out); `null` if there was neither. */
   readonly activeCpuMs: number | null
+  /**
+   * The share of the whole machine's CPU time (every core, every process: the contender, and the
+   * servers and proxies it talks to on the same machine) that was busy from the first DNS query or
+   * connection to exit, from /proc/stat; `null` without /proc or activity. Near 1: the machine, not
+   * the round trips, set the pace.
+   */
+  readonly activeMachineBusy?: number | null
   /** This process's peak RSS in kilobytes (see {@link peakRssKb}). */
   readonly maxRssKb: number
   /** TCP connections the process opened. */
@@ -61,12 +68,28 @@ if (server === undefined || server === "") throw new Error("bench guard: BENCH_D
 const violations: Array<string> = []
 let firstActivity: number | undefined
 let cpuAtFirst: NodeJS.CpuUsage | undefined
+let machineAtFirst: MachineTimes | undefined
+
+/** All cores' CPU time in clock ticks, and the idle part (idle and iowait), from /proc/stat; undefined without it. */
+interface MachineTimes {
+  readonly total: number
+  readonly idle: number
+}
+const machineTimes = (): MachineTimes | undefined => {
+  try {
+    const fields = readFileSync("/proc/stat", "utf8").split("\n", 1)[0]!.trim().split(/\s+/).slice(1, 9).map(Number)
+    return { total: fields.reduce((a, b) => a + b, 0), idle: fields[3]! + fields[4]! }
+  } catch {
+    return undefined
+  }
+}
 let connects = 0
 let dnsQueries = 0
 const mark = () => {
   if (firstActivity !== undefined) return
   firstActivity = performance.now()
   cpuAtFirst = process.cpuUsage()
+  machineAtFirst = machineTimes()
 }
 
 const isLoopback = (ip: string): boolean =>
@@ -249,6 +272,12 @@ const peakRssKb = (): number => {
   return process.resourceUsage().maxRSS
 }
 
+const machineBusy = (): number | null => {
+  const now = machineTimes()
+  if (machineAtFirst === undefined || now === undefined || now.total <= machineAtFirst.total) return null
+  return 1 - (now.idle - machineAtFirst.idle) / (now.total - machineAtFirst.total)
+}
+
 process.on("exit", () => {
   if (reportPath === undefined || reportPath === "") return
   const cpu = process.cpuUsage()
@@ -256,6 +285,7 @@ process.on("exit", () => {
     cpuMs: (cpu.user + cpu.system) / 1000,
     activeCpuMs: cpuAtFirst === undefined ? null : (cpu.user + cpu.system - cpuAtFirst.user - cpuAtFirst.system) / 1000,
     activeMs: firstActivity === undefined ? null : performance.now() - firstActivity,
+    activeMachineBusy: machineBusy(),
     maxRssKb: peakRssKb(),
     connects,
     mostConnections,

@@ -288,6 +288,8 @@ try {
       cpuMsPer1000:
         child.report?.activeCpuMs == null ? null : (child.report.activeCpuMs / Math.max(1, text.length)) * 1000,
       cpuShare: child.report?.activeCpuMs == null ? null : child.report.activeCpuMs / activeMs,
+      // Every core's busy share meanwhile: the contender and the world's servers and proxy together.
+      machineBusy: child.report?.activeMachineBusy ?? null,
       verdicts,
       load,
       ...server,
@@ -316,6 +318,12 @@ const median = (xs: ReadonlyArray<number>) => {
 const spread = (xs: ReadonlyArray<number>) =>
   xs.length === 0 ? null : { median: median(xs), min: Math.min(...xs), max: Math.max(...xs) }
 
+/** The median machine busy share of some runs; null when none has one. */
+const busyOf = (runs: ReadonlyArray<Record<string, unknown>>) => {
+  const shares = runs.flatMap((r) => (typeof r["machineBusy"] === "number" ? [r["machineBusy"]] : []))
+  return shares.length === 0 ? null : median(shares)
+}
+
 /**
  * With `--runs` above 1: per world and list, each contender's median rate (and its range), the ratio of the
  * medians, and the range of the ratios run by run (each rcpt run against the limit client's run just before it).
@@ -342,17 +350,19 @@ const summary = (all: ReadonlyArray<Record<string, unknown>>) => {
       limit: limitRates,
       ratioOfMedians: rcptRates !== null && limitRates !== null ? rcptRates.median / limitRates.median : null,
       ratios: spread(pairs),
-      cpuMsPer1000: rcpt.length === 0 ? null : median(rcpt.map((r) => (r["cpuMsPer1000"] as number | null) ?? 0))
+      cpuMsPer1000: rcpt.length === 0 ? null : median(rcpt.map((r) => (r["cpuMsPer1000"] as number | null) ?? 0)),
+      busy: { rcpt: busyOf(rcpt), limit: busyOf(limit) }
     }
   })
+  const share = (n: number | null) => (n === null ? "-" : `${(n * 100).toFixed(0)}%`)
   const range = (m: { median: number; min: number; max: number } | null, digits = 0, unit = "") =>
     m === null ? "-" : `${m.median.toFixed(digits)}${unit} (${m.min.toFixed(digits)}-${m.max.toFixed(digits)})`
   const table = [
-    "| world (50 ms RTT) | list | runs | rcpt bulk addr/s, median (range) | limit addr/s, median (range) | ratio of medians | ratio run by run, median (range) | rcpt CPU ms / 1,000, median |",
-    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| world (50 ms RTT) | list | runs | rcpt bulk addr/s, median (range) | limit addr/s, median (range) | ratio of medians | ratio run by run, median (range) | rcpt CPU ms / 1,000, median | machine busy, rcpt / limit, median |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...rows.map(
       (r) =>
-        `| ${r.world} | ${r.list} | ${r.runs} | ${range(r.rcpt)} | ${range(r.limit)} | ${r.ratioOfMedians === null ? "-" : `${r.ratioOfMedians.toFixed(2)}x`} | ${range(r.ratios, 2, "x")} | ${r.cpuMsPer1000 === null ? "-" : r.cpuMsPer1000.toFixed(0)} |`
+        `| ${r.world} | ${r.list} | ${r.runs} | ${range(r.rcpt)} | ${range(r.limit)} | ${r.ratioOfMedians === null ? "-" : `${r.ratioOfMedians.toFixed(2)}x`} | ${range(r.ratios, 2, "x")} | ${r.cpuMsPer1000 === null ? "-" : r.cpuMsPer1000.toFixed(0)} | ${share(r.busy.rcpt)} / ${share(r.busy.limit)} |`
     )
   ].join("\n")
   return { rows, table }
@@ -364,8 +374,8 @@ const limitOf = (r: Record<string, unknown>) =>
   )
 const fmt = (n: unknown) => (n === null || n === undefined ? "-" : String(n))
 const table = [
-  `| world (50 ms RTT) | list | contender${runs > 1 ? " | run" : ""} | addr/s | vs limit | sessions | most at once (server log / client) | too-many-errors | sessions past soft limit | answered | verdicts | active CPU ms / 1,000 addr | active CPU / active time | peak RSS MB | load |`,
-  `| --- | --- | ---${runs > 1 ? " | ---:" : ""} | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |`,
+  `| world (50 ms RTT) | list | contender${runs > 1 ? " | run" : ""} | addr/s | vs limit | sessions | most at once (server log / client) | too-many-errors | sessions past soft limit | answered | verdicts | active CPU ms / 1,000 addr | active CPU / active time | machine busy (all cores) | peak RSS MB | load |`,
+  `| --- | --- | ---${runs > 1 ? " | ---:" : ""} | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |`,
   ...results.map((r) => {
     const limit = limitOf(r)
     const ratio = limit === undefined ? "-" : `${((r["rate"] as number) / (limit["rate"] as number)).toFixed(2)}x`
@@ -375,7 +385,7 @@ const table = [
       .map(([k, v]) => `${k} ${v}`)
       .join(
         ", "
-      )} | ${r["cpuMsPer1000"] === null ? "-" : (r["cpuMsPer1000"] as number).toFixed(0)} | ${r["cpuShare"] === null ? "-" : `${((r["cpuShare"] as number) * 100).toFixed(0)}%`} | ${(r["peakRssMb"] as number).toFixed(0)} | ${(r["load"] as number).toFixed(1)} |`
+      )} | ${r["cpuMsPer1000"] === null ? "-" : (r["cpuMsPer1000"] as number).toFixed(0)} | ${r["cpuShare"] === null ? "-" : `${((r["cpuShare"] as number) * 100).toFixed(0)}%`} | ${r["machineBusy"] === null ? "-" : `${((r["machineBusy"] as number) * 100).toFixed(0)}%`} | ${(r["peakRssMb"] as number).toFixed(0)} | ${(r["load"] as number).toFixed(1)} |`
   })
 ].join("\n")
 const medians = runs > 1 ? summary(results) : undefined
