@@ -191,6 +191,12 @@ busy=$(ss -Hltnu 2>/dev/null | awk '{print $5}' |
 # ------------------------------------------------------------------------------------------
 mkdir -p "$DIR"/{run,log,tls,mail,dns,postgrey,opensmtpd/spool,postfix/etc,postfix/spool,postfix/data}
 touch "$DIR/.rcpt-mail-world" # marker: down.sh --purge only removes a directory that has it
+# Logs the servers append to are kept across worlds for inspection (down.sh leaves them), but not
+# without bound: a machine that runs the e2e suite and bench:mta often grew Postfix's past a gigabyte.
+# Past 64 MB a log becomes <name>.1 (replacing the one before), and the new world starts a fresh one.
+for f in "$DIR"/log/{postfix,opensmtpd,postgrey}.log; do
+  if [ -f "$f" ] && [ "$(stat -c %s "$f")" -gt $((64 * 1024 * 1024)) ]; then mv -f "$f" "$f.1"; fi
+done
 chmod 755 "$DIR" "$DIR/mail" "$DIR/opensmtpd" "$DIR/opensmtpd/spool"
 
 cat >"$DIR/resolv.conf" <<'EOF'
