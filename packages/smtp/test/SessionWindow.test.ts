@@ -165,7 +165,7 @@ describe("Session: several RCPT groups in flight", () => {
     assert.deepStrictEqual(rcptCodes(r), [250, 250, 250, 250, 250, 250])
   })
 
-  it("maxRecipientsPerTransaction: RSET waits for the transaction's last reply", () => {
+  it("maxRecipientsPerTransaction: the next transaction goes behind a full one's RCPTs still in flight", () => {
     const r = run(
       config({ to: letters("abcde"), maxPipeline: 2, maxErrors: undefined, maxRecipientsPerTransaction: 3 }),
       `
@@ -178,14 +178,54 @@ describe("Session: several RCPT groups in flight", () => {
       C: RCPT TO:<b@x.com>
       S: 250 ok
       S: 250 ok
-      S: 250 ok
       C: RCPT TO:<c@x.com>
       S: 250 ok
       C: RSET
       C: MAIL FROM:<>
       C: RCPT TO:<d@x.com>
+      S: 250 ok
+      S: 250 ok
+      S: 250 ok
+      S: 250 ok
       C: RCPT TO:<e@x.com>
       S: 250 ok
+      C: QUIT
+      S: 221 bye
+      `
+    )
+    assert.deepStrictEqual(rcptCodes(r), [250, 250, 250, 250, 250])
+    // c's reply was still to come when d's transaction went: two transactions of 3 and 2, as before,
+    // never more than the pipeline (2) unanswered.
+    assert.deepStrictEqual(r.writes.slice(1), [
+      ["MAIL FROM:<>", "RCPT TO:<a@x.com>", "RCPT TO:<b@x.com>"],
+      ["RCPT TO:<c@x.com>"],
+      ["RSET", "MAIL FROM:<>", "RCPT TO:<d@x.com>"],
+      ["RCPT TO:<e@x.com>"],
+      ["QUIT"]
+    ])
+  })
+
+  it("maxRecipientsPerTransaction: with refusals in flight, RSET waits for the transaction's last reply", () => {
+    const r = run(
+      config({ to: letters("abcde"), maxPipeline: 2, maxErrors: undefined, maxRecipientsPerTransaction: 3 }),
+      `
+      S: 220 mx
+      C: EHLO verifier.example.net
+      S: 250-mx
+      S: 250 PIPELINING
+      C: MAIL FROM:<>
+      C: RCPT TO:<a@x.com>
+      C: RCPT TO:<b@x.com>
+      S: 250 ok
+      S: 550 5.1.1 unknown
+      C: RCPT TO:<c@x.com>
+      S: 250 ok
+      C: RCPT TO:<d@x.com>
+      S: 250 ok
+      S: 250 ok
+      C: RSET
+      C: MAIL FROM:<>
+      C: RCPT TO:<e@x.com>
       S: 250 ok
       S: 250 ok
       S: 250 ok
@@ -193,8 +233,10 @@ describe("Session: several RCPT groups in flight", () => {
       S: 221 bye
       `
     )
-    assert.deepStrictEqual(rcptCodes(r), [250, 250, 250, 250, 250])
-    assert.deepStrictEqual(r.writes.at(-2), ["RSET", "MAIL FROM:<>", "RCPT TO:<d@x.com>", "RCPT TO:<e@x.com>"])
+    // a's refusal gave its place back: d fits in the first transaction; then it is full with nothing
+    // in flight, and e goes after RSET.
+    assert.deepStrictEqual(rcptCodes(r), [550, 250, 250, 250, 250])
+    assert.deepStrictEqual(r.writes.at(-2), ["RSET", "MAIL FROM:<>", "RCPT TO:<e@x.com>"])
   })
 
   it("quitEarly: QUIT goes with the group that empties the queue, even with RCPTs in flight", () => {
@@ -379,6 +421,87 @@ describe("Session: several RCPT groups in flight", () => {
           assert.isTrue(
             result.recipients.every((r) => Option.exists(r.rcpt, (x) => Reply.isPositive(x) || x.code === 550))
           )
+        }
+      )
+    )
+  })
+})
+
+/**
+ * A server with a recipient limit per transaction (`limit` accepted, then 452 until RSET or MAIL),
+ * answering each RCPT by its recipient (`code`, by the index in `u<index>@x.com`); the client reads
+ * in one packet (`together`) or a reply at a time. `widest`: the most RCPT replies ever unread.
+ */
+const serveTransactions = (
+  cfg: Session.Config,
+  limit: number,
+  code: (recipient: number) => number,
+  together: boolean
+) => {
+  let step = Session.step(Session.make(cfg), Session.Input.Connected())
+  const replies: Array<readonly [text: string, rcpt: boolean]> = [["220 mx", false]]
+  let accepted = 0
+  let widest = 0
+  let rsets = 0
+  for (;;) {
+    for (const a of step.actions) {
+      if (a._tag === "Finished") return { result: a.result, widest, rsets }
+      if (a._tag !== "Send") continue
+      for (const line of decoder.decode(a.bytes).split("\r\n").slice(0, -1)) {
+        if (line.startsWith("EHLO")) replies.push(["250-mx\r\n250 PIPELINING", false])
+        else if (line.startsWith("RCPT")) {
+          const c = accepted >= limit ? 452 : code(Number(/<u(\d+)@/.exec(line)![1]))
+          if (c === 250) accepted++
+          replies.push([c === 452 ? "452 4.5.3 Too many recipients" : `${c} x`, true])
+          widest = Math.max(widest, replies.filter(([, rcpt]) => rcpt).length)
+        } else if (line === "QUIT") replies.push(["221 bye", false])
+        else {
+          if (line === "RSET") rsets++
+          if (line === "RSET" || line.startsWith("MAIL")) accepted = 0
+          replies.push(["250 ok", false])
+        }
+      }
+    }
+    const packet = together ? replies.splice(0) : replies.splice(0, 1)
+    step = Session.step(
+      step.state,
+      packet.length === 0
+        ? Session.Input.ConnectionClosed()
+        : Session.Input.Received({ bytes: encoder.encode(packet.map(([r]) => `${r}\r\n`).join("")) })
+    )
+  }
+}
+
+describe("Session: transactions pipelined behind a full one", () => {
+  it("whatever the server's recipient limit and the refusals, every recipient gets its own answer (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 80 }),
+        fc.integer({ min: 1, max: 24 }),
+        fc.integer({ min: 1, max: 20 }),
+        fc.integer({ min: 1, max: 30 }),
+        fc.integer({ min: 0, max: 4 }),
+        fc.boolean(),
+        (n, maxPipeline, maxRecipientsPerTransaction, limit, refuseEvery, together) => {
+          const to = Array.from({ length: n }, (_, i) => `u${i}@x.com`)
+          // Every recipient accepted (a catch-all), or one in `refuseEvery` refused.
+          const code = (i: number) => (refuseEvery > 0 && i % refuseEvery === 0 ? 550 : 250)
+          const { result, widest, rsets } = serveTransactions(
+            config({ to, maxErrors: undefined, maxPipeline, maxRecipientsPerTransaction }),
+            limit,
+            code,
+            together
+          )
+          assert.strictEqual(result.end._tag, "Completed")
+          assert.deepStrictEqual(
+            result.recipients.map((r) => Option.getOrUndefined(Option.map(r.rcpt, (x) => x.code))),
+            to.map((_, i) => code(i))
+          )
+          assert.isAtMost(widest, maxPipeline)
+          // A catch-all within the server's limit: full transactions, none cut short by going early.
+          if (refuseEvery === 0 && limit >= maxRecipientsPerTransaction) {
+            assert.strictEqual(rsets, Math.ceil(n / maxRecipientsPerTransaction) - 1)
+          }
         }
       )
     )

@@ -117,7 +117,7 @@ describe("HostProfile.learn", () => {
     [
       "quiet, fewer RSETs than the safe count",
       { ...quiet, accepted: 3, resets: 2 },
-      { recipients: 5000, pipeline: 1000 }
+      { recipients: 5000, pipeline: HostProfile.widestValues.pipeline }
     ],
     [
       "RSET refused as the 12th on the connection (Exim's non-mail limit)",

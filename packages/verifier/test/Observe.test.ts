@@ -31,10 +31,19 @@ const sessionConfig = (recipients: number, overrides: Partial<Session.Config>): 
   ...overrides
 })
 
-/** Runs a watched session against a server that accepts every RCPT; the client reads one reply at a time. */
-const session = (recipients: number, maxPipeline: number, maxErrors: number | undefined) => {
+/**
+ * Runs a watched session against a server that accepts every RCPT, up to `limit` a transaction (then
+ * 452 until RSET or MAIL); the client reads one reply at a time.
+ */
+const session = (
+  recipients: number,
+  maxPipeline: number,
+  maxErrors: number | undefined,
+  { limit = Infinity, maxRecipientsPerTransaction }: { limit?: number; maxRecipientsPerTransaction?: number } = {}
+) => {
   const watched = watch(clock, { careful: false })
-  const config = sessionConfig(recipients, { maxPipeline, maxErrors })
+  const config = sessionConfig(recipients, { maxPipeline, maxErrors, maxRecipientsPerTransaction })
+  let accepted = 0
   let step = watched.machine.step(Session.make(config), Session.Input.Connected())
   const replies: Array<string> = ["220 mx"]
   let widestWrite = 0
@@ -45,7 +54,9 @@ const session = (recipients: number, maxPipeline: number, maxErrors: number | un
       const lines = decoder.decode(a.bytes).split("\r\n").slice(0, -1)
       widestWrite = Math.max(widestWrite, lines.filter((l) => l.startsWith("RCPT")).length)
       for (const line of lines) {
-        replies.push(line.startsWith("EHLO") ? "250-mx\r\n250 PIPELINING" : line === "QUIT" ? "221 bye" : "250 ok")
+        if (line === "RSET" || line.startsWith("MAIL")) accepted = 0
+        if (line.startsWith("RCPT") && accepted++ >= limit) replies.push("452 4.5.3 Too many recipients")
+        else replies.push(line.startsWith("EHLO") ? "250-mx\r\n250 PIPELINING" : line === "QUIT" ? "221 bye" : "250 ok")
       }
     }
     const reply = replies.shift()
@@ -217,4 +228,23 @@ describe("observe: a careful session past a slowdown", () => {
     assert.strictEqual(observation.slowAfter, 10)
     assert.strictEqual(result.end._tag, "Completed")
   })
+})
+
+describe("observe: the server's recipient limit, as seen", () => {
+  const table: ReadonlyArray<readonly [string, number, number | undefined]> = [
+    // [case, the server's limit, expected]
+    ["no limit met", Infinity, undefined],
+    // 452 from the 4th RCPT on, within the first half of the window: the transaction still open.
+    ["met in the transaction being sent", 3, 3],
+    // 452 from the 7th on: after half the window (8) was answered the next transaction went, so
+    // these are replies to the one closing behind it; what that one had answered counts.
+    ["met in a transaction closing behind the next", 6, 6]
+  ]
+  for (const [name, limit, expected] of table) {
+    it(name, () => {
+      const { observation } = session(20, 8, undefined, { limit, maxRecipientsPerTransaction: 8 })
+      assert.strictEqual(observation.tooManyRecipientsAfter, expected)
+      assert.strictEqual(observation.completed, true)
+    })
+  }
 })

@@ -294,6 +294,19 @@ export interface Session {
   readonly sentInTransaction?: number
   /** Real recipients' RCPTs sent and not answered yet (several groups may be in flight). */
   readonly inFlight: number
+  /**
+   * Of `inFlight`, the RCPTs of the transaction before this one, still to be answered: a full
+   * transaction's next one went out pipelined behind them (RSET, MAIL, RCPTs), so their replies
+   * come first, and count for that transaction, not this one. Absent: none.
+   */
+  readonly closing?: number
+  /** RCPTs of that transaction answered with something other than "too many recipients". */
+  readonly closingAnswered?: number
+  /**
+   * RCPTs its transaction had answered (other than "too many recipients") when the session's first
+   * "too many recipients" came: the server's recipient limit, as seen. Absent: none came.
+   */
+  readonly limitedAfter?: number
   /** One per `Config.probes`. */
   readonly probes: ReadonlyArray<ProbeResult>
   readonly vrfyQueue: ReadonlyArray<number>

@@ -83,8 +83,42 @@ const slide = (session: Session): Step => {
   if (maxErrors !== undefined && errors >= maxErrors) return idle(session)
   if (session.inFlight * 2 > window(session)) return idle(session)
   const [group, rest] = nextGroup(session, session.queue)
-  return group.length > 0 ? sendGroup(session, group, rest, { commands: [], awaiting: [] }) : idle(session)
+  if (group.length > 0) return sendGroup(session, group, rest, { commands: [], awaiting: [] })
+  return full(session) ? closeEarly(session) : idle(session)
 }
+
+/**
+ * Whether the transaction has its share (`maxRecipientsPerTransaction` places taken) while
+ * recipients wait and the window has room: the next transaction may go before its last replies.
+ * Not while the RCPTs in flight would give back more than a hundredth of its places at this
+ * connection's rate of refusals (a refused recipient takes no place): a list of unknown or mixed
+ * mailboxes fills its transactions, rather than cutting them short at an RSET more each.
+ */
+const full = (session: Session): boolean => {
+  const perTransaction = session.config.maxRecipientsPerTransaction
+  return (
+    perTransaction !== undefined &&
+    (session.sentInTransaction ?? 0) >= perTransaction &&
+    Log.size(session.queue) > 0 &&
+    (session.closing ?? 0) === 0 &&
+    window(session) > session.inFlight &&
+    session.inFlight * session.rejected * 100 <= perTransaction * (session.rejected + session.accepted)
+  )
+}
+
+/**
+ * The next transaction (RSET, MAIL and its first RCPTs) pipelined behind a full one's RCPTs still
+ * in flight (RFC 2920 §3.1 lets RSET and MAIL appear anywhere in a group), rather than after its
+ * last reply: waiting left the connection without a command in flight for a round trip every
+ * transaction (every 1,000 recipients on a catch-all domain). Only once this transaction's MAIL
+ * was accepted, one transaction closing at a time. Its replies still due count for it (`closing`).
+ */
+const closeEarly = (session: Session): Step =>
+  startTransaction(
+    { ...session, closing: session.inFlight, closingAnswered: session.answeredInTransaction },
+    Log.queued(session.queue),
+    rset
+  )
 
 /** After EHLO/HELO: STARTTLS if we should, else the first transaction. */
 const afterHello = (session: Session): Step => {
@@ -349,9 +383,26 @@ const reply: { readonly [P in Awaiting["phase"]]: Handler } = {
     // one, its fields set in place (see `Fresh`), rather than copied again.
     const state = s as Fresh
     state.inFlight = Math.max(0, s.inFlight - 1)
+    const closing = s.closing ?? 0
+    if (closing > 0) {
+      // The transaction before this one (see `closeEarly`): its answer is recorded, its places and
+      // count are its own; a "too many recipients" waits for a transaction after this one. The next
+      // reply is another of its RCPTs, or the RSET's.
+      state.closing = closing - 1
+      if (isTooManyRecipients(reply)) {
+        state.deferred = Log.append(s.deferred, index)
+        state.limitedAfter ??= s.closingAnswered ?? 0
+      } else {
+        state.closingAnswered = (s.closingAnswered ?? 0) + 1
+        rcptReply(state, index, reply)
+      }
+      return idle(state)
+    }
     if (s.mailAccepted) {
-      if (isTooManyRecipients(reply)) state.deferred = Log.append(s.deferred, index)
-      else {
+      if (isTooManyRecipients(reply)) {
+        state.deferred = Log.append(s.deferred, index)
+        state.limitedAfter ??= s.answeredInTransaction
+      } else {
         state.answeredInTransaction = s.answeredInTransaction + 1
         // A refused recipient takes no place in the message: its place goes back to the transaction.
         state.sentInTransaction = (s.sentInTransaction ?? 0) - (Reply.isPositive(reply) ? 0 : 1)

@@ -86,10 +86,9 @@ export const watch = (
     // The pipeline a session used is the most RCPTs it had unanswered at once: with several
     // groups in flight a write carries only part of the window, so writes alone undercount it.
     if (next.state.inFlight > widestWrite) widestWrite = next.state.inFlight
-    if (tooManyAfter === undefined && next.state.deferred.length > 0 && current.deferred.length === 0) {
-      // The replies of this packet are in: those of the transaction answered before its limit.
-      tooManyAfter = next.state.answeredInTransaction
-    }
+    // The machine keeps what the transaction had answered at the first "too many recipients"
+    // (with a transaction closing behind the next one, a packet may carry both's replies).
+    if (tooManyAfter === undefined && next.state.limitedAfter !== undefined) tooManyAfter = next.state.limitedAfter
     const rejected = Session.rejections(next.state)
     if (advance !== undefined && slowAfter === undefined && rejected >= advanceAt) {
       advanceAt = rejected * 2
