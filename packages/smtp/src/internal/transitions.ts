@@ -89,8 +89,8 @@ const slide = (session: Session): Step => {
 
 /**
  * Whether the transaction has its share (`maxRecipientsPerTransaction` places taken) while
- * recipients wait and the window has room: the next transaction may go before its last replies.
- * Not while the RCPTs in flight would give back more than a hundredth of its places at this
+ * recipients wait: the next transaction may go before its last replies (`slide`, the only caller,
+ * has found half the window answered, so there is room). Not while the RCPTs in flight would give back more than a hundredth of its places at this
  * connection's rate of refusals (a refused recipient takes no place): a list of unknown or mixed
  * mailboxes fills its transactions, rather than cutting them short at an RSET more each.
  */
@@ -101,7 +101,6 @@ const full = (session: Session): boolean => {
     (session.sentInTransaction ?? 0) >= perTransaction &&
     Log.size(session.queue) > 0 &&
     (session.closing ?? 0) === 0 &&
-    window(session) > session.inFlight &&
     session.inFlight * session.rejected * 100 <= perTransaction * (session.rejected + session.accepted)
   )
 }
