@@ -11,38 +11,58 @@ const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 
 /**
- * A server that answers every command as it arrives (`answer`, by RCPT number in the session);
- * the client reads what is there, in one packet (`together`) or a reply at a time.
+ * A server that answers every command as it arrives (`answer`, by RCPT number in the session, and
+ * the command), with a recipient limit per transaction (`limit` accepted, then 452 until RSET or
+ * MAIL); the client reads what is there, in one packet (`together`) or a reply at a time.
+ * `widest`: the most RCPT replies ever unread.
  */
-const serve = (cfg: Session.Config, answer: (rcpt: number) => string, together: boolean) => {
+const serve = (
+  cfg: Session.Config,
+  answer: (rcpt: number, line: string) => string,
+  together: boolean,
+  limit = Infinity
+) => {
   let step = Session.step(Session.make(cfg), Session.Input.Connected())
-  const replies: Array<string> = ["220 mx"]
+  const replies: Array<readonly [text: string, rcpt: boolean]> = [["220 mx", false]]
   let rcpts = 0
+  let accepted = 0
+  let unread = 0
+  let widest = 0
+  let rsets = 0
   // RCPTs sent and not answered when each RCPT went out, and rejections then.
   const exposure: Array<number> = []
   // Each RCPT as it went out: the rejections taken then, and the RCPTs unanswered with it.
   const sent: Array<readonly [rejected: number, unanswered: number]> = []
   for (;;) {
     for (const a of step.actions) {
-      if (a._tag === "Finished") return { result: a.result, rcpts, exposure, sent }
+      if (a._tag === "Finished") return { result: a.result, rcpts, exposure, sent, widest, rsets }
       if (a._tag !== "Send") continue
       for (const line of decoder.decode(a.bytes).split("\r\n").slice(0, -1)) {
-        if (line.startsWith("EHLO")) replies.push("250-mx\r\n250 PIPELINING")
+        if (line.startsWith("EHLO")) replies.push(["250-mx\r\n250 PIPELINING", false])
         else if (line.startsWith("RCPT")) {
           const answered = step.state.rejected + step.state.accepted
           exposure.push(step.state.rejected + (rcpts - answered))
           sent.push([step.state.rejected, rcpts - answered + 1])
-          replies.push(answer(rcpts++))
-        } else if (line === "QUIT") replies.push("221 bye")
-        else replies.push("250 ok")
+          const reply = accepted >= limit ? "452 4.5.3 Too many recipients" : answer(rcpts, line)
+          rcpts++
+          if (reply.startsWith("250")) accepted++
+          replies.push([reply, true])
+          widest = Math.max(widest, ++unread)
+        } else if (line === "QUIT") replies.push(["221 bye", false])
+        else {
+          if (line === "RSET") rsets++
+          if (line === "RSET" || line.startsWith("MAIL")) accepted = 0
+          replies.push(["250 ok", false])
+        }
       }
     }
     const packet = together ? replies.splice(0) : replies.splice(0, 1)
+    for (const [, rcpt] of packet) if (rcpt) unread--
     step = Session.step(
       step.state,
       packet.length === 0
         ? Session.Input.ConnectionClosed()
-        : Session.Input.Received({ bytes: encoder.encode(packet.map((r) => `${r}\r\n`).join("")) })
+        : Session.Input.Received({ bytes: encoder.encode(packet.map(([r]) => `${r}\r\n`).join("")) })
     )
   }
 }
@@ -427,51 +447,6 @@ describe("Session: several RCPT groups in flight", () => {
   })
 })
 
-/**
- * A server with a recipient limit per transaction (`limit` accepted, then 452 until RSET or MAIL),
- * answering each RCPT by its recipient (`code`, by the index in `u<index>@x.com`); the client reads
- * in one packet (`together`) or a reply at a time. `widest`: the most RCPT replies ever unread.
- */
-const serveTransactions = (
-  cfg: Session.Config,
-  limit: number,
-  code: (recipient: number) => number,
-  together: boolean
-) => {
-  let step = Session.step(Session.make(cfg), Session.Input.Connected())
-  const replies: Array<readonly [text: string, rcpt: boolean]> = [["220 mx", false]]
-  let accepted = 0
-  let widest = 0
-  let rsets = 0
-  for (;;) {
-    for (const a of step.actions) {
-      if (a._tag === "Finished") return { result: a.result, widest, rsets }
-      if (a._tag !== "Send") continue
-      for (const line of decoder.decode(a.bytes).split("\r\n").slice(0, -1)) {
-        if (line.startsWith("EHLO")) replies.push(["250-mx\r\n250 PIPELINING", false])
-        else if (line.startsWith("RCPT")) {
-          const c = accepted >= limit ? 452 : code(Number(/<u(\d+)@/.exec(line)![1]))
-          if (c === 250) accepted++
-          replies.push([c === 452 ? "452 4.5.3 Too many recipients" : `${c} x`, true])
-          widest = Math.max(widest, replies.filter(([, rcpt]) => rcpt).length)
-        } else if (line === "QUIT") replies.push(["221 bye", false])
-        else {
-          if (line === "RSET") rsets++
-          if (line === "RSET" || line.startsWith("MAIL")) accepted = 0
-          replies.push(["250 ok", false])
-        }
-      }
-    }
-    const packet = together ? replies.splice(0) : replies.splice(0, 1)
-    step = Session.step(
-      step.state,
-      packet.length === 0
-        ? Session.Input.ConnectionClosed()
-        : Session.Input.Received({ bytes: encoder.encode(packet.map(([r]) => `${r}\r\n`).join("")) })
-    )
-  }
-}
-
 describe("Session: transactions pipelined behind a full one", () => {
   it("whatever the server's recipient limit and the refusals, every recipient gets its own answer (property)", () => {
     fc.assert(
@@ -486,11 +461,11 @@ describe("Session: transactions pipelined behind a full one", () => {
           const to = Array.from({ length: n }, (_, i) => `u${i}@x.com`)
           // Every recipient accepted (a catch-all), or one in `refuseEvery` refused.
           const code = (i: number) => (refuseEvery > 0 && i % refuseEvery === 0 ? 550 : 250)
-          const { result, widest, rsets } = serveTransactions(
+          const { result, widest, rsets } = serve(
             config({ to, maxErrors: undefined, maxPipeline, maxRecipientsPerTransaction }),
-            limit,
-            code,
-            together
+            (_, line) => `${code(Number(/<u(\d+)@/.exec(line)![1]))} x`,
+            together,
+            limit
           )
           assert.strictEqual(result.end._tag, "Completed")
           assert.deepStrictEqual(
