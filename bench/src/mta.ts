@@ -318,6 +318,9 @@ const median = (xs: ReadonlyArray<number>) => {
 const spread = (xs: ReadonlyArray<number>) =>
   xs.length === 0 ? null : { median: median(xs), min: Math.min(...xs), max: Math.max(...xs) }
 
+/** A share as a whole percentage, "-" when there is none (null). */
+const percent = (n: unknown) => (typeof n === "number" ? `${(n * 100).toFixed(0)}%` : "-")
+
 /** The median machine busy share of some runs; null when none has one. */
 const busyOf = (runs: ReadonlyArray<Record<string, unknown>>) => {
   const shares = runs.flatMap((r) => (typeof r["machineBusy"] === "number" ? [r["machineBusy"]] : []))
@@ -354,7 +357,6 @@ const summary = (all: ReadonlyArray<Record<string, unknown>>) => {
       busy: { rcpt: busyOf(rcpt), limit: busyOf(limit) }
     }
   })
-  const share = (n: number | null) => (n === null ? "-" : `${(n * 100).toFixed(0)}%`)
   const range = (m: { median: number; min: number; max: number } | null, digits = 0, unit = "") =>
     m === null ? "-" : `${m.median.toFixed(digits)}${unit} (${m.min.toFixed(digits)}-${m.max.toFixed(digits)})`
   const table = [
@@ -362,7 +364,7 @@ const summary = (all: ReadonlyArray<Record<string, unknown>>) => {
     "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...rows.map(
       (r) =>
-        `| ${r.world} | ${r.list} | ${r.runs} | ${range(r.rcpt)} | ${range(r.limit)} | ${r.ratioOfMedians === null ? "-" : `${r.ratioOfMedians.toFixed(2)}x`} | ${range(r.ratios, 2, "x")} | ${r.cpuMsPer1000 === null ? "-" : r.cpuMsPer1000.toFixed(0)} | ${share(r.busy.rcpt)} / ${share(r.busy.limit)} |`
+        `| ${r.world} | ${r.list} | ${r.runs} | ${range(r.rcpt)} | ${range(r.limit)} | ${r.ratioOfMedians === null ? "-" : `${r.ratioOfMedians.toFixed(2)}x`} | ${range(r.ratios, 2, "x")} | ${r.cpuMsPer1000 === null ? "-" : r.cpuMsPer1000.toFixed(0)} | ${percent(r.busy.rcpt)} / ${percent(r.busy.limit)} |`
     )
   ].join("\n")
   return { rows, table }
@@ -385,7 +387,7 @@ const table = [
       .map(([k, v]) => `${k} ${v}`)
       .join(
         ", "
-      )} | ${r["cpuMsPer1000"] === null ? "-" : (r["cpuMsPer1000"] as number).toFixed(0)} | ${r["cpuShare"] === null ? "-" : `${((r["cpuShare"] as number) * 100).toFixed(0)}%`} | ${r["machineBusy"] === null ? "-" : `${((r["machineBusy"] as number) * 100).toFixed(0)}%`} | ${(r["peakRssMb"] as number).toFixed(0)} | ${(r["load"] as number).toFixed(1)} |`
+      )} | ${r["cpuMsPer1000"] === null ? "-" : (r["cpuMsPer1000"] as number).toFixed(0)} | ${percent(r["cpuShare"])} | ${percent(r["machineBusy"])} | ${(r["peakRssMb"] as number).toFixed(0)} | ${(r["load"] as number).toFixed(1)} |`
   })
 ].join("\n")
 const medians = runs > 1 ? summary(results) : undefined
