@@ -12,14 +12,15 @@ const run = (
   spec: MailWorld.WorldSpec,
   addresses: ReadonlyArray<string>,
   options: NodeVerifier.Options = {},
-  policy: Policy.Policies = Policy.defaults
+  policy: Policy.Policies = Policy.defaults,
+  stream: Verifier.VerifyManyOptions = {}
 ) =>
   Effect.gen(function* () {
     const world = yield* MailWorld.start(spec)
     const layer = worldVerifier(world, { timeout: "20 seconds", ...options })
     return yield* Effect.gen(function* () {
       const verifier = yield* Verifier.Verifier
-      const results = yield* verifier.verifyMany(Stream.fromIterable(addresses)).pipe(Stream.runCollect)
+      const results = yield* verifier.verifyMany(Stream.fromIterable(addresses), stream).pipe(Stream.runCollect)
       const stats = yield* world.stats
       const rcpts = stats.commands.filter((c) => c.line.startsWith("RCPT TO:")).map((c) => c.line)
       // The probes are the RCPTs of addresses not on the list.
@@ -90,6 +91,28 @@ describe("catch-all probes in bulk", { timeout: 60_000 }, () => {
       for (const u of users) assert.strictEqual(r.by.get(`${u}@many.test`), "deliverable/accepted/false/refused")
       assert.strictEqual(r.connections["127.0.0.92"], 3, "three sessions side by side")
       assert.lengthOf(r.probes, 1, `one probe for many.test: ${r.probes.join(", ")}`)
+    })
+  )
+
+  it.live("groups of a fresh catch-all domain in flight together: its probe is asked once in the run", () =>
+    Effect.gen(function* () {
+      // A window of 6 sends groups of 2: the first three are out before the first session is
+      // greeted (the host greets after 200 ms), each booking the domain's probe. One connection:
+      // the second group's session starts after the first one's probe was answered, and learns
+      // it from the run's memory (each group asked it before).
+      const addresses = Array.from({ length: 30 }, (_, i) => `user${i}@wide.test`)
+      const r = yield* run(
+        {
+          domains: [{ name: "wide.test", mx: [{ host: "mx.wide.test", preference: 10 }], catchAll: true }],
+          hosts: [{ name: "mx.wide.test", address: "127.0.0.94", behaviour: { greetingDelay: "200 millis" } }]
+        },
+        addresses,
+        { perHost: 1 },
+        Policy.defaults,
+        { window: 6 }
+      )
+      for (const a of addresses) assert.strictEqual(r.by.get(a), "risky/catch_all/true/accepted")
+      assert.lengthOf(r.probes, 1, `one probe for wide.test: ${r.probes.join(", ")}`)
     })
   )
 

@@ -140,6 +140,36 @@ describe("Probes: the catch-all probes of one check", () => {
     })
   }
 
+  it("known elsewhere (the run's memory): not claimed, settled as told; free lists the unheld ones", () => {
+    const book = fresh()
+    assert.deepStrictEqual(book.free(), ["a.test", "b.test"])
+    book.known("a.test", true)
+    assert.deepStrictEqual(book.free(), ["b.test"])
+    assert.deepStrictEqual(book.claim(new Set(["a.test", "b.test"])).keys, ["b.test"])
+    assert.deepStrictEqual(book.free(), [], "b.test is held")
+    assert.deepStrictEqual(summary(book), { catchAll: { "a.test": true }, inconclusive: [], due: false })
+  })
+
+  it("known while a session holds the probe: left to that session's answer", () => {
+    const book = fresh()
+    const claim = book.claim(new Set(["a.test"]))
+    book.known("a.test", true)
+    assert.deepStrictEqual(summary(book).catchAll, {})
+    assert.deepStrictEqual(book.settle(claim, [0], session([0], ["250"], { a: "550" })), [["a.test", false]])
+    assert.deepStrictEqual(summary(book).catchAll, { "a.test": false })
+  })
+
+  it("settle gives what it settled, to be told to the run's memory", () => {
+    const book = fresh()
+    const claim = book.claim(new Set(["a.test", "b.test"]))
+    const settled = book.settle(claim, [0, 2], session([0, 2], ["250", "550"], { a: "250", b: "-" }))
+    assert.deepStrictEqual(settled, [
+      ["a.test", true],
+      ["b.test", false]
+    ])
+    assert.deepStrictEqual(book.settle(book.claim(new Set()), [], undefined), [])
+  })
+
   it("retries 0: the first cut is final", () => {
     const book = fresh(0)
     book.settle(book.claim(new Set(["a.test"])), [0], session([0], ["250"], { a: "-" }, closed))

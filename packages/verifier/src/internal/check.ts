@@ -18,6 +18,7 @@
 import { Clock, Context, Effect, Exit, Option, References, Result, Scope } from "effect"
 import { Router, SmtpClient, SmtpTransport } from "@rcpt/client"
 import { type Address, Classify, Reply, Session } from "@rcpt/smtp"
+import type { CatchAllMemory } from "../CatchAllMemory.ts"
 import * as HostProfile from "../HostProfile.ts"
 import { HostProfiles } from "../HostProfiles.ts"
 import { HostPermits } from "../HostPermits.ts"
@@ -73,6 +74,12 @@ export interface CheckContext {
   readonly timeout: number
   /** The reverse path to start with; the config's `mailFrom` when absent. */
   readonly sender?: string | undefined
+  /**
+   * The run's catch-all memory. A domain's status is told to it as soon as a session settles it,
+   * and a probe whose domain it knows by the time a session would take it is not asked: groups of
+   * a fresh domain run side by side, and each booked its probe before any answer came.
+   */
+  readonly memory?: CatchAllMemory["Service"] | undefined
 }
 
 const noAttempts: ReadonlyArray<Attempt> = []
@@ -353,6 +360,13 @@ export const check = Effect.fn("Verifier.check")(function* (
             0,
             fitted(profile, takeable?.parked.rejected, Math.max(1, Math.min(recipients, at.share, paced, byResets)))
           )
+          // Probes another group of the run has settled meanwhile go unasked.
+          if (ctx.memory !== undefined) {
+            for (const key of probes.free()) {
+              const known = yield* ctx.memory.get(key)
+              if (Option.isSome(known)) probes.known(key, known.value)
+            }
+          }
           // The probes no other session holds; a due one comes with an accepted recipient to ask again.
           const claim = probes.claim(new Set(batch.map((i) => domainKey(mailboxes[i]!.domain))))
           if (batch.length === 0 && claim.keys.length === 0) {
@@ -496,7 +510,8 @@ export const check = Effect.fn("Verifier.check")(function* (
         queue.unshift(...batch)
         return
       }
-      probes.settle(claim, [...batch, ...claim.anchors], result)
+      const settled = probes.settle(claim, [...batch, ...claim.anchors], result)
+      if (ctx.memory !== undefined) for (const [key, value] of settled) yield* ctx.memory.remember(key, value)
       // A session of anchors alone asked for probes only: what it gives is in the book.
       if (batch.length === 0) return
 

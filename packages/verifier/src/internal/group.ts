@@ -63,10 +63,11 @@ const firstPass = Effect.fn("Bulk.firstPass")(function* (plan: Hosts, mailboxes:
     policy,
     probes,
     deadline: undefined,
-    timeout: Duration.toMillis(Duration.fromInputUnsafe(config.timeout))
+    timeout: Duration.toMillis(Duration.fromInputUnsafe(config.timeout)),
+    // Told each domain's status as soon as a session settles it (see CheckContext.memory).
+    memory
   }
   const first = yield* check(plan.hosts, mailboxes, ctx)
-  for (const [key, value] of first.catchAll) yield* memory.remember(key, value)
   const now = yield* Clock.currentTimeMillis
   return {
     // A later pass (greylisting) starts with the sender that worked.

@@ -11,6 +11,11 @@
  *   with one accepted recipient as its anchor: asked once more, and its evidence not rewritten.
  *   After `retries` such sessions the probe's answer is unknown for good (`inconclusive`).
  *
+ * - Groups of a fresh domain may be in flight together, each with its own book. A domain settled
+ *   in one is told to the run's memory at once (`settle` gives what it settled), and another
+ *   check's session asks the memory before it claims (`free`, `known`): a probe answered
+ *   meanwhile is not sent again. Sessions of two groups that start together still both carry it.
+ *
  * A check returns only when no probe is due, so no result of a domain is written before its
  * probe's answer is known or known to be missing.
  *
@@ -61,9 +66,18 @@ export interface Book {
   readonly claim: (domains: ReadonlySet<string>) => Claim
   /**
    * A session's end. `batch` are the indices of the recipients in order (anchors last); `result`
-   * is undefined when no session was held (the connection failed, the sender was refused).
+   * is undefined when no session was held (the connection failed, the sender was refused). Gives
+   * the domain keys it settled, with their status.
    */
-  readonly settle: (claim: Claim, batch: ReadonlyArray<number>, result: Session.SessionResult | undefined) => void
+  readonly settle: (
+    claim: Claim,
+    batch: ReadonlyArray<number>,
+    result: Session.SessionResult | undefined
+  ) => ReadonlyArray<readonly [string, boolean]>
+  /** Domain keys whose probe is still open and held by no session: those a claim may take. */
+  readonly free: () => ReadonlyArray<string>
+  /** `key`'s status was learnt elsewhere (another check's probe, told through the run's memory): not asked here. */
+  readonly known: (key: string, catchAll: boolean) => void
   /** A probe no session holds needs asking: a recipient of its domain was accepted. */
   readonly due: () => boolean
   /** Nothing more will be asked: the due probes' answers are unknown for good. */
@@ -105,7 +119,20 @@ export const make = (
       }
       return { keys, probes: keys.map((k) => open.get(k)!.mailbox), anchors }
     },
+    free: () => {
+      const keys: Array<string> = []
+      for (const [key, p] of open) if (!p.held) keys.push(key)
+      return keys
+    },
+    known: (key, value) => {
+      const p = open.get(key)
+      if (p === undefined || p.held) return
+      open.delete(key)
+      catchAll.set(key, value)
+      inconclusive.delete(key)
+    },
     settle: (claim, batch, result) => {
+      const settled: Array<readonly [string, boolean]> = []
       // Domains this session should have probed: an accepted recipient, or an anchor sent.
       const tried = new Set(claim.anchors.map((i) => domainKey(mailboxes[i]!.domain)))
       if (result !== undefined) {
@@ -125,6 +152,7 @@ export const make = (
           else {
             catchAll.set(key, found.value)
             inconclusive.delete(key)
+            settled.push([key, found.value])
           }
         }
       }
@@ -134,6 +162,7 @@ export const make = (
         p.held = false
         if (tried.has(key) && ++p.cuts > retries) abandon(key)
       }
+      return settled
     },
     due: () => {
       for (const p of open.values()) if (!p.held && p.anchor !== undefined) return true
