@@ -29,14 +29,17 @@ const serve = (
   let unread = 0
   let widest = 0
   let rsets = 0
+  // The RCPTs of each write that had any.
+  const writes: Array<number> = []
   // RCPTs sent and not answered when each RCPT went out, and rejections then.
   const exposure: Array<number> = []
   // Each RCPT as it went out: the rejections taken then, and the RCPTs unanswered with it.
   const sent: Array<readonly [rejected: number, unanswered: number]> = []
   for (;;) {
     for (const a of step.actions) {
-      if (a._tag === "Finished") return { result: a.result, rcpts, exposure, sent, widest, rsets }
+      if (a._tag === "Finished") return { result: a.result, rcpts, exposure, sent, widest, rsets, writes }
       if (a._tag !== "Send") continue
+      const before = rcpts
       for (const line of decoder.decode(a.bytes).split("\r\n").slice(0, -1)) {
         if (line.startsWith("EHLO")) replies.push(["250-mx\r\n250 PIPELINING", false])
         else if (line.startsWith("RCPT")) {
@@ -55,6 +58,7 @@ const serve = (
           replies.push(["250 ok", false])
         }
       }
+      if (rcpts > before) writes.push(rcpts - before)
     }
     const packet = together ? replies.splice(0) : replies.splice(0, 1)
     for (const [, rcpt] of packet) if (rcpt) unread--
@@ -480,6 +484,55 @@ describe("Session: transactions pipelined behind a full one", () => {
         }
       )
     )
+  })
+})
+
+describe("Session: RCPT writes when the transaction's places bind", () => {
+  it("a server that refuses everything: the RCPTs go in writes of a quarter of the places or more, not one per refusal (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 120 }),
+        fc.integer({ min: 2, max: 30 }),
+        fc.integer({ min: 2, max: 30 }),
+        fc.boolean(),
+        (n, maxPipeline, maxRecipientsPerTransaction, together) => {
+          const to = Array.from({ length: n }, (_, i) => `u${i}@x.com`)
+          const { result, writes } = serve(
+            config({ to, maxErrors: undefined, maxPipeline, maxRecipientsPerTransaction }),
+            () => "550 5.1.1 unknown",
+            together
+          )
+          assert.strictEqual(result.end._tag, "Completed")
+          assert.isTrue(result.recipients.every((r) => Option.isSome(r.rcpt)))
+          // A refused recipient takes no place: one transaction, whatever its share.
+          const least = Math.min(maxPipeline, maxRecipientsPerTransaction) / 4
+          // Every write but the one that empties the queue carries a quarter of the places or more.
+          for (const w of writes.slice(0, -1)) assert.isAtLeast(w, least, `writes ${writes.join(",")}`)
+          assert.strictEqual(
+            writes.reduce((a, b) => a + b, 0),
+            n
+          )
+        }
+      )
+    )
+  })
+
+  it("waits for places only while the refusals in flight could give back a quarter of them", () => {
+    // 20 places and a pipeline of 20; u0 is refused, u1-u18 accepted, the rest refused. After u0's
+    // refusal one place is free: with 10 down to 4 RCPTs in flight the wait could still free a
+    // quarter of the places (5), with 3 it could not, so u20 goes then, alone, rather than after
+    // every reply.
+    const to = Array.from({ length: 24 }, (_, i) => `u${i}@x.com`)
+    const { result, writes, sent } = serve(
+      config({ to, maxErrors: undefined, maxPipeline: 20, maxRecipientsPerTransaction: 20 }),
+      (rcpt) => (rcpt >= 1 && rcpt <= 18 ? "250 ok" : "550 5.1.1 unknown"),
+      false
+    )
+    assert.strictEqual(result.end._tag, "Completed")
+    assert.isTrue(result.recipients.every((r) => Option.isSome(r.rcpt)))
+    assert.deepStrictEqual(writes.slice(0, 2), [20, 1])
+    // u20 went out with u17-u19 unanswered (before, with u10-u19: as soon as u0's place was free).
+    assert.deepStrictEqual(sent[20], [1, 4])
   })
 })
 
