@@ -3,7 +3,7 @@
 // at least half of what it would take; else all of it, on a new connection.
 import { assert, describe, it } from "@effect/vitest"
 import * as HostProfile from "../src/HostProfile.ts"
-import { fitted } from "../src/internal/check.ts"
+import { fitted, outlook } from "../src/internal/check.ts"
 
 const start: HostProfile.Start = {
   recipientsPerSession: 200,
@@ -28,6 +28,33 @@ describe("fitted: a refusing host's session and the refusals its connection has 
   for (const [name, profile, carried, wanted, expected] of table) {
     it(name, () => {
       assert.strictEqual(fitted(profile, carried, wanted), expected)
+    })
+  }
+})
+
+describe("outlook: the rejection cap a session keeps its connection for", () => {
+  const safe = HostProfile.initial(start)
+  const found = { ...safe, found: { ...safe.found, rejections: true } }
+  const table: ReadonlyArray<
+    readonly [string, HostProfile.HostProfile, Pick<HostProfile.Shaping, "widen">, number, number]
+  > = [
+    [
+      "no limit found: the cap the shaping widens to",
+      safe,
+      HostProfile.shaping,
+      300,
+      HostProfile.widestValues.rejectionsPerSession
+    ],
+    ["a limit found: the session's own cap", found, HostProfile.shaping, 300, 300],
+    ["a shaping that never widens: the session's own cap", safe, HostProfile.fixed, 300, 300],
+    ["a trying session's cap, already the widest: that one", safe, HostProfile.shaping, 100_000, 100_000]
+  ]
+  for (const [name, safeValues, shaping, cap, expected] of table) {
+    it(name, () => {
+      const profile = { ...safeValues, rejectionsPerSession: cap, refusing: true }
+      const seen = outlook(safeValues, profile, shaping)
+      assert.strictEqual(seen.rejectionsPerSession, expected)
+      assert.strictEqual(seen.resetsPerConnection, profile.resetsPerConnection, "RSETs are not widened")
     })
   }
 })

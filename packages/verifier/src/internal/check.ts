@@ -156,6 +156,27 @@ export const fitted = (profile: HostProfile.HostProfile, carried: number | undef
   return room < wanted && room * 2 >= wanted ? room : wanted
 }
 
+/**
+ * The values a session judges by whether to keep its connection for the lane's next session: its
+ * own, with the rejection cap the shaping widens to while the host has shown no rejection limit
+ * (`safe.found.rejections`). Such a cap is still being raised (a trying session raises it as it
+ * goes), so the next session may find room under it; judged by the cap at the session's start, the
+ * lane on the safe values redialled after nearly every session of a fresh host that refuses
+ * everything (5 of its 7 connections in the bench's first second). A next session that finds no
+ * room closes it then (QUIT, a round trip that a QUIT pipelined with the last RCPTs hides).
+ *
+ * @internal
+ */
+export const outlook = (
+  safe: HostProfile.HostProfile,
+  profile: HostProfile.HostProfile,
+  shaping: Pick<HostProfile.Shaping, "widen">
+): HostProfile.HostProfile => {
+  if (safe.found.rejections) return profile
+  const widest = shaping.widen(profile).rejectionsPerSession
+  return widest === profile.rejectionsPerSession ? profile : { ...profile, rejectionsPerSession: widest }
+}
+
 /** RSETs a session of `recipients` may write for transactions after a full one (refusals fill none). */
 const resetsWithin = (profile: HostProfile.HostProfile, recipients: number): number =>
   profile.refusing ? 0 : Math.floor(Math.max(0, recipients - 1) / HostProfile.transactionSize(profile))
@@ -420,7 +441,7 @@ export const check = Effect.fn("Verifier.check")(function* (
             keepOpen:
               lanes !== undefined &&
               roomFor(
-                profile,
+                outlook(lease.safe, profile, shaping),
                 profile.refusing ? (resumed?.parked.rejected ?? 0) + batch.length : 0,
                 profile.refusing ? Math.ceil(batch.length / 2) : batch.length,
                 (resumed === undefined ? 0 : resumed.parked.resets + 1) + resetsWithin(profile, batch.length)
