@@ -32,29 +32,40 @@ describe("fitted: a refusing host's session and the refusals its connection has 
   }
 })
 
-describe("outlook: the rejection cap a session keeps its connection for", () => {
+describe("outlook: the values a session keeps its connection for", () => {
   const safe = HostProfile.initial(start)
-  const found = { ...safe, found: { ...safe.found, rejections: true } }
+  const found = (rejections: boolean, resets: boolean) => ({ ...safe, found: { ...safe.found, rejections, resets } })
+  const widest = HostProfile.widestValues
   const table: ReadonlyArray<
-    readonly [string, HostProfile.HostProfile, Pick<HostProfile.Shaping, "widen">, number, number]
+    readonly [string, HostProfile.HostProfile, Pick<HostProfile.Shaping, "widen">, readonly [number, number]]
   > = [
     [
-      "no limit found: the cap the shaping widens to",
+      "no limit found: the cap and the RSETs the shaping widens to",
       safe,
       HostProfile.shaping,
-      300,
-      HostProfile.widestValues.rejectionsPerSession
+      [widest.rejectionsPerSession, widest.resetsPerConnection]
     ],
-    ["a limit found: the session's own cap", found, HostProfile.shaping, 300, 300],
-    ["a shaping that never widens: the session's own cap", safe, HostProfile.fixed, 300, 300],
-    ["a trying session's cap, already the widest: that one", safe, HostProfile.shaping, 100_000, 100_000]
+    [
+      "the rejection limit found: that cap, the RSETs widened",
+      found(true, false),
+      HostProfile.shaping,
+      [300, widest.resetsPerConnection]
+    ],
+    [
+      "the RSET limit found: those RSETs, the cap widened",
+      found(false, true),
+      HostProfile.shaping,
+      [widest.rejectionsPerSession, 9]
+    ],
+    ["both found: the session's own values", found(true, true), HostProfile.shaping, [300, 9]],
+    ["a shaping that never widens: the session's own values", safe, HostProfile.fixed, [300, 9]]
   ]
-  for (const [name, safeValues, shaping, cap, expected] of table) {
+  for (const [name, safeValues, shaping, [rejections, resets]] of table) {
     it(name, () => {
-      const profile = { ...safeValues, rejectionsPerSession: cap, refusing: true }
+      const profile = { ...safeValues, refusing: true }
       const seen = outlook(safeValues, profile, shaping)
-      assert.strictEqual(seen.rejectionsPerSession, expected)
-      assert.strictEqual(seen.resetsPerConnection, profile.resetsPerConnection, "RSETs are not widened")
+      assert.deepStrictEqual([seen.rejectionsPerSession, seen.resetsPerConnection], [rejections, resets])
+      assert.strictEqual(seen.pipeline, profile.pipeline, "nothing else is widened")
     })
   }
 })

@@ -3,6 +3,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Clock, Option } from "effect"
 import { Address, Capabilities, Session } from "@rcpt/smtp"
+import * as HostProfile from "../src/HostProfile.ts"
 import { watch } from "../src/internal/observe.ts"
 
 const encoder = new TextEncoder()
@@ -203,6 +204,94 @@ describe("observe: a trying session's progress (advance)", () => {
 
   it("a session below the error limits in practice tells nothing", () => {
     assert.deepStrictEqual(refusing(15, Infinity, { careful: ramp, advanceFrom: 0 }).told, [])
+  })
+})
+
+describe("observe: a trying session's RSETs (advance)", () => {
+  /**
+   * A trying session resumed on a connection that took `before` RSETs, to a server that accepts
+   * every RCPT (`rset`: its answer to RSET), transactions of 3: what `advance` was told, as
+   * [RSETs, rejections, widest pipeline].
+   */
+  const resumed = (before: number, recipients: number, rset = "250 ok") => {
+    const told: Array<readonly [number | undefined, number, number | undefined]> = []
+    const watched = watch(clock, {
+      careful: true,
+      rejectedBefore: 0,
+      advance: (o) => void told.push([o.resets, o.rejections, o.widestWrite])
+    })
+    const config = sessionConfig(recipients, { keepOpen: true, maxRecipientsPerTransaction: 3 })
+    const parked: Session.Parked = {
+      greeting: Option.none(),
+      capabilities: { ...Capabilities.none, pipelining: true },
+      tls: { _tag: "Plaintext" },
+      rejected: 0,
+      accepted: 0,
+      sessions: 1,
+      resets: before
+    }
+    let step = watched.machine.step(Session.resume(config, parked), Session.Input.Connected())
+    const replies: Array<string> = []
+    for (;;) {
+      for (const a of step.actions) {
+        if (a._tag === "Finished") return { told, observation: watched.observe(a.result) }
+        if (a._tag !== "Send") continue
+        for (const line of decoder.decode(a.bytes).split("\r\n").slice(0, -1)) {
+          replies.push(line === "RSET" ? rset : "250 ok")
+        }
+      }
+      const reply = replies.shift()
+      step = watched.machine.step(
+        step.state,
+        reply === undefined
+          ? Session.Input.ConnectionClosed()
+          : Session.Input.Received({ bytes: encoder.encode(`${reply}\r\n`) })
+      )
+    }
+  }
+
+  it("each RSET answered is told (the connection's count), raising nothing else", () => {
+    const { told, observation } = resumed(2, 8)
+    assert.deepStrictEqual(told, [
+      [3, 0, 0],
+      [4, 0, 0],
+      [5, 0, 0]
+    ])
+    assert.strictEqual(observation.resets, 5)
+  })
+
+  it("an RSET refused is not told", () => {
+    const { told, observation } = resumed(2, 8, "554 5.7.0 Too many nonmail commands")
+    assert.deepStrictEqual(told, [])
+    assert.strictEqual(observation.cutAtReset, 3)
+  })
+
+  it("through learn: the safe RSETs per connection follow, nothing else moves", () => {
+    const start: HostProfile.Start = {
+      recipientsPerSession: 50,
+      maxErrorsPerSession: 9,
+      maxPipeline: 10,
+      pipelining: true,
+      perHost: 2
+    }
+    const safe = { ...HostProfile.initial(start), resetsPerConnection: 9, recipientsPerSession: 5000 }
+    const tried = HostProfile.widen(safe)
+    const { told } = resumed(9, 5)
+    const [resets, rejections, widestWrite] = told.at(-1)!
+    const learnt = HostProfile.learn(safe, tried, {
+      rejections,
+      accepted: 5,
+      postponed: 0,
+      completed: true,
+      slowAfter: undefined,
+      cutAfter: undefined,
+      tooManyRecipientsAfter: undefined,
+      refusedConnection: false,
+      noPipelining: false,
+      widestWrite,
+      resets
+    })
+    assert.deepStrictEqual(learnt, { ...safe, resetsPerConnection: 11 })
   })
 })
 

@@ -158,12 +158,13 @@ export const fitted = (profile: HostProfile.HostProfile, carried: number | undef
 
 /**
  * The values a session judges by whether to keep its connection for the lane's next session: its
- * own, with the rejection cap the shaping widens to while the host has shown no rejection limit
- * (`safe.found.rejections`). Such a cap is still being raised (a trying session raises it as it
- * goes), so the next session may find room under it; judged by the cap at the session's start, the
- * lane on the safe values redialled after nearly every session of a fresh host that refuses
- * everything (5 of its 7 connections in the bench's first second). A next session that finds no
- * room closes it then (QUIT, a round trip that a QUIT pipelined with the last RCPTs hides).
+ * own, with the rejection cap and the RSETs per connection the shaping widens to while the host has
+ * shown no such limit (`safe.found`). Those are still being raised (a trying session raises them as
+ * it goes, see `internal/observe.ts`), so the next session may find room under them; judged by the
+ * values at the session's start, the lane on the safe values redialled after nearly every session
+ * of a fresh host that refuses everything (5 of its 7 connections in the bench's first second), and
+ * once a run on a catch-all domain at its ninth RSET. A next session that finds no room under the
+ * values then in force closes it (QUIT, a round trip that a QUIT pipelined with the last RCPTs hides).
  *
  * @internal
  */
@@ -172,9 +173,13 @@ export const outlook = (
   profile: HostProfile.HostProfile,
   shaping: Pick<HostProfile.Shaping, "widen">
 ): HostProfile.HostProfile => {
-  if (safe.found.rejections) return profile
-  const widest = shaping.widen(profile).rejectionsPerSession
-  return widest === profile.rejectionsPerSession ? profile : { ...profile, rejectionsPerSession: widest }
+  if (safe.found.rejections && safe.found.resets) return profile
+  const widest = shaping.widen(profile)
+  const rejectionsPerSession = safe.found.rejections ? profile.rejectionsPerSession : widest.rejectionsPerSession
+  const resetsPerConnection = safe.found.resets ? profile.resetsPerConnection : widest.resetsPerConnection
+  return rejectionsPerSession === profile.rejectionsPerSession && resetsPerConnection === profile.resetsPerConnection
+    ? profile
+    : { ...profile, rejectionsPerSession, resetsPerConnection }
 }
 
 /** RSETs a session of `recipients` may write for transactions after a full one (refusals fill none). */

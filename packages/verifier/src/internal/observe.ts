@@ -37,7 +37,10 @@ export interface Watched {
  * `rejectedBefore`: RCPTs refused on this connection by the sessions before this one (it took
  * over a connection left open); servers count errors per connection, and so does the observation.
  * `advance`: told what the session has shown so far each time its rejections have doubled past
- * `advanceFrom` with no slowdown (see `HostProfiles.Lease.advance`).
+ * `advanceFrom`, and each time an RSET of it was answered (its transaction's MAIL accepted after
+ * it), with no slowdown (see `HostProfiles.Lease.advance`): the connection's other lane's sessions
+ * take it over up to the RSETs the trying one has had answered (at the start values, it redialled
+ * at its ninth about once a run, a few RSETs behind the trying connection).
  *
  * @internal
  */
@@ -59,7 +62,13 @@ export const watch = (
   let slowAfter: number | undefined
   let tooManyAfter: number | undefined
   let widestWrite = 0
+  // The connection's RSETs when this session began (those of the sessions before it), then the
+  // most the session has told.
+  let resetsTold: number | undefined
+  // The rejections and widest pipeline last told (an RSET's advance raises nothing else).
+  let told = { rejections: 0, widestWrite: 0 }
   const step: Watched["machine"]["step"] = (state, input) => {
+    resetsTold ??= state.resets
     const now = clock.currentTimeMillisUnsafe()
     let current = state
     let leave = false
@@ -90,15 +99,26 @@ export const watch = (
     // (with a transaction closing behind the next one, a packet may carry both's replies).
     if (tooManyAfter === undefined && next.state.limitedAfter !== undefined) tooManyAfter = next.state.limitedAfter
     const rejected = Session.rejections(next.state)
-    if (advance !== undefined && slowAfter === undefined && rejected >= advanceAt) {
-      advanceAt = rejected * 2
-      advance(soFar(rejected, next.state.accepted))
+    if (advance !== undefined && slowAfter === undefined) {
+      // With the transaction's MAIL accepted, every RSET written before it was answered (one
+      // transaction closes at a time, and its RSET goes before the next one's MAIL).
+      const answeredResets = next.state.mailAccepted ? next.state.resets : resetsTold
+      if (rejected >= advanceAt) {
+        advanceAt = rejected * 2
+        resetsTold = Math.max(resetsTold, answeredResets)
+        told = { rejections: rejected, widestWrite }
+        advance(soFar(rejected, next.state.accepted, resetsTold, widestWrite))
+      } else if (answeredResets > resetsTold) {
+        // The RSETs alone: the rejections and pipeline as last told (none: nothing raised).
+        resetsTold = answeredResets
+        advance(soFar(told.rejections, next.state.accepted, resetsTold, told.widestWrite))
+      }
     }
     since = now
     return next
   }
   // What the session showed up to now, nothing seen: as if it had ended here.
-  const soFar = (rejections: number, accepted: number): Observation => ({
+  const soFar = (rejections: number, accepted: number, resets: number, widest: number): Observation => ({
     rejections,
     accepted,
     postponed: 0,
@@ -108,7 +128,8 @@ export const watch = (
     tooManyRecipientsAfter: tooManyAfter,
     refusedConnection: false,
     noPipelining: false,
-    widestWrite
+    widestWrite: widest,
+    resets
   })
   const observe = (result: Session.SessionResult): Observation => {
     const end = result.end
