@@ -114,6 +114,13 @@ describe("HostProfile.learn", () => {
       { ...quiet, rejections: 5, resets: 14 },
       { recipients: 5000, pipeline: HostProfile.widestValues.pipeline, resets: 14 }
     ],
+    // What a trying session tells as each of its RSETs is answered (internal/observe.ts): the RSETs,
+    // with no rejections and no write told yet, so the pipeline and the cap stay.
+    [
+      "an RSET's advance: 11 RSETs, nothing else told",
+      { ...quiet, rejections: 0, widestWrite: 0, resets: 11 },
+      { recipients: 5000, resets: 11 }
+    ],
     [
       "quiet, fewer RSETs than the safe count",
       { ...quiet, accepted: 3, resets: 2 },

@@ -3,7 +3,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Clock, Option } from "effect"
 import { Address, Capabilities, Session } from "@rcpt/smtp"
-import * as HostProfile from "../src/HostProfile.ts"
 import { watch } from "../src/internal/observe.ts"
 
 const encoder = new TextEncoder()
@@ -33,6 +32,34 @@ const sessionConfig = (recipients: number, overrides: Partial<Session.Config>): 
 })
 
 /**
+ * Drives a watched session from `first`: each line of each write is answered by `answer` (given the
+ * write's lines too), after `replies` already due; the client reads one reply at a time.
+ */
+const drive = (
+  watched: ReturnType<typeof watch>,
+  first: ReturnType<ReturnType<typeof watch>["machine"]["step"]>,
+  answer: (line: string, lines: ReadonlyArray<string>) => string,
+  replies: Array<string> = []
+): Session.SessionResult => {
+  let step = first
+  for (;;) {
+    for (const a of step.actions) {
+      if (a._tag === "Finished") return a.result
+      if (a._tag !== "Send") continue
+      const lines = decoder.decode(a.bytes).split("\r\n").slice(0, -1)
+      for (const line of lines) replies.push(answer(line, lines))
+    }
+    const reply = replies.shift()
+    step = watched.machine.step(
+      step.state,
+      reply === undefined
+        ? Session.Input.ConnectionClosed()
+        : Session.Input.Received({ bytes: encoder.encode(`${reply}\r\n`) })
+    )
+  }
+}
+
+/**
  * Runs a watched session against a server that accepts every RCPT, up to `limit` a transaction (then
  * 452 until RSET or MAIL); the client reads one reply at a time.
  */
@@ -45,29 +72,19 @@ const session = (
   const watched = watch(clock, { careful: false })
   const config = sessionConfig(recipients, { maxPipeline, maxErrors, maxRecipientsPerTransaction })
   let accepted = 0
-  let step = watched.machine.step(Session.make(config), Session.Input.Connected())
-  const replies: Array<string> = ["220 mx"]
   let widestWrite = 0
-  for (;;) {
-    for (const a of step.actions) {
-      if (a._tag === "Finished") return { observation: watched.observe(a.result), widestWrite }
-      if (a._tag !== "Send") continue
-      const lines = decoder.decode(a.bytes).split("\r\n").slice(0, -1)
+  const result = drive(
+    watched,
+    watched.machine.step(Session.make(config), Session.Input.Connected()),
+    (line, lines) => {
       widestWrite = Math.max(widestWrite, lines.filter((l) => l.startsWith("RCPT")).length)
-      for (const line of lines) {
-        if (line === "RSET" || line.startsWith("MAIL")) accepted = 0
-        if (line.startsWith("RCPT") && accepted++ >= limit) replies.push("452 4.5.3 Too many recipients")
-        else replies.push(line.startsWith("EHLO") ? "250-mx\r\n250 PIPELINING" : line === "QUIT" ? "221 bye" : "250 ok")
-      }
-    }
-    const reply = replies.shift()
-    step = watched.machine.step(
-      step.state,
-      reply === undefined
-        ? Session.Input.ConnectionClosed()
-        : Session.Input.Received({ bytes: encoder.encode(`${reply}\r\n`) })
-    )
-  }
+      if (line === "RSET" || line.startsWith("MAIL")) accepted = 0
+      if (line.startsWith("RCPT") && accepted++ >= limit) return "452 4.5.3 Too many recipients"
+      return line.startsWith("EHLO") ? "250-mx\r\n250 PIPELINING" : line === "QUIT" ? "221 bye" : "250 ok"
+    },
+    ["220 mx"]
+  )
+  return { observation: watched.observe(result), widestWrite }
 }
 
 describe("observe: the widest pipeline a session used", () => {
@@ -91,21 +108,23 @@ describe("observe: the widest pipeline a session used", () => {
   })
 })
 
+/** A pipelining connection left open by one session, no refusals, `resets` RSETs on it. */
+const parkedWith = (resets: number): Session.Parked => ({
+  greeting: Option.none(),
+  capabilities: { ...Capabilities.none, pipelining: true },
+  tls: { _tag: "Plaintext" },
+  rejected: 0,
+  accepted: 0,
+  sessions: 1,
+  resets
+})
+
 describe("observe: an RSET refused", () => {
   /** A session resumed on a connection with `resets` RSETs, whose server answers its RSET with `reply`, then hangs up. */
   const refusedAt = (resets: number, reply: string) => {
     const watched = watch(clock, { careful: false, rejectedBefore: 0 })
     const config = sessionConfig(1, { keepOpen: true })
-    const parked: Session.Parked = {
-      greeting: Option.none(),
-      capabilities: { ...Capabilities.none, pipelining: true },
-      tls: { _tag: "Plaintext" },
-      rejected: 0,
-      accepted: 0,
-      sessions: 1,
-      resets
-    }
-    let step = watched.machine.step(Session.resume(config, parked), Session.Input.Connected())
+    let step = watched.machine.step(Session.resume(config, parkedWith(resets)), Session.Input.Connected())
     const inputs = [Session.Input.Received({ bytes: encoder.encode(`${reply}\r\n`) }), Session.Input.ConnectionClosed()]
     for (;;) {
       const finished = step.actions.find((a) => a._tag === "Finished")
@@ -221,33 +240,12 @@ describe("observe: a trying session's RSETs (advance)", () => {
       advance: (o) => void told.push([o.resets, o.rejections, o.widestWrite])
     })
     const config = sessionConfig(recipients, { keepOpen: true, maxRecipientsPerTransaction: 3 })
-    const parked: Session.Parked = {
-      greeting: Option.none(),
-      capabilities: { ...Capabilities.none, pipelining: true },
-      tls: { _tag: "Plaintext" },
-      rejected: 0,
-      accepted: 0,
-      sessions: 1,
-      resets: before
-    }
-    let step = watched.machine.step(Session.resume(config, parked), Session.Input.Connected())
-    const replies: Array<string> = []
-    for (;;) {
-      for (const a of step.actions) {
-        if (a._tag === "Finished") return { told, observation: watched.observe(a.result) }
-        if (a._tag !== "Send") continue
-        for (const line of decoder.decode(a.bytes).split("\r\n").slice(0, -1)) {
-          replies.push(line === "RSET" ? rset : "250 ok")
-        }
-      }
-      const reply = replies.shift()
-      step = watched.machine.step(
-        step.state,
-        reply === undefined
-          ? Session.Input.ConnectionClosed()
-          : Session.Input.Received({ bytes: encoder.encode(`${reply}\r\n`) })
-      )
-    }
+    const result = drive(
+      watched,
+      watched.machine.step(Session.resume(config, parkedWith(before)), Session.Input.Connected()),
+      (line) => (line === "RSET" ? rset : "250 ok")
+    )
+    return { told, observation: watched.observe(result) }
   }
 
   it("each RSET answered is told (the connection's count), raising nothing else", () => {
@@ -264,34 +262,6 @@ describe("observe: a trying session's RSETs (advance)", () => {
     const { told, observation } = resumed(2, 8, "554 5.7.0 Too many nonmail commands")
     assert.deepStrictEqual(told, [])
     assert.strictEqual(observation.cutAtReset, 3)
-  })
-
-  it("through learn: the safe RSETs per connection follow, nothing else moves", () => {
-    const start: HostProfile.Start = {
-      recipientsPerSession: 50,
-      maxErrorsPerSession: 9,
-      maxPipeline: 10,
-      pipelining: true,
-      perHost: 2
-    }
-    const safe = { ...HostProfile.initial(start), resetsPerConnection: 9, recipientsPerSession: 5000 }
-    const tried = HostProfile.widen(safe)
-    const { told } = resumed(9, 5)
-    const [resets, rejections, widestWrite] = told.at(-1)!
-    const learnt = HostProfile.learn(safe, tried, {
-      rejections,
-      accepted: 5,
-      postponed: 0,
-      completed: true,
-      slowAfter: undefined,
-      cutAfter: undefined,
-      tooManyRecipientsAfter: undefined,
-      refusedConnection: false,
-      noPipelining: false,
-      widestWrite,
-      resets
-    })
-    assert.deepStrictEqual(learnt, { ...safe, resetsPerConnection: 11 })
   })
 })
 
