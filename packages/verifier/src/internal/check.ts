@@ -50,11 +50,6 @@ export interface Checked {
   readonly evidence: ReadonlyArray<Findings>
   /** The deadline in force (set by the first connection when the context had none). */
   readonly deadline: number | undefined
-  /**
-   * What was learnt per domain key (`domainKey`): true, its probe was accepted; false, the server
-   * rejects unknown mailboxes of that domain. Domains with no answer are absent.
-   */
-  readonly catchAll: ReadonlyMap<string, boolean>
   /** Domain keys whose probe got an answer that settles nothing (4xx, a block). */
   readonly inconclusive: ReadonlySet<string>
   /** The reverse path in use at the end: a later pass (greylisting) starts from it. */
@@ -618,5 +613,5 @@ export const check = Effect.fn("Verifier.check")(function* (
   }
   // Hosts exhausted or a definitive refusal: a due probe will not be answered in this check.
   probes.giveUp()
-  return { evidence, catchAll: probes.catchAll, inconclusive: probes.inconclusive, deadline, sender }
+  return { evidence, inconclusive: probes.inconclusive, deadline, sender }
 })

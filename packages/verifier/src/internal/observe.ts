@@ -62,13 +62,11 @@ export const watch = (
   let slowAfter: number | undefined
   let tooManyAfter: number | undefined
   let widestWrite = 0
-  // The connection's RSETs when this session began (those of the sessions before it), then the
-  // most the session has told.
-  let resetsTold: number | undefined
-  // The rejections and widest pipeline last told (an RSET's advance raises nothing else).
-  let told = { rejections: 0, widestWrite: 0 }
+  // What `advance` was last told: the rejections and widest pipeline (an RSET's advance raises
+  // nothing else), and the RSETs, from the connection's when this session began.
+  let told: { rejections: number; widestWrite: number; resets: number } | undefined
   const step: Watched["machine"]["step"] = (state, input) => {
-    resetsTold ??= state.resets
+    told ??= { rejections: 0, widestWrite: 0, resets: state.resets }
     const now = clock.currentTimeMillisUnsafe()
     let current = state
     let leave = false
@@ -102,23 +100,22 @@ export const watch = (
     if (advance !== undefined && slowAfter === undefined) {
       // With the transaction's MAIL accepted, every RSET written before it was answered (one
       // transaction closes at a time, and its RSET goes before the next one's MAIL).
-      const answeredResets = next.state.mailAccepted ? next.state.resets : resetsTold
-      if (rejected >= advanceAt) {
-        advanceAt = rejected * 2
-        resetsTold = Math.max(resetsTold, answeredResets)
-        told = { rejections: rejected, widestWrite }
-        advance(soFar(rejected, next.state.accepted, resetsTold, widestWrite))
-      } else if (answeredResets > resetsTold) {
-        // The RSETs alone: the rejections and pipeline as last told (none: nothing raised).
-        resetsTold = answeredResets
-        advance(soFar(told.rejections, next.state.accepted, resetsTold, told.widestWrite))
+      const resets = next.state.mailAccepted ? Math.max(told.resets, next.state.resets) : told.resets
+      const further = rejected >= advanceAt
+      if (further || resets > told.resets) {
+        if (further) advanceAt = rejected * 2
+        told = further ? { rejections: rejected, widestWrite, resets } : { ...told, resets }
+        advance(soFar(told, next.state.accepted))
       }
     }
     since = now
     return next
   }
   // What the session showed up to now, nothing seen: as if it had ended here.
-  const soFar = (rejections: number, accepted: number, resets: number, widest: number): Observation => ({
+  const soFar = (
+    { rejections, widestWrite: widest, resets }: { rejections: number; widestWrite: number; resets: number },
+    accepted: number
+  ): Observation => ({
     rejections,
     accepted,
     postponed: 0,
