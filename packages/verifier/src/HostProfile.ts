@@ -206,10 +206,10 @@ export const rampGrowth = 1
  * four times as many every round trip (about 2.5 in practice: the session machine decides a write at
  * each reply of a packet, so a write goes with the window its first replies made), so a session
  * ramps from 9 to 5,000 rejections in about 7 round trips instead of 13 (through a 50 ms round trip
- * the ramp was a fifth of a 20,000-address run). A
- * server that starts slowing down on errors only past such a point would have a whole write of
- * RCPTs in flight: the careful session leaves at the first slowed reply (`internal/observe.ts`,
- * `Session.abandon`), so it costs one slowed reply, in one session, once in the run.
+ * the ramp was a fifth of a 20,000-address run). A server that starts slowing down on errors only
+ * past such a point would have a whole write of RCPTs in flight: the careful session leaves at the
+ * first slowed reply (`internal/observe.ts`, `Session.abandon`), so it costs one slowed reply, in
+ * one session, once in the run.
  *
  * @category constants
  * @since 0.5.0

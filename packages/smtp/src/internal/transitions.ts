@@ -102,9 +102,10 @@ const slide = (session: Session): Step => {
 /**
  * Whether the transaction has its share (`maxRecipientsPerTransaction` places taken) while
  * recipients wait: the next transaction may go before its last replies (`slide`, the only caller,
- * has found half the window answered, so there is room). Not while the RCPTs in flight would give back more than a hundredth of its places at this
- * connection's rate of refusals (a refused recipient takes no place): a list of unknown or mixed
- * mailboxes fills its transactions, rather than cutting them short at an RSET more each.
+ * has found half the window answered, so there is room). Not while the RCPTs in flight would give
+ * back more than a hundredth of its places at this connection's rate of refusals (a refused
+ * recipient takes no place): a list of unknown or mixed mailboxes fills its transactions, rather
+ * than cutting them short at an RSET more each.
  */
 const full = (session: Session): boolean => {
   const perTransaction = session.config.maxRecipientsPerTransaction
