@@ -1,6 +1,7 @@
-// How many recipients a session on a refusing host takes when its lane kept a connection
-// (internal/check.ts `fitted`): what the connection's refusals have left under the cap, when that is
-// at least half of what it would take; else all of it, on a new connection.
+// How many recipients a session takes when its lane kept a connection (internal/check.ts
+// `fitted`): what the connection has left (refusals under the cap on a host that refuses
+// everything, RSETs elsewhere), when that is at least half of what it would take; else all of it,
+// on a new connection.
 import { assert, describe, it } from "@effect/vitest"
 import * as HostProfile from "../src/HostProfile.ts"
 import { fitted, outlook } from "../src/internal/check.ts"
@@ -13,17 +14,28 @@ const start: HostProfile.Start = {
   perHost: 1
 }
 const refusing = { ...HostProfile.initial(start), refusing: true }
+// A host that accepts: 100 recipients a transaction, 9 RSETs a connection.
+const accepting = { ...HostProfile.initial(start), recipientsPerTransaction: 100, resetsPerConnection: 9 }
 
-describe("fitted: a refusing host's session and the refusals its connection has left", () => {
-  const table: ReadonlyArray<readonly [string, HostProfile.HostProfile, number | undefined, number, number]> = [
+describe("fitted: a session and the refusals or RSETs its connection has left", () => {
+  const parked = (rejected: number, resets = 0) => ({ rejected, resets })
+  const table: ReadonlyArray<
+    readonly [string, HostProfile.HostProfile, { rejected: number; resets: number } | undefined, number, number]
+  > = [
     ["no connection to take over: all of it", refusing, undefined, 200, 200],
-    ["a host that does not refuse everything: all of it", HostProfile.initial(start), 250, 200, 200],
-    ["room for all of it", refusing, 50, 200, 200],
-    ["room for half or more: that much", refusing, 200, 200, 100],
-    ["room for exactly the share", refusing, 100, 200, 200],
-    ["room for less than half: all of it, on a new connection", refusing, 250, 200, 200],
-    ["no room at all: all of it, on a new connection", refusing, 300, 200, 200],
-    ["one wanted, one left: one", refusing, 299, 1, 1]
+    ["room for all of it", refusing, parked(50), 200, 200],
+    ["room for half or more: that much", refusing, parked(200), 200, 100],
+    ["room for exactly the share", refusing, parked(100), 200, 200],
+    ["room for less than half: all of it, on a new connection", refusing, parked(250), 200, 200],
+    ["no room at all: all of it, on a new connection", refusing, parked(300), 200, 200],
+    ["one wanted, one left: one", refusing, parked(299), 1, 1],
+    ["a refusing host: its RSETs do not count", refusing, parked(0, 9), 200, 200],
+    ["an accepting host: its refusals do not count", accepting, parked(250), 200, 200],
+    ["RSETs for all of its transactions", accepting, parked(0, 7), 200, 200],
+    ["RSETs for one transaction of two: that one", accepting, parked(0, 8), 200, 100],
+    ["RSETs for two transactions of three: those two", accepting, parked(0, 7), 300, 200],
+    ["RSETs for one transaction of three: all of it, on a new connection", accepting, parked(0, 8), 300, 300],
+    ["no RSET left: all of it, on a new connection", accepting, parked(0, 9), 200, 200]
   ]
   for (const [name, profile, carried, wanted, expected] of table) {
     it(name, () => {

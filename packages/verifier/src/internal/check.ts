@@ -136,18 +136,27 @@ const roomFor = (profile: HostProfile.HostProfile, carried: number, recipients: 
   resets + 1 + resetsWithin(profile, recipients) <= profile.resetsPerConnection
 
 /**
- * Recipients for a session that would take `wanted`, given the refusals the connection its lane kept
- * has taken (`carried`; undefined: none to take over): on a host that refuses everything, no more
- * than the refusals that connection has left when that is at least half of `wanted`, so the session
- * goes on it (see {@link roomFor}) where a full one would cost a new connection: its connect,
- * greeting and EHLO round trips, three for a session's one. While the rejection cap is still being
- * raised, the connection of the lane with the safe values met it about every other session.
+ * Recipients for a session that would take `wanted`, given what the connection its lane kept has
+ * taken (`parked`; undefined: none to take over): no more than it has room left for (see
+ * {@link roomFor}) when that is at least half of `wanted`, so the session goes on it where a full
+ * one would cost a new connection: the old one's QUIT and the new one's connect, greeting and EHLO
+ * round trips, four for a session's one. On a host that refuses everything the room is its refusals
+ * left under the cap; elsewhere its RSETs left, a transaction each. While those are still being
+ * raised (by the trying lane, as far as its own connection went), the lane with the safe values met
+ * them about every other session: on a catch-all host, once the RSETs' nine (the bench's catch-all
+ * list redialled near its end, 300 ms of a 1.6 s run).
  *
  * @internal
  */
-export const fitted = (profile: HostProfile.HostProfile, carried: number | undefined, wanted: number): number => {
-  if (carried === undefined || !profile.refusing) return wanted
-  const room = profile.rejectionsPerSession - carried
+export const fitted = (
+  profile: HostProfile.HostProfile,
+  parked: { readonly rejected: number; readonly resets: number } | undefined,
+  wanted: number
+): number => {
+  if (parked === undefined) return wanted
+  const room = profile.refusing
+    ? profile.rejectionsPerSession - parked.rejected
+    : (profile.resetsPerConnection - parked.resets) * HostProfile.transactionSize(profile)
   return room < wanted && room * 2 >= wanted ? room : wanted
 }
 
@@ -375,11 +384,11 @@ export const check = Effect.fn("Verifier.check")(function* (
             ? Infinity
             : (profile.resetsPerConnection + 1) * HostProfile.transactionSize(profile)
           // A connection is taken over only as it was opened (TLS mode), and with room (below): the
-          // batch is fitted to the refusals it has left.
+          // batch is fitted to the refusals or RSETs it has left.
           const takeable = open !== undefined && open.tls === at.tls ? open : undefined
           const batch = queue.splice(
             0,
-            fitted(profile, takeable?.parked.rejected, Math.max(1, Math.min(recipients, at.share, paced, byResets)))
+            fitted(profile, takeable?.parked, Math.max(1, Math.min(recipients, at.share, paced, byResets)))
           )
           // Probes another group of the run has settled meanwhile go unasked.
           if (ctx.memory !== undefined) {
