@@ -67,18 +67,26 @@ const session = (
   recipients: number,
   maxPipeline: number,
   maxErrors: number | undefined,
-  { limit = Infinity, maxRecipientsPerTransaction }: { limit?: number; maxRecipientsPerTransaction?: number } = {}
+  {
+    limit = Infinity,
+    maxRecipientsPerTransaction,
+    refuseEvery
+  }: { limit?: number; maxRecipientsPerTransaction?: number; refuseEvery?: number } = {}
 ) => {
   const watched = watch(clock, { careful: false })
   const config = sessionConfig(recipients, { maxPipeline, maxErrors, maxRecipientsPerTransaction })
   let accepted = 0
   let widestWrite = 0
+  let rcpts = 0
   const result = drive(
     watched,
     watched.machine.step(Session.make(config), Session.Input.Connected()),
     (line, lines) => {
       widestWrite = Math.max(widestWrite, lines.filter((l) => l.startsWith("RCPT")).length)
       if (line === "RSET" || line.startsWith("MAIL")) accepted = 0
+      // As Postfix and Exim: a refused recipient does not count toward the limit.
+      if (line.startsWith("RCPT") && refuseEvery !== undefined && ++rcpts % refuseEvery === 0)
+        return "550 5.1.1 unknown"
       if (line.startsWith("RCPT") && accepted++ >= limit) return "452 4.5.3 Too many recipients"
       return line.startsWith("EHLO") ? "250-mx\r\n250 PIPELINING" : line === "QUIT" ? "221 bye" : "250 ok"
     },
@@ -290,18 +298,23 @@ describe("observe: a careful session past a slowdown", () => {
 })
 
 describe("observe: the server's recipient limit, as seen", () => {
-  const table: ReadonlyArray<readonly [string, number, number | undefined]> = [
-    // [case, the server's limit, expected]
-    ["no limit met", Infinity, undefined],
+  const table: ReadonlyArray<readonly [string, number, number | undefined, number | undefined]> = [
+    // [case, the server's limit, every how many RCPTs one is refused, expected]
+    ["no limit met", Infinity, undefined, undefined],
     // 452 from the 4th RCPT on, within the first half of the window: the transaction still open.
-    ["met in the transaction being sent", 3, 3],
+    ["met in the transaction being sent", 3, undefined, 3],
     // 452 from the 7th on: after half the window (8) was answered the next transaction went, so
-    // these are replies to the one closing behind it; what that one had answered counts.
-    ["met in a transaction closing behind the next", 6, 6]
+    // these are replies to the one closing behind it; what that one had accepted counts.
+    ["met in a transaction closing behind the next", 6, undefined, 6],
+    // Every 3rd refused: the 8th RCPT gets the 452, after 5 accepted and 2 refused. The accepted
+    // ones are the limit (counted by the RCPTs answered, it was learnt as 7).
+    ["met with refusals among them: the accepted ones", 5, 3, 5],
+    // Every 5th refused, the 452s in the transaction closing behind the next: its accepted ones.
+    ["met with refusals, in a transaction closing behind the next", 6, 5, 6]
   ]
-  for (const [name, limit, expected] of table) {
+  for (const [name, limit, refuseEvery, expected] of table) {
     it(name, () => {
-      const { observation } = session(20, 8, undefined, { limit, maxRecipientsPerTransaction: 8 })
+      const { observation } = session(20, 8, undefined, { limit, maxRecipientsPerTransaction: 8, refuseEvery })
       assert.strictEqual(observation.tooManyRecipientsAfter, expected)
       assert.strictEqual(observation.completed, true)
     })

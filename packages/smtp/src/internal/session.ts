@@ -300,11 +300,12 @@ export interface Session {
    * come first, and count for that transaction, not this one. Absent: none.
    */
   readonly closing?: number
-  /** RCPTs of that transaction answered with something other than "too many recipients". */
-  readonly closingAnswered?: number
+  /** Recipients of that transaction accepted. */
+  readonly closingAccepted?: number
   /**
-   * RCPTs its transaction had answered (other than "too many recipients") when the session's first
-   * "too many recipients" came: the server's recipient limit, as seen. Absent: none came.
+   * Recipients its transaction had accepted when the session's first "too many recipients" came:
+   * the server's recipient limit, as seen (refused ones take no place: RFC 5321 §4.5.3.1.8, and
+   * Postfix and Exim count accepted ones only). Absent: none came.
    */
   readonly limitedAfter?: number
   /** One per `Config.probes`. */

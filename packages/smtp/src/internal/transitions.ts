@@ -127,7 +127,9 @@ const full = (session: Session): boolean => {
  */
 const closeEarly = (session: Session): Step =>
   startTransaction(
-    { ...session, closing: session.inFlight, closingAnswered: session.answeredInTransaction },
+    // Its places are its accepted recipients and its RCPTs in flight (all of them its own: one
+    // transaction closes at a time).
+    { ...session, closing: session.inFlight, closingAccepted: (session.sentInTransaction ?? 0) - session.inFlight },
     Log.queued(session.queue),
     rset
   )
@@ -403,9 +405,9 @@ const reply: { readonly [P in Awaiting["phase"]]: Handler } = {
       state.closing = closing - 1
       if (isTooManyRecipients(reply)) {
         state.deferred = Log.append(s.deferred, index)
-        state.limitedAfter ??= s.closingAnswered ?? 0
+        state.limitedAfter ??= s.closingAccepted ?? 0
       } else {
-        state.closingAnswered = (s.closingAnswered ?? 0) + 1
+        if (Reply.isPositive(reply)) state.closingAccepted = (s.closingAccepted ?? 0) + 1
         rcptReply(state, index, reply)
       }
       return idle(state)
@@ -413,7 +415,9 @@ const reply: { readonly [P in Awaiting["phase"]]: Handler } = {
     if (s.mailAccepted) {
       if (isTooManyRecipients(reply)) {
         state.deferred = Log.append(s.deferred, index)
-        state.limitedAfter ??= s.answeredInTransaction
+        // Accepted so far: the places taken less the RCPTs of this transaction in flight before
+        // this reply (this one among them; none of the one before, which closed).
+        state.limitedAfter ??= (s.sentInTransaction ?? 0) - (state.inFlight + 1)
       } else {
         state.answeredInTransaction = s.answeredInTransaction + 1
         // A refused recipient takes no place in the message: its place goes back to the transaction.
