@@ -71,7 +71,7 @@ const session = (
     limit = Infinity,
     maxRecipientsPerTransaction,
     refuseEvery
-  }: { limit?: number; maxRecipientsPerTransaction?: number; refuseEvery?: number } = {}
+  }: { limit?: number; maxRecipientsPerTransaction?: number; refuseEvery?: number | undefined } = {}
 ) => {
   const watched = watch(clock, { careful: false })
   const config = sessionConfig(recipients, { maxPipeline, maxErrors, maxRecipientsPerTransaction })
