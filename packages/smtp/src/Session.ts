@@ -50,6 +50,7 @@ import * as Log from "./internal/log.ts"
 import { transitions } from "./internal/transitions.ts"
 
 export {
+  acceptedInTransaction,
   Action,
   awaiting,
   defaults,

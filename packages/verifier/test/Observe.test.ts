@@ -273,6 +273,86 @@ describe("observe: a trying session's RSETs (advance)", () => {
   })
 })
 
+/**
+ * A Postfix-like server for a mostly valid list: every `refuseEvery`th RCPT refused, the reply to a
+ * transaction's first accepted RCPT a second late (in_flow_delay, a server starved of flow tokens),
+ * and, from `sleepFrom` errors on, every reply a second late (the error sleep past the soft limit).
+ * Transactions of 20; the client reads one reply at a time.
+ */
+const postfix = (
+  n: number,
+  {
+    refuseEvery,
+    sleepFrom = Infinity,
+    careful
+  }: { refuseEvery: number; sleepFrom?: number; careful?: Session.Config["careful"] }
+) => {
+  let now = 0
+  const ticking = { currentTimeMillisUnsafe: () => now } as unknown as Clock.Clock
+  const watched = watch(ticking, { careful: careful !== undefined })
+  const config = sessionConfig(n, { maxErrors: 100_000, maxRecipientsPerTransaction: 20, careful })
+  let step = watched.machine.step(Session.make(config), Session.Input.Connected())
+  const replies: Array<{ readonly text: string; readonly late: boolean }> = [{ text: "220 mx", late: false }]
+  let rcpts = 0
+  let errors = 0
+  let opened = false
+  for (;;) {
+    for (const a of step.actions) {
+      if (a._tag === "Finished") return { result: a.result, observation: watched.observe(a.result) }
+      if (a._tag !== "Send") continue
+      for (const line of decoder.decode(a.bytes).split("\r\n").slice(0, -1)) {
+        if (line === "RSET" || line.startsWith("MAIL")) opened = false
+        let text = line.startsWith("EHLO") ? "250-mx\r\n250 PIPELINING" : line === "QUIT" ? "221 bye" : "250 ok"
+        let late = errors >= sleepFrom
+        if (line.startsWith("RCPT") && ++rcpts % refuseEvery === 0) {
+          text = "550 5.1.1 unknown"
+          errors++
+        } else if (line.startsWith("RCPT") && !opened) {
+          opened = true
+          late = true
+        }
+        replies.push({ text, late })
+      }
+    }
+    const reply = replies.shift()
+    now += reply?.late === true ? 1000 : 1
+    step = watched.machine.step(
+      step.state,
+      reply === undefined
+        ? Session.Input.ConnectionClosed()
+        : Session.Input.Received({ bytes: encoder.encode(`${reply.text}\r\n`) })
+    )
+  }
+}
+
+describe("observe: Postfix's in_flow_delay is not an error sleep", () => {
+  it("a transaction's first accepted recipient a second late: no slowdown, whatever came before", () => {
+    const { result, observation } = postfix(100, { refuseEvery: 7 })
+    assert.strictEqual(result.end._tag, "Completed")
+    assert.isUndefined(observation.slowAfter)
+    assert.strictEqual(observation.rejections, 14)
+  })
+
+  it("a careful session goes on past it", () => {
+    const { result, observation } = postfix(100, { refuseEvery: 7, careful: steep })
+    assert.strictEqual(result.end._tag, "Completed")
+    assert.isUndefined(observation.slowAfter)
+    assert.isUndefined(observation.cutAfter)
+    assert.strictEqual(observation.rejections + observation.accepted, 100)
+  })
+
+  it("the error sleep as well: seen, from the errors it starts at", () => {
+    const { observation } = postfix(100, { refuseEvery: 7, sleepFrom: 10 })
+    assert.strictEqual(observation.slowAfter, 10)
+  })
+
+  it("the error sleep, in a careful session: it leaves there", () => {
+    const { result, observation } = postfix(100, { refuseEvery: 7, sleepFrom: 10, careful: steep })
+    assert.strictEqual(result.end._tag, "Closed")
+    assert.strictEqual(observation.slowAfter ?? observation.cutAfter, 10)
+  })
+})
+
 describe("observe: a careful session past a slowdown", () => {
   it("with RCPTs still in flight it leaves at the first slowed reply: one slowed reply, not the write's", () => {
     const { result, observation, refused } = refusing(500, 40, { careful: steep })

@@ -373,6 +373,17 @@ export const awaiting = (session: Session): ReadonlyArray<Awaiting> => Log.queue
 export const rejections = (session: Session): number => session.rejected
 
 /**
+ * Recipients the session's current transaction has accepted so far: its places (`sentInTransaction`)
+ * less its RCPTs in flight (those of a transaction still closing behind it are not its own). 0 while
+ * its MAIL is unanswered.
+ *
+ * @category getters
+ * @since 0.6.0
+ */
+export const acceptedInTransaction = (session: Session): number =>
+  Math.max(0, (session.sentInTransaction ?? 0) - (session.inFlight - (session.closing ?? 0)))
+
+/**
  * A state that only the step making it holds: the one `dispatch` made for the reply being
  * handled, which no caller has seen yet. A transition may set its fields in place, so that a
  * reply makes one new state and not a copy of that copy (every recipient's RCPT reply in a bulk
