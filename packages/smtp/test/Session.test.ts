@@ -788,6 +788,47 @@ describe("Session: several domains, one probe each", () => {
   })
 })
 
+describe("Session: probes and the rejection cap", () => {
+  const three = (maxErrors: number | undefined) =>
+    run(
+      config({
+        to: ["alice@one.test", "bob@two.test", "carol@three.test"],
+        probes: [mailbox("zq9probe@one.test"), mailbox("zq9probe@two.test"), mailbox("zq9probe@three.test")],
+        pipelining: false,
+        maxErrors
+      }),
+      `
+      S: 220 mx
+      C: EHLO verifier.example.net
+      S: 250 mx
+      C: MAIL FROM:<>
+      S: 250 ok
+      C: RCPT TO:<alice@one.test>
+      S: 250 ok
+      C: RCPT TO:<bob@two.test>
+      S: 250 ok
+      C: RCPT TO:<carol@three.test>
+      S: 550 5.1.1 unknown
+      C: RCPT TO:<zq9probe@one.test>
+      S: 550 5.1.1 unknown
+      ${maxErrors === undefined ? "C: RCPT TO:<zq9probe@two.test>\n      S: 550 5.1.1 unknown" : ""}
+      C: QUIT
+      S: 221 bye
+      `
+    )
+  const tags = (r: ReturnType<typeof three>) => r.result.probes.map((p) => p.result._tag)
+
+  it("a refused probe is an error like a refused recipient: at the cap, the next probe is postponed", () => {
+    const r = three(2)
+    assert.deepStrictEqual(tags(r), ["Answered", "Postponed", "NotNeeded"])
+    assert.notInclude(r.writes.flat(), "RCPT TO:<zq9probe@two.test>")
+  })
+
+  it("with no cap, every probe due is asked", () => {
+    assert.deepStrictEqual(tags(three(undefined)), ["Answered", "Answered", "NotNeeded"])
+  })
+})
+
 describe("Session: VRFY fallback", () => {
   const withVrfy = (vrfyReply: string) =>
     run(

@@ -40,6 +40,8 @@ interface Served {
   /** Real recipients' RCPT replies the client should have counted: its MAIL taken, nothing ended. */
   readonly accepted: number
   readonly rejected: number
+  /** The probe's refusals the client should have counted as well (a server counts them as errors). */
+  readonly probesRefused: number
   /** Every reply the server gave to an RCPT, by address. */
   readonly said: ReadonlyMap<string, ReadonlyArray<string>>
 }
@@ -69,12 +71,17 @@ const serve = (
   let over = false
   let accepted = 0
   let rejected = 0
+  // The probe's "too many recipients" so far, and its refusals the client should have counted.
+  let probeFull = 0
+  let probesRefused = 0
   for (let rounds = 0; ; rounds++) {
     // Every round either reads a reply or ends the session: a machine stuck in a loop fails here.
     if (rounds > 10_000) throw new Error(`no end after ${rounds} rounds: ${lines.slice(-5).join(" | ")}`)
     for (const a of step.actions) {
       actions.push(a._tag)
-      if (a._tag === "Finished") return { result: a.result, lines, quitWithProbe, actions, accepted, rejected, said }
+      if (a._tag === "Finished") {
+        return { result: a.result, lines, quitWithProbe, actions, accepted, rejected, probesRefused, said }
+      }
       if (a._tag !== "Send") continue
       const write = decoder.decode(a.bytes)
       quitWithProbe ||= write.includes("<zz9") && write.includes("QUIT")
@@ -100,6 +107,11 @@ const serve = (
           if (counting && !address.startsWith("zz9") && !tooMany(reply) && !reply.startsWith("421")) {
             if (positive) accepted++
             else rejected++
+          }
+          // A refused probe counts as an error too; a "too many recipients" only at its second
+          // try (the first sends it again in a new transaction).
+          if (counting && address.startsWith("zz9") && !positive && !reply.startsWith("421")) {
+            if (!tooMany(reply) || probeFull++ > 0) probesRefused++
           }
         }
         if (reply.startsWith("421")) closed = over = true
@@ -138,7 +150,7 @@ const chain = fc.record({
 })
 
 describe("Session: one connection, several sessions (property)", () => {
-  it("every recipient has one result; parked counts are the RCPT replies of the whole chain; QUIT only where due", () => {
+  it("every recipient has one result; parked counts are the RCPT replies of the whole chain (refused probes too); QUIT only where due", () => {
     fc.assert(
       fc.property(chain, (c) => {
         let parked: Session.Parked | undefined
@@ -182,7 +194,7 @@ describe("Session: one connection, several sessions (property)", () => {
           }
           assert.deepStrictEqual([rcptAccepted, rcptRejected], [kept.accepted, kept.rejected])
           accepted += kept.accepted
-          rejected += kept.rejected
+          rejected += kept.rejected + kept.probesRefused
           // The server always answers: the client never waits in vain.
           assert.notStrictEqual(result.end._tag, "Closed")
 

@@ -116,8 +116,8 @@ describe("Session: keepOpen", () => {
     )
     assert.deepStrictEqual(probe.writes.at(-1), ["RCPT TO:<zq9probe@x.com>"])
     assert.strictEqual(probe.result.probes[0]!.result._tag, "Answered")
-    // The probe is not a real recipient: the connection's counts leave it out.
-    assert.deepStrictEqual([parkedOf(probe).accepted, parkedOf(probe).rejected], [1, 0])
+    // The refused probe is an error to the server: the connection's refusals count it.
+    assert.deepStrictEqual([parkedOf(probe).accepted, parkedOf(probe).rejected], [1, 1])
   })
 
   const ends: ReadonlyArray<readonly [name: string, script: string, end: Session.SessionEnd["_tag"]]> = [

@@ -14,7 +14,8 @@ const mailbox = (text: string) => {
 const list = ["alice@a.test", "carol@a.test", "bob@b.test"].map(mailbox)
 const probe = { a: mailbox("zz9probe@a.test"), b: mailbox("zz9probe@b.test") }
 
-type Answer = "250" | "550" | "552" | "-"
+// "-": not asked (NotNeeded); "later": left for another session at the rejection cap (Postponed).
+type Answer = "250" | "550" | "552" | "-" | "later"
 /** A finished session: the RCPT replies of `batch` in order, the probe replies by key, and how it ended. */
 const session = (
   batch: ReadonlyArray<number>,
@@ -24,13 +25,18 @@ const session = (
 ): Session.SessionResult => ({
   recipients: batch.map((i, k) => ({
     mailbox: list[i]!,
-    rcpt: rcpts[k] === "-" ? Option.none() : Option.some(Reply.make(Number(rcpts[k]), ["x"])),
+    rcpt: rcpts[k] === "-" || rcpts[k] === "later" ? Option.none() : Option.some(Reply.make(Number(rcpts[k]), ["x"])),
     vrfy: Option.none(),
     skipped: Option.none()
   })),
   probes: Object.entries(probes).map(([key, answer]) => ({
     mailbox: probe[key as "a" | "b"],
-    result: answer === "-" ? { _tag: "NotNeeded" } : { _tag: "Answered", reply: Reply.make(Number(answer), ["x"]) }
+    result:
+      answer === "-"
+        ? { _tag: "NotNeeded" }
+        : answer === "later"
+          ? { _tag: "Postponed" }
+          : { _tag: "Answered", reply: Reply.make(Number(answer), ["x"]) }
   })),
   greeting: Option.none(),
   capabilities: Option.none(),
@@ -117,6 +123,18 @@ describe("Probes: the catch-all probes of one check", () => {
         const holder = book.claim(new Set(["a.test"]))
         book.settle(book.claim(new Set(["a.test"])), [0], session([0], ["250"]))
         book.settle(holder, [1], session([1], ["552"], { a: "-" }))
+      },
+      { catchAll: {}, inconclusive: [], due: true },
+      0
+    ],
+    [
+      "postponed three times (the session at its rejection cap): never a cut, still due with alice",
+      (book) => {
+        book.settle(book.claim(new Set(["a.test"])), [0], session([0], ["250"], { a: "later" }))
+        for (let i = 0; i < 2; i++) {
+          const claim = book.claim(new Set())
+          book.settle(claim, claim.anchors, session(claim.anchors, ["250"], { a: "later" }))
+        }
       },
       { catchAll: {}, inconclusive: [], due: true },
       0

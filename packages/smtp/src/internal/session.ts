@@ -191,6 +191,11 @@ export type ProbeResult =
   | { readonly _tag: "NotNeeded" }
   /** `afterRset`: the first try met a full transaction and goes again in a new one. */
   | { readonly _tag: "Pending"; readonly afterRset?: boolean }
+  /**
+   * Not asked: the session had taken the refusals its cap (`Config.maxErrors`) allows, and a
+   * refused probe is one more error to the server. Another session asks it.
+   */
+  | { readonly _tag: "Postponed" }
   | { readonly _tag: "Answered"; readonly reply: Reply.Reply }
 
 /**
@@ -212,7 +217,7 @@ export interface Parked {
   readonly greeting: Option.Option<Reply.Reply>
   readonly capabilities: Capabilities.Capabilities
   readonly tls: TlsStatus
-  /** Real recipients refused / accepted on this connection so far, over all its sessions. */
+  /** RCPTs refused (probes' too) / real recipients accepted on this connection so far, over all its sessions. */
   readonly rejected: number
   readonly accepted: number
   /** Sessions run on this connection so far (1 after the first). */
@@ -273,8 +278,9 @@ export interface Session {
   /** Every change to a recipient's result, in order (see `recipients`). */
   readonly updates: Log.Log<RecipientUpdate>
   /**
-   * Real recipients' RCPTs refused so far on this connection (any reply but 2xx/3xx), counting
-   * the sessions before this one on it (`resume`): servers count errors per connection.
+   * RCPTs refused so far on this connection (any reply but 2xx/3xx and "too many recipients"),
+   * real recipients' and catch-all probes', counting the sessions before this one on it
+   * (`resume`): servers count errors per connection, a refused probe as any other.
    */
   readonly rejected: number
   /** Real recipients' RCPTs accepted so far on this connection. */
@@ -365,7 +371,8 @@ export const isDone = (session: Session): boolean => session.done
 export const awaiting = (session: Session): ReadonlyArray<Awaiting> => Log.queued(session.pending)
 
 /**
- * Real recipients' RCPTs refused so far on this connection (this session and those before it).
+ * RCPTs refused so far on this connection, real recipients' and catch-all probes' (this session and
+ * those before it).
  *
  * @category getters
  * @since 0.2.0

@@ -281,8 +281,14 @@ const afterTransaction = (session: Session): Step => {
     const domain = domainOf(probe)
     // Only a domain that accepted a real recipient can be catch-all: the others need no probe.
     const accepted = session.accepted > 0 && acceptedIn(session, domain)
-    if (accepted && session.mailAccepted) return sendProbe(session, probeAt, nothing)
-    return afterTransaction(setProbe(session, probeAt, { _tag: "NotNeeded" }))
+    if (!accepted || !session.mailAccepted) return afterTransaction(setProbe(session, probeAt, { _tag: "NotNeeded" }))
+    // At the rejection cap, a refused probe would be an error past it (a session to a host serving
+    // many domains had one probe each to send, and met Postfix's error sleep and hang-up there).
+    const { maxErrors } = session.config
+    if (maxErrors !== undefined && rejections(session) >= maxErrors) {
+      return afterTransaction(setProbe(session, probeAt, { _tag: "Postponed" }))
+    }
+    return sendProbe(session, probeAt, nothing)
   }
   let state = session
   if (state.config.vrfy === "fallback" && state.vrfySent === 0 && state.vrfyQueue.length === 0) {
@@ -445,7 +451,9 @@ const reply: { readonly [P in Awaiting["phase"]]: Handler } = {
           })
         : send(again, rset.commands, rset.awaiting)
     }
-    return afterTransaction(setProbe(s, index, { _tag: "Answered", reply }))
+    // A refused probe is an error to the server like a refused recipient (the cap counts it).
+    const counted = Reply.isPositive(reply) ? s : { ...s, rejected: s.rejected + 1 }
+    return afterTransaction(setProbe(counted, index, { _tag: "Answered", reply }))
   },
   AwaitRset: (s, reply) => {
     if (!Reply.isPositive(reply)) {

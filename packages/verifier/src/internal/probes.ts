@@ -156,11 +156,18 @@ export const make = (
           }
         }
       }
+      // A probe the session left for another (at its rejection cap) was not cut: its anchor asks it
+      // again. That session takes the anchor on a connection with half its cap or more left (or a
+      // new one), so the probe goes there.
+      const postponed = new Set<string>()
+      for (const p of result?.probes ?? []) {
+        if (p.result._tag === "Postponed") postponed.add(domainKey(p.mailbox.domain))
+      }
       for (const key of claim.keys) {
         const p = open.get(key)
         if (p === undefined) continue
         p.held = false
-        if (tried.has(key) && ++p.cuts > retries) abandon(key)
+        if (tried.has(key) && !postponed.has(key) && ++p.cuts > retries) abandon(key)
       }
       return settled
     },
