@@ -202,6 +202,12 @@ export interface Policies {
   /** Sessions to one address for one batch when the server hangs up mid-way (error limits). */
   readonly maxReconnects: number
   /**
+   * Sessions a group asks again of an address that refused a connection at the greeting (a 4xx:
+   * too many connections) while another session of it answers or runs; past them, failover.
+   * Absent: {@link connectionRetries}.
+   */
+  readonly connectionRetries?: number
+  /**
    * Times a domain's catch-all probe is asked again after the session carrying it was cut short
    * (a hang-up, a 421, a timeout) once a real recipient of the domain was accepted; past them the
    * domain's `catchAllProbe` is `inconclusive`.
@@ -223,6 +229,17 @@ export interface Policies {
 }
 
 /**
+ * Sessions asked again of an address that refused one more connection (see
+ * `Policies.connectionRetries`): the host profile took one connection fewer and a bulk run's lanes
+ * follow it, so the next session waits for the connection that works; a host that refuses every
+ * connection fails over after these.
+ *
+ * @category constants
+ * @since 0.6.0
+ */
+export const connectionRetries = 2
+
+/**
  * @category constants
  * @since 0.1.0
  */
@@ -233,6 +250,7 @@ export const defaults: Policies = {
   shouldFailover,
   retryWithoutTls,
   maxReconnects: 20,
+  connectionRetries,
   probeRetries: 2,
   retryAfter,
   domainRules: DomainRules.empty,

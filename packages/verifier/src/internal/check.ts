@@ -357,7 +357,18 @@ export const check = Effect.fn("Verifier.check")(function* (
   const session = (
     host: MxHost,
     address: string,
-    at: { tls: Session.TlsMode; cuts: number; done: boolean; readonly share: number }
+    at: {
+      tls: Session.TlsMode
+      cuts: number
+      done: boolean
+      readonly share: number
+      /** A session of this address answered some of the group. */
+      answered: boolean
+      /** Sessions of this address running for the group, or waiting for a lane. */
+      active: number
+      /** Sessions of the group refused at the greeting while the address answered elsewhere. */
+      refusals: number
+    }
   ) =>
     Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
@@ -489,10 +500,20 @@ export const check = Effect.fn("Verifier.check")(function* (
           if (keep === undefined) yield* Scope.close(scope, Exit.void)
           return [{ lease, batch, claim, watched, run, from, resumed: resumed !== undefined }, keep] as const
         })
-      const slot =
+      // The lanes follow the connections the host takes, as learnt (a 421 at the greeting lowers them).
+      const most = Math.min(config.perHost, (yield* profiles.current(address, shaping, start)).connections)
+      at.active++
+      const slot = yield* (
         lanes === undefined
-          ? yield* Effect.map(job(undefined), ([value]) => value).pipe(permits.withPermit(address))
-          : yield* lanes.run(address, job)
+          ? Effect.map(job(undefined), ([value]) => value).pipe(permits.withPermit(address))
+          : lanes.run(address, job, most)
+      ).pipe(
+        Effect.ensuring(
+          Effect.sync(() => {
+            at.active--
+          })
+        )
+      )
       if (slot === undefined) return
       const { lease, batch, claim, watched, run, from, resumed } = slot
 
@@ -520,7 +541,8 @@ export const check = Effect.fn("Verifier.check")(function* (
         queue.unshift(...batch)
         return
       }
-      const learnt = yield* profiles.report(address, lease, shaping, watched.observe(result))
+      const observed = watched.observe(result)
+      const learnt = yield* profiles.report(address, lease, shaping, observed)
       if (learnt.changed) {
         yield* Effect.logDebug(`host profile ${host.host} [${address}]: ${HostProfile.describe(learnt.profile)}`)
       }
@@ -569,6 +591,7 @@ export const check = Effect.fn("Verifier.check")(function* (
       })
       // Not asked (the cap, a hang-up, a guess at QUIT that failed): next, before the rest.
       queue.unshift(...again)
+      if (progress) at.answered = true
       if (policy.retryWithoutTls(hostAttempt, at.tls)) {
         at.tls = "off"
         return
@@ -580,6 +603,13 @@ export const check = Effect.fn("Verifier.check")(function* (
         if (result.end._tag !== "Completed" && ++at.cuts > policy.maxReconnects) at.done = true
         return
       }
+      // One connection too many (a 4xx at the greeting) while the address answers on another, or
+      // has: the profile took one connection fewer, and the lanes follow it, so the next session
+      // waits for the connection that works (`Policy.connectionRetries` times). Before, the
+      // group's other recipients went to the next MX, or ended unknown.
+      const busy = at.active > 0 || (lanes !== undefined && lanes.busy(address) > 0)
+      const retries = policy.connectionRetries ?? Policy.connectionRetries
+      if (observed.refusedConnection && (at.answered || busy) && ++at.refusals <= retries) return
       if (!policy.shouldFailover(hostAttempt)) stop = true
       at.done = true // next address
     })
@@ -607,7 +637,7 @@ export const check = Effect.fn("Verifier.check")(function* (
       // one free (each session ends with a round trip in which its connection carries nothing).
       const free = lanes === undefined ? width : Math.max(1, width - lanes.busy(address))
       const share = Math.max(config.recipientsPerSession, Math.ceil(queue.length / free))
-      const at = { tls: config.tls, cuts: 0, done: false, share }
+      const at = { tls: config.tls, cuts: 0, done: false, share, answered: false, active: 0, refusals: 0 }
       const worker = Effect.whileLoop({
         while: () => pending() && !at.done && !stop,
         body: () => session(host, address, at),

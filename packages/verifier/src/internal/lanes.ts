@@ -42,7 +42,12 @@ export interface Lanes {
    */
   readonly run: <A, R>(
     address: string,
-    job: (open: Open | undefined) => Effect.Effect<readonly [A, Open | undefined], never, R>
+    job: (open: Open | undefined) => Effect.Effect<readonly [A, Open | undefined], never, R>,
+    /**
+     * The most lanes `address` may have (the connections the host takes, as learnt; the permits
+     * still bound them). The latest call's value holds; a lane without a connection past it ends.
+     */
+    most?: number
   ) => Effect.Effect<A, never, R>
   /** Sessions of `address` running on a lane or waiting for one: what a new group would queue behind. */
   readonly busy: (address: string) => number
@@ -88,6 +93,8 @@ interface Address {
   /** Lanes with a connection and no session, waiting on `wake` for one. */
   idle: number
   lanes: number
+  /** The most lanes it may have (see `Lanes.run`). */
+  most: number
   /** Lanes not holding the permit yet. */
   waiting: number
   readonly wake: Latch.Latch
@@ -146,6 +153,9 @@ export const make = (
         started = true
         slot.waiting--
         for (;;) {
+          // One lane too many (the host took fewer connections than the permits allow, learnt by a
+          // session refused at the greeting): without a connection to carry on, it ends.
+          if (open === undefined && slot.lanes > slot.most) return
           const job = next(slot) ?? (open === undefined ? undefined : yield* await_(slot))
           if (job === undefined) return
           const exit = yield* Effect.exit(job.run(open))
@@ -179,7 +189,9 @@ export const make = (
               slot.lanes--
               if (!started) slot.waiting--
               // A session that came while this lane was ending gets a lane of its own (if none waits).
-              if (slot.waiting === 0 && slot.jobs.some((j) => !j.cancelled)) return spawn(address, slot)
+              if (slot.waiting === 0 && slot.lanes < slot.most && slot.jobs.some((j) => !j.cancelled)) {
+                return spawn(address, slot)
+              }
               if (slot.lanes === 0) addresses.delete(address)
               return Effect.void
             })
@@ -195,7 +207,7 @@ export const make = (
         return Effect.void
       })
 
-    const run: Lanes["run"] = (address, job) =>
+    const run: Lanes["run"] = (address, job, most) =>
       Effect.gen(function* () {
         const context = yield* Effect.context()
         const done = Deferred.makeUnsafe<unknown>()
@@ -206,16 +218,17 @@ export const make = (
         }
         let slot = addresses.get(address)
         if (slot === undefined) {
-          slot = { jobs: [], idle: 0, lanes: 0, waiting: 0, wake: Latch.makeUnsafe(false) }
+          slot = { jobs: [], idle: 0, lanes: 0, most: Infinity, waiting: 0, wake: Latch.makeUnsafe(false) }
           addresses.set(address, slot)
         }
+        slot.most = Math.max(1, most ?? Infinity)
         slot.jobs.push(queued)
         // A lane with a connection and nothing to do takes it; else one more lane (it waits for a
         // permit), unless as many lanes wait as sessions do. Lanes with permits and work never
         // leave, so a lane per session would wait for good: a million-address run piled up
         // thousands of them, each a fiber and its permit's waiter (about 8 KB, 1,900 at 800,000).
         if (slot.idle > 0) Latch.openUnsafe(slot.wake)
-        else if (slot.waiting < slot.jobs.length) yield* spawn(address, slot)
+        else if (slot.waiting < slot.jobs.length && slot.lanes < slot.most) yield* spawn(address, slot)
         return yield* Deferred.await(done).pipe(
           Effect.onInterrupt(() =>
             Effect.sync(() => {
