@@ -240,18 +240,25 @@ describe("observe: a trying session's RSETs (advance)", () => {
    * every RCPT (`rset`: its answer to RSET), transactions of 3: what `advance` was told, as
    * [RSETs, rejections, widest pipeline].
    */
-  const resumed = (before: number, recipients: number, rset = "250 ok") => {
+  // `rset`: the reply to every RSET, or to the n-th (from 1) of this session.
+  const resumed = (
+    before: number,
+    recipients: number,
+    rset: string | ((n: number) => string) = "250 ok",
+    pipelining = true
+  ) => {
+    let rsets = 0
     const told: Array<readonly [number | undefined, number, number | undefined]> = []
     const watched = watch(clock, {
       careful: true,
       rejectedBefore: 0,
       advance: (o) => void told.push([o.resets, o.rejections, o.widestWrite])
     })
-    const config = sessionConfig(recipients, { keepOpen: true, maxRecipientsPerTransaction: 3 })
+    const config = sessionConfig(recipients, { keepOpen: true, maxRecipientsPerTransaction: 3, pipelining })
     const result = drive(
       watched,
       watched.machine.step(Session.resume(config, parkedWith(before)), Session.Input.Connected()),
-      (line) => (line === "RSET" ? rset : "250 ok")
+      (line) => (line !== "RSET" ? "250 ok" : typeof rset === "string" ? rset : rset(++rsets))
     )
     return { told, observation: watched.observe(result) }
   }
@@ -270,6 +277,30 @@ describe("observe: a trying session's RSETs (advance)", () => {
     const { told, observation } = resumed(2, 8, "554 5.7.0 Too many nonmail commands")
     assert.deepStrictEqual(told, [])
     assert.strictEqual(observation.cutAtReset, 3)
+  })
+
+  // Without PIPELINING, RSET goes alone and the next MAIL after its reply.
+  it("without PIPELINING: each RSET told once the next MAIL is answered, as with it", () => {
+    const { told } = resumed(2, 8, "250 ok", false)
+    assert.deepStrictEqual(
+      told.map(([resets]) => resets),
+      [3, 4, 5]
+    )
+  })
+
+  it("without PIPELINING: an RSET refused is not told either (it was, as it went out)", () => {
+    // The session's first RSET (taking the connection over) answered, its second refused.
+    const { told, observation } = resumed(
+      2,
+      8,
+      (n) => (n >= 2 ? "554 5.7.0 Too many nonmail commands" : "250 ok"),
+      false
+    )
+    assert.deepStrictEqual(
+      told.map(([resets]) => resets),
+      [3]
+    )
+    assert.strictEqual(observation.cutAtReset, 4)
   })
 })
 

@@ -270,7 +270,13 @@ const afterRcpts = (session: Session): Step => {
 const nextTransaction = (session: Session, indices: ReadonlyArray<number>): Step =>
   pipelining(session)
     ? startTransaction(session, indices, rset)
-    : send({ ...session, deferred: Log.fromArray(indices), queue: Log.emptyQueue() }, rset.commands, rset.awaiting)
+    : send(
+        // The transaction is over once RSET is out: its MAIL is no longer the one in force (an RSET
+        // is counted as answered only once the next MAIL is, see `internal/observe.ts`).
+        { ...session, deferred: Log.fromArray(indices), queue: Log.emptyQueue(), mailAccepted: false },
+        rset.commands,
+        rset.awaiting
+      )
 
 /** The real recipients are done: the catch-all probes, then VRFY, then QUIT. */
 const afterTransaction = (session: Session): Step => {
@@ -449,7 +455,7 @@ const reply: { readonly [P in Awaiting["phase"]]: Handler } = {
             commands: [Command.rset, Command.mailFrom(s.config.mailFrom)],
             awaiting: [...rset.awaiting, { phase: "AwaitMail" }]
           })
-        : send(again, rset.commands, rset.awaiting)
+        : send({ ...again, mailAccepted: false }, rset.commands, rset.awaiting)
     }
     // A refused probe is an error to the server like a refused recipient (the cap counts it).
     const counted = Reply.isPositive(reply) ? s : { ...s, rejected: s.rejected + 1 }
