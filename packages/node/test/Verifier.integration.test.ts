@@ -199,21 +199,31 @@ describe("Verifier against real servers on loopback", () => {
 })
 
 describe("a host that takes fewer connections than --per-host", () => {
+  /** 2 sessions side by side, 10 recipients each, to `count` users of `domain` on one MX host behaving so. */
+  const onHost = (
+    domain: string,
+    address: string,
+    behaviour: NonNullable<MailWorld.HostSpec["behaviour"]>,
+    count: number
+  ) => {
+    const users = Array.from({ length: count }, (_, i) => `user${i}`)
+    return withWorld(
+      (v, world) =>
+        Effect.all([
+          v.verifyMany(Stream.fromIterable(users.map((u) => `${u}@${domain}`))).pipe(Stream.runCollect),
+          world.stats
+        ]),
+      { perHost: 2, recipientsPerSession: 10 },
+      {
+        domains: [{ name: domain, mx: [{ host: `mx.${domain}`, preference: 10 }], users }],
+        hosts: [{ name: `mx.${domain}`, address, behaviour }]
+      }
+    )
+  }
+
   it.live("the second connection refused at the greeting (421): the first goes on, every address answered", () =>
     Effect.gen(function* () {
-      const users = Array.from({ length: 60 }, (_, i) => `user${i}`)
-      const [results, stats] = yield* withWorld(
-        (v, world) =>
-          Effect.all([
-            v.verifyMany(Stream.fromIterable(users.map((u) => `${u}@one.test`))).pipe(Stream.runCollect),
-            world.stats
-          ]),
-        { perHost: 2, recipientsPerSession: 10 },
-        {
-          domains: [{ name: "one.test", mx: [{ host: "mx.one.test", preference: 10 }], users }],
-          hosts: [{ name: "mx.one.test", address: "127.0.0.95", behaviour: { maxConnectionsPerClient: 1 } }]
-        }
-      )
+      const [results, stats] = yield* onHost("one.test", "127.0.0.95", { maxConnectionsPerClient: 1 }, 60)
       const verdicts = new Map<string, number>()
       for (const v of results)
         verdicts.set(`${v.verdict}/${v.reason}`, (verdicts.get(`${v.verdict}/${v.reason}`) ?? 0) + 1)
@@ -226,19 +236,7 @@ describe("a host that takes fewer connections than --per-host", () => {
 
   it.live("a host that refuses every connection at the greeting: a few tries, then unknown (no reconnect storm)", () =>
     Effect.gen(function* () {
-      const users = Array.from({ length: 20 }, (_, i) => `user${i}`)
-      const [results, stats] = yield* withWorld(
-        (v, world) =>
-          Effect.all([
-            v.verifyMany(Stream.fromIterable(users.map((u) => `${u}@busy.test`))).pipe(Stream.runCollect),
-            world.stats
-          ]),
-        { perHost: 2, recipientsPerSession: 10 },
-        {
-          domains: [{ name: "busy.test", mx: [{ host: "mx.busy.test", preference: 10 }], users }],
-          hosts: [{ name: "mx.busy.test", address: "127.0.0.96", behaviour: { greeting: "421" } }]
-        }
-      )
+      const [results, stats] = yield* onHost("busy.test", "127.0.0.96", { greeting: "421" }, 20)
       for (const v of results) assert.strictEqual(`${v.verdict}/${v.reason}`, "unknown/service_unavailable")
       // The two sessions side by side, then Policy.connectionRetries more, not Policy.maxReconnects.
       assert.isAtMost(stats.connections["127.0.0.96"]!, 2 + Policy.connectionRetries)
