@@ -13,6 +13,7 @@ import * as Log from "./log.ts"
 import { isTooManyRecipients } from "./replyOutcome.ts"
 import { capabilities, mailboxOf, nextGroup, pipelining, quitsWith, rejections, window } from "./window.ts"
 import {
+  acceptedInTransaction,
   type Awaiting,
   domainOf,
   finish,
@@ -127,9 +128,7 @@ const full = (session: Session): boolean => {
  */
 const closeEarly = (session: Session): Step =>
   startTransaction(
-    // Its places are its accepted recipients and its RCPTs in flight (all of them its own: one
-    // transaction closes at a time).
-    { ...session, closing: session.inFlight, closingAccepted: (session.sentInTransaction ?? 0) - session.inFlight },
+    { ...session, closing: session.inFlight, closingAccepted: acceptedInTransaction(session) },
     Log.queued(session.queue),
     rset
   )

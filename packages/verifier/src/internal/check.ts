@@ -353,6 +353,10 @@ export const check = Effect.fn("Verifier.check")(function* (
   /** Recipients still to ask, or a probe due again. */
   const pending = () => queue.length > 0 || probes.due()
 
+  /** Connections to `address` side by side: `--per-host`, or fewer once the host refused one (learnt). */
+  const connectionsTo = (address: string) =>
+    Effect.map(profiles.current(address, shaping, start), (p) => Math.max(1, Math.min(config.perHost, p.connections)))
+
   /** One address's sessions; `at` is shared by those running side by side. */
   const session = (
     host: MxHost,
@@ -500,13 +504,12 @@ export const check = Effect.fn("Verifier.check")(function* (
           if (keep === undefined) yield* Scope.close(scope, Exit.void)
           return [{ lease, batch, claim, watched, run, from, resumed: resumed !== undefined }, keep] as const
         })
-      // The lanes follow the connections the host takes, as learnt (a 421 at the greeting lowers them).
-      const most = Math.min(config.perHost, (yield* profiles.current(address, shaping, start)).connections)
       at.active++
       const slot = yield* (
         lanes === undefined
           ? Effect.map(job(undefined), ([value]) => value).pipe(permits.withPermit(address))
-          : lanes.run(address, job, most)
+          : // The lanes follow the connections the host takes, as learnt (a 421 at the greeting lowers them).
+            Effect.flatMap(connectionsTo(address), (most) => lanes.run(address, job, most))
       ).pipe(
         Effect.ensuring(
           Effect.sync(() => {
@@ -626,10 +629,7 @@ export const check = Effect.fn("Verifier.check")(function* (
         continue // next address
       }
       // Sessions side by side, as many as the host takes (within --per-host, which the permits hold).
-      const width = Math.max(
-        1,
-        Math.min(config.perHost, (yield* profiles.current(address, shaping, start)).connections)
-      )
+      const width = yield* connectionsTo(address)
       // A session takes at most a fair share of the recipients, so that every session side by side
       // has some (a trying session given the whole group would leave the others idle); a group
       // of no more than the configured recipients per session goes in one. Shared only among the

@@ -81,8 +81,8 @@ export const watch = (
     // transaction once the server sees only aborted ones (real-servers.md). Taken for an error
     // sleep, it set a mixed list's cap at the rejections seen so far (one or two), for the run. An
     // error sleep slows every reply, so the next read still shows it.
-    const inFlow = Session.acceptedInTransaction(state) === 0 && Session.acceptedInTransaction(next.state) > 0
-    if (slowed && !inFlow) {
+    const inFlow = () => Session.acceptedInTransaction(state) === 0 && Session.acceptedInTransaction(next.state) > 0
+    if (slowed && !inFlow()) {
       const before = Session.rejections(state)
       slowAfter = before
       if (options.careful) {
