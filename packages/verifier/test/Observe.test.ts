@@ -448,3 +448,63 @@ describe("observe: the server's recipient limit, as seen", () => {
     })
   }
 })
+
+describe("observe: a refused catch-all probe", () => {
+  /**
+   * A session to `user0@example.com` (accepted) and `refused` more (each refused), then the domain's
+   * probe, refused; each reply a millisecond after the last, the probe's a second (an error sleep
+   * that starts there). The client reads one reply at a time.
+   */
+  const probed = (refused: number) => {
+    let now = 0
+    const ticking = { currentTimeMillisUnsafe: () => now } as unknown as Clock.Clock
+    const watched = watch(ticking, { careful: false })
+    const probe = Address.parse("zq9probe@example.com")
+    if (probe._tag === "Failure") throw new Error(probe.failure.message)
+    const config = sessionConfig(1 + refused, { maxPipeline: 100, probes: [probe.success] })
+    let step = watched.machine.step(Session.make(config), Session.Input.Connected())
+    const replies: Array<string> = ["220 mx"]
+    for (;;) {
+      for (const a of step.actions) {
+        if (a._tag === "Finished") return watched.observe(a.result)
+        if (a._tag !== "Send") continue
+        for (const line of decoder.decode(a.bytes).split("\r\n").slice(0, -1)) {
+          replies.push(
+            line.startsWith("EHLO")
+              ? "250-mx\r\n250 PIPELINING"
+              : line === "RCPT TO:<user0@example.com>"
+                ? "250 ok"
+                : line === "RCPT TO:<zq9probe@example.com>"
+                  ? "550 5.1.1 unknown (probe)"
+                  : line.startsWith("RCPT")
+                    ? "550 5.1.1 unknown"
+                    : line === "QUIT"
+                      ? "221 bye"
+                      : "250 ok"
+          )
+        }
+      }
+      const reply = replies.shift()
+      now += reply?.endsWith("(probe)") === true ? 1000 : 1
+      step = watched.machine.step(
+        step.state,
+        reply === undefined
+          ? Session.Input.ConnectionClosed()
+          : Session.Input.Received({ bytes: encoder.encode(`${reply}\r\n`) })
+      )
+    }
+  }
+
+  it("counts among the rejections, as the server and the machine count it", () => {
+    assert.strictEqual(probed(5).rejections, 6)
+  })
+
+  // Postfix's error sleep after its 10th error: the 11th, a refused probe, is the first slowed
+  // reply and nothing follows it. Counted without the probe, the session had 10 rejections, no
+  // more than the 10 the slowdown came after, and the sign was dropped.
+  it("a slowdown whose slowed reply is the refused probe is a sign", () => {
+    const o = probed(10)
+    assert.strictEqual(o.rejections, 11)
+    assert.strictEqual(o.slowAfter, 10)
+  })
+})

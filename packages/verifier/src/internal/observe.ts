@@ -155,6 +155,12 @@ export const watch = (
       }
       if (r.skipped._tag === "Some" && r.skipped.value === "Postponed") postponed++
     }
+    // A refused catch-all probe is an error to the server like any refused RCPT, and the machine
+    // counts it so (`Session.rejections`, which a slowdown is recorded against): left out here, a
+    // slowdown whose slowed reply was a refused probe, with no refusal after it, was dropped.
+    for (const p of result.probes) {
+      if (p.result._tag === "Answered" && !Reply.isPositive(p.result.reply)) refused++
+    }
     const rejected = carried + refused
     // RSET refused for good (Exim's 554 past its non-mail commands, then a hang-up): the connection
     // took all the RSETs it will. A 421 or a close there is not that: an idle connection timed out.
