@@ -35,13 +35,21 @@ const sessionConfig = (recipients: number, overrides: Partial<Session.Config>): 
  * Drives a watched session from `first`: each line of each write is answered by `answer` (given the
  * write's lines too), after `replies` already due; the client reads one reply at a time, or with
  * `together` every reply due in one read (a server answering a pipelined write in one packet).
+ * `before` sees each reply before it is read (a test's clock moves there).
  */
 const drive = (
   watched: ReturnType<typeof watch>,
   first: ReturnType<ReturnType<typeof watch>["machine"]["step"]>,
   answer: (line: string, lines: ReadonlyArray<string>) => string,
-  replies: Array<string> = [],
-  together = false
+  {
+    replies = [],
+    together = false,
+    before
+  }: {
+    readonly replies?: Array<string>
+    readonly together?: boolean
+    readonly before?: (reply: string | undefined) => void
+  } = {}
 ): Session.SessionResult => {
   let step = first
   for (;;) {
@@ -52,12 +60,34 @@ const drive = (
       for (const line of lines) replies.push(answer(line, lines))
     }
     const reply = together && replies.length > 0 ? replies.splice(0).join("\r\n") : replies.shift()
+    before?.(reply)
     step = watched.machine.step(
       step.state,
       reply === undefined
         ? Session.Input.ConnectionClosed()
         : Session.Input.Received({ bytes: encoder.encode(`${reply}\r\n`) })
     )
+  }
+}
+
+/** A pipelining server's answer to `line`: RCPT's from `rcpt`, 250 to the rest (QUIT: 221). */
+const server =
+  (rcpt: (line: string) => string) =>
+  (line: string): string =>
+    line.startsWith("EHLO")
+      ? "250-mx\r\n250 PIPELINING"
+      : line.startsWith("RCPT")
+        ? rcpt(line)
+        : line === "QUIT"
+          ? "221 bye"
+          : "250 ok"
+
+/** A clock a test moves by hand (`watch` reads only the synchronous one). */
+const ticking = () => {
+  let now = 0
+  return {
+    clock: { currentTimeMillisUnsafe: () => now } as unknown as Clock.Clock,
+    pass: (ms: number) => void (now += ms)
   }
 }
 
@@ -92,7 +122,7 @@ const session = (
       if (line.startsWith("RCPT") && accepted++ >= limit) return "452 4.5.3 Too many recipients"
       return line.startsWith("EHLO") ? "250-mx\r\n250 PIPELINING" : line === "QUIT" ? "221 bye" : "250 ok"
     },
-    ["220 mx"]
+    { replies: ["220 mx"] }
   )
   return { observation: watched.observe(result), widestWrite }
 }
@@ -166,10 +196,9 @@ const refusing = (
   slowFrom: number,
   options: { readonly careful?: Session.Config["careful"]; readonly advanceFrom?: number } = {}
 ) => {
-  let now = 0
-  const ticking = { currentTimeMillisUnsafe: () => now } as unknown as Clock.Clock
+  const time = ticking()
   const told: Array<number> = []
-  const watched = watch(ticking, {
+  const watched = watch(time.clock, {
     careful: options.careful !== undefined,
     advance: (o) => {
       assert.isTrue(o.completed)
@@ -179,35 +208,20 @@ const refusing = (
     advanceFrom: options.advanceFrom
   })
   const config = sessionConfig(n, { maxPipeline: 1000, maxErrors: 100_000, careful: options.careful })
-  let step = watched.machine.step(Session.make(config), Session.Input.Connected())
-  const replies: Array<string> = ["220 mx"]
   let refused = 0
-  for (;;) {
-    for (const a of step.actions) {
-      if (a._tag === "Finished") return { told, result: a.result, observation: watched.observe(a.result), refused }
-      if (a._tag !== "Send") continue
-      for (const line of decoder.decode(a.bytes).split("\r\n").slice(0, -1)) {
-        replies.push(
-          line.startsWith("EHLO")
-            ? "250-mx\r\n250 PIPELINING"
-            : line.startsWith("RCPT")
-              ? "550 5.1.1 unknown"
-              : line === "QUIT"
-                ? "221 bye"
-                : "250 ok"
-        )
+  const result = drive(
+    watched,
+    watched.machine.step(Session.make(config), Session.Input.Connected()),
+    server(() => "550 5.1.1 unknown"),
+    {
+      replies: ["220 mx"],
+      before: (reply) => {
+        if (reply?.startsWith("550")) refused++
+        time.pass(refused >= slowFrom ? 1000 : 1)
       }
     }
-    const reply = replies.shift()
-    if (reply?.startsWith("550")) refused++
-    now += refused >= slowFrom ? 1000 : 1
-    step = watched.machine.step(
-      step.state,
-      reply === undefined
-        ? Session.Input.ConnectionClosed()
-        : Session.Input.Received({ bytes: encoder.encode(`${reply}\r\n`) })
-    )
-  }
+  )
+  return { told, result, observation: watched.observe(result), refused }
 }
 
 // The default ramp's shape: one at a time from a cap of 9, four times as many each round trip from 11.
@@ -262,8 +276,7 @@ describe("observe: a trying session's RSETs (advance)", () => {
       watched,
       watched.machine.step(Session.resume(config, parkedWith(before)), Session.Input.Connected()),
       (line) => (line !== "RSET" ? "250 ok" : typeof rset === "string" ? rset : rset(++rsets)),
-      [],
-      together
+      { together }
     )
     return { told, observation: watched.observe(result) }
   }
@@ -335,42 +348,37 @@ const postfix = (
     careful
   }: { refuseEvery: number; sleepFrom?: number; careful?: Session.Config["careful"] }
 ) => {
-  let now = 0
-  const ticking = { currentTimeMillisUnsafe: () => now } as unknown as Clock.Clock
-  const watched = watch(ticking, { careful: careful !== undefined })
+  const time = ticking()
+  const watched = watch(time.clock, { careful: careful !== undefined })
   const config = sessionConfig(n, { maxErrors: 100_000, maxRecipientsPerTransaction: 20, careful })
-  let step = watched.machine.step(Session.make(config), Session.Input.Connected())
-  const replies: Array<{ readonly text: string; readonly late: boolean }> = [{ text: "220 mx", late: false }]
+  // Whether each reply due, in order, comes late (told to the clock as it is read).
+  const late: Array<boolean> = [false]
   let rcpts = 0
   let errors = 0
   let opened = false
-  for (;;) {
-    for (const a of step.actions) {
-      if (a._tag === "Finished") return { result: a.result, observation: watched.observe(a.result) }
-      if (a._tag !== "Send") continue
-      for (const line of decoder.decode(a.bytes).split("\r\n").slice(0, -1)) {
-        if (line === "RSET" || line.startsWith("MAIL")) opened = false
-        let text = line.startsWith("EHLO") ? "250-mx\r\n250 PIPELINING" : line === "QUIT" ? "221 bye" : "250 ok"
-        let late = errors >= sleepFrom
-        if (line.startsWith("RCPT") && ++rcpts % refuseEvery === 0) {
-          text = "550 5.1.1 unknown"
+  const result = drive(
+    watched,
+    watched.machine.step(Session.make(config), Session.Input.Connected()),
+    (line) => {
+      if (line === "RSET" || line.startsWith("MAIL")) opened = false
+      let slow = errors >= sleepFrom
+      const text = server(() => {
+        if (++rcpts % refuseEvery === 0) {
           errors++
-        } else if (line.startsWith("RCPT") && !opened) {
-          opened = true
-          late = true
+          return "550 5.1.1 unknown"
         }
-        replies.push({ text, late })
-      }
-    }
-    const reply = replies.shift()
-    now += reply?.late === true ? 1000 : 1
-    step = watched.machine.step(
-      step.state,
-      reply === undefined
-        ? Session.Input.ConnectionClosed()
-        : Session.Input.Received({ bytes: encoder.encode(`${reply.text}\r\n`) })
-    )
-  }
+        if (!opened) {
+          opened = true
+          slow = true
+        }
+        return "250 ok"
+      })(line)
+      late.push(slow)
+      return text
+    },
+    { replies: ["220 mx"], before: () => time.pass(late.shift() === true ? 1000 : 1) }
+  )
+  return { result, observation: watched.observe(result) }
 }
 
 describe("observe: Postfix's in_flow_delay is not an error sleep", () => {
@@ -456,43 +464,24 @@ describe("observe: a refused catch-all probe", () => {
    * that starts there). The client reads one reply at a time.
    */
   const probed = (refused: number) => {
-    let now = 0
-    const ticking = { currentTimeMillisUnsafe: () => now } as unknown as Clock.Clock
-    const watched = watch(ticking, { careful: false })
+    const time = ticking()
+    const watched = watch(time.clock, { careful: false })
     const probe = Address.parse("zq9probe@example.com")
     if (probe._tag === "Failure") throw new Error(probe.failure.message)
     const config = sessionConfig(1 + refused, { maxPipeline: 100, probes: [probe.success] })
-    let step = watched.machine.step(Session.make(config), Session.Input.Connected())
-    const replies: Array<string> = ["220 mx"]
-    for (;;) {
-      for (const a of step.actions) {
-        if (a._tag === "Finished") return watched.observe(a.result)
-        if (a._tag !== "Send") continue
-        for (const line of decoder.decode(a.bytes).split("\r\n").slice(0, -1)) {
-          replies.push(
-            line.startsWith("EHLO")
-              ? "250-mx\r\n250 PIPELINING"
-              : line === "RCPT TO:<user0@example.com>"
-                ? "250 ok"
-                : line === "RCPT TO:<zq9probe@example.com>"
-                  ? "550 5.1.1 unknown (probe)"
-                  : line.startsWith("RCPT")
-                    ? "550 5.1.1 unknown"
-                    : line === "QUIT"
-                      ? "221 bye"
-                      : "250 ok"
-          )
-        }
-      }
-      const reply = replies.shift()
-      now += reply?.endsWith("(probe)") === true ? 1000 : 1
-      step = watched.machine.step(
-        step.state,
-        reply === undefined
-          ? Session.Input.ConnectionClosed()
-          : Session.Input.Received({ bytes: encoder.encode(`${reply}\r\n`) })
-      )
-    }
+    const result = drive(
+      watched,
+      watched.machine.step(Session.make(config), Session.Input.Connected()),
+      server((line) =>
+        line === "RCPT TO:<user0@example.com>"
+          ? "250 ok"
+          : line === "RCPT TO:<zq9probe@example.com>"
+            ? "550 5.1.1 unknown (probe)"
+            : "550 5.1.1 unknown"
+      ),
+      { replies: ["220 mx"], before: (reply) => time.pass(reply?.endsWith("(probe)") === true ? 1000 : 1) }
+    )
+    return watched.observe(result)
   }
 
   it("counts among the rejections, as the server and the machine count it", () => {
