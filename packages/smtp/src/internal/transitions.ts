@@ -426,9 +426,9 @@ const reply: { readonly [P in Awaiting["phase"]]: Handler } = {
     if (s.mailAccepted) {
       if (isTooManyRecipients(reply)) {
         state.deferred = Log.append(s.deferred, index)
-        // Accepted so far: the places taken less the RCPTs of this transaction in flight before
-        // this reply (this one among them; none of the one before, which closed).
-        state.limitedAfter ??= (s.sentInTransaction ?? 0) - (state.inFlight + 1)
+        // Accepted so far, this RCPT not among them: with it no longer in flight (above), the
+        // getter counts its place as accepted.
+        state.limitedAfter ??= acceptedInTransaction(state) - 1
       } else {
         state.answeredInTransaction = s.answeredInTransaction + 1
         // A refused recipient takes no place in the message: its place goes back to the transaction.
